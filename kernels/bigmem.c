@@ -4,6 +4,7 @@
 
 #include "parkit/status.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 

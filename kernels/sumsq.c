@@ -11,6 +11,7 @@
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
+#include <math.h>
 #include <omp.h>
 
 #define LANES 32
@@ -212,11 +213,13 @@ int pk_sumsq_gauss(const struct pk_gauss_grid *g, uint64_t k0, uint64_t k1, int 
     if (nthreads < 1 || g->chunk == 0 || k0 > k1 || k1 > pk_gauss_nchunks(g))
         return PK_EINVAL;
     int status = PK_OK;
-#pragma omp parallel num_threads(nthreads) default(none) shared(g, k0, k1, partial, acc, status)
+    const gsl_rng_type *type = GAUSS_RNG;
+#pragma omp parallel num_threads(nthreads) default(none)                                           \
+    shared(g, k0, k1, partial, acc, status, type)
     {
         struct pk_xacc mine;
         pk_xacc_init(&mine);
-        gsl_rng *r = gsl_rng_alloc(GAUSS_RNG);
+        gsl_rng *r = gsl_rng_alloc(type);
         if (!r) {
 #pragma omp atomic write
             status = PK_ENOMEM;
@@ -259,4 +262,47 @@ double pk_sumsq_gauss_error_bound(const struct pk_gauss_grid *g)
 {
     double per_lane = (double)((g->chunk + LANES - 1) / LANES);
     return (per_lane + 8) * 0x1p-53 + (double)g->chunk * 0x1p-63;
+}
+
+int pk_sumsq_gauss_check(const struct pk_gauss_grid *g, uint64_t k0, uint64_t k1,
+                         const double *partial, int nthreads, uint64_t *nbad, double *worst_rel,
+                         struct pk_xacc *ref_total)
+{
+    *nbad = 0;
+    *worst_rel = 0;
+    if (nthreads < 1 || g->chunk == 0 || k0 > k1 || k1 > pk_gauss_nchunks(g))
+        return PK_EINVAL;
+    double tol = pk_sumsq_gauss_error_bound(g);
+    uint64_t bad = 0;
+    double worst = 0;
+    int status = PK_OK;
+#pragma omp parallel num_threads(nthreads) default(none)                                           \
+    shared(g, k0, k1, partial, tol, ref_total, status) reduction(+ : bad) reduction(max : worst)
+    {
+        struct pk_xacc mine;
+        pk_xacc_init(&mine);
+#pragma omp for schedule(dynamic, 1)
+        for (uint64_t k = k0; k < k1; k++) {
+            long double want = pk_sumsq_gauss_ref(g, k);
+            if (want < 0) {
+#pragma omp atomic write
+                status = PK_ENOMEM;
+                continue;
+            }
+            long double diff = (long double)partial[k - k0] - want;
+            double rel = want > 0 ? (double)(fabsl(diff) / want) : (double)fabsl(diff);
+            if (!(rel <= tol))
+                bad++;
+            if (rel > worst)
+                worst = rel;
+            double hi = (double)want;
+            pk_xacc_add(&mine, hi);
+            pk_xacc_add(&mine, (double)(want - hi));
+        }
+#pragma omp critical(pk_sumsq_gauss_check)
+        pk_xacc_merge(ref_total, &mine);
+    }
+    *nbad = bad;
+    *worst_rel = worst;
+    return status;
 }

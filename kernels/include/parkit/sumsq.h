@@ -63,6 +63,13 @@ int pk_sumsq_gauss(const struct pk_gauss_grid *g, uint64_t k0, uint64_t k1, int 
                    double *partial, struct pk_xacc *acc);
 /* Serial twin for one chunk: same values, summed one by one in long double. */
 long double pk_sumsq_gauss_ref(const struct pk_gauss_grid *g, uint64_t k);
+/* Verification of chunks k0 <= k < k1 against the serial twin, in parallel: *nbad counts the
+ * partials farther than pk_sumsq_gauss_error_bound from pk_sumsq_gauss_ref, *worst_rel is the
+ * largest relative difference, and ref_total += each reference sum (exactly, as the two doubles
+ * nearest the long double). PK_ENOMEM when a generator cannot be allocated. */
+int pk_sumsq_gauss_check(const struct pk_gauss_grid *g, uint64_t k0, uint64_t k1,
+                         const double *partial, int nthreads, uint64_t *nbad, double *worst_rel,
+                         struct pk_xacc *ref_total);
 /* Relative error bound of a chunk partial against its exact value. */
 double pk_sumsq_gauss_error_bound(const struct pk_gauss_grid *g);
 /* The seed given to chunk k's generator (GSL generators take 32 bits of it). */

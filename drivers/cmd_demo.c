@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* parkit demo: the main job. Every kernel built so far, at laptop size, run sequentially (one
+ * thread per rank) and concurrently (all threads), verified, as the tutorials' table
+ * "Sequential | Concurrent | Speedup". Lists only kernels that exist. */
+#include "commands.h"
+#include "record.h"
+#include "sysinfo.h"
+
+#include <getopt.h>
+#include <stdio.h>
+
+static const char usage[] =
+    "Usage: parkit demo [-t T] [--reps R] [--record FILE] [--scale K]\n"
+    "Runs each kernel at laptop size with 1 thread and with T threads (default: all cores),\n"
+    "verifies every result, and prints Sequential | Concurrent | Speedup. Under mpirun every\n"
+    "rank takes part. --scale K multiplies every size by K (default 1).\n"
+    "Kernels: sumsq --range 1e9 (exact, 128-bit), sumsq --gauss 2e7 (chunks of 1e6),\n"
+    "sumsq --array 2^25 (float64 in memory, 256 MiB).\n\n";
+
+struct demo_item {
+    const char *label;
+    enum pk_sumsq_variant variant;
+    uint64_t n;
+};
+
+static const struct demo_item items[] = {
+    {"sumsq --range (exact int128)", PK_SUMSQ_RANGE, 1000000000},
+    {"sumsq --gauss (GSL chunks)", PK_SUMSQ_GAUSS, 20000000},
+    {"sumsq --array (float64, RAM)", PK_SUMSQ_ARRAY, UINT64_C(1) << 25},
+};
+
+int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c)
+{
+    static const struct option longopts[] = {
+        {"scale", required_argument, NULL, 's'}, PK_COMMON_LONGOPTS, {NULL, 0, NULL, 0}};
+    struct pk_common_opts common;
+    pk_common_defaults(&common);
+    common.reps = 3;
+    uint64_t scale = 1;
+    struct pk_err err = {0};
+    opterr = 0;
+    optind = 1;
+    int code;
+    while ((code = getopt_long(argc, argv, ":" PK_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+        int rc = PK_OK;
+        if (code == PK_OPT_HELP) {
+            if (c->rank == 0)
+                printf("%s%s\n%s", usage, pk_common_help, pk_exit_help);
+            return PK_EXIT_OK;
+        }
+        if (code == ':' || code == '?') {
+            char buf[64];
+            pk_error(c, false, "demo", code == ':' ? "option '%s' needs a value"
+                                                   : "unknown option '%s'",
+                     pk_bad_option_text(optopt, argv, optind, buf, sizeof buf));
+            return PK_EXIT_USAGE;
+        }
+        if (code == 's')
+            rc = pk_parse_count("--scale", optarg, 1, 1000000, &scale, &err);
+        else
+            rc = pk_common_option(&common, code, optarg, &err);
+        if (rc != PK_OK) {
+            pk_error(c, false, "demo", "%s", err.msg);
+            return PK_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        pk_error(c, false, "demo", "unexpected argument '%s'", argv[optind]);
+        return PK_EXIT_USAGE;
+    }
+    json_t *sysinfo = NULL;
+    if (pk_sysinfo_gather(c, common.nthreads, &sysinfo) != PK_OK)
+        pk_error(c, false, "demo", "cannot gather machine facts; records will lack them");
+    size_t wi;
+    json_t *w;
+    json_array_foreach(json_object_get(sysinfo, "warnings"), wi, w)
+        fprintf(stderr, "parkit demo: warning: %s\n", json_string_value(w));
+    if (c->rank == 0) {
+        printf("parkit demo: 1 thread vs %d threads per rank, %d rank%s, median of %d runs "
+               "after %d warm-up\n\n",
+               common.nthreads, c->nranks, c->nranks > 1 ? "s" : "", common.reps, common.warmup);
+        printf("%-30s %12s %12s %12s %8s  %s\n", "kernel", "size", "Sequential", "Concurrent",
+               "Speedup", "verified");
+        fflush(stdout);
+    }
+    int worst = PK_EXIT_OK;
+    for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
+        double median[2] = {0, 0};
+        int ok[2] = {0, 0};
+        for (int pass = 0; pass < 2; pass++) {
+            struct pk_sumsq_opts o = {.variant = items[i].variant,
+                                      .n = items[i].n * scale,
+                                      .chunk = 1000000,
+                                      .seed = 42,
+                                      .common = common};
+            o.common.nthreads = pass == 0 ? 1 : common.nthreads;
+            json_t *rec = NULL;
+            int status = pk_sumsq_execute(c, &o, sysinfo, &rec);
+            if (status > worst)
+                worst = status;
+            if (rec) {
+                json_t *tim = json_object_get(rec, "timing");
+                median[pass] = json_real_value(json_object_get(tim, "median_s"));
+                ok[pass] = json_is_true(json_object_get(rec, "verified"));
+                if (common.record && pk_record_append(common.record, rec, &err) != PK_OK) {
+                    pk_error(c, false, "demo", "%s", err.msg);
+                    worst = worst > PK_EXIT_RUNTIME ? worst : PK_EXIT_RUNTIME;
+                }
+            }
+            json_decref(rec);
+        }
+        if (c->rank == 0) {
+            char size[32];
+            snprintf(size, sizeof size, "%.4g", (double)(items[i].n * scale));
+            printf("%-30s %12s %10.4f s %10.4f s %7.2fx  %s\n", items[i].label, size, median[0],
+                   median[1], median[1] > 0 ? median[0] / median[1] : 0.0,
+                   ok[0] && ok[1] ? "yes" : common.no_verify ? "skipped" : "NO");
+            fflush(stdout);
+        }
+    }
+    json_decref(sysinfo);
+    return pk_dist_agree(c, worst);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* The parkit commands. Each takes its own argv (argv[0] is the command name) and the comm
+ * initialised by main, and returns the exit status every rank agreed on. */
+#ifndef PARKIT_COMMANDS_H
+#define PARKIT_COMMANDS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "parkit/dist.h"
+
+int pk_cmd_sumsq(int argc, char **argv, const struct pk_comm *c);
+int pk_cmd_info(int argc, char **argv, const struct pk_comm *c);
+int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c);
+
+/* sumsq as a library for the demo: the variants and their options. */
+enum pk_sumsq_variant { PK_SUMSQ_RANGE, PK_SUMSQ_GAUSS, PK_SUMSQ_ARRAY, PK_SUMSQ_FILE };
+struct pk_sumsq_opts {
+    enum pk_sumsq_variant variant;
+    uint64_t n;       /* values (range, gauss, array); from the file size for file */
+    uint64_t chunk;   /* gauss chunk size */
+    uint64_t seed;    /* gauss and array seed */
+    const char *file; /* file variant */
+    bool canary;      /* drop one block from the reduction to prove verification can fail */
+    struct pk_common_opts common;
+};
+extern const char *const pk_sumsq_variant_names[];
+/* Runs sumsq as configured: set-up, warm-up, timed repetitions, verification. Collective.
+ * Rank 0 gets *record (the caller owns it) with params, result, verified, timing and
+ * provenance (copied from sysinfo); other ranks get NULL. Returns the agreed exit status;
+ * errors are printed here. */
+int pk_sumsq_execute(const struct pk_comm *c, const struct pk_sumsq_opts *o,
+                     const json_t *sysinfo, json_t **record);
+
+#endif

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+#include "cli.h"
+
+#include <ctype.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <string.h>
+
+__extension__ typedef unsigned __int128 u128;
+
+const char pk_common_help[] =
+    "Common options:\n"
+    "  -t, --threads T   OpenMP threads per rank (default: OMP_NUM_THREADS or all cores)\n"
+    "  -r, --reps R      timed repetitions (default 5); the maximum over ranks is kept\n"
+    "      --warmup W    untimed runs before the timed ones (default 1)\n"
+    "      --record FILE append one JSON line per run: parameters, result, every timing and\n"
+    "                    provenance (version, commit, compiler, libraries, hosts, affinity)\n"
+    "      --format F    stdout format: table (default), csv (one row per repetition), json\n"
+    "      --no-verify   skip verification (recorded as such)\n"
+    "  -h, --help        this help\n"
+    "Counts accept 1000000, 1e6, 1.5e6 and 2^20.\n";
+
+const char pk_exit_help[] = "Exit status:\n"
+                            "  0  success, result verified\n"
+                            "  1  runtime failure (I/O, memory, MPI)\n"
+                            "  2  usage error (bad option or value)\n"
+                            "  3  verification failed\n";
+
+static int bad_count(struct pk_err *err, const char *option, const char *text, const char *why)
+{
+    return pk_fail(err, PK_EINVAL, "%s expects a non-negative integer like 1000000, 1e6 or 2^20, "
+                   "got '%s' (%s)", option, text, why);
+}
+
+/* Reads a run of decimal digits into *v; returns the number of digits, -1 on overflow. */
+static int read_digits(const char **p, u128 *v)
+{
+    int n = 0;
+    *v = 0;
+    while (isdigit((unsigned char)**p)) {
+        if (*v > ((u128)UINT64_MAX * 1000)) /* far above any accepted value: stop growing */
+            return -1;
+        *v = *v * 10 + (u128)(**p - '0');
+        (*p)++;
+        n++;
+    }
+    return n;
+}
+
+int pk_parse_count(const char *option, const char *text, uint64_t min, uint64_t max,
+                   uint64_t *out, struct pk_err *err)
+{
+    *out = 0;
+    const char *p = text;
+    if (!text || !*text)
+        return bad_count(err, option, text ? text : "", "empty");
+    if (!isdigit((unsigned char)*p))
+        return bad_count(err, option, text, *p == '-' || *p == '+' ? "no sign allowed"
+                                                                   : "not a number");
+    u128 value;
+    if (read_digits(&p, &value) < 0)
+        goto too_large;
+    if (*p == '^') {
+        p++;
+        u128 exp;
+        int nd = read_digits(&p, &exp);
+        if (nd <= 0 || *p)
+            return bad_count(err, option, text, "bad power");
+        u128 base = value;
+        value = 1;
+        for (u128 i = 0; i < exp; i++) {
+            if (base > 1 && value > UINT64_MAX / base)
+                goto too_large;
+            value *= base;
+            if (base <= 1)
+                break;
+        }
+    } else {
+        int frac_digits = 0;
+        if (*p == '.') {
+            p++;
+            const char *start = p;
+            while (isdigit((unsigned char)*p)) {
+                if (value > (u128)UINT64_MAX * 1000)
+                    goto too_large;
+                value = value * 10 + (u128)(*p - '0');
+                p++;
+            }
+            frac_digits = (int)(p - start);
+        }
+        long exp10 = 0;
+        if (*p == 'e' || *p == 'E') {
+            p++;
+            if (*p == '-')
+                return bad_count(err, option, text, "not an integer");
+            if (*p == '+')
+                p++;
+            u128 e;
+            int nd = read_digits(&p, &e);
+            if (nd <= 0)
+                return bad_count(err, option, text, "bad exponent");
+            if (e > 400)
+                goto too_large;
+            exp10 = (long)e;
+        }
+        if (*p)
+            return bad_count(err, option, text, "trailing characters");
+        exp10 -= frac_digits;
+        for (; exp10 < 0; exp10++) {
+            if (value % 10 != 0)
+                return bad_count(err, option, text, "not an integer");
+            value /= 10;
+        }
+        for (; exp10 > 0; exp10--) {
+            if (value > UINT64_MAX / 10 && value != 0)
+                goto too_large;
+            value *= 10;
+        }
+    }
+    if (value > UINT64_MAX || value > max)
+        goto too_large;
+    if (value < min)
+        return pk_fail(err, PK_EINVAL, "%s must be at least %llu, got '%s'", option,
+                       (unsigned long long)min, text);
+    *out = (uint64_t)value;
+    return PK_OK;
+too_large:
+    return pk_fail(err, PK_EINVAL, "%s value '%s' is too large (at most %llu)", option, text,
+                   (unsigned long long)max);
+}
+
+void pk_common_defaults(struct pk_common_opts *o)
+{
+    *o = (struct pk_common_opts){.nthreads = omp_get_max_threads(),
+                                 .reps = 5,
+                                 .warmup = 1,
+                                 .record = NULL,
+                                 .format = PK_FORMAT_TABLE,
+                                 .no_verify = false};
+}
+
+int pk_common_option(struct pk_common_opts *o, int code, const char *arg, struct pk_err *err)
+{
+    uint64_t v;
+    int rc;
+    switch (code) {
+    case PK_OPT_THREADS:
+        /* 4096 threads per rank is far beyond any node today and keeps arrays small */
+        rc = pk_parse_count("--threads", arg, 1, 4096, &v, err);
+        o->nthreads = (int)v;
+        return rc;
+    case PK_OPT_REPS:
+        rc = pk_parse_count("--reps", arg, 1, 100000, &v, err);
+        o->reps = (int)v;
+        return rc;
+    case PK_OPT_WARMUP:
+        rc = pk_parse_count("--warmup", arg, 0, 100000, &v, err);
+        o->warmup = (int)v;
+        return rc;
+    case PK_OPT_RECORD:
+        if (!*arg)
+            return pk_fail(err, PK_EINVAL, "--record expects a file name");
+        o->record = arg;
+        return PK_OK;
+    case PK_OPT_FORMAT:
+        if (strcmp(arg, "table") == 0)
+            o->format = PK_FORMAT_TABLE;
+        else if (strcmp(arg, "csv") == 0)
+            o->format = PK_FORMAT_CSV;
+        else if (strcmp(arg, "json") == 0)
+            o->format = PK_FORMAT_JSON;
+        else
+            return pk_fail(err, PK_EINVAL, "--format expects table, csv or json, got '%s'", arg);
+        return PK_OK;
+    case PK_OPT_NO_VERIFY:
+        o->no_verify = true;
+        return PK_OK;
+    }
+    return pk_fail(err, PK_EINVAL, "unknown option");
+}
+
+void pk_error(const struct pk_comm *c, bool every_rank, const char *cmd, const char *fmt, ...)
+{
+    if (c && c->rank != 0 && !every_rank)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (c && c->nranks > 1 && c->rank != 0)
+        fprintf(stderr, "[rank %d] parkit %s: error: %s\n", c->rank, cmd, msg);
+    else
+        fprintf(stderr, "parkit %s: error: %s\n", cmd, msg);
+}
+
+const char *pk_bad_option_text(int optopt, char *const argv[], int optind, char *buf, size_t n)
+{
+    if (optopt > 0 && optopt < 256)
+        snprintf(buf, n, "-%c", optopt);
+    else
+        snprintf(buf, n, "%s", argv[optind - 1]);
+    return buf;
+}

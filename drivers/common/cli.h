@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/* Command-line helpers shared by every parkit command: number parsing that rejects junk, signs,
+ * fractions and overflow while naming the option and the value; the options every command takes
+ * (threads, repetitions, records, output format); exit codes; and rank-aware error printing. */
+#ifndef PARKIT_CLI_H
+#define PARKIT_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "parkit/dist.h"
+#include "parkit/status.h"
+
+enum pk_exit { PK_EXIT_OK = 0, PK_EXIT_RUNTIME = 1, PK_EXIT_USAGE = 2, PK_EXIT_VERIFY = 3 };
+
+/* Parses a count: `1000000`, `1e6`, `1.5e3`, `2^20`. The value must be an integer in
+ * [min, max]; anything else fills err with a message naming `option` and the text. */
+int pk_parse_count(const char *option, const char *text, uint64_t min, uint64_t max,
+                   uint64_t *out, struct pk_err *err);
+
+enum pk_format { PK_FORMAT_TABLE, PK_FORMAT_CSV, PK_FORMAT_JSON };
+
+/* Options shared by every command. */
+struct pk_common_opts {
+    int nthreads;       /* -t/--threads; default: omp_get_max_threads() */
+    int reps;           /* --reps: timed repetitions */
+    int warmup;         /* --warmup: untimed runs before them */
+    const char *record; /* --record FILE: append one JSON line per run */
+    enum pk_format format;
+    bool no_verify;
+};
+
+/* getopt_long codes of the shared options; commands put PK_COMMON_LONGOPTS in their table. */
+enum {
+    PK_OPT_THREADS = 't',
+    PK_OPT_REPS = 'r',
+    PK_OPT_HELP = 'h',
+    PK_OPT_WARMUP = 1000,
+    PK_OPT_RECORD,
+    PK_OPT_FORMAT,
+    PK_OPT_NO_VERIFY,
+};
+#define PK_COMMON_SHORTOPTS "t:r:h"
+#define PK_COMMON_LONGOPTS                                                                         \
+    {"threads", required_argument, NULL, PK_OPT_THREADS},                                          \
+        {"reps", required_argument, NULL, PK_OPT_REPS},                                            \
+        {"warmup", required_argument, NULL, PK_OPT_WARMUP},                                        \
+        {"record", required_argument, NULL, PK_OPT_RECORD},                                        \
+        {"format", required_argument, NULL, PK_OPT_FORMAT},                                        \
+        {"no-verify", no_argument, NULL, PK_OPT_NO_VERIFY}, {"help", no_argument, NULL, PK_OPT_HELP}
+/* Help text for the shared options, printed by every command's --help. */
+extern const char pk_common_help[];
+/* Exit code section of every --help. */
+extern const char pk_exit_help[];
+
+void pk_common_defaults(struct pk_common_opts *o);
+/* Handles one shared option; PK_EINVAL with err filled on a bad value. */
+int pk_common_option(struct pk_common_opts *o, int code, const char *arg, struct pk_err *err);
+
+/* Prints "parkit CMD: error: MSG" to stderr: rank 0 always, other ranks only when `every_rank`
+ * (the error is their own rather than shared by all), prefixed "[rank N] ". */
+void pk_error(const struct pk_comm *c, bool every_rank, const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Shared getopt_long error reporting: unknown options and missing values. */
+const char *pk_bad_option_text(int optopt, char *const argv[], int optind, char *buf,
+                               size_t n);
+
+#endif

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+#include "record.h"
+
+#include "parkit/dist.h"
+#include "timing.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gmp.h>
+#include <gsl/gsl_version.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef __clang__
+#    define PK_COMPILER "clang " __clang_version__
+#else
+#    define PK_COMPILER "gcc " __VERSION__
+#endif
+
+json_t *pk_record_new(const char *command)
+{
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json_pack("{s:s, s:s, s:s}", "schema", "parkit.record/1", "command", command,
+                     "time_utc", when);
+}
+
+void pk_record_set_timing(json_t *rec, const double *rep_s, int reps, int warmup)
+{
+    json_t *all = json_array();
+    for (int i = 0; i < reps; i++)
+        json_array_append_new(all, json_real(rep_s[i]));
+    struct pk_stats s = pk_stats_of(rep_s, reps);
+    json_object_set_new(rec, "timing",
+                        json_pack("{s:i, s:o, s:f, s:f, s:f, s:f, s:f, s:f}", "warmup", warmup,
+                                  "reps_s", all, "median_s", s.median, "min_s", s.min, "max_s",
+                                  s.max, "mean_s", s.mean, "stddev_s", s.stddev, "clock_tick_s",
+                                  pk_clock_tick_s()));
+}
+
+static json_t *build_facts(void)
+{
+    char mpi[256];
+    pk_dist_library_version(mpi, sizeof mpi);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:s, s:s}", "version",
+                     PK_VERSION, "git_commit", PK_GIT_SHA, "compiler", PK_COMPILER, "c_flags",
+                     PK_C_FLAGS, "build_type", PK_BUILD_TYPE, "native", PK_NATIVE_BUILD,
+                     "openmp", _OPENMP, "mpi", mpi, "gsl", gsl_version, "gmp", gmp_version,
+                     "jansson", JANSSON_VERSION);
+}
+
+void pk_record_set_provenance(json_t *rec, const json_t *sysinfo)
+{
+    json_t *p = build_facts();
+    if (sysinfo)
+        json_object_set_new(p, "machine", json_deep_copy(sysinfo));
+    json_object_set_new(rec, "provenance", p);
+}
+
+int pk_record_append(const char *path, const json_t *rec, struct pk_err *err)
+{
+    char *line = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    if (!line)
+        return pk_fail(err, PK_ENOMEM, "cannot serialise the record");
+    size_t len = strlen(line);
+    line[len] = '\n'; /* json_dumps leaves room for its terminator; reuse it for the newline */
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int status = PK_OK;
+    if (fd < 0) {
+        status = pk_fail(err, PK_EIO, "cannot open record file '%s': %s", path, strerror(errno));
+    } else {
+        ssize_t w = write(fd, line, len + 1);
+        if (w != (ssize_t)(len + 1))
+            status = pk_fail(err, PK_EIO, "cannot append to '%s': %s", path,
+                             w < 0 ? strerror(errno) : "short write");
+        if (close(fd) != 0 && status == PK_OK)
+            status = pk_fail(err, PK_EIO, "cannot close '%s': %s", path, strerror(errno));
+    }
+    free(line);
+    return status;
+}
+
+void pk_version_print(FILE *f)
+{
+    char mpi[256];
+    pk_dist_library_version(mpi, sizeof mpi);
+    fprintf(f, "parkit %s (commit %s, %s build%s)\n", PK_VERSION, PK_GIT_SHA, PK_BUILD_TYPE,
+            PK_NATIVE_BUILD ? ", -march=native" : "");
+    fprintf(f, "compiler: %s\nflags:    %s\n", PK_COMPILER, PK_C_FLAGS);
+    fprintf(f, "OpenMP:   %d\nMPI:      %s\nGSL:      %s\nGMP:      %s\njansson:  %s\n", _OPENMP,
+            mpi, gsl_version, gmp_version, JANSSON_VERSION);
+}
