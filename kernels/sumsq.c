@@ -55,17 +55,49 @@ static double block_sumsq(const double *x, size_t n)
 
 /* ---- integer range ---------------------------------------------------------------------- */
 
-/* sum of i^2 over [a, a + len) with len <= PK_SUMSQ_RANGE_BLOCK: with i = a + j,
- * i^2 = a^2 + 2aj + j^2, so the loop needs only 64-bit sums of j and j^2 (j^2 < 2^40 and the
- * sums stay below 2^61), which vectorise; 128-bit arithmetic happens once per block. */
-static pk_u128 range_block(uint64_t a, uint64_t len)
+/* One clone per x86-64 level, picked at load time (ifunc): the integer results are identical
+ * on every level, and a portable binary still gets AVX2 or AVX-512 where the CPU has it. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#    define PK_ISA_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#    define PK_ISA_CLONES
+#endif
+
+/* sum of j^2 for j < len <= PK_SUMSQ_RANGE_BLOCK, every square computed exactly by its
+ * difference from the one LANES before it (strength reduction: only 64-bit additions, which
+ * vectorise on every level, unlike 64-bit multiplies): lane l visits j = l, l + LANES, ..., with
+ * q = j^2 and (j + LANES)^2 = q + d, d = 2 LANES j + LANES^2 growing by 2 LANES^2 per step.
+ * Bounds: q < 2^40, d < 2^26, each lane's sum < 2^55. */
+PK_ISA_CLONES static uint64_t sum_squares_below(uint32_t len)
 {
-    uint64_t sum_j = 0, sum_j2 = 0;
-    for (uint64_t j = 0; j < len; j++) {
-        sum_j += j;
-        sum_j2 += j * j;
+    uint64_t q[LANES], d[LANES], s[LANES];
+    for (int l = 0; l < LANES; l++) {
+        q[l] = (uint64_t)l * (uint64_t)l;
+        d[l] = 2 * (uint64_t)LANES * (uint64_t)l + (uint64_t)LANES * LANES;
+        s[l] = 0;
     }
-    return (pk_u128)len * a * a + 2 * (pk_u128)a * sum_j + sum_j2;
+    uint32_t full = len - len % LANES;
+    for (uint32_t j = 0; j < full; j += LANES) {
+        for (int l = 0; l < LANES; l++) {
+            s[l] += q[l];
+            q[l] += d[l];
+            d[l] += 2 * (uint64_t)LANES * LANES;
+        }
+    }
+    uint64_t total = 0;
+    for (int l = 0; l < LANES; l++)
+        total += s[l];
+    for (uint32_t j = full; j < len; j++)
+        total += (uint64_t)j * j;
+    return total;
+}
+
+/* sum of i^2 over [a, a + len): with i = a + j, i^2 = a^2 + 2aj + j^2. The loop handles j^2;
+ * the sum of j is the triangular number len(len-1)/2. */
+static pk_u128 range_block(uint64_t a, uint32_t len)
+{
+    uint64_t sum_j = (uint64_t)len * (len - (len > 0)) / 2;
+    return (pk_u128)len * a * a + 2 * (pk_u128)a * sum_j + sum_squares_below(len);
 }
 
 int pk_sumsq_range(uint64_t lo, uint64_t hi, int nthreads, pk_u128 *out)
@@ -85,7 +117,7 @@ int pk_sumsq_range(uint64_t lo, uint64_t hi, int nthreads, pk_u128 *out)
         for (uint64_t b = b0; b < b1; b++) {
             uint64_t a = b * B > lo ? b * B : lo;
             uint64_t end = (b + 1) * B < hi ? (b + 1) * B : hi;
-            mine += range_block(a, end - a);
+            mine += range_block(a, (uint32_t)(end - a));
         }
 #pragma omp critical(pk_sumsq_range)
         total += mine;

@@ -33,8 +33,8 @@
  * plus the terminator is enough. */
 enum { CPULIST_MAX = 4 * CPU_SETSIZE + 1 };
 
-/* One warning line: the longest is two host-free rank/thread pairs or a host name (at most
- * 255 bytes, see HOST_MAX) plus about 100 characters of text. */
+/* One warning line: a host name (at most 255 bytes, see HOST_MAX) and about 130 characters of
+ * text; vsnprintf cuts anything longer rather than overrun. */
 enum { WARNING_MAX = 512 };
 
 /* POSIX guarantees host names of at most 255 bytes (HOST_NAME_MAX on Linux is 64). */
@@ -440,8 +440,8 @@ static int host_warnings(json_t *warnings, json_t *const *wire, int nranks, int 
                 continue;
             }
             bad |= add_warning(warnings,
-                               "host %s: rank %d thread %d and rank %d thread %d share cpu %d", host,
-                               owner[cpu].rank, owner[cpu].thread, r, t, cpu);
+                               "host %s: rank %d thread %d and rank %d thread %d share cpu %d",
+                               host, owner[cpu].rank, owner[cpu].thread, r, t, cpu);
         }
     }
 
@@ -454,14 +454,12 @@ static int host_warnings(json_t *warnings, json_t *const *wire, int nranks, int 
     if (cores > 0 && cores < limit)
         limit = cores;
     if (limit != INT_MAX && threads_here > limit) {
-        if (tmin == tmax)
-            bad |= add_warning(warnings, "host %s: %d ranks x %d threads = %d threads on %d cores "
-                                  "(oversubscribed)",
-                        host, ranks_here, tmax, threads_here, limit);
-        else
-            bad |= add_warning(warnings, "host %s: %d ranks x up to %d threads = %d threads on %d cores "
-                                  "(oversubscribed)",
-                        host, ranks_here, tmax, threads_here, limit);
+        /* Ranks normally get the same count; "up to" keeps the line true when they did not. */
+        const char *upto = tmin == tmax ? "" : "up to ";
+        bad |= add_warning(warnings,
+                           "host %s: %d ranks x %s%d threads = %d threads on %d cores "
+                           "(oversubscribed)",
+                           host, ranks_here, upto, tmax, threads_here, limit);
     }
     return bad ? PK_ENOMEM : PK_OK;
 }
@@ -487,8 +485,10 @@ static int placement_warnings(json_t *warnings, json_t *const *wire, int nranks)
             status = host_warnings(warnings, wire, nranks, r, owner);
     }
 
-    /* Open MPI binds each rank to one core when np <= cores, and libgomp then defaults to one
-     * thread; with OMP_NUM_THREADS set the threads run but all on that one CPU. */
+    /* Open MPI binds each rank to one core when np <= cores. libgomp then defaults to one
+     * thread, and with OMP_NUM_THREADS or num_threads(n) the threads do start but all share
+     * that CPU. Both show as a one-CPU rank set with nthreads > 1, so max_threads is not
+     * consulted: the warning also covers `mpirun -x OMP_NUM_THREADS=4`. */
     for (int r = 0; r < nranks && status == PK_OK; r++) {
         int nthreads = int_field(wire[r], "nthreads", 1);
         cpu_set_t set;
@@ -498,9 +498,9 @@ static int placement_warnings(json_t *warnings, json_t *const *wire, int nranks)
         if (cpu < 0)
             continue;
         if (add_warning(warnings,
-                 "rank %d is bound to one cpu (%d): its OpenMP threads share it; use mpirun "
-                 "--bind-to none or --map-by slot:PE=%d",
-                 r, cpu, nthreads) != 0)
+                        "rank %d is bound to one cpu (%d): its OpenMP threads share it; use mpirun "
+                        "--bind-to none or --map-by slot:PE=%d",
+                        r, cpu, nthreads) != 0)
             status = PK_ENOMEM;
     }
     free(owner);
@@ -528,8 +528,8 @@ static const char *proc_bind_name(omp_proc_bind_t b)
 /* The "openmp" object, from this process's OpenMP runtime; NULL when out of memory. */
 static json_t *openmp_json(void)
 {
-    static const char *const vars[] = {"OMP_NUM_THREADS", "OMP_PROC_BIND",   "OMP_PLACES",
-                                       "OMP_WAIT_POLICY", "OMP_DYNAMIC",     "OMP_SCHEDULE"};
+    static const char *const vars[] = {"OMP_NUM_THREADS", "OMP_PROC_BIND", "OMP_PLACES",
+                                       "OMP_WAIT_POLICY", "OMP_DYNAMIC",   "OMP_SCHEDULE"};
     json_t *env = json_object();
     int bad = 0;
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
@@ -720,6 +720,7 @@ static void print_openmp(FILE *f, const json_t *omp)
     const json_t *v;
     const char *sep = "";
     fprintf(f, "openmp env:   ");
+    /* json_object_foreach takes a non-const object but only reads it. */
     json_object_foreach((json_t *)env, key, v)
     {
         fprintf(f, "%s%s=%s", sep, key, json_is_string(v) ? json_string_value(v) : "(unset)");

@@ -7,15 +7,14 @@
 #ifndef PARKIT_DRIVERS_SYSINFO_H
 #define PARKIT_DRIVERS_SYSINFO_H
 
-#include <stdio.h>
-
 #include "parkit/dist.h"
 
 #include <jansson.h>
+#include <stdio.h>
 
-/* Collective over c: every rank calls it with the thread count the command will use
- * (nthreads >= 1). Each rank probes itself (hostname, online cores, /proc/meminfo, its CPU
- * affinity set, and the CPU and affinity set of each thread of an OpenMP region of nthreads
+/* Collective over c (caller-owned, only read): every rank calls it with the thread count the
+ * command will use (nthreads >= 1). Each rank probes itself (hostname, online cores, /proc/meminfo,
+ * its CPU affinity set, and the CPU and affinity set of each thread of an OpenMP region of nthreads
  * threads), and rank 0 receives every rank's facts through pk_dist_gather_strings.
  *
  * On rank 0, on PK_OK, *out owns a new JSON object (json_decref frees it):
@@ -37,7 +36,7 @@
  * pk_dist_agree. Call it from the thread that initialised c, outside any parallel region. */
 int pk_sysinfo_gather(const struct pk_comm *c, int nthreads, json_t **out);
 
-/* Writes info (as built by pk_sysinfo_gather; the caller keeps ownership) to f as the
+/* Writes info (as built by pk_sysinfo_gather; the caller keeps ownership of info and f) to f as the
  * human-readable `parkit info` report: host, cores, memory in GiB, OpenMP settings, MPI library
  * and thread level, one line per rank and per thread, then each warning prefixed "warning: ".
  * Missing fields print as "unknown"; a NULL info prints nothing. Thread-safe as long as no other

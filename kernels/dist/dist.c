@@ -34,6 +34,7 @@ void pk_dist_library_version(char *buf, size_t n)
 #endif
 }
 
+#ifdef PK_HAVE_MPI
 /* Environment variables set by the launchers we know; any one means "started as a rank". */
 static bool started_by_launcher(void)
 {
@@ -44,6 +45,7 @@ static bool started_by_launcher(void)
             return true;
     return false;
 }
+#endif
 
 int pk_dist_init(int *argc, char ***argv, bool force, struct pk_comm *c, struct pk_err *err)
 {
@@ -219,7 +221,6 @@ int pk_dist_gather_strings(const struct pk_comm *c, const char *mine, char ***al
 {
     *all = NULL;
     int n = c->nranks;
-    int len = (int)strlen(mine) + 1;
     int status = PK_OK;
     char **out = NULL;
     if (c->rank == 0) {
@@ -229,6 +230,7 @@ int pk_dist_gather_strings(const struct pk_comm *c, const char *mine, char ***al
     }
 #ifdef PK_HAVE_MPI
     if (c->mpi) {
+        int len = (int)strlen(mine) + 1;
         int *lens = NULL, *displs = NULL;
         char *flat = NULL;
         if (c->rank == 0 && status == PK_OK) {

@@ -1,0 +1,32 @@
+# The two commands (see README.md): `make demo` and `make test`. Both install missing Debian
+# packages first. CMake presets do the real work; this file only sequences them.
+.PHONY: all deps build demo test test-release test-asan clean
+
+all: build
+
+deps:
+	@cmake/deps.sh
+
+build: deps
+	cmake --preset release
+	cmake --build --preset release
+
+demo: build
+	./build/release/drivers/parkit demo
+
+# Every test: the optimised build with warnings as errors, then the whole suite again under
+# AddressSanitizer + UBSan.
+test: deps test-release test-asan
+
+test-release:
+	cmake --preset ci
+	cmake --build --preset ci
+	ctest --preset ci
+
+test-asan:
+	cmake --preset asan
+	cmake --build --preset asan
+	ctest --preset asan
+
+clean:
+	rm -rf build
