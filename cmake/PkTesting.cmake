@@ -50,10 +50,10 @@ function(pk_add_mpi_test name)
   endforeach()
 endfunction()
 
-# pk_add_cli_test(NAME RC code [STDERR regex] [STDOUT regex] [ABSENT file] [NP n] ARGS ...):
+# pk_add_cli_test(NAME RC code [STDERR re] [NOT_STDERR re] [STDOUT re] [ABSENT file] [NP n] ARGS ...):
 # runs parkit (under mpiexec with NP) and checks the exit code and messages exactly.
 function(pk_add_cli_test name)
-  cmake_parse_arguments(T "" "RC;STDERR;STDOUT;ABSENT;NP;TIMEOUT" "ARGS;ENV" ${ARGN})
+  cmake_parse_arguments(T "" "RC;STDERR;NOT_STDERR;STDOUT;ABSENT;NP;TIMEOUT" "ARGS;ENV" ${ARGN})
   set(cmd $<TARGET_FILE:parkit> ${T_ARGS})
   set(labels cli)
   set(env "${T_ENV}")
@@ -65,10 +65,9 @@ function(pk_add_cli_test name)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 60)
   endif()
-  string(REPLACE ";" "\\;" cmd_arg "${cmd}")
   add_test(NAME cli.${name}
-           COMMAND ${CMAKE_COMMAND} "-DCMD=${cmd_arg}" "-DEXPECT_RC=${T_RC}"
-                   "-DEXPECT_STDERR=${T_STDERR}" "-DEXPECT_STDOUT=${T_STDOUT}"
+           COMMAND ${CMAKE_COMMAND} "-DCMD=${cmd}" "-DEXPECT_RC=${T_RC}"
+                   "-DEXPECT_STDERR=${T_STDERR}" "-DREJECT_STDERR=${T_NOT_STDERR}" "-DEXPECT_STDOUT=${T_STDOUT}"
                    "-DABSENT=${T_ABSENT}" -P ${PROJECT_SOURCE_DIR}/cmake/expect.cmake
            WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
   set_tests_properties(cli.${name} PROPERTIES LABELS "${labels}" TIMEOUT ${T_TIMEOUT}

@@ -1,4 +1,5 @@
-# cmake -DCMD="prog;args" -DEXPECT_RC=n [-DEXPECT_STDERR=re] [-DEXPECT_STDOUT=re] [-DABSENT=file]
+# cmake -DCMD="prog;args" -DEXPECT_RC=n [-DEXPECT_STDERR=re] [-DREJECT_STDERR=re] [-DEXPECT_STDOUT=re]
+#       [-DABSENT=file]
 #       -P expect.cmake
 # Passes only when the exit code is exactly EXPECT_RC (a crash never matches), the streams match
 # their regular expressions, and ABSENT (a file the command must not leave behind) is missing.
@@ -11,6 +12,9 @@ if(NOT rc STREQUAL "${EXPECT_RC}")
 endif()
 if(EXPECT_STDERR AND NOT err MATCHES "${EXPECT_STDERR}")
   message(FATAL_ERROR "stderr does not match '${EXPECT_STDERR}':\n${err}")
+endif()
+if(REJECT_STDERR AND err MATCHES "${REJECT_STDERR}")
+  message(FATAL_ERROR "stderr matches '${REJECT_STDERR}', which it must not:\n${err}")
 endif()
 if(EXPECT_STDOUT AND NOT out MATCHES "${EXPECT_STDOUT}")
   message(FATAL_ERROR "stdout does not match '${EXPECT_STDOUT}':\n${out}")

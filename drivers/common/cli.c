@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <string.h>
@@ -91,9 +92,8 @@ int pk_parse_count(const char *option, const char *text, uint64_t min, uint64_t 
         long exp10 = 0;
         if (*p == 'e' || *p == 'E') {
             p++;
-            if (*p == '-')
-                return bad_count(err, option, text, "not an integer");
-            if (*p == '+')
+            bool negative = *p == '-';
+            if (*p == '-' || *p == '+')
                 p++;
             u128 e;
             int nd = read_digits(&p, &e);
@@ -101,7 +101,7 @@ int pk_parse_count(const char *option, const char *text, uint64_t min, uint64_t 
                 return bad_count(err, option, text, "bad exponent");
             if (e > 400)
                 goto too_large;
-            exp10 = (long)e;
+            exp10 = negative ? -(long)e : (long)e;
         }
         if (*p)
             return bad_count(err, option, text, "trailing characters");
