@@ -42,32 +42,22 @@ int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c)
     optind = 1;
     int code;
     while ((code = getopt_long(argc, argv, ":" PK_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        int rc = PK_OK;
-        if (code == PK_OPT_HELP) {
-            if (c->rank == 0)
-                printf("%s%s\n%s", usage, pk_common_help, pk_exit_help);
+        int rc = pk_cli_option(c, "demo", usage, code, argv, &common);
+        if (rc == PK_OPT_HELP_SHOWN)
             return PK_EXIT_OK;
+        if (rc == PK_OPT_MINE) {
+            /* the only option of its own: --scale */
+            rc = PK_OPT_DONE;
+            if (pk_parse_count("--scale", optarg, 1, 1000000, &scale, &err) != PK_OK) {
+                pk_error(c, false, "demo", "%s", err.msg);
+                rc = PK_EXIT_USAGE;
+            }
         }
-        if (code == ':' || code == '?') {
-            char buf[64];
-            pk_error(c, false, "demo", code == ':' ? "option '%s' needs a value"
-                                                   : "unknown option '%s'",
-                     pk_bad_option_text(optopt, argv, optind, buf, sizeof buf));
-            return PK_EXIT_USAGE;
-        }
-        if (code == 's')
-            rc = pk_parse_count("--scale", optarg, 1, 1000000, &scale, &err);
-        else
-            rc = pk_common_option(&common, code, optarg, &err);
-        if (rc != PK_OK) {
-            pk_error(c, false, "demo", "%s", err.msg);
-            return PK_EXIT_USAGE;
-        }
+        if (rc != PK_OPT_DONE)
+            return rc;
     }
-    if (optind < argc) {
-        pk_error(c, false, "demo", "unexpected argument '%s'", argv[optind]);
+    if (pk_cli_no_operands(c, "demo", argc, argv) != PK_EXIT_OK)
         return PK_EXIT_USAGE;
-    }
     json_t *sysinfo = NULL;
     if (pk_sysinfo_gather(c, common.nthreads, &sysinfo) != PK_OK)
         pk_error(c, false, "demo", "cannot gather machine facts; records will lack them");

@@ -24,27 +24,16 @@ int pk_cmd_info(int argc, char **argv, const struct pk_comm *c)
     optind = 1;
     int code;
     while ((code = getopt_long(argc, argv, ":" PK_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        if (code == PK_OPT_HELP) {
-            if (c->rank == 0)
-                printf("%s%s\n%s", usage, pk_common_help, pk_exit_help);
+        int rc = pk_cli_option(c, "info", usage, code, argv, &o);
+        if (rc == PK_OPT_HELP_SHOWN)
             return PK_EXIT_OK;
-        }
-        if (code == ':' || code == '?') {
-            char buf[64];
-            pk_error(c, false, "info", code == ':' ? "option '%s' needs a value"
-                                                   : "unknown option '%s'",
-                     pk_bad_option_text(optopt, argv, optind, buf, sizeof buf));
-            return PK_EXIT_USAGE;
-        }
-        if (pk_common_option(&o, code, optarg, &err) != PK_OK) {
-            pk_error(c, false, "info", "%s", err.msg);
-            return PK_EXIT_USAGE;
-        }
+        if (rc == PK_OPT_MINE)
+            rc = pk_cli_option(c, "info", usage, '?', argv, &o);
+        if (rc != PK_OPT_DONE)
+            return rc;
     }
-    if (optind < argc) {
-        pk_error(c, false, "info", "unexpected argument '%s'", argv[optind]);
+    if (pk_cli_no_operands(c, "info", argc, argv) != PK_EXIT_OK)
         return PK_EXIT_USAGE;
-    }
     json_t *info = NULL;
     int rc = pk_sysinfo_gather(c, o.nthreads, &info);
     int status = pk_dist_agree(c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_RUNTIME);

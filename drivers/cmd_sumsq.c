@@ -106,31 +106,21 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_sumsq
         case 'C':
             o->canary = true;
             break;
-        case PK_OPT_HELP:
-            if (c->rank == 0)
-                printf("%s%s\n%s", usage, pk_common_help, pk_exit_help);
-            return -1;
-        case ':':
-            pk_error(c, false, "sumsq", "option '%s' needs a value", argv[optind - 1]);
-            return PK_EXIT_USAGE;
-        case '?': {
-            char buf[64];
-            pk_error(c, false, "sumsq", "unknown option '%s' (see parkit sumsq --help)",
-                     pk_bad_option_text(optopt, argv, optind, buf, sizeof buf));
-            return PK_EXIT_USAGE;
+        default: {
+            int handled = pk_cli_option(c, "sumsq", usage, code, argv, &o->common);
+            if (handled == PK_OPT_HELP_SHOWN)
+                return -1;
+            if (handled != PK_OPT_DONE)
+                return PK_EXIT_USAGE;
         }
-        default:
-            rc = pk_common_option(&o->common, code, optarg, &err);
         }
         if (rc != PK_OK) {
             pk_error(c, false, "sumsq", "%s", err.msg);
             return PK_EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        pk_error(c, false, "sumsq", "unexpected argument '%s'", argv[optind]);
+    if (pk_cli_no_operands(c, "sumsq", argc, argv) != PK_EXIT_OK)
         return PK_EXIT_USAGE;
-    }
     if (nvariants > 1) {
         pk_error(c, false, "sumsq", "give only one of --range, --gauss, --array and --file");
         return PK_EXIT_USAGE;

@@ -6,6 +6,7 @@
 #define PARKIT_TESTS_CHECK_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,6 +69,20 @@
             return 1;                                                                              \
         }                                                                                          \
     } while (0)
+
+/* Deterministic test inputs: splitmix64 over a caller-held state (seed it with any constant). */
+static inline uint64_t check_next_u64(uint64_t *s)
+{
+    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static inline uint64_t check_below(uint64_t *s, uint64_t n)
+{
+    return check_next_u64(s) % n;
+}
 
 struct check_case {
     const char *name;

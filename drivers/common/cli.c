@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <ctype.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <omp.h>
 #include <stdarg.h>
@@ -194,11 +195,45 @@ void pk_error(const struct pk_comm *c, bool every_rank, const char *cmd, const c
         fprintf(stderr, "parkit %s: error: %s\n", cmd, msg);
 }
 
-const char *pk_bad_option_text(int optopt, char *const argv[], int optind, char *buf, size_t n)
+int pk_cli_option(const struct pk_comm *c, const char *cmd, const char *usage, int code,
+                  char *const argv[], struct pk_common_opts *o)
 {
-    if (optopt > 0 && optopt < 256)
-        snprintf(buf, n, "-%c", optopt);
-    else
-        snprintf(buf, n, "%s", argv[optind - 1]);
-    return buf;
+    struct pk_err err = {0};
+    switch (code) {
+    case PK_OPT_HELP:
+        if (c->rank == 0)
+            printf("%s%s\n%s", usage, pk_common_help, pk_exit_help);
+        return PK_OPT_HELP_SHOWN;
+    case ':':
+        pk_error(c, false, cmd, "option '%s' needs a value", argv[optind - 1]);
+        return PK_EXIT_USAGE;
+    case '?':
+        /* optopt holds a short option's letter; for a long one only argv names it */
+        if (optopt > 0 && optopt < 256)
+            pk_error(c, false, cmd, "unknown option '-%c' (see parkit %s --help)", optopt, cmd);
+        else
+            pk_error(c, false, cmd, "unknown option '%s' (see parkit %s --help)",
+                     argv[optind - 1], cmd);
+        return PK_EXIT_USAGE;
+    case PK_OPT_THREADS:
+    case PK_OPT_REPS:
+    case PK_OPT_WARMUP:
+    case PK_OPT_RECORD:
+    case PK_OPT_FORMAT:
+    case PK_OPT_NO_VERIFY:
+        if (pk_common_option(o, code, optarg, &err) != PK_OK) {
+            pk_error(c, false, cmd, "%s", err.msg);
+            return PK_EXIT_USAGE;
+        }
+        return PK_OPT_DONE;
+    }
+    return PK_OPT_MINE;
+}
+
+int pk_cli_no_operands(const struct pk_comm *c, const char *cmd, int argc, char *const argv[])
+{
+    if (optind >= argc)
+        return PK_EXIT_OK;
+    pk_error(c, false, cmd, "unexpected argument '%s'", argv[optind]);
+    return PK_EXIT_USAGE;
 }

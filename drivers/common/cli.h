@@ -63,8 +63,15 @@ int pk_common_option(struct pk_common_opts *o, int code, const char *arg, struct
 void pk_error(const struct pk_comm *c, bool every_rank, const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Shared getopt_long error reporting: unknown options and missing values. */
-const char *pk_bad_option_text(int optopt, char *const argv[], int optind, char *buf,
-                               size_t n);
+/* Handles what every command's getopt_long loop shares, for the code getopt_long returned:
+ * --help (prints usage, the common options and the exit codes on rank 0), a missing value, an
+ * unknown option, and the common options. Returns PK_OPT_DONE when the code was handled,
+ * PK_OPT_MINE when the command must handle it, PK_OPT_HELP_SHOWN after --help, and
+ * PK_EXIT_USAGE after printing a usage error. */
+enum { PK_OPT_DONE = 0, PK_OPT_MINE = -1, PK_OPT_HELP_SHOWN = -2 };
+int pk_cli_option(const struct pk_comm *c, const char *cmd, const char *usage, int code,
+                  char *const argv[], struct pk_common_opts *o);
+/* Usage error for arguments left after the options; PK_EXIT_OK when there are none. */
+int pk_cli_no_operands(const struct pk_comm *c, const char *cmd, int argc, char *const argv[]);
 
 #endif

@@ -5,9 +5,8 @@
  * exponent window narrow enough that the whole sum fits in 113 bits (then one conversion to
  * double is the correctly rounded answer), and a GMP integer in units of 2^-1074 rounded to
  * nearest-even by hand, which is exact for any finite doubles. */
-#include "parkit/xacc.h"
-
 #include "check.h"
+#include "parkit/xacc.h"
 
 #include <float.h>
 #include <gmp.h>
@@ -21,19 +20,6 @@ __extension__ typedef __float128 q128;
 __extension__ typedef unsigned __int128 u128;
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-static uint64_t next_u64(uint64_t *s)
-{
-    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
-static uint64_t below(uint64_t *s, uint64_t n)
-{
-    return next_u64(s) % n;
-}
 
 static double from_bits(uint64_t bits)
 {
@@ -53,7 +39,7 @@ static uint64_t to_bits(double x)
 static double rand_finite(uint64_t *s)
 {
     for (;;) {
-        uint64_t bits = next_u64(s);
+        uint64_t bits = check_next_u64(s);
         if (((bits >> 52) & 0x7ff) != 0x7ff)
             return from_bits(bits);
     }
@@ -62,15 +48,15 @@ static double rand_finite(uint64_t *s)
 /* Random sign and 52-bit fraction, biased exponent uniform in [b0, b0 + w]. */
 static double rand_window(uint64_t *s, unsigned b0, unsigned w)
 {
-    uint64_t r = next_u64(s);
-    uint64_t biased = b0 + below(s, (uint64_t)w + 1);
+    uint64_t r = check_next_u64(s);
+    uint64_t biased = b0 + check_below(s, (uint64_t)w + 1);
     return from_bits((r & (UINT64_C(1) << 63)) | (biased << 52) | (r & ((UINT64_C(1) << 52) - 1)));
 }
 
 static void shuffle(double *v, size_t n, uint64_t *s)
 {
     for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)below(s, i);
+        size_t j = (size_t)check_below(s, i);
         double t = v[i - 1];
         v[i - 1] = v[j];
         v[j] = t;
@@ -100,11 +86,11 @@ static void mpz_add_double(mpz_t s, double x, mpz_t tmp)
     if (x == 0)
         return;
     int e;
-    double f = frexp(fabs(x), &e);         /* |x| = f 2^e, f in [0.5, 1) */
-    uint64_t m = (uint64_t)ldexp(f, 53);   /* exact: f has at most 53 significant bits */
-    long shift = (long)e - 53 + 1074;      /* |x| = m 2^(shift - 1074) */
+    double f = frexp(fabs(x), &e);       /* |x| = f 2^e, f in [0.5, 1) */
+    uint64_t m = (uint64_t)ldexp(f, 53); /* exact: f has at most 53 significant bits */
+    long shift = (long)e - 53 + 1074;    /* |x| = m 2^(shift - 1074) */
     if (shift < 0)
-        m >>= -shift;                      /* subnormal: the bits shifted out are zero */
+        m >>= -shift; /* subnormal: the bits shifted out are zero */
     mpz_set_d(tmp, (double)m);
     if (shift > 0)
         mpz_mul_2exp(tmp, tmp, (mp_bitcnt_t)shift);
@@ -225,8 +211,8 @@ static int case_xacc_exact_vs_quad(void)
     static double v[NMAX];
     uint64_t s = 0x5eed0002;
     for (int trial = 0; trial < 400; trial++) {
-        size_t n = 1 + (size_t)below(&s, NMAX);
-        unsigned w = (unsigned)below(&s, 41);
+        size_t n = 1 + (size_t)check_below(&s, NMAX);
+        unsigned w = (unsigned)check_below(&s, 41);
         unsigned b0;
         switch (trial % 4) {
         case 0: /* subnormals and the smallest normals */
@@ -236,13 +222,13 @@ static int case_xacc_exact_vs_quad(void)
             b0 = 2046 - w;
             break;
         default:
-            b0 = (unsigned)below(&s, 2047 - w);
+            b0 = (unsigned)check_below(&s, 2047 - w);
             break;
         }
         /* Every third trial biases the signs so the total is clearly negative. */
         for (size_t i = 0; i < n; i++) {
             v[i] = rand_window(&s, b0, w);
-            if (trial % 3 == 0 && below(&s, 4) != 0)
+            if (trial % 3 == 0 && check_below(&s, 4) != 0)
                 v[i] = -fabs(v[i]);
         }
         double want = quad_sum(v, n);
@@ -262,9 +248,10 @@ static int case_xacc_exact_vs_mpz(void)
     static double v[2 * NMAX];
     uint64_t s = 0x5eed0003;
     for (int trial = 0; trial < 300; trial++) {
-        size_t n = 1 + (size_t)below(&s, NMAX);
+        size_t n = 1 + (size_t)check_below(&s, NMAX);
         for (size_t i = 0; i < n; i++)
-            v[i] = trial % 2 ? rand_finite(&s) : rand_window(&s, (unsigned)below(&s, 1800), 240);
+            v[i] =
+                trial % 2 ? rand_finite(&s) : rand_window(&s, (unsigned)check_below(&s, 1800), 240);
         size_t m = n;
         /* cancel every addend above 2^-900 in magnitude */
         if (trial % 3 != 0)
@@ -291,7 +278,7 @@ static int case_xacc_order_invariance(void)
     uint64_t s = 0x5eed0004;
     size_t n = 0;
     while (n + 2 <= N) {
-        if (below(&s, 3) == 0) {
+        if (check_below(&s, 3) == 0) {
             double h = rand_window(&s, 1600, 400);
             v[n++] = h;
             v[n++] = -h;
@@ -321,7 +308,7 @@ static int case_xacc_order_invariance(void)
             for (int k = 0; k < p; k++)
                 pk_xacc_init(&part[k]);
             for (size_t i = 0; i < n; i++)
-                pk_xacc_add(&part[below(&s, (uint64_t)p)], v[i]);
+                pk_xacc_add(&part[check_below(&s, (uint64_t)p)], v[i]);
             for (int k = 0; k < 3; k++)
                 pk_xacc_init(&all[k]);
             for (int k = 0; k < p; k++) {
@@ -349,21 +336,21 @@ static int case_xacc_order_invariance(void)
 static int case_xacc_ties_to_even(void)
 {
     const double up1 = nextafter(1.0, 2.0);
-    EXPECT_SUM(1.0, 1.0, 0x1p-53);                        /* tie, 1.0 is even */
-    EXPECT_SUM(up1, 1.0, 0x1p-53, 0x1p-200);              /* just above the tie */
-    EXPECT_SUM(up1, 1.0, 0x1p-53, 0x1p-1074);             /* sticky bit in the lowest digit */
-    EXPECT_SUM(1.0, 1.0, 0x1p-53, -0x1p-200);             /* just below the tie */
-    EXPECT_SUM(1.0 + 0x1p-51, 1.0 + 0x1p-52, 0x1p-53);    /* tie, rounds up to even */
+    EXPECT_SUM(1.0, 1.0, 0x1p-53);                     /* tie, 1.0 is even */
+    EXPECT_SUM(up1, 1.0, 0x1p-53, 0x1p-200);           /* just above the tie */
+    EXPECT_SUM(up1, 1.0, 0x1p-53, 0x1p-1074);          /* sticky bit in the lowest digit */
+    EXPECT_SUM(1.0, 1.0, 0x1p-53, -0x1p-200);          /* just below the tie */
+    EXPECT_SUM(1.0 + 0x1p-51, 1.0 + 0x1p-52, 0x1p-53); /* tie, rounds up to even */
     EXPECT_SUM(1.0 + 0x1p-52, 1.0 + 0x1p-52, 0x1p-53, -0x1p-1074);
-    EXPECT_SUM(2.0, 2.0 - 0x1p-52, 0x1p-53);              /* rounding carries into the exponent */
+    EXPECT_SUM(2.0, 2.0 - 0x1p-52, 0x1p-53); /* rounding carries into the exponent */
     EXPECT_SUM(0x1p53, 0x1p53, 1.0);
     EXPECT_SUM(0x1p53 + 4, 0x1p53, 3.0);
     EXPECT_SUM(0x1p53 + 4, 0x1p53 + 2, 1.0);
     EXPECT_SUM(0x1p1000, 0x1p1000, 0x1p947);
     EXPECT_SUM(0x1p1000 + 0x1p949, 0x1p1000 + 0x1p948, 0x1p947);
-    EXPECT_SUM(-1.0, -1.0, 0x1p-1074);                    /* 1 - 2^-1074 rounds back to 1 */
-    EXPECT_SUM(1.0 - 0x1p-53, 1.0, -0x1p-53);             /* exact below a power of two */
-    EXPECT_SUM(1.0, 1.0, -0x1p-54);                       /* tie below 1: 1.0 is even */
+    EXPECT_SUM(-1.0, -1.0, 0x1p-1074);        /* 1 - 2^-1074 rounds back to 1 */
+    EXPECT_SUM(1.0 - 0x1p-53, 1.0, -0x1p-53); /* exact below a power of two */
+    EXPECT_SUM(1.0, 1.0, -0x1p-54);           /* tie below 1: 1.0 is even */
     EXPECT_SUM(1.0 - 0x1p-53, 1.0, -0x1p-54, -0x1p-60);
 
     /* Random ties at every bit alignment: a + ulp(a)/2 (+- a tiny amount). */
@@ -372,7 +359,7 @@ static int case_xacc_ties_to_even(void)
         double a = fabs(rand_window(&s, 100, 1900));
         double next = nextafter(a, INFINITY);
         double half = (next - a) / 2;
-        double tiny = ldexp(half, -1 - (int)below(&s, 60));
+        double tiny = ldexp(half, -1 - (int)check_below(&s, 60));
         int even = (to_bits(a) & 1) == 0;
         double d[3] = {a, half, 0.0};
         CHECK_OK(expect_sum(d, 2, even ? a : next, __LINE__));
@@ -432,7 +419,7 @@ static int case_xacc_subnormals(void)
             pk_xacc_add(&acc, DBL_TRUE_MIN);
         CHECK_EQ_DBL(pk_xacc_round(&acc), ldexp((double)ks[j], -1074));
     }
-    EXPECT_SUM(0x1p-1022, 0x1p-1023, 0x1p-1023);              /* into the normal range */
+    EXPECT_SUM(0x1p-1022, 0x1p-1023, 0x1p-1023); /* into the normal range */
     EXPECT_SUM(0x1p-1022 - 0x1p-1074, 0x1p-1023, 0x1p-1023 - 0x1p-1074);
 
     /* Random subnormals: the sum of n < 2^12 of them is below 2^64 units of 2^-1074, exact in
@@ -441,13 +428,13 @@ static int case_xacc_subnormals(void)
     static double v[N];
     uint64_t s = 0x5eed0007;
     for (int trial = 0; trial < 40; trial++) {
-        size_t n = 1 + (size_t)below(&s, N);
+        size_t n = 1 + (size_t)check_below(&s, N);
         u128 units = 0;
         for (size_t i = 0; i < n; i++) {
-            uint64_t m = 1 + below(&s, (UINT64_C(1) << 52) - 1);
+            uint64_t m = 1 + check_below(&s, (UINT64_C(1) << 52) - 1);
             v[i] = from_bits(m);
             units += m;
-            if (trial % 2 && below(&s, 3) == 0)
+            if (trial % 2 && check_below(&s, 3) == 0)
                 v[i] = -v[i];
         }
         double want = quad_sum(v, n);
@@ -464,8 +451,8 @@ static int case_xacc_overflow(void)
     EXPECT_SUM(INFINITY, DBL_MAX, DBL_MAX);
     EXPECT_SUM(DBL_MAX, DBL_MAX, DBL_MAX, -DBL_MAX);
     EXPECT_SUM(DBL_MAX, DBL_MAX, -DBL_MAX, DBL_MAX);
-    EXPECT_SUM(INFINITY, DBL_MAX, 0x1p970);                 /* tie at the overflow threshold */
-    EXPECT_SUM(DBL_MAX, DBL_MAX, 0x1p970, -0x1p-1074);      /* just below it */
+    EXPECT_SUM(INFINITY, DBL_MAX, 0x1p970);            /* tie at the overflow threshold */
+    EXPECT_SUM(DBL_MAX, DBL_MAX, 0x1p970, -0x1p-1074); /* just below it */
     EXPECT_SUM(DBL_MAX, DBL_MAX, 0x1p969);
     EXPECT_SUM(0x1p1023, DBL_MAX, DBL_MAX, -DBL_MAX, 0x1p1023, -DBL_MAX);
 
@@ -538,11 +525,11 @@ static int case_xacc_negative_totals(void)
     uint64_t s = 0x5eed0008;
     int negative = 0;
     for (int trial = 0; trial < 60; trial++) {
-        size_t n = 1 + (size_t)below(&s, N);
-        unsigned b0 = (unsigned)below(&s, 2000);
+        size_t n = 1 + (size_t)check_below(&s, N);
+        unsigned b0 = (unsigned)check_below(&s, 2000);
         for (size_t i = 0; i < n; i++) {
             v[i] = rand_window(&s, b0, 40);
-            if (below(&s, 5) < 3) /* 60% negative */
+            if (check_below(&s, 5) < 3) /* 60% negative */
                 v[i] = -fabs(v[i]);
         }
         double want = quad_sum(v, n);
@@ -568,7 +555,7 @@ static int case_xacc_many_additions(void)
     struct pk_xacc one;
     pk_xacc_init(&one);
     for (size_t i = 0; i < N; i++) {
-        uint64_t m = (UINT64_C(1) << 52) | (next_u64(&s) >> 12);
+        uint64_t m = (UINT64_C(1) << 52) | (check_next_u64(&s) >> 12);
         v[i] = (double)m;
         sum += m;
         pk_xacc_add(&one, v[i]);
@@ -634,7 +621,7 @@ static int case_xacc_normalize_keeps_value(void)
     pk_xacc_init(&acc);
     for (size_t i = 0; i < N; i++) {
         pk_xacc_add(&acc, v[i]);
-        uint64_t r = below(&s, 500);
+        uint64_t r = check_below(&s, 500);
         if (r == 0)
             pk_xacc_normalize(&acc);
         else if (r == 1)
