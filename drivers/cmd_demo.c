@@ -104,7 +104,9 @@ int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c)
             snprintf(size, sizeof size, "%.4g", (double)(items[i].n * scale));
             printf("%-30s %12s %10.4f s %10.4f s %7.2fx  %s\n", items[i].label, size, median[0],
                    median[1], median[1] > 0 ? median[0] / median[1] : 0.0,
-                   ok[0] && ok[1] ? "yes" : common.no_verify ? "skipped" : "NO");
+                   ok[0] && ok[1]     ? "yes"
+                   : common.no_verify ? "skipped"
+                                      : "NO");
             fflush(stdout);
         }
     }

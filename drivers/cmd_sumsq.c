@@ -61,10 +61,8 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_sumsq
                                              {"canary", no_argument, NULL, 'C'},
                                              PK_COMMON_LONGOPTS,
                                              {NULL, 0, NULL, 0}};
-    *o = (struct pk_sumsq_opts){.variant = PK_SUMSQ_RANGE,
-                                .n = 1000000000,
-                                .chunk = 1000000,
-                                .seed = 42};
+    *o = (struct pk_sumsq_opts){
+        .variant = PK_SUMSQ_RANGE, .n = 1000000000, .chunk = 1000000, .seed = 42};
     pk_common_defaults(&o->common);
     int nvariants = 0;
     struct pk_err err = {0};
@@ -83,7 +81,9 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_sumsq
         case 'n':
         case 'g':
         case 'a':
-            o->variant = code == 'n' ? PK_SUMSQ_RANGE : code == 'g' ? PK_SUMSQ_GAUSS : PK_SUMSQ_ARRAY;
+            o->variant = code == 'n'   ? PK_SUMSQ_RANGE
+                         : code == 'g' ? PK_SUMSQ_GAUSS
+                                       : PK_SUMSQ_ARRAY;
             nvariants++;
             rc = pk_parse_count(name, optarg, 0, UINT64_MAX, &o->n, &err);
             if (rc == PK_OK && o->variant == PK_SUMSQ_RANGE && o->n > PK_SUMSQ_RANGE_MAX)
@@ -133,12 +133,12 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_sumsq
 struct run {
     const struct pk_comm *c;
     const struct pk_sumsq_opts *o;
-    uint64_t lo, hi;     /* this rank's share: indices (range, array, file) or chunks (gauss) */
-    double *x;           /* array and file: this rank's values */
-    double *partial;     /* gauss: this rank's chunk partials */
+    uint64_t lo, hi; /* this rank's share: indices (range, array, file) or chunks (gauss) */
+    double *x;       /* array and file: this rank's values */
+    double *partial; /* gauss: this rank's chunk partials */
     struct pk_gauss_grid grid;
-    pk_u128 exact;       /* range result */
-    double total;        /* float variants' result */
+    pk_u128 exact; /* range result */
+    double total;  /* float variants' result */
 };
 
 /* This rank's share of a float64 array of n values: whole blocks of the global grid. */
@@ -206,9 +206,9 @@ static int compute(struct run *r)
     pk_xacc_init(&acc);
     switch (o->variant) {
     case PK_SUMSQ_RANGE: {
-        uint64_t skip = drop ? (r->hi - r->lo < PK_SUMSQ_RANGE_BLOCK ? r->hi - r->lo
-                                                                    : PK_SUMSQ_RANGE_BLOCK)
-                             : 0;
+        uint64_t skip =
+            drop ? (r->hi - r->lo < PK_SUMSQ_RANGE_BLOCK ? r->hi - r->lo : PK_SUMSQ_RANGE_BLOCK)
+                 : 0;
         rc = pk_sumsq_range(r->lo + skip, r->hi, nt, &r->exact);
         if (rc == PK_OK)
             rc = pk_dist_sum_u128(r->c, &r->exact);
@@ -284,8 +284,8 @@ static int verify(struct run *r, bool *ok, json_t *v)
     uint64_t nbad = 0;
     double worst = 0, tol;
     if (o->variant == PK_SUMSQ_GAUSS) {
-        status = pk_sumsq_gauss_check(&r->grid, r->lo, r->hi, r->partial, o->common.nthreads,
-                                      &nbad, &worst, &ref);
+        status = pk_sumsq_gauss_check(&r->grid, r->lo, r->hi, r->partial, o->common.nthreads, &nbad,
+                                      &worst, &ref);
         tol = pk_sumsq_gauss_error_bound(&r->grid);
     } else {
         long double local = pk_sumsq_f64_ref(r->x, (size_t)(r->hi - r->lo));
@@ -313,7 +313,8 @@ static int verify(struct run *r, bool *ok, json_t *v)
         json_object_set_new(v, "method",
                             json_string("every chunk partial against a serial long-double twin; "
                                         "total against the sum of the twins; chi-square"));
-        json_object_set_new(v, "chunks_checked", json_integer((json_int_t)pk_gauss_nchunks(&r->grid)));
+        json_object_set_new(v, "chunks_checked",
+                            json_integer((json_int_t)pk_gauss_nchunks(&r->grid)));
         json_object_set_new(v, "chunks_bad", json_integer((json_int_t)nbad));
         json_object_set_new(v, "chunk_worst_rel", json_real(worst));
         json_object_set_new(v, "chi2_deviation", json_real(dev));
@@ -329,9 +330,8 @@ static json_t *params_json(const struct pk_comm *c, const struct pk_sumsq_opts *
 {
     json_t *p = json_pack("{s:s, s:I, s:i, s:i, s:i, s:i, s:b, s:b}", "variant",
                           pk_sumsq_variant_names[o->variant], "n", (json_int_t)o->n, "threads",
-                          o->common.nthreads, "ranks", c->nranks, "reps", o->common.reps,
-                          "warmup", o->common.warmup, "verify", !o->common.no_verify, "canary",
-                          o->canary);
+                          o->common.nthreads, "ranks", c->nranks, "reps", o->common.reps, "warmup",
+                          o->common.warmup, "verify", !o->common.no_verify, "canary", o->canary);
     if (o->variant == PK_SUMSQ_GAUSS) {
         json_object_set_new(p, "chunk", json_integer((json_int_t)o->chunk));
         json_object_set_new(p, "rng", json_string(pk_gauss_rng_name()));
@@ -341,9 +341,9 @@ static json_t *params_json(const struct pk_comm *c, const struct pk_sumsq_opts *
     if (o->variant == PK_SUMSQ_FILE)
         json_object_set_new(p, "file", json_string(o->file));
     if (o->variant != PK_SUMSQ_RANGE)
-        json_object_set_new(p, "block", json_integer(o->variant == PK_SUMSQ_GAUSS
-                                                         ? (json_int_t)o->chunk
-                                                         : PK_SUMSQ_BLOCK));
+        json_object_set_new(
+            p, "block",
+            json_integer(o->variant == PK_SUMSQ_GAUSS ? (json_int_t)o->chunk : PK_SUMSQ_BLOCK));
     return p;
 }
 
@@ -364,8 +364,8 @@ static json_t *result_json(const struct run *r)
     return json_pack("{s:f, s:s}", "value", r->total, "hex", hex);
 }
 
-int pk_sumsq_execute(const struct pk_comm *c, const struct pk_sumsq_opts *o,
-                     const json_t *sysinfo, json_t **record)
+int pk_sumsq_execute(const struct pk_comm *c, const struct pk_sumsq_opts *o, const json_t *sysinfo,
+                     json_t **record)
 {
     *record = NULL;
     struct pk_err err = {0};
@@ -396,7 +396,8 @@ int pk_sumsq_execute(const struct pk_comm *c, const struct pk_sumsq_opts *o,
         if (rc != PK_OK)
             pk_error(c, true, "sumsq", "verification could not run: %s", pk_strerror(rc));
         status = pk_dist_agree(c, rc != PK_OK ? PK_EXIT_RUNTIME
-                                              : verified ? PK_EXIT_OK : PK_EXIT_VERIFY);
+                                  : verified  ? PK_EXIT_OK
+                                              : PK_EXIT_VERIFY);
     }
     if (status != PK_EXIT_RUNTIME && status != PK_EXIT_USAGE && c->rank == 0) {
         json_t *rec = pk_record_new("sumsq");
@@ -433,8 +434,8 @@ static void print_table(const struct pk_sumsq_opts *o, const json_t *rec)
     double med = json_real_value(json_object_get(tim, "median_s"));
     int nranks = (int)json_integer_value(json_object_get(json_object_get(rec, "params"), "ranks"));
     printf("# parkit sumsq --%s n=%llu threads=%d ranks=%d reps=%d warmup=%d\n",
-           pk_sumsq_variant_names[o->variant], (unsigned long long)o->n, o->common.nthreads,
-           nranks, o->common.reps, o->common.warmup);
+           pk_sumsq_variant_names[o->variant], (unsigned long long)o->n, o->common.nthreads, nranks,
+           o->common.reps, o->common.warmup);
     if (o->variant == PK_SUMSQ_RANGE)
         printf("result    %s\n", json_string_value(json_object_get(res, "value")));
     else
@@ -446,8 +447,8 @@ static void print_table(const struct pk_sumsq_opts *o, const json_t *rec)
         printf("verified  %s (%s)\n", json_is_true(ver) ? "yes" : "NO",
                json_string_value(json_object_get(vj, "method")));
     else
-        printf("verified  %s (rel. diff %.2g, tolerance %.2g, vs %s)\n", json_is_true(ver) ? "yes" : "NO",
-               json_real_value(json_object_get(vj, "rel_diff")),
+        printf("verified  %s (rel. diff %.2g, tolerance %.2g, vs %s)\n",
+               json_is_true(ver) ? "yes" : "NO", json_real_value(json_object_get(vj, "rel_diff")),
                json_real_value(json_object_get(vj, "tolerance")),
                json_string_value(json_object_get(vj, "method")));
     if (o->variant == PK_SUMSQ_GAUSS && !json_is_null(ver))
@@ -480,7 +481,8 @@ static void print_csv(const struct pk_sumsq_opts *o, const json_t *rec)
            "result,verified\n");
     size_t i;
     json_t *t;
-    json_array_foreach(reps, i, t) {
+    json_array_foreach(reps, i, t)
+    {
         double ts = json_real_value(t);
         char value[64];
         if (o->variant == PK_SUMSQ_RANGE)
@@ -490,10 +492,12 @@ static void print_csv(const struct pk_sumsq_opts *o, const json_t *rec)
         printf("sumsq,%s,%s,%s,%d,%d,%s,%llu,%zu,%.9f,%.6g,%s,%s\n",
                json_string_value(json_object_get(prov, "version")),
                json_string_value(json_object_get(prov, "git_commit")),
-               mach ? json_string_value(json_object_get(mach, "host")) : "",
-               nranks, o->common.nthreads, pk_sumsq_variant_names[o->variant],
-               (unsigned long long)o->n, i, ts, rate_per_s(o, ts), value,
-               json_is_null(ver) ? "skipped" : json_is_true(ver) ? "yes" : "no");
+               mach ? json_string_value(json_object_get(mach, "host")) : "", nranks,
+               o->common.nthreads, pk_sumsq_variant_names[o->variant], (unsigned long long)o->n, i,
+               ts, rate_per_s(o, ts), value,
+               json_is_null(ver)   ? "skipped"
+               : json_is_true(ver) ? "yes"
+                                   : "no");
     }
 }
 

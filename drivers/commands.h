@@ -4,12 +4,12 @@
 #ifndef PARKIT_COMMANDS_H
 #define PARKIT_COMMANDS_H
 
+#include "cli.h"
+#include "parkit/dist.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-#include "cli.h"
-#include "parkit/dist.h"
 
 int pk_cmd_sumsq(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_info(int argc, char **argv, const struct pk_comm *c);
@@ -31,7 +31,7 @@ extern const char *const pk_sumsq_variant_names[];
  * Rank 0 gets *record (the caller owns it) with params, result, verified, timing and
  * provenance (copied from sysinfo); other ranks get NULL. Returns the agreed exit status;
  * errors are printed here. */
-int pk_sumsq_execute(const struct pk_comm *c, const struct pk_sumsq_opts *o,
-                     const json_t *sysinfo, json_t **record);
+int pk_sumsq_execute(const struct pk_comm *c, const struct pk_sumsq_opts *o, const json_t *sysinfo,
+                     json_t **record);
 
 #endif

@@ -15,9 +15,12 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"sumsq", pk_cmd_sumsq, "sum of squares: exact integer range, seeded Gaussian chunks, float64 array or file"},
-    {"info", pk_cmd_info, "host, cores, memory, OpenMP and MPI settings, affinity of every rank and thread"},
-    {"demo", pk_cmd_demo, "the main job: every kernel at laptop size, sequential vs parallel, verified"},
+    {"sumsq", pk_cmd_sumsq,
+     "sum of squares: exact integer range, seeded Gaussian chunks, float64 array or file"},
+    {"info", pk_cmd_info,
+     "host, cores, memory, OpenMP and MPI settings, affinity of every rank and thread"},
+    {"demo", pk_cmd_demo,
+     "the main job: every kernel at laptop size, sequential vs parallel, verified"},
 };
 
 static void usage(FILE *f)
@@ -26,8 +29,10 @@ static void usage(FILE *f)
                "       mpirun -np N parkit COMMAND [options]\n\nCommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nOptions:\n  -h, --help     this help\n  -V, --version  version, commit, "
-               "compiler and library versions\n\n%s", pk_exit_help);
+    fprintf(f,
+            "\nOptions:\n  -h, --help     this help\n  -V, --version  version, commit, "
+            "compiler and library versions\n\n%s",
+            pk_exit_help);
 }
 
 int main(int argc, char **argv)

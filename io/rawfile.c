@@ -42,8 +42,8 @@ int pk_rawfile_read(const char *path, uint64_t first, size_t n, double *x, struc
             break;
         }
         if (r == 0) {
-            status = pk_fail(err, PK_EIO, "'%s' ended after %llu of %llu bytes (truncated?)",
-                             path, (unsigned long long)(first * 8 + got),
+            status = pk_fail(err, PK_EIO, "'%s' ended after %llu of %llu bytes (truncated?)", path,
+                             (unsigned long long)(first * 8 + got),
                              (unsigned long long)((first + n) * 8));
             break;
         }

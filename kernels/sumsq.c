@@ -58,7 +58,8 @@ static double block_sumsq(const double *x, size_t n)
 /* One clone per x86-64 level, picked at load time (ifunc): the integer results are identical
  * on every level, and a portable binary still gets AVX2 or AVX-512 where the CPU has it. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
-#    define PK_ISA_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#    define PK_ISA_CLONES                                                                          \
+        __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #    define PK_ISA_CLONES
 #endif
@@ -185,7 +186,7 @@ void pk_sumsq_fill(double *x, size_t n, uint64_t first, uint64_t seed, int nthre
 {
     size_t nblocks = (n + PK_SUMSQ_BLOCK - 1) / PK_SUMSQ_BLOCK;
     uint64_t key = splitmix64(seed);
-#pragma omp parallel for num_threads(nthreads) schedule(static) default(none)                     \
+#pragma omp parallel for num_threads(nthreads) schedule(static) default(none)                      \
     shared(x, n, nblocks, first, key)
     for (size_t b = 0; b < nblocks; b++) {
         size_t end = (b + 1) * PK_SUMSQ_BLOCK < n ? (b + 1) * PK_SUMSQ_BLOCK : n;

@@ -3,9 +3,9 @@
 
 #include <ctype.h>
 #include <getopt.h>
-#include <stdbool.h>
 #include <omp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <string.h>
 
 __extension__ typedef unsigned __int128 u128;
@@ -30,8 +30,10 @@ const char pk_exit_help[] = "Exit status:\n"
 
 static int bad_count(struct pk_err *err, const char *option, const char *text, const char *why)
 {
-    return pk_fail(err, PK_EINVAL, "%s expects a non-negative integer like 1000000, 1e6 or 2^20, "
-                   "got '%s' (%s)", option, text, why);
+    return pk_fail(err, PK_EINVAL,
+                   "%s expects a non-negative integer like 1000000, 1e6 or 2^20, "
+                   "got '%s' (%s)",
+                   option, text, why);
 }
 
 /* Reads a run of decimal digits into *v; returns the number of digits, -1 on overflow. */
@@ -49,16 +51,16 @@ static int read_digits(const char **p, u128 *v)
     return n;
 }
 
-int pk_parse_count(const char *option, const char *text, uint64_t min, uint64_t max,
-                   uint64_t *out, struct pk_err *err)
+int pk_parse_count(const char *option, const char *text, uint64_t min, uint64_t max, uint64_t *out,
+                   struct pk_err *err)
 {
     *out = 0;
     const char *p = text;
     if (!text || !*text)
         return bad_count(err, option, text ? text : "", "empty");
     if (!isdigit((unsigned char)*p))
-        return bad_count(err, option, text, *p == '-' || *p == '+' ? "no sign allowed"
-                                                                   : "not a number");
+        return bad_count(err, option, text,
+                         *p == '-' || *p == '+' ? "no sign allowed" : "not a number");
     u128 value;
     if (read_digits(&p, &value) < 0)
         goto too_large;
@@ -212,8 +214,8 @@ int pk_cli_option(const struct pk_comm *c, const char *cmd, const char *usage, i
         if (optopt > 0 && optopt < 256)
             pk_error(c, false, cmd, "unknown option '-%c' (see parkit %s --help)", optopt, cmd);
         else
-            pk_error(c, false, cmd, "unknown option '%s' (see parkit %s --help)",
-                     argv[optind - 1], cmd);
+            pk_error(c, false, cmd, "unknown option '%s' (see parkit %s --help)", argv[optind - 1],
+                     cmd);
         return PK_EXIT_USAGE;
     case PK_OPT_THREADS:
     case PK_OPT_REPS:

@@ -5,19 +5,19 @@
 #ifndef PARKIT_CLI_H
 #define PARKIT_CLI_H
 
+#include "parkit/dist.h"
+#include "parkit/status.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-
-#include "parkit/dist.h"
-#include "parkit/status.h"
 
 enum pk_exit { PK_EXIT_OK = 0, PK_EXIT_RUNTIME = 1, PK_EXIT_USAGE = 2, PK_EXIT_VERIFY = 3 };
 
 /* Parses a count: `1000000`, `1e6`, `1.5e3`, `2^20`. The value must be an integer in
  * [min, max]; anything else fills err with a message naming `option` and the text. */
-int pk_parse_count(const char *option, const char *text, uint64_t min, uint64_t max,
-                   uint64_t *out, struct pk_err *err);
+int pk_parse_count(const char *option, const char *text, uint64_t min, uint64_t max, uint64_t *out,
+                   struct pk_err *err);
 
 enum pk_format { PK_FORMAT_TABLE, PK_FORMAT_CSV, PK_FORMAT_JSON };
 
@@ -48,7 +48,10 @@ enum {
         {"warmup", required_argument, NULL, PK_OPT_WARMUP},                                        \
         {"record", required_argument, NULL, PK_OPT_RECORD},                                        \
         {"format", required_argument, NULL, PK_OPT_FORMAT},                                        \
-        {"no-verify", no_argument, NULL, PK_OPT_NO_VERIFY}, {"help", no_argument, NULL, PK_OPT_HELP}
+        {"no-verify", no_argument, NULL, PK_OPT_NO_VERIFY},                                        \
+    {                                                                                              \
+        "help", no_argument, NULL, PK_OPT_HELP                                                     \
+    }
 /* Help text for the shared options, printed by every command's --help. */
 extern const char pk_common_help[];
 /* Exit code section of every --help. */

@@ -26,8 +26,8 @@ json_t *pk_record_new(const char *command)
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return json_pack("{s:s, s:s, s:s}", "schema", "parkit.record/1", "command", command,
-                     "time_utc", when);
+    return json_pack("{s:s, s:s, s:s}", "schema", "parkit.record/1", "command", command, "time_utc",
+                     when);
 }
 
 void pk_record_set_timing(json_t *rec, const double *rep_s, int reps, int warmup)
@@ -49,9 +49,9 @@ static json_t *build_facts(void)
     pk_dist_library_version(mpi, sizeof mpi);
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:s, s:s}", "version",
                      PK_VERSION, "git_commit", PK_GIT_SHA, "compiler", PK_COMPILER, "c_flags",
-                     PK_C_FLAGS, "build_type", PK_BUILD_TYPE, "native", PK_NATIVE_BUILD,
-                     "openmp", _OPENMP, "mpi", mpi, "gsl", gsl_version, "gmp", gmp_version,
-                     "jansson", JANSSON_VERSION);
+                     PK_C_FLAGS, "build_type", PK_BUILD_TYPE, "native", PK_NATIVE_BUILD, "openmp",
+                     _OPENMP, "mpi", mpi, "gsl", gsl_version, "gmp", gmp_version, "jansson",
+                     JANSSON_VERSION);
 }
 
 void pk_record_set_provenance(json_t *rec, const json_t *sysinfo)

@@ -5,10 +5,10 @@
 #ifndef PARKIT_RECORD_H
 #define PARKIT_RECORD_H
 
+#include "parkit/status.h"
+
 #include <jansson.h>
 #include <stdio.h>
-
-#include "parkit/status.h"
 
 /* A new record {"schema", "command", "time_utc"}; the caller owns it (json_decref). */
 json_t *pk_record_new(const char *command);

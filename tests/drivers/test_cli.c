@@ -47,9 +47,22 @@ static int case_accepts_spellings(void)
 
 static int case_rejects_junk(void)
 {
-    static const char *bad[] = {"",    "abc", "-5",   "+5",   "1.5",   "1e-3", "1e40",
-                                "2^64", "1e",  "2^",   "12x",  " 12",   "0x10", "1..2",
-                                "18446744073709551616", "99999999999999999999999999999"};
+    static const char *bad[] = {"",
+                                "abc",
+                                "-5",
+                                "+5",
+                                "1.5",
+                                "1e-3",
+                                "1e40",
+                                "2^64",
+                                "1e",
+                                "2^",
+                                "12x",
+                                " 12",
+                                "0x10",
+                                "1..2",
+                                "18446744073709551616",
+                                "99999999999999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (!rejects(bad[i])) {
             fprintf(stderr, "accepted or bad message for '%s'\n", bad[i]);

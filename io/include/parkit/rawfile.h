@@ -5,10 +5,10 @@
 #ifndef PARKIT_RAWFILE_H
 #define PARKIT_RAWFILE_H
 
+#include "parkit/status.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#include "parkit/status.h"
 
 /* *n = number of float64 values in the file at path. PK_EIO when it cannot be opened or is not
  * a regular file, PK_EINVAL when its size is not a multiple of 8 bytes. */

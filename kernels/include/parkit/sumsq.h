@@ -10,10 +10,10 @@
 #ifndef PARKIT_SUMSQ_H
 #define PARKIT_SUMSQ_H
 
+#include "parkit/xacc.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#include "parkit/xacc.h"
 
 __extension__ typedef unsigned __int128 pk_u128;
 

@@ -22,7 +22,7 @@
 
 struct pk_xacc {
     int64_t digit[PK_XACC_DIGITS]; /* value = sum digit[k] * 2^(32k - 1074) */
-    int64_t pending; /* upper bound on unnormalised additions per digit; < 2^30 */
+    int64_t pending;               /* upper bound on unnormalised additions per digit; < 2^30 */
     int64_t npos_inf, nneg_inf, nnan;
 };
 /* Number of int64 words in struct pk_xacc (for MPI and serialisation). */

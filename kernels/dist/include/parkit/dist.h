@@ -9,13 +9,13 @@
 #ifndef PARKIT_DIST_H
 #define PARKIT_DIST_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
 #include "parkit/status.h"
 #include "parkit/sumsq.h"
 #include "parkit/xacc.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct pk_comm {
     int rank, nranks;
