@@ -1,3 +1,5 @@
+# Tests run with OMP_WAIT_POLICY=passive: spinning idle threads make tests that change thread
+# counts often take seconds on a loaded 2-core machine, and tests never measure speed.
 # Test helpers. Each test program holds named cases ({"name", case_fn} in its table); every case
 # becomes its own CTest test, so a failure names the case.
 set(PK_MPI_TEST_ENV OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -27,7 +29,7 @@ function(pk_add_test name)
   foreach(c IN LISTS cases)
     add_test(NAME ${name}.${c} COMMAND ${name} ${c})
     set_tests_properties(${name}.${c} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
-                         SKIP_RETURN_CODE 77 ENVIRONMENT "OMP_NUM_THREADS=2")
+                         SKIP_RETURN_CODE 77 ENVIRONMENT "OMP_NUM_THREADS=2;OMP_WAIT_POLICY=passive")
   endforeach()
 endfunction()
 
@@ -45,7 +47,7 @@ function(pk_add_mpi_test name)
                COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} ${MPIEXEC_PREFLAGS}
                        $<TARGET_FILE:${name}> ${MPIEXEC_POSTFLAGS} ${c})
       set_tests_properties(${name}.${c}.np${np} PROPERTIES LABELS mpi PROCESSORS 2 TIMEOUT 60
-                           ENVIRONMENT "${PK_MPI_TEST_ENV};OMP_NUM_THREADS=1")
+                           ENVIRONMENT "${PK_MPI_TEST_ENV};OMP_NUM_THREADS=1;OMP_WAIT_POLICY=passive")
     endforeach()
   endforeach()
 endfunction()

@@ -646,7 +646,34 @@ static int case_gauss_invalid(void)
     return 0;
 }
 
+static int case_gauss_check_flags_bad_partial(void)
+{
+    /* The verification helper accepts the kernel's partials and rejects a corrupted one; its
+     * reference total equals the kernel's total within the chunk bound. */
+    struct pk_gauss_grid g = {.seed = 99, .n = 50021, .chunk = 4999};
+    uint64_t nk = pk_gauss_nchunks(&g);
+    double partial[16];
+    CHECK(nk <= 16);
+    struct pk_xacc acc, ref;
+    pk_xacc_init(&acc);
+    pk_xacc_init(&ref);
+    CHECK_OK(pk_sumsq_gauss(&g, 0, nk, 2, partial, &acc));
+    uint64_t nbad = 99;
+    double worst = -1;
+    CHECK_OK(pk_sumsq_gauss_check(&g, 0, nk, partial, 3, &nbad, &worst, &ref));
+    CHECK_EQ_INT(nbad, 0);
+    CHECK(worst >= 0 && worst <= pk_sumsq_gauss_error_bound(&g));
+    CHECK_REL(pk_xacc_round(&ref), pk_xacc_round(&acc), pk_sumsq_gauss_error_bound(&g));
+    partial[nk / 2] = nextafter(partial[nk / 2] * (1 + 1e-9), 0);
+    pk_xacc_init(&ref);
+    CHECK_OK(pk_sumsq_gauss_check(&g, 0, nk, partial, 1, &nbad, &worst, &ref));
+    CHECK_EQ_INT(nbad, 1);
+    CHECK_EQ_INT(pk_sumsq_gauss_check(&g, 0, nk + 1, partial, 1, &nbad, &worst, &ref), PK_EINVAL);
+    return 0;
+}
+
 static const struct check_case cases[] = {
+    {"gauss_check_flags_bad_partial", case_gauss_check_flags_bad_partial},
     {"range_small_n", case_range_small_n},
     {"range_prime_n", case_range_prime_n},
     {"range_subranges", case_range_subranges},

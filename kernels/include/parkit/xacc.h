@@ -6,7 +6,8 @@
  * exactly in signed 32-bit digits stored in int64 slots, which leaves 31 bits of headroom per
  * digit for deferred carries. Adding is therefore exact and order-free: the same set of
  * addends gives the same bits however it is split over threads and ranks, and pk_xacc_round
- * rounds once, to nearest with ties to even.
+ * rounds once, to nearest with ties to even. An exact zero rounds to +0.0, even when every
+ * addend was -0.0 (IEEE addition would give -0.0).
  *
  * The struct is plain data made only of int64 fields, so MPI can move it as an array of
  * int64 and reduce it with element-wise addition (kernels/dist). Not thread-safe: give each
@@ -22,7 +23,7 @@
 
 struct pk_xacc {
     int64_t digit[PK_XACC_DIGITS]; /* value = sum digit[k] * 2^(32k - 1074) */
-    int64_t pending;               /* upper bound on unnormalised additions per digit; < 2^30 */
+    int64_t pending;               /* upper bound on unnormalised additions per digit; <= 2^30 */
     int64_t npos_inf, nneg_inf, nnan;
 };
 /* Number of int64 words in struct pk_xacc (for MPI and serialisation). */
