@@ -296,7 +296,7 @@ static int verify(struct run *r, bool *ok, json_t *v)
         tol = pk_sumsq_f64_error_bound() + (1024 + n / 1024 + 2) * 0x1p-64;
     }
     int s1 = pk_dist_sum_xacc(r->c, &ref);
-    int s2 = pk_dist_sum_u64(r->c, &nbad);
+    int s2 = pk_dist_sum_u64(r->c, &nbad, 1);
     worst = pk_dist_max_double(r->c, worst);
     if (status == PK_OK)
         status = s1 != PK_OK ? s1 : s2;

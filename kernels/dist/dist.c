@@ -196,17 +196,85 @@ int pk_dist_sum_u128(const struct pk_comm *c, pk_u128 *v)
     return PK_OK;
 }
 
-int pk_dist_sum_u64(const struct pk_comm *c, uint64_t *v)
+int pk_dist_sum_u64(const struct pk_comm *c, uint64_t *v, size_t n)
 {
 #ifdef PK_HAVE_MPI
     if (c->mpi) {
-        int rc = MPI_Allreduce(MPI_IN_PLACE, v, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+        int rc = MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
         return rc == MPI_SUCCESS ? PK_OK : PK_EMPI;
     }
 #endif
     (void)c;
     (void)v;
+    (void)n;
     return PK_OK;
+}
+
+/* Messages stay below 1 GiB, far under MPI's INT_MAX element count. */
+#define MAX_MESSAGE ((size_t)1 << 30)
+
+int pk_dist_send_bytes(const struct pk_comm *c, int dest, const void *buf, size_t n)
+{
+#ifdef PK_HAVE_MPI
+    if (c->mpi) {
+        uint64_t size = n;
+        if (MPI_Send(&size, 1, MPI_UINT64_T, dest, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return PK_EMPI;
+        for (size_t off = 0; off < n; off += MAX_MESSAGE) {
+            size_t len = n - off < MAX_MESSAGE ? n - off : MAX_MESSAGE;
+            if (MPI_Send((const char *)buf + off, (int)len, MPI_BYTE, dest, 1, MPI_COMM_WORLD) !=
+                MPI_SUCCESS)
+                return PK_EMPI;
+        }
+        return PK_OK;
+    }
+#endif
+    (void)c;
+    (void)dest;
+    (void)buf;
+    (void)n;
+    return PK_EINVAL;
+}
+
+int pk_dist_recv_bytes(const struct pk_comm *c, int src, void **buf, size_t *n)
+{
+    *buf = NULL;
+    *n = 0;
+#ifdef PK_HAVE_MPI
+    if (c->mpi) {
+        uint64_t size = 0;
+        if (MPI_Recv(&size, 1, MPI_UINT64_T, src, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE) !=
+            MPI_SUCCESS)
+            return PK_EMPI;
+        char *data = malloc(size ? size : 1);
+        if (!data)
+            return PK_ENOMEM;
+        for (size_t off = 0; off < size; off += MAX_MESSAGE) {
+            size_t len = size - off < MAX_MESSAGE ? size - off : MAX_MESSAGE;
+            if (MPI_Recv(data + off, (int)len, MPI_BYTE, src, 1, MPI_COMM_WORLD,
+                         MPI_STATUS_IGNORE) != MPI_SUCCESS) {
+                free(data);
+                return PK_EMPI;
+            }
+        }
+        *buf = data;
+        *n = size;
+        return PK_OK;
+    }
+#endif
+    (void)c;
+    (void)src;
+    return PK_EINVAL;
+}
+
+void pk_dist_abort(const struct pk_comm *c, int code)
+{
+#ifdef PK_HAVE_MPI
+    if (c && c->mpi)
+        MPI_Abort(MPI_COMM_WORLD, code);
+#endif
+    (void)c;
+    (void)code;
 }
 
 void pk_dist_free_strings(char **all, int n)

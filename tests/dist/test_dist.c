@@ -65,7 +65,7 @@ static int case_u128_sum_carries(void)
     CHECK_OK(pk_dist_sum_u128(&comm, &v));
     CHECK(v == (pk_u128)UINT64_MAX * (pk_u128)comm.nranks);
     uint64_t u = (uint64_t)comm.rank + 1;
-    CHECK_OK(pk_dist_sum_u64(&comm, &u));
+    CHECK_OK(pk_dist_sum_u64(&comm, &u, 1));
     CHECK_EQ_INT(u, (uint64_t)comm.nranks * (uint64_t)(comm.nranks + 1) / 2);
     return 0;
 }

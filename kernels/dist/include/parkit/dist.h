@@ -42,7 +42,14 @@ double pk_dist_max_double(const struct pk_comm *c, double v);
 /* Exact sums over ranks, result on every rank. */
 int pk_dist_sum_xacc(const struct pk_comm *c, struct pk_xacc *acc);
 int pk_dist_sum_u128(const struct pk_comm *c, pk_u128 *v);
-int pk_dist_sum_u64(const struct pk_comm *c, uint64_t *v);
+int pk_dist_sum_u64(const struct pk_comm *c, uint64_t *v, size_t n); /* element-wise, n values */
+/* Point to point: sends n bytes to rank dest (any size: split into messages below MPI's int
+ * count limit). The receiver gets a malloc'd buffer it owns. Not collective. */
+int pk_dist_send_bytes(const struct pk_comm *c, int dest, const void *buf, size_t n);
+int pk_dist_recv_bytes(const struct pk_comm *c, int src, void **buf, size_t *n);
+/* Ends every rank of the job with `code` (MPI_Abort), or returns without MPI so the caller can
+ * exit. For failures that cannot be agreed on, such as GMP running out of memory mid-product. */
+void pk_dist_abort(const struct pk_comm *c, int code);
 /* Rank 0 gets *all, a malloc'd array of nranks malloc'd strings (rank order), each rank's
  * `mine`; other ranks get NULL. Free with pk_dist_free_strings. */
 int pk_dist_gather_strings(const struct pk_comm *c, const char *mine, char ***all);

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+#include "bigout.h"
+
+#include "parkit/factsum.h"
+#include "record.h"
+#include "timing.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int pk_big_summarize(const mpz_t x, int nthreads, struct pk_bigsummary *s, char **decimal)
+{
+    memset(s, 0, sizeof *s);
+    if (decimal)
+        *decimal = NULL;
+    char *text;
+    size_t len;
+    int rc = pk_mpz_to_decimal(x, nthreads, &text, &len);
+    if (rc != PK_OK)
+        return rc;
+    s->digits = len;
+    size_t edge = len < PK_EDGE_DIGITS ? len : PK_EDGE_DIGITS;
+    memcpy(s->first, text, edge);
+    memcpy(s->last, text + len - edge, edge);
+    s->mod_2_64 = mpz_size(x) ? (uint64_t)mpz_getlimbn(x, 0) : 0;
+    s->mod_1e9_7 = mpz_fdiv_ui(x, PK_MOD_1E9_7);
+    if (decimal)
+        *decimal = text;
+    else
+        free(text);
+    return PK_OK;
+}
+
+json_t *pk_big_summary_json(const struct pk_bigsummary *s)
+{
+    char m64[24];
+    snprintf(m64, sizeof m64, "%llu", (unsigned long long)s->mod_2_64);
+    return json_pack("{s:I, s:s, s:s, s:s, s:I}", "digits", (json_int_t)s->digits, "first",
+                     s->first, "last", s->last, "mod_2_64", m64, "mod_1e9_7",
+                     (json_int_t)s->mod_1e9_7);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int pk_write_lines_atomic(const char *path, char *const *lines, size_t n, struct pk_err *err)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 32);
+    if (!tmp)
+        return pk_fail(err, PK_ENOMEM, "out of memory");
+    /* Same directory as the target, so rename cannot cross file systems. */
+    snprintf(tmp, plen + 32, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        return pk_fail(err, PK_EIO, "cannot create '%s': %s", path, strerror(e));
+    }
+    /* mkstemp creates 0600; give the file the mode a plain create would (0666 less umask).
+     * umask is process-wide, which is fine here: drivers write results from one thread. */
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
+    int status = PK_OK;
+    for (size_t i = 0; i < n && status == PK_OK; i++)
+        if (write_all(fd, lines[i], strlen(lines[i])) != 0 || write_all(fd, "\n", 1) != 0)
+            status = pk_fail(err, PK_EIO, "cannot write '%s': %s", path, strerror(errno));
+    if (status == PK_OK && fsync(fd) != 0)
+        status = pk_fail(err, PK_EIO, "cannot flush '%s': %s", path, strerror(errno));
+    if (close(fd) != 0 && status == PK_OK)
+        status = pk_fail(err, PK_EIO, "cannot close '%s': %s", path, strerror(errno));
+    if (status == PK_OK && rename(tmp, path) != 0)
+        status = pk_fail(err, PK_EIO, "cannot rename to '%s': %s", path, strerror(errno));
+    if (status != PK_OK)
+        unlink(tmp);
+    free(tmp);
+    return status;
+}
+
+static void print_table(const struct pk_big_run *r, const struct pk_bigsummary *sum,
+                        const struct pk_stats *st, double decimal_s)
+{
+    const struct pk_common_opts *o = r->common;
+    printf("# parkit %s: %zu value%s, threads=%d ranks=%d reps=%d\n", r->command, r->count,
+           r->count > 1 ? "s" : "", o->nthreads, r->nranks, o->reps);
+    printf("%12s %10s  %-20s  %-20s  %20s  %10s\n", "N", "digits", "first 20", "last 20",
+           "mod 2^64", "mod 1e9+7");
+    for (size_t i = 0; i < r->count; i++)
+        printf("%12llu %10zu  %-20s  %-20s  %20llu  %10llu\n", (unsigned long long)r->n[i],
+               sum[i].digits, sum[i].first, sum[i].last, (unsigned long long)sum[i].mod_2_64,
+               (unsigned long long)sum[i].mod_1e9_7);
+    const json_t *method = json_object_get(r->verification, "method");
+    printf("verified  %s%s%s%s\n",
+           o->no_verify  ? "skipped (--no-verify)"
+           : r->verified ? "yes"
+                         : "NO",
+           method ? " (" : "", method ? json_string_value(method) : "", method ? ")" : "");
+    printf("time_s    median %.6f  min %.6f  max %.6f  (%d reps, max over ranks); decimal %.6f\n",
+           st->median, st->min, st->max, o->reps, decimal_s);
+}
+
+static void print_csv(const struct pk_big_run *r, const struct pk_bigsummary *sum,
+                      const struct pk_stats *st, double decimal_s)
+{
+    const struct pk_common_opts *o = r->common;
+    printf("driver,n,digits,first20,last20,mod_2_64,mod_1e9_7,nthreads,nranks,time_s,"
+           "decimal_s,verified\n");
+    for (size_t i = 0; i < r->count; i++)
+        printf("%s,%llu,%zu,%s,%s,%llu,%llu,%d,%d,%.9f,%.9f,%s\n", r->command,
+               (unsigned long long)r->n[i], sum[i].digits, sum[i].first, sum[i].last,
+               (unsigned long long)sum[i].mod_2_64, (unsigned long long)sum[i].mod_1e9_7,
+               o->nthreads, r->nranks, st->median, decimal_s,
+               o->no_verify  ? "skipped"
+               : r->verified ? "yes"
+                             : "no");
+}
+
+int pk_big_report(const struct pk_comm *c, struct pk_big_run *r)
+{
+    const struct pk_common_opts *o = r->common;
+    struct pk_err err = {0};
+    int status = PK_EXIT_OK;
+    double t0 = pk_now_s();
+    struct pk_bigsummary *sum = calloc(r->count, sizeof *sum);
+    char **text = calloc(r->count, sizeof *text);
+    int rc = sum && text ? PK_OK : PK_ENOMEM;
+    for (size_t i = 0; i < r->count && rc == PK_OK; i++)
+        rc = pk_big_summarize(r->value[i], o->nthreads, &sum[i], r->digits_path ? &text[i] : NULL);
+    double decimal_s = pk_now_s() - t0;
+    if (rc == PK_OK && r->digits_path &&
+        pk_write_lines_atomic(r->digits_path, text, r->count, &err) != PK_OK)
+        rc = err.status;
+    if (rc != PK_OK) {
+        pk_error(c, false, r->command, "%s", err.msg[0] ? err.msg : pk_strerror(rc));
+        status = PK_EXIT_RUNTIME;
+    } else {
+        json_t *rec = pk_record_new(r->command);
+        json_t *results = json_array();
+        for (size_t i = 0; i < r->count; i++) {
+            json_t *one = pk_big_summary_json(&sum[i]);
+            json_object_set_new(one, "n", json_integer((json_int_t)r->n[i]));
+            json_array_append_new(results, one);
+        }
+        json_object_set(rec, "params", r->params);
+        json_object_set_new(rec, "result", results);
+        json_object_set_new(rec, "verified",
+                            o->no_verify ? json_null() : json_boolean(r->verified));
+        json_object_set(rec, "verification", r->verification);
+        json_object_set_new(rec, "decimal_s", json_real(decimal_s));
+        if (r->extra)
+            json_object_update(rec, r->extra);
+        pk_record_set_timing(rec, r->rep_s, o->reps, o->warmup);
+        pk_record_set_provenance(rec, r->sysinfo);
+        struct pk_stats st = pk_stats_of(r->rep_s, o->reps);
+        if (o->format == PK_FORMAT_JSON) {
+            json_dumpf(rec, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+            putchar('\n');
+        } else if (o->format == PK_FORMAT_CSV) {
+            print_csv(r, sum, &st, decimal_s);
+        } else {
+            print_table(r, sum, &st, decimal_s);
+        }
+        if (o->record && pk_record_append(o->record, rec, &err) != PK_OK) {
+            pk_error(c, false, r->command, "%s", err.msg);
+            status = PK_EXIT_RUNTIME;
+        }
+        json_decref(rec);
+    }
+    for (size_t i = 0; text && i < r->count; i++)
+        free(text[i]);
+    free(text);
+    free(sum);
+    json_decref(r->params);
+    json_decref(r->verification);
+    json_decref(r->extra);
+    r->params = r->verification = r->extra = NULL;
+    return status;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* Output of exact big integers (factsum, fib): digit count, first and last digits, checksums,
+ * and the full decimal value written to a file atomically. */
+#ifndef PARKIT_BIGOUT_H
+#define PARKIT_BIGOUT_H
+
+#include "cli.h"
+#include "parkit/status.h"
+
+#include <gmp.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PK_EDGE_DIGITS 20
+#define PK_MOD_1E9_7   UINT64_C(1000000007)
+
+struct pk_bigsummary {
+    size_t digits;                  /* decimal digits (1 for zero) */
+    char first[PK_EDGE_DIGITS + 1]; /* leading digits (all of them when fewer) */
+    char last[PK_EDGE_DIGITS + 1];  /* trailing digits (all of them when fewer) */
+    uint64_t mod_2_64, mod_1e9_7;   /* checksums of the exact value */
+};
+
+/* Fills s for x >= 0 from its decimal string, converted with nthreads threads. When decimal is
+ * not NULL, *decimal receives that string (malloc'd, caller frees). */
+int pk_big_summarize(const mpz_t x, int nthreads, struct pk_bigsummary *s, char **decimal);
+/* {"digits", "first", "last", "mod_2_64" (as a decimal string: JSON numbers lose bits above
+ * 2^53), "mod_1e9_7"}; the caller owns the object. */
+json_t *pk_big_summary_json(const struct pk_bigsummary *s);
+
+/* Writes the lines to path through a temporary name in the same directory, flushed to disk and
+ * renamed over path only when complete: readers never see a partial file, and a failure leaves
+ * nothing behind. lines[i] are written each followed by a newline. */
+int pk_write_lines_atomic(const char *path, char *const *lines, size_t n, struct pk_err *err);
+
+/* One run of a command whose results are exact big integers (factsum, fib), as rank 0 reports
+ * it. The json_t fields are stolen (the report owns and frees them). */
+struct pk_big_run {
+    const char *command; /* "factsum" */
+    const char *what;    /* what a value is, for the table header: "!N" */
+    const uint64_t *n;   /* the N as given */
+    size_t count;
+    mpz_t *value; /* value[i] for n[i] */
+    const struct pk_common_opts *common;
+    const char *digits_path; /* --digits FILE or NULL */
+    int nranks;
+    bool verified;
+    json_t *params, *verification, *extra; /* extra: more top-level record fields, or NULL */
+    const double *rep_s;
+    const json_t *sysinfo;
+};
+/* Converts every value (timed: decimal_s), writes --digits atomically, prints the table, CSV or
+ * JSON, and appends the record. Rank 0 only. Returns an exit status (0 or PK_EXIT_RUNTIME). */
+int pk_big_report(const struct pk_comm *c, struct pk_big_run *run);
+
+#endif
