@@ -259,15 +259,22 @@ int pk_factsum_part_compute(struct pk_factsum_part *part, uint64_t lo, uint64_t 
         for (size_t s = 1; s < nseg; s++) {
             bool more_P = s + 1 < nseg || keep_P;
             mpz_swap(part->mark_T[s - 1], part->T);
-            const __mpz_struct *left = c->canary ? sP[s] : part->P;
-            if (more_P) {
-#pragma omp task default(none) firstprivate(s) shared(sT, left)
-                mpz_mul(sT[s], left, sT[s]);
+            if (c->canary) {
+                /* corrupted: P of the segment instead of the running P, read before the new P
+                 * overwrites it (serially: the two products would race on sP[s]) */
+                mpz_mul(sT[s], sP[s], sT[s]);
+                if (more_P) {
+                    mpz_mul(sP[s], part->P, sP[s]);
+                    mpz_swap(part->P, sP[s]);
+                }
+            } else if (more_P) {
+#pragma omp task default(none) firstprivate(s) shared(part, sT)
+                mpz_mul(sT[s], part->P, sT[s]);
                 mpz_mul(sP[s], part->P, sP[s]);
 #pragma omp taskwait
                 mpz_swap(part->P, sP[s]);
             } else {
-                mpz_mul(sT[s], left, sT[s]);
+                mpz_mul(sT[s], part->P, sT[s]);
             }
             mpz_add(part->T, part->mark_T[s - 1], sT[s]);
         }
@@ -388,8 +395,11 @@ int pk_factsum_part_unpack(struct pk_factsum_part *part, const void *bytes, size
     if (nbytes < 48 || h[3] > (nbytes - 48) / 16)
         return PK_EINVAL;
     size_t nmarks = (size_t)h[3], nvals = 2 + nmarks;
-    if (8 * (4 + nmarks + nvals) > nbytes)
+    if (8 * (4 + nmarks + nvals) > nbytes || h[0] < 1 || h[0] > h[1])
         return PK_EINVAL;
+    for (size_t i = 0; i < nmarks; i++) /* ascending, strictly inside (lo, hi) */
+        if (h[4 + i] <= (i ? h[3 + i] : h[0]) || h[4 + i] >= h[1])
+            return PK_EINVAL;
     int rc = part_init(part, h[0], h[1], nmarks);
     if (rc != PK_OK)
         return rc;
@@ -399,7 +409,7 @@ int pk_factsum_part_unpack(struct pk_factsum_part *part, const void *bytes, size
         part->mark[i] = h[4 + i];
     for (size_t i = 0; i < nvals; i++) {
         size_t nb = (size_t)h[4 + nmarks + i];
-        if (off + nb > nbytes) {
+        if (nb > nbytes - off) { /* not off + nb: a hostile count could wrap around */
             pk_factsum_part_free(part);
             return PK_EINVAL;
         }

@@ -144,7 +144,9 @@ int pk_big_report(const struct pk_comm *c, struct pk_big_run *r)
     for (size_t i = 0; i < r->count && rc == PK_OK; i++)
         rc = pk_big_summarize(r->value[i], o->nthreads, &sum[i], r->digits_path ? &text[i] : NULL);
     double decimal_s = pk_now_s() - t0;
-    if (rc == PK_OK && r->digits_path &&
+    /* A value that failed verification is never written out as if it were the answer. */
+    bool write_digits = r->digits_path && (r->verified || o->no_verify);
+    if (rc == PK_OK && write_digits &&
         pk_write_lines_atomic(r->digits_path, text, r->count, &err) != PK_OK)
         rc = err.status;
     if (rc != PK_OK) {

@@ -51,8 +51,8 @@ struct pk_big_run {
     const double *rep_s;
     const json_t *sysinfo;
 };
-/* Converts every value (timed: decimal_s), writes --digits atomically, prints the table, CSV or
- * JSON, and appends the record. Rank 0 only. Returns an exit status (0 or PK_EXIT_RUNTIME). */
+/* Converts every value (timed: decimal_s), writes --digits atomically (only for a verified or
+ * unverified-by-request result), prints the table, CSV or JSON, and appends the record. Rank 0 only. Returns an exit status (0 or PK_EXIT_RUNTIME). */
 int pk_big_report(const struct pk_comm *c, struct pk_big_run *run);
 
 #endif

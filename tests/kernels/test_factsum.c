@@ -689,8 +689,9 @@ static int case_canary_changes_result(void)
 static int case_canary_small_first_mark(void)
 {
     /* The driver computes several N in one pass, marks at each. With a small N requested
-     * beside a large one, the first segment [1, 10) is one leaf with no merge to corrupt, yet
-     * the canary must still change the large result (its promise: verification must fail). */
+     * beside a large one, the first segment [1, 10) is one leaf with no merge of its own to
+     * corrupt; the canary must still change the large result (its promise: verification
+     * fails). */
     static const uint64_t marks[] = {10, 5000};
     mpz_t want, got;
     mpz_inits(want, got, NULL);
@@ -703,6 +704,31 @@ static int case_canary_small_first_mark(void)
         pk_factsum_part_free(&part);
     }
     mpz_clears(want, got, NULL);
+    return 0;
+}
+
+static int case_canary_deterministic(void)
+{
+    /* The corrupted value is a fixed function of the inputs (a rerun of a failed verification
+     * fails the same way), whatever the thread count: with marks and P kept, every fold step
+     * takes the canary path. A different value between runs means a data race. */
+    static const uint64_t marks[] = {3000, 6000, 9000, 12000, 15000};
+    mpz_t first;
+    mpz_init(first);
+    for (int rep = 0; rep < 6; rep++) {
+        for (int t = 1; t <= 4; t++) {
+            struct pk_factsum_part part = empty_part();
+            CHECK_OK(
+                pk_factsum_part_compute(&part, 1, 20000, marks, 5, true, t, PK_FACTSUM_CANARY));
+            if (rep == 0 && t == 1)
+                mpz_set(first, part.T);
+            CHECK(mpz_cmp(part.T, first) == 0);
+            for (size_t i = 0; i < part.nmarks; i++)
+                CHECK(mpz_sgn(part.mark_T[i]) > 0);
+            pk_factsum_part_free(&part);
+        }
+    }
+    mpz_clear(first);
     return 0;
 }
 
@@ -785,6 +811,7 @@ static const struct check_case cases[] = {
     {"mod_oracle", case_mod_oracle},
     {"canary_changes_result", case_canary_changes_result},
     {"canary_small_first_mark", case_canary_small_first_mark},
+    {"canary_deterministic", case_canary_deterministic},
     {"invalid_args", case_invalid_args},
     /* last: it aborts the process while the bug it exposes is there */
     {"unpack_rejects_wrapping_size", case_unpack_rejects_wrapping_size},
