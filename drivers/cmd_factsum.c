@@ -44,7 +44,7 @@ static const char usage[] =
     "  --max-memory BYTES  memory limit (default: MemAvailable); also a hard cap on GMP\n"
     "  --force             skip the estimate check (the hard cap still applies)\n"
     "  --canary            corrupt the merges (T = T1 + P2*T2): verification must fail;\n"
-    "                      needs a merge, i.e. any N > 33 or two N\n"
+    "                      needs a merge, i.e. any N > 129 or two N\n"
     "\n"
     "Verification: !N for N <= 10 against the OEIS values; every N mod four 62-bit primes by\n"
     "the O(N) recurrence fact = fact*i mod p, sum += fact (Montgomery arithmetic, in parallel).\n"
@@ -146,14 +146,29 @@ static bool is_mark(const uint64_t *marks, size_t n, uint64_t v)
     return bsearch(&v, marks, n, sizeof v, cmp_u64) != NULL;
 }
 
+/* Cuts [1, nmax) into the ranks' ranges (pts has nranks + 1 entries), weighted by the work per
+ * bit of each rank's part. */
+static int rank_cuts(const struct pk_comm *c, uint64_t nmax, uint64_t *pts)
+{
+    double *weight = malloc(sizeof *weight * (size_t)c->nranks);
+    if (!weight)
+        return PK_ENOMEM;
+    for (int r = 0; r < c->nranks; r++)
+        weight[r] = node_needs_P(r, 0, c->nranks) ? PK_FACTSUM_P_WEIGHT : 1.0;
+    pk_factsum_split(1, nmax, c->nranks, weight, pts);
+    free(weight);
+    return PK_OK;
+}
+
 /* Computes this rank's part and merges up the tree; rank 0 ends with [1, nmax). */
 static int compute(const struct pk_comm *c, const uint64_t *marks, size_t nmarks, uint64_t nmax,
                    int nthreads, unsigned flags, struct pk_factsum_part *part)
 {
     uint64_t *pts = malloc(sizeof *pts * ((size_t)c->nranks + 1));
-    if (!pts)
+    if (!pts || rank_cuts(c, nmax, pts) != PK_OK) {
+        free(pts);
         return PK_ENOMEM;
-    pk_factsum_split(1, nmax, c->nranks, pts);
+    }
     unsigned my_flags = c->rank == 0 ? flags : 0;
     int rc = pk_factsum_part_compute(part, pts[c->rank], pts[c->rank + 1], marks, nmarks,
                                      node_needs_P(c->rank, 0, c->nranks), nthreads, my_flags);
@@ -298,16 +313,15 @@ int pk_cmd_factsum(int argc, char **argv, const struct pk_comm *c)
     if (o.canary && status == PK_EXIT_OK) {
         /* The canary corrupts rank 0's merges; without one it would prove nothing. */
         uint64_t *pts = malloc(sizeof *pts * ((size_t)c->nranks + 1));
-        if (pts) {
-            pk_factsum_split(1, nmax, c->nranks, pts);
+        if (pts && rank_cuts(c, nmax, pts) == PK_OK) {
             bool marks_inside = nmarks > 0 && sorted[0] < pts[1];
-            if (pts[1] - 1 <= 32 && !marks_inside) {
+            if (pts[1] - 1 <= PK_FACTSUM_LEAF && !marks_inside) {
                 pk_error(c, false, "factsum",
                          "--canary needs a merge on rank 0: give a larger N or more N");
                 status = PK_EXIT_USAGE;
             }
-            free(pts);
         }
+        free(pts);
     }
     status = pk_dist_agree(c, status);
     oom_comm = c;

@@ -114,6 +114,11 @@ static void print_table(const struct pk_big_run *r, const struct pk_bigsummary *
            method ? " (" : "", method ? json_string_value(method) : "", method ? ")" : "");
     printf("time_s    median %.6f  min %.6f  max %.6f  (%d reps, max over ranks); decimal %.6f\n",
            st->median, st->min, st->max, o->reps, decimal_s);
+    const json_t *mem = json_object_get(r->extra, "memory");
+    if (mem)
+        printf("memory    GMP peak %.3g MB on rank 0 (estimate %.3g MB)\n",
+               (double)json_integer_value(json_object_get(mem, "gmp_peak_bytes")) * 1e-6,
+               (double)json_integer_value(json_object_get(mem, "estimate_bytes")) * 1e-6);
 }
 
 static void print_csv(const struct pk_big_run *r, const struct pk_bigsummary *sum,

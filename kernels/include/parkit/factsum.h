@@ -26,6 +26,9 @@
 /* Largest n accepted: beyond it even the result (about n log2 n bits) outgrows any node here. */
 #define PK_FACTSUM_MAX_N UINT64_C(1000000000)
 
+/* Ranges of at most this many factors are leaves (no merge inside them). */
+#define PK_FACTSUM_LEAF 128
+
 /* Flags for the computation. */
 enum {
     PK_FACTSUM_CANARY = 1u, /* corrupt one merge (T = T1 + P2*T2): verification must fail */
@@ -58,9 +61,12 @@ void pk_factsum_part_free(struct pk_factsum_part *part); /* NULL ok */
 int pk_factsum_part_pack(const struct pk_factsum_part *part, void **bytes, size_t *nbytes);
 int pk_factsum_part_unpack(struct pk_factsum_part *part, const void *bytes, size_t nbytes);
 
-/* Cost-balanced cut of [lo, hi) into k ranges: points[0] = lo, points[k] = hi, and each range's
- * product has about the same number of bits. */
-void pk_factsum_split(uint64_t lo, uint64_t hi, int k, uint64_t *points);
+/* Cost-balanced cut of [lo, hi) into k ranges: points[0] = lo, points[k] = hi, and range i's
+ * product has bits proportional to 1 / weight[i] (weight NULL: all equal), so that ranges whose
+ * owners do more work per bit (they must also supply P: PK_FACTSUM_P_WEIGHT) get fewer bits. */
+void pk_factsum_split(uint64_t lo, uint64_t hi, int k, const double *weight, uint64_t *points);
+/* Work per bit of a part that must supply P, relative to one that needs only T (measured). */
+#define PK_FACTSUM_P_WEIGHT 1.29
 /* Bits of (n-1)!, the size of !n, from lgamma. */
 double pk_factsum_bits(uint64_t n);
 /* Peak memory estimate in bytes for computing !nmax and its decimal string. */
