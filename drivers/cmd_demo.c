@@ -15,18 +15,81 @@ static const char usage[] =
     "verifies every result, and prints Sequential | Concurrent | Speedup. Under mpirun every\n"
     "rank takes part. --scale K multiplies every size by K (default 1).\n"
     "Kernels: sumsq --range 1e9 (exact, 128-bit), sumsq --gauss 2e7 (chunks of 1e6),\n"
-    "sumsq --array 2^25 (float64 in memory, 256 MiB).\n\n";
+    "sumsq --array 2^25 (float64 in memory, 256 MiB), factsum 1000 2000 3000 4000 (the\n"
+    "tutorial), factsum 3e5, fib 1e5 2e5 3e5 4e5 (the tutorial).\n\n";
 
+/* The sizes of one demo row. */
 struct demo_item {
-    const char *label;
-    enum pk_sumsq_variant variant;
-    uint64_t n;
+    enum pk_sumsq_variant variant; /* sumsq rows */
+    uint64_t n[4];                 /* sizes (factsum, fib: up to four N) */
+    size_t count;
 };
 
-static const struct demo_item items[] = {
-    {"sumsq --range (exact int128)", PK_SUMSQ_RANGE, 1000000000},
-    {"sumsq --gauss (GSL chunks)", PK_SUMSQ_GAUSS, 20000000},
-    {"sumsq --array (float64, RAM)", PK_SUMSQ_ARRAY, UINT64_C(1) << 25},
+static int run_sumsq(const struct demo_item *it, const struct pk_comm *c,
+                     const struct pk_common_opts *common, uint64_t scale, const json_t *sysinfo,
+                     json_t **record)
+{
+    struct pk_sumsq_opts o = {.variant = it->variant,
+                              .n = it->n[0] * scale,
+                              .chunk = 1000000,
+                              .seed = 42,
+                              .common = *common};
+    return pk_sumsq_execute(c, &o, sysinfo, record);
+}
+
+static int run_factsum(const struct demo_item *it, const struct pk_comm *c,
+                       const struct pk_common_opts *common, uint64_t scale, const json_t *sysinfo,
+                       json_t **record)
+{
+    uint64_t n[4];
+    for (size_t i = 0; i < it->count; i++)
+        n[i] = it->n[i] * scale;
+    struct pk_factsum_opts o = {.n = n, .count = it->count, .common = *common};
+    return pk_factsum_execute(c, &o, sysinfo, record);
+}
+
+static int run_fib(const struct demo_item *it, const struct pk_comm *c,
+                   const struct pk_common_opts *common, uint64_t scale, const json_t *sysinfo,
+                   json_t **record)
+{
+    uint64_t n[4];
+    for (size_t i = 0; i < it->count; i++)
+        n[i] = it->n[i] * scale;
+    struct pk_fib_opts o = {.n = n, .count = it->count, .common = *common};
+    return pk_fib_execute(c, &o, sysinfo, record);
+}
+
+struct demo_row {
+    const char *label;
+    const char *size;
+    int (*run)(const struct demo_item *it, const struct pk_comm *c,
+               const struct pk_common_opts *common, uint64_t scale, const json_t *sysinfo,
+               json_t **record);
+    struct demo_item item;
+};
+
+static const struct demo_row rows[] = {
+    {"sumsq --range (exact int128)",
+     "1e9",
+     run_sumsq,
+     {.variant = PK_SUMSQ_RANGE, .n = {1000000000}, .count = 1}},
+    {"sumsq --gauss (GSL chunks)",
+     "2e7",
+     run_sumsq,
+     {.variant = PK_SUMSQ_GAUSS, .n = {20000000}, .count = 1}},
+    {"sumsq --array (float64, RAM)",
+     "2^25",
+     run_sumsq,
+     {.variant = PK_SUMSQ_ARRAY, .n = {UINT64_C(1) << 25}, .count = 1}},
+    {"factsum (tutorial: 4 N)",
+     "1e3..4e3",
+     run_factsum,
+     {.n = {1000, 2000, 3000, 4000}, .count = 4}},
+    {"factsum (one large N)", "3e5", run_factsum, {.n = {300000}, .count = 1}},
+    {"fib (tutorial: 4 N)",
+     "1e5..4e5",
+     run_fib,
+     {.n = {100000, 200000, 300000, 400000}, .count = 4}},
 };
 
 int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c)
@@ -74,18 +137,14 @@ int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c)
         fflush(stdout);
     }
     int worst = PK_EXIT_OK;
-    for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         double median[2] = {0, 0};
         int ok[2] = {0, 0};
         for (int pass = 0; pass < 2; pass++) {
-            struct pk_sumsq_opts o = {.variant = items[i].variant,
-                                      .n = items[i].n * scale,
-                                      .chunk = 1000000,
-                                      .seed = 42,
-                                      .common = common};
-            o.common.nthreads = pass == 0 ? 1 : common.nthreads;
+            struct pk_common_opts o = common;
+            o.nthreads = pass == 0 ? 1 : common.nthreads;
             json_t *rec = NULL;
-            int status = pk_sumsq_execute(c, &o, sysinfo, &rec);
+            int status = rows[i].run(&rows[i].item, c, &o, scale, sysinfo, &rec);
             if (status > worst)
                 worst = status;
             if (rec) {
@@ -101,8 +160,11 @@ int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c)
         }
         if (c->rank == 0) {
             char size[32];
-            snprintf(size, sizeof size, "%.4g", (double)(items[i].n * scale));
-            printf("%-30s %12s %10.4f s %10.4f s %7.2fx  %s\n", items[i].label, size, median[0],
+            if (scale == 1)
+                snprintf(size, sizeof size, "%s", rows[i].size);
+            else
+                snprintf(size, sizeof size, "%s x%llu", rows[i].size, (unsigned long long)scale);
+            printf("%-30s %12s %10.4f s %10.4f s %7.2fx  %s\n", rows[i].label, size, median[0],
                    median[1], median[1] > 0 ? median[0] / median[1] : 0.0,
                    ok[0] && ok[1]     ? "yes"
                    : common.no_verify ? "skipped"

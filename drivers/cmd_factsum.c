@@ -50,16 +50,7 @@ static const char usage[] =
     "the O(N) recurrence fact = fact*i mod p, sum += fact (Montgomery arithmetic, in parallel).\n"
     "\n";
 
-struct factsum_opts {
-    uint64_t *n; /* as given */
-    size_t count;
-    const char *digits;
-    uint64_t max_memory;
-    bool force, canary;
-    struct pk_common_opts common;
-};
-
-static int parse(int argc, char **argv, const struct pk_comm *c, struct factsum_opts *o)
+static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_factsum_opts *o)
 {
     static const struct option longopts[] = {{"digits", required_argument, NULL, 'd'},
                                              {"max-memory", required_argument, NULL, 'm'},
@@ -266,23 +257,33 @@ static const uint64_t oeis[] = {0, 1, 2, 4, 10, 34, 154, 874, 5914, 46234, 40911
 
 int pk_cmd_factsum(int argc, char **argv, const struct pk_comm *c)
 {
-    struct factsum_opts o = {0};
+    struct pk_factsum_opts o = {0};
     int status = parse(argc, argv, c, &o);
-    if (status != PK_EXIT_OK) {
-        free(o.n);
-        return status < 0 ? PK_EXIT_OK : status;
+    if (status == PK_EXIT_OK) {
+        json_t *sysinfo = NULL;
+        if (pk_sysinfo_gather(c, o.common.nthreads, &sysinfo) != PK_OK)
+            pk_error(c, false, "factsum", "cannot gather machine facts; records will lack them");
+        status = pk_factsum_execute(c, &o, sysinfo, NULL);
+        json_decref(sysinfo);
     }
+    free(o.n);
+    return status < 0 ? PK_EXIT_OK : status;
+}
+
+int pk_factsum_execute(const struct pk_comm *c, const struct pk_factsum_opts *opts,
+                       const json_t *sysinfo, json_t **record)
+{
+    const struct pk_factsum_opts o = *opts;
+    int status = PK_EXIT_OK;
     size_t count = o.count;
     uint64_t *sorted = malloc(sizeof *sorted * count);
     double *rep_s = calloc((size_t)o.common.reps, sizeof *rep_s);
     mpz_t *value = malloc(sizeof(mpz_t) * count);
-    json_t *sysinfo = NULL;
     if (!sorted || !rep_s || !value) {
         pk_error(c, true, "factsum", "out of memory");
         free(sorted);
         free(rep_s);
         free(value);
-        free(o.n);
         return pk_dist_agree(c, PK_EXIT_RUNTIME);
     }
     memcpy(sorted, o.n, sizeof *sorted * count);
@@ -294,8 +295,6 @@ int pk_cmd_factsum(int argc, char **argv, const struct pk_comm *c)
         if (sorted[i] >= 2 && (nmarks == 0 || sorted[nmarks - 1] != sorted[i]))
             sorted[nmarks++] = sorted[i];
 
-    if (pk_sysinfo_gather(c, o.common.nthreads, &sysinfo) != PK_OK)
-        pk_error(c, false, "factsum", "cannot gather machine facts; records will lack them");
     uint64_t estimate = pk_factsum_memory_estimate(nmax);
     if (c->rank == 0) {
         uint64_t limit = o.max_memory;
@@ -417,22 +416,21 @@ int pk_cmd_factsum(int argc, char **argv, const struct pk_comm *c)
                                "gmp_peak_bytes", (json_int_t)pk_gmp_guard_peak()),
             .rep_s = rep_s,
             .sysinfo = sysinfo,
+            .record_out = record,
         };
         vjson = NULL;
         int rc = pk_big_report(c, &run);
         if (rc != PK_EXIT_OK)
             status = rc;
-        if (status == PK_EXIT_VERIFY)
+        if (status == PK_EXIT_VERIFY && !record)
             pk_error(c, false, "factsum", "verification failed");
     }
     json_decref(vjson);
-    json_decref(sysinfo);
     for (size_t i = 0; i < count; i++)
         mpz_clear(value[i]);
     free(value);
     free(res);
     free(rep_s);
     free(sorted);
-    free(o.n);
     return pk_dist_agree(c, status);
 }

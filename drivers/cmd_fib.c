@@ -35,15 +35,7 @@ static const char usage[] =
     "four primes near 2^62, and F(N) mod each prime by a 2x2 matrix power.\n"
     "\n";
 
-struct fib_opts {
-    uint64_t *n;
-    size_t count;
-    const char *digits;
-    bool canary;
-    struct pk_common_opts common;
-};
-
-static int parse(int argc, char **argv, const struct pk_comm *c, struct fib_opts *o)
+static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_fib_opts *o)
 {
     static const struct option longopts[] = {{"digits", required_argument, NULL, 'd'},
                                              {"canary", no_argument, NULL, 'C'},
@@ -149,16 +141,25 @@ static int gather_values(const struct pk_comm *c, mpz_t *value, const int *owner
 
 int pk_cmd_fib(int argc, char **argv, const struct pk_comm *c)
 {
-    struct fib_opts o = {0};
+    struct pk_fib_opts o = {0};
     int status = parse(argc, argv, c, &o);
-    if (status != PK_EXIT_OK) {
-        free(o.n);
-        return status < 0 ? PK_EXIT_OK : status;
+    if (status == PK_EXIT_OK) {
+        json_t *sysinfo = NULL;
+        if (pk_sysinfo_gather(c, o.common.nthreads, &sysinfo) != PK_OK)
+            pk_error(c, false, "fib", "cannot gather machine facts; records will lack them");
+        status = pk_fib_execute(c, &o, sysinfo, NULL);
+        json_decref(sysinfo);
     }
+    free(o.n);
+    return status < 0 ? PK_EXIT_OK : status;
+}
+
+int pk_fib_execute(const struct pk_comm *c, const struct pk_fib_opts *opts, const json_t *sysinfo,
+                   json_t **record)
+{
+    const struct pk_fib_opts o = *opts;
+    int status = PK_EXIT_OK;
     size_t count = o.count;
-    json_t *sysinfo = NULL;
-    if (pk_sysinfo_gather(c, o.common.nthreads, &sysinfo) != PK_OK)
-        pk_error(c, false, "fib", "cannot gather machine facts; records will lack them");
     uint64_t estimate = UINT64_C(16) << 20;
     for (size_t i = 0; i < count; i++)
         estimate += o.n[i] / 2;
@@ -186,8 +187,6 @@ int pk_cmd_fib(int argc, char **argv, const struct pk_comm *c)
         free(where);
         free(rep_s);
         free(owner);
-        free(o.n);
-        json_decref(sysinfo);
         return pk_dist_agree(c, PK_EXIT_RUNTIME);
     }
     /* This rank's values are computed in place in mine_v (a view of value/prev by index). */
@@ -274,16 +273,16 @@ int pk_cmd_fib(int argc, char **argv, const struct pk_comm *c)
             .extra = NULL,
             .rep_s = rep_s,
             .sysinfo = sysinfo,
+            .record_out = record,
         };
         vjson = NULL;
         int rs = pk_big_report(c, &run);
         if (rs != PK_EXIT_OK)
             status = rs;
-        if (status == PK_EXIT_VERIFY)
+        if (status == PK_EXIT_VERIFY && !record)
             pk_error(c, false, "fib", "verification failed");
     }
     json_decref(vjson);
-    json_decref(sysinfo);
     for (size_t k = 0; mv && mp && k < nmine; k++)
         mpz_clears(mv[k], mp[k], NULL);
     for (size_t i = 0; i < count; i++)
@@ -296,6 +295,5 @@ int pk_cmd_fib(int argc, char **argv, const struct pk_comm *c)
     free(where);
     free(rep_s);
     free(owner);
-    free(o.n);
     return pk_dist_agree(c, status);
 }

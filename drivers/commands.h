@@ -36,4 +36,27 @@ extern const char *const pk_sumsq_variant_names[];
 int pk_sumsq_execute(const struct pk_comm *c, const struct pk_sumsq_opts *o, const json_t *sysinfo,
                      json_t **record);
 
+/* factsum and fib as libraries for the demo. Like pk_sumsq_execute: collective; rank 0 gets
+ * *record when record is not NULL (then nothing is printed, appended or written), otherwise the
+ * results are printed and recorded as the command does. */
+struct pk_factsum_opts {
+    uint64_t *n; /* as given, count values (the caller owns them) */
+    size_t count;
+    const char *digits;
+    uint64_t max_memory;
+    bool force, canary;
+    struct pk_common_opts common;
+};
+int pk_factsum_execute(const struct pk_comm *c, const struct pk_factsum_opts *o,
+                       const json_t *sysinfo, json_t **record);
+struct pk_fib_opts {
+    uint64_t *n;
+    size_t count;
+    const char *digits;
+    bool canary;
+    struct pk_common_opts common;
+};
+int pk_fib_execute(const struct pk_comm *c, const struct pk_fib_opts *o, const json_t *sysinfo,
+                   json_t **record);
+
 #endif

@@ -150,7 +150,7 @@ int pk_big_report(const struct pk_comm *c, struct pk_big_run *r)
         rc = pk_big_summarize(r->value[i], o->nthreads, &sum[i], r->digits_path ? &text[i] : NULL);
     double decimal_s = pk_now_s() - t0;
     /* A value that failed verification is never written out as if it were the answer. */
-    bool write_digits = r->digits_path && (r->verified || o->no_verify);
+    bool write_digits = r->digits_path && !r->record_out && (r->verified || o->no_verify);
     if (rc == PK_OK && write_digits &&
         pk_write_lines_atomic(r->digits_path, text, r->count, &err) != PK_OK)
         rc = err.status;
@@ -176,7 +176,9 @@ int pk_big_report(const struct pk_comm *c, struct pk_big_run *r)
         pk_record_set_timing(rec, r->rep_s, o->reps, o->warmup);
         pk_record_set_provenance(rec, r->sysinfo);
         struct pk_stats st = pk_stats_of(r->rep_s, o->reps);
-        if (o->format == PK_FORMAT_JSON) {
+        if (r->record_out) {
+            *r->record_out = json_incref(rec);
+        } else if (o->format == PK_FORMAT_JSON) {
             json_dumpf(rec, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
             putchar('\n');
         } else if (o->format == PK_FORMAT_CSV) {
@@ -184,7 +186,7 @@ int pk_big_report(const struct pk_comm *c, struct pk_big_run *r)
         } else {
             print_table(r, sum, &st, decimal_s);
         }
-        if (o->record && pk_record_append(o->record, rec, &err) != PK_OK) {
+        if (!r->record_out && o->record && pk_record_append(o->record, rec, &err) != PK_OK) {
             pk_error(c, false, r->command, "%s", err.msg);
             status = PK_EXIT_RUNTIME;
         }

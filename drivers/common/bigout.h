@@ -50,9 +50,11 @@ struct pk_big_run {
     json_t *params, *verification, *extra; /* extra: more top-level record fields, or NULL */
     const double *rep_s;
     const json_t *sysinfo;
+    json_t **record_out; /* not NULL: hand the record over instead of printing and recording */
 };
 /* Converts every value (timed: decimal_s), writes --digits atomically (only for a verified or
- * unverified-by-request result), prints the table, CSV or JSON, and appends the record. Rank 0 only. Returns an exit status (0 or PK_EXIT_RUNTIME). */
+ * unverified-by-request result), prints the table, CSV or JSON, and appends the record. Rank 0
+ * only. Returns an exit status (0 or PK_EXIT_RUNTIME). */
 int pk_big_report(const struct pk_comm *c, struct pk_big_run *run);
 
 #endif
