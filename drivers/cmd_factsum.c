@@ -355,11 +355,20 @@ int pk_factsum_execute(const struct pk_comm *c, const struct pk_factsum_opts *op
     uint64_t *res = calloc(count * NPRIMES, sizeof *res);
     if (status == PK_EXIT_OK && !o.common.no_verify) {
         pk_oracle_primes(primes, NPRIMES);
-        int rc = res ? PK_OK : PK_ENOMEM;
-        for (int j = 0; j < NPRIMES && rc == PK_OK; j++)
-            if (j % c->nranks == c->rank)
-                rc = pk_factsum_mod(o.n, count, primes + j, 1, o.common.nthreads,
-                                    res + (size_t)j * count);
+        /* This rank's primes in one call: one prime per thread, the others' slots stay 0 for
+         * the sum over ranks. */
+        uint64_t mine[NPRIMES];
+        size_t nmine = 0;
+        for (int j = c->rank; j < NPRIMES; j += c->nranks)
+            mine[nmine++] = primes[j];
+        uint64_t *got = calloc(count * NPRIMES, sizeof *got);
+        int rc = res && got ? PK_OK : PK_ENOMEM;
+        if (rc == PK_OK && nmine > 0)
+            rc = pk_factsum_mod(o.n, count, mine, nmine, o.common.nthreads, got);
+        for (size_t k = 0; rc == PK_OK && k < nmine; k++)
+            memcpy(res + (size_t)(c->rank + (int)k * c->nranks) * count, got + k * count,
+                   sizeof *got * count);
+        free(got);
         if (rc == PK_OK)
             rc = pk_dist_sum_u64(c, res, count * NPRIMES);
         if (rc == PK_OK && c->rank == 0) {
