@@ -92,24 +92,7 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_facts
             return PK_EXIT_USAGE;
         }
     }
-    o->count = (size_t)(argc - optind);
-    if (o->count == 0) {
-        pk_error(c, false, "factsum", "give at least one N (see parkit factsum --help)");
-        return PK_EXIT_USAGE;
-    }
-    o->n = calloc(o->count, sizeof *o->n);
-    if (!o->n) {
-        pk_error(c, false, "factsum", "out of memory");
-        return PK_EXIT_RUNTIME;
-    }
-    for (size_t i = 0; i < o->count; i++) {
-        if (pk_parse_count("N", argv[optind + (int)i], 0, PK_FACTSUM_MAX_N, &o->n[i], &err) !=
-            PK_OK) {
-            pk_error(c, false, "factsum", "%s", err.msg);
-            return PK_EXIT_USAGE;
-        }
-    }
-    return PK_EXIT_OK;
+    return pk_cli_counts(c, "factsum", argc, argv, PK_FACTSUM_MAX_N, &o->n, &o->count);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -284,6 +267,8 @@ int pk_factsum_execute(const struct pk_comm *c, const struct pk_factsum_opts *op
         free(sorted);
         free(rep_s);
         free(value);
+        /* the same collectives as the other ranks: the agree after set-up, then the last one */
+        pk_dist_agree(c, PK_EXIT_RUNTIME);
         return pk_dist_agree(c, PK_EXIT_RUNTIME);
     }
     memcpy(sorted, o.n, sizeof *sorted * count);

@@ -43,7 +43,6 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_fib_o
                                              {NULL, 0, NULL, 0}};
     pk_common_defaults(&o->common);
     o->common.reps = 3;
-    struct pk_err err = {0};
     opterr = 0;
     optind = 1;
     int code;
@@ -62,23 +61,7 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_fib_o
         if (handled != PK_OPT_DONE)
             return PK_EXIT_USAGE;
     }
-    o->count = (size_t)(argc - optind);
-    if (o->count == 0) {
-        pk_error(c, false, "fib", "give at least one N (see parkit fib --help)");
-        return PK_EXIT_USAGE;
-    }
-    o->n = calloc(o->count, sizeof *o->n);
-    if (!o->n) {
-        pk_error(c, false, "fib", "out of memory");
-        return PK_EXIT_RUNTIME;
-    }
-    for (size_t i = 0; i < o->count; i++) {
-        if (pk_parse_count("N", argv[optind + (int)i], 0, PK_FIB_MAX_N, &o->n[i], &err) != PK_OK) {
-            pk_error(c, false, "fib", "%s", err.msg);
-            return PK_EXIT_USAGE;
-        }
-    }
-    return PK_EXIT_OK;
+    return pk_cli_counts(c, "fib", argc, argv, PK_FIB_MAX_N, &o->n, &o->count);
 }
 
 /* Rank owning value i: by descending N, dealt round robin, so ranks get similar work. */
@@ -179,18 +162,20 @@ int pk_fib_execute(const struct pk_comm *c, const struct pk_fib_opts *opts, cons
     size_t *where = malloc(sizeof *where * count);
     double *rep_s = calloc((size_t)o.common.reps, sizeof *rep_s);
     int *owner = owners(o.n, count, c->nranks);
+    mpz_t *mv = NULL, *mp = NULL;
+    size_t nmine = 0;
+    json_t *vjson = NULL;
     if (!value || !prev || !mine || !where || !rep_s || !owner) {
         pk_error(c, true, "fib", "out of memory");
         free(value);
         free(prev);
-        free(mine);
-        free(where);
-        free(rep_s);
-        free(owner);
-        return pk_dist_agree(c, PK_EXIT_RUNTIME);
+        value = prev = NULL;
+        count = 0;
+        /* the same collectives as the other ranks: the agree after set-up, then the last one */
+        status = pk_dist_agree(c, PK_EXIT_RUNTIME);
+        goto out;
     }
-    /* This rank's values are computed in place in mine_v (a view of value/prev by index). */
-    size_t nmine = 0;
+    /* This rank's values are computed in mv/mp (where[k] is their index), then moved. */
     for (size_t i = 0; i < count; i++) {
         mpz_inits(value[i], prev[i], NULL);
         if (owner[i] == c->rank) {
@@ -198,8 +183,8 @@ int pk_fib_execute(const struct pk_comm *c, const struct pk_fib_opts *opts, cons
             mine[nmine++] = o.n[i];
         }
     }
-    mpz_t *mv = malloc(sizeof(mpz_t) * (nmine ? nmine : 1));
-    mpz_t *mp = malloc(sizeof(mpz_t) * (nmine ? nmine : 1));
+    mv = malloc(sizeof(mpz_t) * (nmine ? nmine : 1));
+    mp = malloc(sizeof(mpz_t) * (nmine ? nmine : 1));
     int rc = mv && mp ? PK_OK : PK_ENOMEM;
     for (size_t k = 0; k < nmine && rc == PK_OK; k++)
         mpz_inits(mv[k], mp[k], NULL);
@@ -223,7 +208,7 @@ int pk_fib_execute(const struct pk_comm *c, const struct pk_fib_opts *opts, cons
                 mpz_add_ui(mv[k], mv[k], 1);
     /* Verify where computed, then bring every value to rank 0. */
     bool verified = false;
-    json_t *vjson = json_object();
+    vjson = json_object();
     if (status == PK_EXIT_OK && !o.common.no_verify) {
         uint64_t primes[NPRIMES], bad = 0;
         pk_oracle_primes(primes, NPRIMES);
@@ -282,6 +267,7 @@ int pk_fib_execute(const struct pk_comm *c, const struct pk_fib_opts *opts, cons
         if (status == PK_EXIT_VERIFY && !record)
             pk_error(c, false, "fib", "verification failed");
     }
+out:
     json_decref(vjson);
     for (size_t k = 0; mv && mp && k < nmine; k++)
         mpz_clears(mv[k], mp[k], NULL);

@@ -6,6 +6,7 @@
 #include <omp.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 __extension__ typedef unsigned __int128 u128;
@@ -230,6 +231,34 @@ int pk_cli_option(const struct pk_comm *c, const char *cmd, const char *usage, i
         return PK_OPT_DONE;
     }
     return PK_OPT_MINE;
+}
+
+int pk_cli_counts(const struct pk_comm *c, const char *cmd, int argc, char *const argv[],
+                  uint64_t max, uint64_t **n, size_t *count)
+{
+    *n = NULL;
+    *count = 0;
+    size_t k = optind < argc ? (size_t)(argc - optind) : 0;
+    if (k == 0) {
+        pk_error(c, false, cmd, "give at least one N (see parkit %s --help)", cmd);
+        return PK_EXIT_USAGE;
+    }
+    uint64_t *v = calloc(k, sizeof *v);
+    if (!v) {
+        pk_error(c, false, cmd, "out of memory");
+        return PK_EXIT_RUNTIME;
+    }
+    struct pk_err err = {0};
+    for (size_t i = 0; i < k; i++) {
+        if (pk_parse_count("N", argv[optind + (int)i], 0, max, &v[i], &err) != PK_OK) {
+            pk_error(c, false, cmd, "%s", err.msg);
+            free(v);
+            return PK_EXIT_USAGE;
+        }
+    }
+    *n = v;
+    *count = k;
+    return PK_EXIT_OK;
 }
 
 int pk_cli_no_operands(const struct pk_comm *c, const char *cmd, int argc, char *const argv[])

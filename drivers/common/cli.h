@@ -74,6 +74,11 @@ void pk_error(const struct pk_comm *c, bool every_rank, const char *cmd, const c
 enum { PK_OPT_DONE = 0, PK_OPT_MINE = -1, PK_OPT_HELP_SHOWN = -2 };
 int pk_cli_option(const struct pk_comm *c, const char *cmd, const char *usage, int code,
                   char *const argv[], struct pk_common_opts *o);
+/* Parses the operands argv[optind..argc) as a list of counts in [0, max] (at least one) into
+ * *n (malloc'd, the caller frees; NULL on failure) and *count. Returns an exit status and prints
+ * the error (the bad value is named as "N"). */
+int pk_cli_counts(const struct pk_comm *c, const char *cmd, int argc, char *const argv[],
+                  uint64_t max, uint64_t **n, size_t *count);
 /* Usage error for arguments left after the options; PK_EXIT_OK when there are none. */
 int pk_cli_no_operands(const struct pk_comm *c, const char *cmd, int argc, char *const argv[]);
 
