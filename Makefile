@@ -1,6 +1,6 @@
 # The two commands (see README.md): `make demo` and `make test`. Both install missing Debian
 # packages first. CMake presets do the real work; this file only sequences them.
-.PHONY: all deps build demo test test-release test-asan clean
+.PHONY: all deps build demo test test-release test-asan test-tsan clean
 
 all: build
 
@@ -14,9 +14,9 @@ build: deps
 demo: build
 	./build/release/drivers/parkit demo
 
-# Every test: the optimised build with warnings as errors, then the whole suite again under
-# AddressSanitizer + UBSan.
-test: deps test-release test-asan
+# Every test: the optimised build with warnings as errors, the whole suite again under
+# AddressSanitizer + UBSan, and the pthreads code (label io) under ThreadSanitizer.
+test: deps test-release test-asan test-tsan
 
 test-release:
 	cmake --preset ci
@@ -27,6 +27,11 @@ test-asan:
 	cmake --preset asan
 	cmake --build --preset asan
 	ctest --preset asan
+
+test-tsan:
+	cmake --preset tsan
+	cmake --build --preset tsan
+	ctest --preset tsan
 
 clean:
 	rm -rf build
