@@ -21,12 +21,12 @@
 struct run {
     const struct pk_stage *stage;
     size_t n;
-    struct pk_queue **queue;  /* queue[s] feeds stage s; queue[0] is NULL */
-    _Atomic uint64_t *taken;  /* items each stage has started on (ordinals for error reports) */
-    atomic_bool failed;       /* set once by the first failure; sources poll it */
+    struct pk_queue **queue; /* queue[s] feeds stage s; queue[0] is NULL */
+    _Atomic uint64_t *taken; /* items each stage has started on (ordinals for error reports) */
+    atomic_bool failed;      /* set once by the first failure; sources poll it */
     /* lock guards active, busy_s, items and the first-error fields below. */
     pthread_mutex_t lock;
-    int *active;              /* workers of each stage still running */
+    int *active; /* workers of each stage still running */
     double *busy_s;
     uint64_t *items;
     int status;
@@ -200,12 +200,12 @@ int pk_pipeline_run(const struct pk_stage *stages, size_t nstages,
             pk_queue_get_stats(r.queue[s], &in);
         if (s + 1 < n)
             pk_queue_get_stats(r.queue[s + 1], &out);
-        stage_reports[s] = (struct pk_stage_report){.items = r.items[s],
-                                                    .busy_s = r.busy_s[s],
-                                                    .blocked_s = in.pop_blocked_s +
-                                                                 out.push_blocked_s,
-                                                    .max_queue = in.max_length,
-                                                    .queue_capacity = in.capacity};
+        stage_reports[s] =
+            (struct pk_stage_report){.items = r.items[s],
+                                     .busy_s = r.busy_s[s],
+                                     .blocked_s = in.pop_blocked_s + out.push_blocked_s,
+                                     .max_queue = in.max_length,
+                                     .queue_capacity = in.capacity};
     }
     pthread_mutex_destroy(&r.lock);
 out:

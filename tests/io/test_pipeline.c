@@ -102,6 +102,8 @@ struct rig {
     pthread_mutex_t done_lock;
     pthread_cond_t done_cond;
     int done;
+    pthread_t thread; /* runs pk_pipeline_run, while started */
+    int started;
     int abandoned; /* the run missed its deadline: the rig must stay allocated */
 };
 
@@ -435,9 +437,8 @@ static void *run_main(void *arg)
     return NULL;
 }
 
-/* Runs the pipeline in a helper thread and waits for it at most RUN_DEADLINE_S. 0: the run
- * ended and its results are in r. 1: it did not (r is then abandoned) or could not start. */
-static int rig_run(struct rig *r)
+/* Starts the pipeline in a helper thread. 0, or 1 when no thread could be started. */
+static int rig_start(struct rig *r)
 {
     /* poison what the run must fill in */
     memset(r->reports, 0xff, sizeof r->reports);
@@ -446,30 +447,54 @@ static int rig_run(struct rig *r)
     r->err.status = 12345;
     strcpy(r->err.msg, "(not set)");
     r->rc = 12345;
-
-    pthread_t t;
-    if (pthread_create(&t, NULL, run_main, r) != 0) {
+    if (pthread_create(&r->thread, NULL, run_main, r) != 0) {
         fprintf(stderr, "pthread_create failed\n");
         return 1;
     }
+    r->started = 1;
+    return 0;
+}
+
+/* Deadline RUN_DEADLINE_S from now, on the clock of the rigs' condition variables. */
+static struct timespec run_deadline(void)
+{
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += (time_t)RUN_DEADLINE_S;
+    return deadline;
+}
+
+/* Waits for a started run until `deadline`. 0: the run ended and its results are in r. 1: it
+ * did not (r is then abandoned, never to be freed) or never started. */
+static int rig_wait(struct rig *r, const struct timespec *deadline)
+{
+    if (!r->started)
+        return 1;
     pthread_mutex_lock(&r->done_lock);
     int rc = 0;
     while (!r->done && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&r->done_cond, &r->done_lock, &deadline);
+        rc = pthread_cond_timedwait(&r->done_cond, &r->done_lock, deadline);
     int done = r->done;
     pthread_mutex_unlock(&r->done_lock);
+    r->started = 0;
     if (!done) {
         fprintf(stderr, "pk_pipeline_run did not return within %g s: hung, run abandoned\n",
                 RUN_DEADLINE_S);
         r->abandoned = 1;
-        pthread_detach(t);
+        pthread_detach(r->thread);
         return 1;
     }
-    pthread_join(t, NULL);
+    pthread_join(r->thread, NULL);
     return 0;
+}
+
+/* Runs the pipeline in a helper thread and waits for it at most RUN_DEADLINE_S; as rig_wait. */
+static int rig_run(struct rig *r)
+{
+    if (rig_start(r))
+        return 1;
+    struct timespec deadline = run_deadline();
+    return rig_wait(r, &deadline);
 }
 
 static void rig_describe(struct rig *r)
@@ -693,6 +718,25 @@ static int expected_failure(const struct rig *r, size_t *stage, uint64_t *id, in
     return 0;
 }
 
+/* Checks the outcome r's definition promises, after rig_wait returned `waited`, and frees r
+ * (unless abandoned). */
+static int check_and_free(struct rig *r, int waited, const char *what)
+{
+    size_t stage = 0;
+    uint64_t id = 0;
+    int status = PK_OK;
+    int bad = waited;
+    if (!bad)
+        bad = expected_failure(r, &stage, &id, &status) ? check_err_run(r, stage, id, status)
+                                                        : check_ok_run(r);
+    if (bad) {
+        fprintf(stderr, "%s: run failed its checks\n", what);
+        rig_describe(r);
+    }
+    rig_free(r);
+    return bad;
+}
+
 /* Runs r, checks the outcome its definition promises and frees it (unless abandoned). */
 static int run_and_check(struct rig *r, const char *what)
 {
@@ -700,19 +744,7 @@ static int run_and_check(struct rig *r, const char *what)
         fprintf(stderr, "%s: out of memory\n", what);
         return 1;
     }
-    size_t stage = 0;
-    uint64_t id = 0;
-    int status = PK_OK;
-    int fails = expected_failure(r, &stage, &id, &status);
-    int bad = rig_run(r);
-    if (!bad)
-        bad = fails ? check_err_run(r, stage, id, status) : check_ok_run(r);
-    if (bad) {
-        fprintf(stderr, "%s: run failed its checks\n", what);
-        rig_describe(r);
-    }
-    rig_free(r);
-    return bad;
+    return check_and_free(r, rig_run(r), what);
 }
 
 /* ---- cases -------------------------------------------------------------------------------- */
@@ -1193,48 +1225,69 @@ static int case_stats_blocked_and_busy(void)
     return 0;
 }
 
+/* A random small rig for the stress case, drawn from *s. NULL when out of memory. */
+static struct rig *random_rig(uint64_t *s)
+{
+    size_t ns = 1 + (size_t)check_below(s, 5);
+    uint64_t n = check_below(s, 4) == 0 ? check_below(s, 4) : check_below(s, 24);
+    struct rig *r = rig_new(ns, n, check_next_u64(s));
+    if (!r)
+        return NULL;
+    for (size_t t = 0; t < ns; t++) {
+        int w = check_below(s, 8) == 0 ? 3 + (int)check_below(s, 2) : 1 + (int)check_below(s, 2);
+        rig_set(r, t, w, t == 0 ? (size_t)check_below(s, 9) : 1 + (size_t)check_below(s, 8));
+    }
+    if (check_below(s, 5) == 0) {
+        r->per_worker_mode = 1;
+        r->per_worker = check_below(s, 8);
+    }
+    if (ns > 1 && check_below(s, 4) == 0)
+        r->ctx[1 + check_below(s, ns - 1)].drop_odd = 1;
+    if (ns > 1 && check_below(s, 4) == 0) {
+        r->ctx[ns - 1].consume = 1;
+        r->stages[ns - 1].free_item = NULL;
+    }
+    if (check_below(s, 3) == 0)
+        rig_sleepy(r, 32, 50);
+    uint64_t total = source_total(r);
+    if (total > 0 && check_below(s, 4) == 0) {
+        static const int statuses[] = {PK_EIO, PK_ENET, PK_ERANGE};
+        struct stage_ctx *c = &r->ctx[check_below(s, ns)];
+        c->fail_id = check_below(s, total);
+        c->fail_status = statuses[check_below(s, 3)];
+    }
+    return r;
+}
+
 static int case_stress_many_runs(void)
 {
     /* Random shapes from a fixed seed: 1-5 stages of 1-2 workers (3 or 4 now and then),
      * capacities 1-8 (the source's 0-8, ignored), 0-23 items or a stream per source worker,
      * sometimes a dropping stage, a consuming sink, sleeps, or a failure at a random stage and
-     * item. Small runs: on a loaded machine every hand-off between threads waits for a time
-     * slice, which is what limits RUNS (the case takes about 1 s under TSAN with two CPU hogs
-     * on two cores). */
-    enum { RUNS = 200 };
+     * item. BATCH runs at a time share the process, which also shows that pipelines share no
+     * state: on a loaded machine every run pays for scheduling its threads, and overlapping
+     * runs pay for it together (about 1 s under TSAN with two CPU hogs on two cores). */
+    enum { RUNS = 240, BATCH = 4 };
     uint64_t s = 0x5eed04b1;
-    for (int run = 0; run < RUNS; run++) {
-        size_t ns = 1 + (size_t)check_below(&s, 5);
-        uint64_t n = check_below(&s, 4) == 0 ? check_below(&s, 4) : check_below(&s, 24);
-        struct rig *r = rig_new(ns, n, check_next_u64(&s));
-        CHECK(r != NULL);
-        for (size_t t = 0; t < ns; t++)
-            rig_set(r, t,
-                    check_below(&s, 8) == 0 ? 3 + (int)check_below(&s, 2)
-                                            : 1 + (int)check_below(&s, 2),
-                    t == 0 ? (size_t)check_below(&s, 9) : 1 + (size_t)check_below(&s, 8));
-        if (check_below(&s, 5) == 0) {
-            r->per_worker_mode = 1;
-            r->per_worker = check_below(&s, 8);
+    for (int run = 0; run < RUNS; run += BATCH) {
+        struct rig *r[BATCH];
+        int bad = 0;
+        for (int b = 0; b < BATCH; b++) {
+            r[b] = random_rig(&s);
+            if (!r[b] || rig_start(r[b])) {
+                fprintf(stderr, "stress run %d could not start\n", run + b);
+                bad = 1;
+            }
         }
-        if (ns > 1 && check_below(&s, 4) == 0)
-            r->ctx[1 + check_below(&s, ns - 1)].drop_odd = 1;
-        if (ns > 1 && check_below(&s, 4) == 0) {
-            r->ctx[ns - 1].consume = 1;
-            r->stages[ns - 1].free_item = NULL;
+        struct timespec deadline = run_deadline();
+        for (int b = 0; b < BATCH; b++) {
+            if (!r[b])
+                continue;
+            char what[64];
+            snprintf(what, sizeof what, "stress run %d", run + b);
+            bad |= check_and_free(r[b], rig_wait(r[b], &deadline), what);
         }
-        if (check_below(&s, 3) == 0)
-            rig_sleepy(r, 32, 50);
-        uint64_t total = source_total(r);
-        if (total > 0 && check_below(&s, 4) == 0) {
-            static const int statuses[] = {PK_EIO, PK_ENET, PK_ERANGE};
-            struct stage_ctx *c = &r->ctx[check_below(&s, ns)];
-            c->fail_id = check_below(&s, total);
-            c->fail_status = statuses[check_below(&s, 3)];
-        }
-        char what[64];
-        snprintf(what, sizeof what, "stress run %d", run);
-        CHECK_OK(run_and_check(r, what));
+        CHECK(!bad);
     }
     return 0;
 }

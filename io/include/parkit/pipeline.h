@@ -8,10 +8,10 @@
 #ifndef PARKIT_PIPELINE_H
 #define PARKIT_PIPELINE_H
 
+#include "parkit/status.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#include "parkit/status.h"
 
 /* One call of a stage's work. Called by one of that stage's worker threads, no lock held, with
  * `ctx` shared by all of the stage's workers (the stage makes it thread-safe).
@@ -32,10 +32,10 @@ struct pk_stage {
 };
 
 struct pk_stage_report {
-    uint64_t items;       /* calls that returned PK_OK (source: items produced) */
-    double busy_s;        /* time inside fn, summed over the stage's workers */
-    double blocked_s;     /* time waiting for input or for room downstream, summed */
-    size_t max_queue;     /* highest occupancy of the queue feeding the stage */
+    uint64_t items;   /* calls that returned PK_OK (source: items produced) */
+    double busy_s;    /* time inside fn, summed over the stage's workers */
+    double blocked_s; /* time waiting for input or for room downstream, summed */
+    size_t max_queue; /* highest occupancy of the queue feeding the stage */
     size_t queue_capacity;
 };
 

@@ -10,10 +10,10 @@
 #ifndef PARKIT_QUEUE_H
 #define PARKIT_QUEUE_H
 
+#include "parkit/status.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#include "parkit/status.h"
 
 struct pk_queue;
 
@@ -51,8 +51,8 @@ void pk_queue_close(struct pk_queue *q);
 void pk_queue_shutdown(struct pk_queue *q);
 
 struct pk_queue_stats {
-    size_t capacity, length, max_length; /* max_length: the highest occupancy seen */
-    uint64_t pushed, popped, dropped;    /* dropped: freed by shutdown or destroy */
+    size_t capacity, length, max_length;  /* max_length: the highest occupancy seen */
+    uint64_t pushed, popped, dropped;     /* dropped: freed by shutdown or destroy */
     double push_blocked_s, pop_blocked_s; /* total time callers waited, over all threads */
     int closed;                           /* 0 open, 1 closed, 2 shut down */
 };
