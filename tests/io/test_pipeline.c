@@ -62,9 +62,9 @@ struct stage_ctx {
     int consume;      /* last stage: free items itself and output NULL */
     unsigned sleep_one_in, sleep_max_us; /* sleep 0..max us before 1 call in one_in (0: never) */
     unsigned sleep_fixed_us;             /* sleep this long before every call */
-    uint64_t hold_id; /* on this id, first wait (HOLD_DEADLINE_S at most) until ... */
-    size_t hold_for;  /* ... stage hold_for has been called (hold_freed 0) or has had an */
-    int hold_freed;   /* output freed by its free_item, by a shutdown (hold_freed 1) */
+    uint64_t hold_id; /* on this id, first wait for an event of stage hold_for (see hold) */
+    size_t hold_for;
+    int hold_freed; /* the event: 0 hold_for was called, 1 one of its outputs was freed */
     _Atomic uint64_t calls;
 };
 
