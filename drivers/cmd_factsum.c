@@ -387,12 +387,8 @@ int pk_factsum_execute(const struct pk_comm *c, const struct pk_factsum_opts *op
     }
 
     if (c->rank == 0 && (status == PK_EXIT_OK || status == PK_EXIT_VERIFY)) {
-        json_t *ns = json_array();
-        for (size_t i = 0; i < count; i++)
-            json_array_append_new(ns, json_integer((json_int_t)o.n[i]));
         struct pk_big_run run = {
             .command = "factsum",
-            .what = "!N",
             .n = o.n,
             .count = count,
             .value = value,
@@ -400,11 +396,8 @@ int pk_factsum_execute(const struct pk_comm *c, const struct pk_factsum_opts *op
             .digits_path = o.digits,
             .nranks = c->nranks,
             .verified = verified,
-            .params = json_pack("{s:o, s:i, s:i, s:i, s:i, s:b, s:b, s:s}", "n", ns, "threads",
-                                o.common.nthreads, "ranks", c->nranks, "reps", o.common.reps,
-                                "warmup", o.common.warmup, "verify", !o.common.no_verify, "canary",
-                                o.canary, "method",
-                                "one pass: segments between the N, binary splitting, rank tree"),
+            .canary = o.canary,
+            .method = "one pass: segments between the N, binary splitting, rank tree",
             .verification = vjson,
             .extra = json_pack("{s:{s:I, s:I}}", "memory", "estimate_bytes", (json_int_t)estimate,
                                "gmp_peak_bytes", (json_int_t)pk_gmp_guard_peak()),

@@ -236,12 +236,8 @@ int pk_fib_execute(const struct pk_comm *c, const struct pk_fib_opts *opts, cons
             status = PK_EXIT_RUNTIME;
     }
     if (c->rank == 0 && (status == PK_EXIT_OK || status == PK_EXIT_VERIFY)) {
-        json_t *ns = json_array();
-        for (size_t i = 0; i < count; i++)
-            json_array_append_new(ns, json_integer((json_int_t)o.n[i]));
         struct pk_big_run run = {
             .command = "fib",
-            .what = "F(N)",
             .n = o.n,
             .count = count,
             .value = value,
@@ -249,11 +245,8 @@ int pk_fib_execute(const struct pk_comm *c, const struct pk_fib_opts *opts, cons
             .digits_path = o.digits,
             .nranks = c->nranks,
             .verified = verified,
-            .params =
-                json_pack("{s:o, s:i, s:i, s:i, s:i, s:b, s:b, s:s}", "n", ns, "threads",
-                          o.common.nthreads, "ranks", c->nranks, "reps", o.common.reps, "warmup",
-                          o.common.warmup, "verify", !o.common.no_verify, "canary", o.canary,
-                          "method", "mpz_fib2_ui per N; N dealt over ranks and threads"),
+            .canary = o.canary,
+            .method = "mpz_fib2_ui per N; N dealt over ranks and threads",
             .verification = vjson,
             .extra = NULL,
             .rep_s = rep_s,

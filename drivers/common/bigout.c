@@ -165,7 +165,14 @@ int pk_big_report(const struct pk_comm *c, struct pk_big_run *r)
             json_object_set_new(one, "n", json_integer((json_int_t)r->n[i]));
             json_array_append_new(results, one);
         }
-        json_object_set(rec, "params", r->params);
+        json_t *ns = json_array();
+        for (size_t i = 0; i < r->count; i++)
+            json_array_append_new(ns, json_integer((json_int_t)r->n[i]));
+        json_object_set_new(rec, "params",
+                            json_pack("{s:o, s:i, s:i, s:i, s:i, s:b, s:b, s:s}", "n", ns,
+                                      "threads", o->nthreads, "ranks", r->nranks, "reps", o->reps,
+                                      "warmup", o->warmup, "verify", !o->no_verify, "canary",
+                                      r->canary, "method", r->method));
         json_object_set_new(rec, "result", results);
         json_object_set_new(rec, "verified",
                             o->no_verify ? json_null() : json_boolean(r->verified));
@@ -196,9 +203,8 @@ int pk_big_report(const struct pk_comm *c, struct pk_big_run *r)
         free(text[i]);
     free(text);
     free(sum);
-    json_decref(r->params);
     json_decref(r->verification);
     json_decref(r->extra);
-    r->params = r->verification = r->extra = NULL;
+    r->verification = r->extra = NULL;
     return status;
 }

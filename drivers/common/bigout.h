@@ -39,15 +39,15 @@ int pk_write_lines_atomic(const char *path, char *const *lines, size_t n, struct
  * it. The json_t fields are stolen (the report owns and frees them). */
 struct pk_big_run {
     const char *command; /* "factsum" */
-    const char *what;    /* what a value is, for the table header: "!N" */
+    const char *method;  /* how the values were computed, for the record */
     const uint64_t *n;   /* the N as given */
     size_t count;
     mpz_t *value; /* value[i] for n[i] */
     const struct pk_common_opts *common;
     const char *digits_path; /* --digits FILE or NULL */
     int nranks;
-    bool verified;
-    json_t *params, *verification, *extra; /* extra: more top-level record fields, or NULL */
+    bool verified, canary;
+    json_t *verification, *extra; /* extra: more top-level record fields, or NULL */
     const double *rep_s;
     const json_t *sysinfo;
     json_t **record_out; /* not NULL: hand the record over instead of printing and recording */
