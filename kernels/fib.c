@@ -52,30 +52,29 @@ static uint64_t mulmod(uint64_t a, uint64_t b, uint64_t p)
     return (uint64_t)((u128)a * b % p);
 }
 
+/* Symmetric 2x2 matrices [[a, b], [b, d]] mod p: every power of [[1, 1], [1, 0]] is one,
+ * [[F(k+1), F(k)], [F(k), F(k-1)]], and powers commute, so their products stay symmetric. */
+struct sym {
+    uint64_t a, b, d;
+};
+
+static struct sym sym_mul(struct sym x, struct sym y, uint64_t p)
+{
+    return (struct sym){.a = (mulmod(x.a, y.a, p) + mulmod(x.b, y.b, p)) % p,
+                        .b = (mulmod(x.a, y.b, p) + mulmod(x.b, y.d, p)) % p,
+                        .d = (mulmod(x.b, y.b, p) + mulmod(x.d, y.d, p)) % p};
+}
+
 uint64_t pk_fib_mod(uint64_t n, uint64_t p)
 {
-    /* m = [[a, b], [b, d]] stays symmetric: powers of [[1,1],[1,0]] are
-     * [[F(k+1),F(k)],[F(k),F(k-1)]] */
-    uint64_t ra = 1, rb = 0, rd = 1; /* identity */
-    uint64_t a = 1 % p, b = 1 % p, d = 0;
-    while (n) {
-        if (n & 1) {
-            uint64_t na = (mulmod(ra, a, p) + mulmod(rb, b, p)) % p;
-            uint64_t nb = (mulmod(ra, b, p) + mulmod(rb, d, p)) % p;
-            uint64_t nd = (mulmod(rb, b, p) + mulmod(rd, d, p)) % p;
-            ra = na;
-            rb = nb;
-            rd = nd;
-        }
-        uint64_t na = (mulmod(a, a, p) + mulmod(b, b, p)) % p;
-        uint64_t nb = (mulmod(a, b, p) + mulmod(b, d, p)) % p;
-        uint64_t nd = (mulmod(b, b, p) + mulmod(d, d, p)) % p;
-        a = na;
-        b = nb;
-        d = nd;
-        n >>= 1;
+    struct sym r = {.a = 1 % p, .b = 0, .d = 1 % p}; /* identity */
+    struct sym m = {.a = 1 % p, .b = 1 % p, .d = 0};
+    for (; n; n >>= 1) {
+        if (n & 1)
+            r = sym_mul(r, m, p);
+        m = sym_mul(m, m, p);
     }
-    return rb;
+    return r.b;
 }
 
 int pk_fib_cassini_mod(const mpz_t fn, const mpz_t fn1, uint64_t n, uint64_t p)
