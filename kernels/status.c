@@ -37,6 +37,8 @@ const char *pk_strerror(int status)
         return "MPI error";
     case PK_ERANGE:
         return "out of range";
+    case PK_ECANCELED:
+        return "cancelled";
     }
     return "unknown status";
 }

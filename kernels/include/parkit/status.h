@@ -14,6 +14,7 @@ enum pk_status {
     PK_ENET = -6,      /* network failure */
     PK_EMPI = -7,      /* an MPI call failed */
     PK_ERANGE = -8,    /* result or size does not fit the representation */
+    PK_ECANCELED = -9, /* cancelled (before it started, or cooperatively while running) */
 };
 
 /* A message buffer owned by the caller; every function that takes one accepts NULL. */
