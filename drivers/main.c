@@ -28,6 +28,7 @@ static const struct command commands[] = {
     {"factsum", pk_cmd_factsum,
      "exact left factorials !N = sum of i! for i < N (GMP), many N in one pass", true},
     {"fib", pk_cmd_fib, "exact Fibonacci numbers F(N) (GMP), many N over threads and ranks", true},
+    {"api", pk_cmd_api, "simulated API calls, sequential vs a pool of threads (futures)", false},
     {"pipeline", pk_cmd_pipeline,
      "assembly line of pthread stages over bounded queues (simulated work)", false},
     {"info", pk_cmd_info,
