@@ -9,6 +9,7 @@
  * in advance, each task ran exactly once per attempt, and for --preset stores the business
  * summary matches its closed form. */
 #include "commands.h"
+#include "interrupt.h"
 #include "parkit/pool.h"
 #include "record.h"
 #include "sysinfo.h"
@@ -18,12 +19,10 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #define MAX_RETRIES 10
 
@@ -106,32 +105,6 @@ static double draw(gsl_rng *r, enum dist d, double a, double b)
     return v < 3600 ? v : 3600;
 }
 
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    if (interrupted)
-        _exit(130); /* second Ctrl-C: at once */
-    interrupted = 1;
-}
-
-/* Sleeps in slices of at most 10 ms so that Ctrl-C ends the sequential run promptly. */
-static int plain_sleep(double seconds)
-{
-    double end = pk_now_s() + seconds;
-    for (;;) {
-        if (interrupted)
-            return PK_ECANCELED;
-        double left = end - pk_now_s();
-        if (left <= 0)
-            return PK_OK;
-        double slice = left < 0.01 ? left : 0.01;
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(slice * 1e9)};
-        nanosleep(&ts, NULL);
-    }
-}
-
 /* One simulated call, the attempts made one after another (on a pool thread or the caller's). */
 static int call(void *arg, struct pk_cancel *cancel, void **result, struct pk_err *err)
 {
@@ -145,7 +118,7 @@ static int call(void *arg, struct pk_cancel *cancel, void **result, struct pk_er
         bool overrun = p->timeout_s > 0 && lat > p->timeout_s;
         /* the pool's token lets Ctrl-C end the wait at once; the sequential run sleeps plainly */
         int rc = cancel ? pk_cancel_sleep(cancel, overrun ? p->timeout_s : lat)
-                        : plain_sleep(overrun ? p->timeout_s : lat);
+                        : pk_sleep_interruptible(overrun ? p->timeout_s : lat);
         if (rc != PK_OK)
             return pk_fail(err, rc, "task %zu cancelled", c->task);
         if (!overrun && !p->fail[at]) {
@@ -340,25 +313,23 @@ int pk_cmd_api(int argc, char **argv, const struct pk_comm *c)
         free(fut);
         return PK_EXIT_RUNTIME;
     }
-    struct sigaction sa = {.sa_handler = on_sigint}, old;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
+    pk_interrupt_install();
     size_t bad = 0, failed = 0;
     double seq_s = 0, pool_s = 0;
     if (sequential) {
         double t0 = pk_now_s();
-        for (size_t t = 0; t < n && !interrupted; t++) {
+        for (size_t t = 0; t < n && !pk_interrupted(); t++) {
             ctx[t] = (struct call_ctx){.plan = &plan, .task = t, .ran = ran};
             call(&ctx[t], NULL, NULL, NULL);
         }
         seq_s = pk_now_s() - t0;
-        if (!interrupted)
+        if (!pk_interrupted())
             bad += check_run(&plan, ctx, ran);
     }
     struct pk_pool *pool = NULL;
     struct pk_queue *done = NULL;
     size_t finished = 0;
-    if (!interrupted && pk_pool_create((int)workers, &pool) == PK_OK &&
+    if (!pk_interrupted() && pk_pool_create((int)workers, &pool) == PK_OK &&
         pk_queue_create(n ? n : 1, NULL, &done) == PK_OK) {
         for (size_t t = 0; t < n; t++) {
             atomic_store(&ran[t], 0);
@@ -374,9 +345,8 @@ int pk_cmd_api(int argc, char **argv, const struct pk_comm *c)
         while (finished < n) {
             void *f;
             int prc = pk_queue_pop_timed(done, &f, 0.05);
-            if (interrupted) {
+            if (pk_interrupted()) {
                 pk_pool_shutdown(pool, true, NULL);
-                interrupted = 2;
                 break;
             }
             if (prc != PK_OK)
@@ -396,15 +366,15 @@ int pk_cmd_api(int argc, char **argv, const struct pk_comm *c)
         }
         pool_s = pk_now_s() - t0;
         pk_pool_shutdown(pool, true, NULL);
-        if (!interrupted)
+        if (!pk_interrupted())
             bad += check_run(&plan, ctx, ran);
         for (size_t t = 0; t < n; t++)
             failed += !ctx[t].ok;
-    } else if (!interrupted) {
+    } else if (!pk_interrupted()) {
         pk_error(c, false, "api", "cannot start %llu workers", (unsigned long long)workers);
         rc = PK_ENOMEM;
     }
-    sigaction(SIGINT, &old, NULL);
+    pk_interrupt_restore();
     for (size_t t = 0; t < n; t++)
         pk_future_release(fut[t]);
     pk_pool_destroy(pool);
@@ -415,11 +385,11 @@ int pk_cmd_api(int argc, char **argv, const struct pk_comm *c)
         mean_t += task_time(&plan, t) / (double)(n ? n : 1);
     double bound = mean_t > 0 ? (double)workers / mean_t : 0;
     double thr = pool_s > 0 ? (double)finished / pool_s : 0;
-    bool verified = !interrupted && rc == PK_OK && bad == 0;
-    int status = interrupted || rc != PK_OK ? PK_EXIT_RUNTIME
-                 : !verified                ? PK_EXIT_VERIFY
-                 : failed                   ? PK_EXIT_RUNTIME
-                                            : PK_EXIT_OK;
+    bool verified = !pk_interrupted() && rc == PK_OK && bad == 0;
+    int status = pk_interrupted() || rc != PK_OK ? PK_EXIT_RUNTIME
+                 : !verified                     ? PK_EXIT_VERIFY
+                 : failed                        ? PK_EXIT_RUNTIME
+                                                 : PK_EXIT_OK;
     /* the tutorial's business summary over the stores that answered */
     uint64_t answered = 0, profitable = 0;
     double sales = 0, profit = 0;
@@ -485,15 +455,15 @@ int pk_cmd_api(int argc, char **argv, const struct pk_comm *c)
                    (unsigned long long)answered, (unsigned long long)n, sales, profit,
                    (unsigned long long)profitable);
         printf("failed      %zu call%s after retries\n", failed, failed == 1 ? "" : "s");
-        printf("verified    %s\n", verified      ? "yes (every call as planned)"
-                                   : interrupted ? "no (interrupted)"
-                                                 : "NO");
+        printf("verified    %s\n", verified           ? "yes (every call as planned)"
+                                   : pk_interrupted() ? "no (interrupted)"
+                                                      : "NO");
     }
     if (common.record && pk_record_append(common.record, rec, &err) != PK_OK) {
         pk_error(c, false, "api", "%s", err.msg);
         status = PK_EXIT_RUNTIME;
     }
-    if (interrupted)
+    if (pk_interrupted())
         pk_error(c, false, "api", "interrupted after %zu of %llu calls", finished,
                  (unsigned long long)n);
     else if (status == PK_EXIT_VERIFY)

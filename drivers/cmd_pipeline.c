@@ -6,8 +6,9 @@
  * Every item carries its id and one mark per stage; the last stage checks that each item came
  * through every stage exactly once, and the totals are checked against the closed form.
  * Ctrl-C: the first stops the line (queued items are dropped, a stage call in progress ends
- * within 10 ms), prints and records what finished, exits 1; the second exits at once (130). */
+ * within 10 ms: common/interrupt.h), prints and records what finished, exits 1. */
 #include "commands.h"
+#include "interrupt.h"
 #include "parkit/pipeline.h"
 #include "record.h"
 #include "sysinfo.h"
@@ -15,12 +16,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #define MAX_STAGES 16
 
@@ -69,36 +68,6 @@ struct stage_ctx {
     size_t s;
 };
 
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    if (interrupted)
-        _exit(130); /* second Ctrl-C: at once */
-    interrupted = 1;
-}
-
-/* Waits `seconds` in slices of at most 10 ms so that Ctrl-C ends it promptly. */
-static int simulated_work(double seconds)
-{
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    double t = (double)end.tv_sec + 1e-9 * (double)end.tv_nsec + seconds;
-    for (;;) {
-        if (interrupted)
-            return PK_ECLOSED;
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double left = t - ((double)now.tv_sec + 1e-9 * (double)now.tv_nsec);
-        if (left <= 0)
-            return PK_OK;
-        double slice = left < 0.01 ? left : 0.01;
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(slice * 1e9)};
-        nanosleep(&ts, NULL);
-    }
-}
-
 /* Called by any worker of any stage, no lock held (see pk_stage_fn). */
 static int stage_fn(void *ctx, void *in, void **out, struct pk_err *err)
 {
@@ -114,7 +83,7 @@ static int stage_fn(void *ctx, void *in, void **out, struct pk_err *err)
             return pk_fail(err, PK_ENOMEM, "out of memory");
         *it = (struct item){.id = id, .marks = 0};
     }
-    if (simulated_work(l->spec[sc->s].seconds) != PK_OK) {
+    if (pk_sleep_interruptible(l->spec[sc->s].seconds) != PK_OK) {
         free(it);
         return pk_fail(err, PK_ECLOSED, "interrupted");
     }
@@ -241,13 +210,11 @@ int pk_cmd_pipeline(int argc, char **argv, const struct pk_comm *c)
                                       .ctx = &ctx[s],
                                       .free_item = free};
     }
-    struct sigaction sa = {.sa_handler = on_sigint}, old;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
+    pk_interrupt_install();
     struct pk_stage_report rep[MAX_STAGES];
     struct pk_pipeline_report pr;
     int rc = pk_pipeline_run(stages, n, rep, &pr, &err);
-    sigaction(SIGINT, &old, NULL);
+    pk_interrupt_restore();
 
     /* The bound: the slowest stage's rate, workers / seconds (a stage of 0 s never binds). */
     size_t slow = 0;
@@ -287,7 +254,7 @@ int pk_cmd_pipeline(int argc, char **argv, const struct pk_comm *c)
                                   (json_int_t)done, "wall_s", pr.wall_s, "throughput_per_s", thr,
                                   "bottleneck", spec[slow].name, "bound_per_s",
                                   isfinite(bound) ? bound : 0.0, "stages", jstages, "interrupted",
-                                  interrupted != 0));
+                                  pk_interrupted()));
     json_object_set_new(rec, "verified", json_boolean(verified));
     pk_record_set_timing(rec, &pr.wall_s, 1, 0);
     pk_record_set_provenance(rec, sysinfo);
@@ -335,7 +302,7 @@ int pk_cmd_pipeline(int argc, char **argv, const struct pk_comm *c)
         status = PK_EXIT_RUNTIME;
     }
     if (!complete)
-        pk_error(c, false, "pipeline", "%s", interrupted ? "interrupted" : err.msg);
+        pk_error(c, false, "pipeline", "%s", pk_interrupted() ? "interrupted" : err.msg);
     else if (!verified)
         pk_error(c, false, "pipeline", "verification failed");
     json_decref(rec);
