@@ -433,8 +433,7 @@ int pk_cmd_api(int argc, char **argv, const struct pk_comm *c)
                                   "failed", (json_int_t)failed));
     json_object_set_new(rec, "verified", json_boolean(verified));
     pk_record_set_timing(rec, &pool_s, 1, 0);
-    json_t *sysinfo = NULL;
-    pk_sysinfo_gather(c, 1, &sysinfo);
+    json_t *sysinfo = pk_sysinfo_for_command(c, "api", 1);
     pk_record_set_provenance(rec, sysinfo);
     if (common.format == PK_FORMAT_JSON) {
         json_dumpf(rec, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));

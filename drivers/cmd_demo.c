@@ -121,13 +121,7 @@ int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c)
     }
     if (pk_cli_no_operands(c, "demo", argc, argv) != PK_EXIT_OK)
         return PK_EXIT_USAGE;
-    json_t *sysinfo = NULL;
-    if (pk_sysinfo_gather(c, common.nthreads, &sysinfo) != PK_OK)
-        pk_error(c, false, "demo", "cannot gather machine facts; records will lack them");
-    size_t wi;
-    json_t *w;
-    json_array_foreach(json_object_get(sysinfo, "warnings"), wi, w)
-        fprintf(stderr, "parkit demo: warning: %s\n", json_string_value(w));
+    json_t *sysinfo = pk_sysinfo_for_command(c, "demo", common.nthreads);
     if (c->rank == 0) {
         printf("parkit demo: 1 thread vs %d threads per rank, %d rank%s, median of %d runs "
                "after %d warm-up\n\n",

@@ -243,9 +243,7 @@ int pk_cmd_factsum(int argc, char **argv, const struct pk_comm *c)
     struct pk_factsum_opts o = {0};
     int status = parse(argc, argv, c, &o);
     if (status == PK_EXIT_OK) {
-        json_t *sysinfo = NULL;
-        if (pk_sysinfo_gather(c, o.common.nthreads, &sysinfo) != PK_OK)
-            pk_error(c, false, "factsum", "cannot gather machine facts; records will lack them");
+        json_t *sysinfo = pk_sysinfo_for_command(c, "factsum", o.common.nthreads);
         status = pk_factsum_execute(c, &o, sysinfo, NULL);
         json_decref(sysinfo);
     }

@@ -127,9 +127,7 @@ int pk_cmd_fib(int argc, char **argv, const struct pk_comm *c)
     struct pk_fib_opts o = {0};
     int status = parse(argc, argv, c, &o);
     if (status == PK_EXIT_OK) {
-        json_t *sysinfo = NULL;
-        if (pk_sysinfo_gather(c, o.common.nthreads, &sysinfo) != PK_OK)
-            pk_error(c, false, "fib", "cannot gather machine facts; records will lack them");
+        json_t *sysinfo = pk_sysinfo_for_command(c, "fib", o.common.nthreads);
         status = pk_fib_execute(c, &o, sysinfo, NULL);
         json_decref(sysinfo);
     }

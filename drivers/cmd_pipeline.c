@@ -195,8 +195,7 @@ int pk_cmd_pipeline(int argc, char **argv, const struct pk_comm *c)
                  "mpirun");
         return PK_EXIT_USAGE;
     }
-    json_t *sysinfo = NULL;
-    pk_sysinfo_gather(c, 1, &sysinfo);
+    json_t *sysinfo = pk_sysinfo_for_command(c, "pipeline", 1);
 
     struct line line = {.spec = spec, .nstages = n, .items = nitems};
     struct stage_ctx ctx[MAX_STAGES];

@@ -519,13 +519,7 @@ int pk_cmd_sumsq(int argc, char **argv, const struct pk_comm *c)
         if (status != PK_EXIT_OK)
             return status;
     }
-    json_t *sysinfo = NULL;
-    if (pk_sysinfo_gather(c, o.common.nthreads, &sysinfo) != PK_OK && c->rank == 0)
-        pk_error(c, false, "sumsq", "cannot gather machine facts; records will lack them");
-    size_t i;
-    json_t *w;
-    json_array_foreach(json_object_get(sysinfo, "warnings"), i, w)
-        fprintf(stderr, "parkit sumsq: warning: %s\n", json_string_value(w));
+    json_t *sysinfo = pk_sysinfo_for_command(c, "sumsq", o.common.nthreads);
     json_t *rec = NULL;
     status = pk_sumsq_execute(c, &o, sysinfo, &rec);
     if (rec) {

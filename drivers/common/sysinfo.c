@@ -783,3 +783,16 @@ void pk_sysinfo_print(FILE *f, const json_t *info)
     json_array_foreach(json_object_get(info, "warnings"), i, w)
         fprintf(f, "warning: %s\n", json_is_string(w) ? json_string_value(w) : "?");
 }
+
+json_t *pk_sysinfo_for_command(const struct pk_comm *c, const char *cmd, int nthreads)
+{
+    json_t *info = NULL;
+    if (pk_sysinfo_gather(c, nthreads, &info) != PK_OK && c->rank == 0)
+        fprintf(stderr, "parkit %s: error: cannot gather machine facts; records will lack them\n",
+                cmd);
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(info, "warnings"), i, w)
+        fprintf(stderr, "parkit %s: warning: %s\n", cmd, json_string_value(w));
+    return info;
+}

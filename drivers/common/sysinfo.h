@@ -35,6 +35,11 @@
  * the gather, so nobody is stranded, but statuses can differ between ranks: follow the call with
  * pk_dist_agree. Call it from the thread that initialised c, outside any parallel region. */
 int pk_sysinfo_gather(const struct pk_comm *c, int nthreads, json_t **out);
+/* What every command does before it runs: gathers the facts (collective) and, on rank 0, prints
+ * each warning as "parkit CMD: warning: ..." to stderr, or says that records will lack the
+ * facts when they could not be gathered. Returns the facts on rank 0 (caller json_decrefs),
+ * NULL elsewhere or on failure. */
+json_t *pk_sysinfo_for_command(const struct pk_comm *c, const char *cmd, int nthreads);
 
 /* Writes info (as built by pk_sysinfo_gather; the caller keeps ownership of info and f) to f as the
  * human-readable `parkit info` report: host, cores, memory in GiB, OpenMP settings, MPI library
