@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# fetch.sh PARKIT HTTPD SCENARIO: starts the loopback test server (tests/io/httpd.c), runs one
+# scenario of `parkit fetch` against it, checks the exit code, the messages and the files, and
+# stops the server. curl (an independent client) fetches the same bodies as the oracle.
+set -euo pipefail
+parkit=$1 httpd=$2 scenario=$3
+work=$(mktemp -d "${TMPDIR:-/tmp}/parkit-fetch.XXXXXX")
+server=""
+cleanup() {
+    [[ -n $server ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL ($scenario): $*" >&2; exit 1; }
+
+mkdir "$work/root" "$work/out"
+head -c 100000 /dev/urandom > "$work/root/random.bin"
+printf 'hello\n' > "$work/root/hello.txt"
+"$httpd" --port-file "$work/port" --root "$work/root" --idle-exit 60 &
+server=$!
+for _ in $(seq 100); do [[ -s $work/port ]] && break; sleep 0.05; done
+[[ -s $work/port ]] || fail "server did not start"
+base="http://127.0.0.1:$(cat "$work/port")"
+
+# run EXPECTED_RC ARGS...: runs parkit fetch, keeping stdout and stderr in $work.
+run() {
+    local want=$1 rc=0
+    shift
+    "$parkit" fetch "$@" > "$work/stdout" 2> "$work/stderr" || rc=$?
+    cat "$work/stdout" "$work/stderr"
+    [[ $rc == "$want" ]] || fail "exit $rc, expected $want"
+}
+expect() { grep -Eq -- "$1" "$work/$2" || fail "no /$1/ in $2"; }
+no_temp_files() {
+    local left
+    left=$(find "$work/out" -name '.*parkit-*' | head -1)
+    [[ -z $left ]] || fail "temporary file left behind: $left"
+}
+
+case $scenario in
+basic) # bodies saved under their names, byte for byte what curl gets
+    run 0 "$base/bytes/0" "$base/bytes/1" "$base/bytes/70000" "$base/files/random.bin" \
+        "$base/files/hello.txt" "$base/bytes/70000?again" "$base/" --out "$work/out" --workers 3
+    expect "verified +yes" stdout
+    expect "^200 +70000 .*/bytes/70000$" stdout
+    for f in 0 1 70000 random.bin hello.txt; do
+        path=bytes/$f
+        [[ $f == *.* ]] && path=files/$f
+        curl -sf -o "$work/want" "$base/$path"
+        cmp "$work/want" "$work/out/$f" || fail "$f differs from curl's copy"
+    done
+    cmp "$work/out/70000" "$work/out/70000.1" || fail "second copy differs"
+    [[ -f $work/out/index.html ]] || fail "no index.html for '/'"
+    no_temp_files
+    ;;
+many) # the pool and the sequential run agree on 600 URLs
+    for i in $(seq 600); do echo "$base/bytes/$((i * 37 % 5000))"; done > "$work/urls"
+    { echo "# comment"; echo; } >> "$work/urls"
+    run 0 --url-file "$work/urls" --workers 16 --compare --quiet
+    expect "^Sequential +[0-9.]+ s$" stdout
+    expect "^Concurrent +[0-9.]+ s +Speedup [0-9.]+x$" stdout
+    expect "failed +0 of 600 URLs" stdout
+    expect "verified +yes" stdout
+    ;;
+errors) # each failure named; the good URL still fetched; exit 1
+    run 1 "$base/status/404" "$base/files/hello.txt" "$base/truncated/4000" \
+        "http://127.0.0.1:1/refused" --retries 1 --backoff 0 --out "$work/out"
+    expect "^404 .*/status/404  HTTP 404" stdout
+    expect "^200 +6 .*hello.txt$" stdout
+    expect "/truncated/4000  .*(transfer closed|partial)" stdout
+    expect "^- .* 2  http://127.0.0.1:1/refused  .*(connect|Connection refused)" stdout
+    expect "3 of 4 URLs failed" stderr
+    [[ -f $work/out/hello.txt && ! -e $work/out/404 && ! -e $work/out/4000 ]] ||
+        fail "only the good body may be saved"
+    no_temp_files
+    ;;
+retry) # transient 503s retried with backoff until they succeed or attempts run out
+    run 1 "$base/flaky/a/2" "$base/flaky/b/5" --retries 2 --backoff 0.01
+    expect "^200 .* 3  .*/flaky/a/2$" stdout
+    expect "^503 .* 3  .*/flaky/b/5  HTTP 503" stdout
+    expect "failed +1 of 2 URLs; 4 retries" stdout
+    ;;
+redirect) # redirects followed up to the limit
+    run 1 "$base/redirect/3" "$base/redirect/9" --max-redirects 5
+    expect "^200 +5 .*/redirect/3$" stdout
+    expect "/redirect/9  .*Maximum \(5\) redirects" stdout
+    ;;
+timeout) # a slow server is abandoned after --timeout, not waited for
+    start=$(date +%s%N)
+    run 1 "$base/slow/5000" "$base/slow/10" --timeout 0.3 --retries 0
+    took=$((($(date +%s%N) - start) / 1000000))
+    expect "/slow/5000  .*(timed out|Timeout)" stdout
+    expect "^200 .*/slow/10$" stdout
+    ((took < 3000)) || fail "took $took ms"
+    ;;
+noreplace) # an existing file stays unless --force
+    echo old > "$work/out/hello.txt"
+    run 1 "$base/files/hello.txt" --out "$work/out"
+    expect "not replacing existing '.*/out/hello.txt'" stdout
+    [[ $(cat "$work/out/hello.txt") == old ]] || fail "existing file replaced"
+    run 0 "$base/files/hello.txt" --out "$work/out" --force
+    [[ $(cat "$work/out/hello.txt") == hello ]] || fail "not replaced with --force"
+    no_temp_files
+    ;;
+canary) # a corrupted saved file must fail verification
+    run 3 "$base/bytes/1000" "$base/bytes/2000" --out "$work/out" --canary
+    expect "verified +NO" stdout
+    expect "verification failed for 1 URL; first: .*/bytes/1000: saved file does not read back" stderr
+    run 3 "$base/bytes/1000" --canary
+    expect "body length differs from Content-Length" stderr
+    ;;
+sigint) # Ctrl-C: transfers aborted within about a second, partial files removed, exit 1
+    for i in $(seq 200); do echo "$base/slow/400?$i"; done > "$work/urls"
+    "$parkit" fetch --url-file "$work/urls" --workers 4 --out "$work/out" --quiet \
+        > "$work/stdout" 2> "$work/stderr" &
+    p=$!
+    sleep 1
+    kill -INT $p
+    start=$(date +%s%N)
+    rc=0
+    wait $p || rc=$?
+    took=$((($(date +%s%N) - start) / 1000000))
+    cat "$work/stdout" "$work/stderr"
+    [[ $rc == 1 ]] || fail "exit $rc, expected 1"
+    expect "interrupted after [0-9]+ of 200 URLs" stderr
+    expect "verified +no \(interrupted\)" stdout
+    ((took < 3000)) || fail "took $took ms to stop"
+    no_temp_files
+    ;;
+*)
+    fail "unknown scenario"
+    ;;
+esac
+echo "ok ($scenario)"
