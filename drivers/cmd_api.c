@@ -330,7 +330,7 @@ int pk_cmd_api(int argc, char **argv, const struct pk_comm *c)
     struct pk_queue *done = NULL;
     size_t finished = 0;
     if (!pk_interrupted() && pk_pool_create((int)workers, &pool) == PK_OK &&
-        pk_queue_create(n ? n : 1, NULL, &done) == PK_OK) {
+        pk_queue_create(n ? n : 1, pk_future_release_item, &done) == PK_OK) {
         for (size_t t = 0; t < n; t++) {
             atomic_store(&ran[t], 0);
             ctx[t] = (struct call_ctx){.plan = &plan, .task = t, .ran = ran};

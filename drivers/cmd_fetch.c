@@ -551,7 +551,7 @@ static int run_pooled(const struct fetch_opts *o, struct job *jobs, size_t n, si
     struct pk_future **fut = calloc(n, sizeof *fut);
     int rc = fut ? pk_pool_create((int)o->workers, &pool) : PK_ENOMEM;
     if (rc == PK_OK)
-        rc = pk_queue_create(n, NULL, &done);
+        rc = pk_queue_create(n, pk_future_release_item, &done);
     *finished = 0;
     double t0 = pk_now_s();
     for (size_t i = 0; rc == PK_OK && i < n; i++)

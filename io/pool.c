@@ -386,6 +386,11 @@ void pk_future_release(struct pk_future *f)
         future_unref(f);
 }
 
+void pk_future_release_item(void *f)
+{
+    pk_future_release(f);
+}
+
 bool pk_cancel_requested(const struct pk_cancel *c)
 {
     return atomic_load(&c->flag) || (c->deadline > 0 && now_s() >= c->deadline);

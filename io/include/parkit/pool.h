@@ -64,6 +64,9 @@ bool pk_future_done(struct pk_future *f);
 int pk_future_cancel(struct pk_future *f);
 /* Drops the caller's reference. NULL ok. */
 void pk_future_release(struct pk_future *f);
+/* pk_future_release for a void pointer: the free_item of a done queue, so that destroying the
+ * queue releases the futures nobody popped (after Ctrl-C, say). */
+void pk_future_release_item(void *f);
 
 /* True when the task's token was cancelled or its deadline passed. Callable from the task. */
 bool pk_cancel_requested(const struct pk_cancel *c);
