@@ -45,6 +45,7 @@
  * is longer than the 10 s token sleeps, so a cancellation that never arrives shows as a failed
  * CHECK on a bounded wait (LONG_WAIT_S) rather than as a watchdog kill. */
 #define WATCHDOG_S 15.0
+#include "io_test.h"
 /* Timeout of waits that a task, a cancellation or a shutdown must end long before it. */
 #define LONG_WAIT_S 4.0
 /* How long a gate holds a task at most when the case never opens it (it failed early), so a
@@ -65,32 +66,6 @@
 #define SETTLE_S 0.02
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static struct timespec abs_ts(double t)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)t;
-    ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
-    if (ts.tv_nsec > 999999999L)
-        ts.tv_nsec = 999999999L;
-    return ts;
-}
-
-static void sleep_s(double s)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)s;
-    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        continue;
-}
 
 /* The value a successful job returns for input x: any bijection that scrambles bits. */
 static uint64_t mix(uint64_t x)
@@ -115,70 +90,6 @@ static char sentinel;
             return 1;                                                                              \
         }                                                                                          \
     } while (0)
-
-/* The watchdog: one thread, started by the first case, that waits on a CLOCK_MONOTONIC condvar
- * until the armed deadline. Every case re-arms it first thing (WATCH). An atexit handler stops
- * and joins it: TSan sleeps a second at exit while another thread is alive. wd_mu guards
- * wd_name, wd_deadline and wd_quit; wd_cv is signalled when they change. */
-static pthread_once_t wd_once = PTHREAD_ONCE_INIT;
-static pthread_mutex_t wd_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wd_cv;
-static pthread_t wd_thread;
-static const char *wd_name;
-static double wd_deadline;
-static int wd_quit;
-
-static void *wd_main(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&wd_mu);
-    while (!wd_quit) {
-        if (wd_name && now_s() >= wd_deadline) {
-            fprintf(stderr, "watchdog: %s still running after %.0f s: a thread is stuck\n", wd_name,
-                    WATCHDOG_S);
-            _exit(1);
-        }
-        if (!wd_name) {
-            pthread_cond_wait(&wd_cv, &wd_mu);
-        } else {
-            struct timespec ts = abs_ts(wd_deadline);
-            pthread_cond_timedwait(&wd_cv, &wd_mu, &ts);
-        }
-    }
-    pthread_mutex_unlock(&wd_mu);
-    return NULL;
-}
-
-static void wd_stop(void)
-{
-    pthread_mutex_lock(&wd_mu);
-    wd_quit = 1;
-    pthread_cond_signal(&wd_cv);
-    pthread_mutex_unlock(&wd_mu);
-    pthread_join(wd_thread, NULL);
-}
-
-static void wd_start(void)
-{
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(&wd_cv, &a);
-    pthread_condattr_destroy(&a);
-    if (pthread_create(&wd_thread, NULL, wd_main, NULL) == 0)
-        atexit(wd_stop);
-}
-
-static void watch(const char *name)
-{
-    pthread_once(&wd_once, wd_start);
-    pthread_mutex_lock(&wd_mu);
-    wd_name = name;
-    wd_deadline = now_s() + WATCHDOG_S;
-    pthread_cond_signal(&wd_cv);
-    pthread_mutex_unlock(&wd_mu);
-}
-#define WATCH() watch(__func__)
 
 /* Helper threads of one case; the case joins them all before it checks what they recorded.
  * failed: a pthread_create failed (the case then fails after joining the others). */

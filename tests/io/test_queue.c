@@ -47,6 +47,7 @@
 /* A case takes well under 2 s even under TSan on a loaded 2-core machine; a lost wake-up
  * would block forever, so after this long the watchdog ends the process naming the case. */
 #define WATCHDOG_S 10.0
+#include "io_test.h"
 /* Timeout of timed calls that close, shutdown or another thread must end long before it:
  * shorter than the watchdog, so a missed wake-up shows as a failed CHECK. */
 #define LONG_WAIT_S 4.0
@@ -58,91 +59,6 @@
 #define SETTLE_S 0.05
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void sleep_s(double s)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)s;
-    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        continue;
-}
-
-/* The watchdog: one thread, started by the first case, that waits on a CLOCK_MONOTONIC condvar
- * until the armed deadline. Every case re-arms it first thing (WATCH), so a case that failed
- * early and left it armed does not matter. An atexit handler stops and joins it: TSan sleeps a
- * second at exit while another thread is alive. wd_mu guards wd_name, wd_deadline and wd_quit;
- * wd_cv is signalled when they change. */
-static pthread_once_t wd_once = PTHREAD_ONCE_INIT;
-static pthread_mutex_t wd_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wd_cv;
-static pthread_t wd_thread;
-static const char *wd_name;
-static double wd_deadline;
-static int wd_quit;
-
-static void *wd_main(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&wd_mu);
-    while (!wd_quit) {
-        if (wd_name && now_s() >= wd_deadline) {
-            fprintf(stderr, "watchdog: %s still running after %.0f s: a thread is stuck\n", wd_name,
-                    WATCHDOG_S);
-            _exit(1);
-        }
-        if (!wd_name) {
-            pthread_cond_wait(&wd_cv, &wd_mu);
-        } else {
-            struct timespec ts;
-            ts.tv_sec = (time_t)wd_deadline;
-            ts.tv_nsec = (long)((wd_deadline - (double)ts.tv_sec) * 1e9);
-            if (ts.tv_nsec > 999999999L)
-                ts.tv_nsec = 999999999L;
-            pthread_cond_timedwait(&wd_cv, &wd_mu, &ts);
-        }
-    }
-    pthread_mutex_unlock(&wd_mu);
-    return NULL;
-}
-
-static void wd_stop(void)
-{
-    pthread_mutex_lock(&wd_mu);
-    wd_quit = 1;
-    pthread_cond_signal(&wd_cv);
-    pthread_mutex_unlock(&wd_mu);
-    pthread_join(wd_thread, NULL);
-}
-
-static void wd_start(void)
-{
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(&wd_cv, &a);
-    pthread_condattr_destroy(&a);
-    if (pthread_create(&wd_thread, NULL, wd_main, NULL) == 0)
-        atexit(wd_stop);
-}
-
-static void watch(const char *name)
-{
-    pthread_once(&wd_once, wd_start);
-    pthread_mutex_lock(&wd_mu);
-    wd_name = name;
-    wd_deadline = now_s() + WATCHDOG_S;
-    pthread_cond_signal(&wd_cv);
-    pthread_mutex_unlock(&wd_mu);
-}
-#define WATCH() watch(__func__)
 
 /* Items that free_item can count: addresses of pool slots. count_free is the queues' free_item;
  * it records how often each slot was freed, calls for addresses outside the pool, and calls
