@@ -21,6 +21,8 @@ int pk_cmd_api(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_files(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_fetch(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_scale(int argc, char **argv, const struct pk_comm *c);
+int pk_cmd_advise(int argc, char **argv, const struct pk_comm *c);
+int pk_cmd_report(int argc, char **argv, const struct pk_comm *c);
 
 /* sumsq as a library for the demo: the variants and their options. */
 enum pk_sumsq_variant { PK_SUMSQ_RANGE, PK_SUMSQ_GAUSS, PK_SUMSQ_ARRAY, PK_SUMSQ_FILE };
