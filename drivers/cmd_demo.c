@@ -1,22 +1,50 @@
 /* SPDX-License-Identifier: MIT */
-/* parkit demo: the main job. Every kernel built so far, at laptop size, run sequentially (one
- * thread per rank) and concurrently (all threads), verified, as the tutorials' table
- * "Sequential | Concurrent | Speedup". Lists only kernels that exist. */
+/* parkit demo: the main job. Every kernel at laptop size, run sequentially (one thread per
+ * rank) and concurrently (all threads), verified, as the tutorials' table "Sequential |
+ * Concurrent | Speedup"; then the I/O drivers (simulated API calls, CSV reports, an assembly
+ * line), each sequential against its pool; then a thread-scaling sweep of sumsq and factsum
+ * with its report and plots, written to a directory named at the end. */
 #include "commands.h"
 #include "record.h"
 #include "sysinfo.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 static const char usage[] =
-    "Usage: parkit demo [-t T] [--reps R] [--record FILE] [--scale K]\n"
+    "Usage: parkit demo [-t T] [--reps R] [--record FILE] [--scale K | --tiny] [--out DIR]\n"
+    "                   [--quick]\n"
     "Runs each kernel at laptop size with 1 thread and with T threads (default: all cores),\n"
     "verifies every result, and prints Sequential | Concurrent | Speedup. Under mpirun every\n"
     "rank takes part. --scale K multiplies every size by K (default 1).\n"
     "Kernels: sumsq --range 1e9 (exact, 128-bit), sumsq --gauss 2e7 (chunks of 1e6),\n"
     "sumsq --array 2^25 (float64 in memory, 256 MiB), factsum 1000 2000 3000 4000 (the\n"
-    "tutorial), factsum 3e5, fib 1e5 2e5 3e5 4e5 (the tutorial).\n\n";
+    "tutorial), factsum 3e5, fib 1e5 2e5 3e5 4e5 (the tutorial).\n"
+    "Then, on rank 0, the I/O drivers, each one after another and on a pool: api (50 calls of\n"
+    "20 ms, 10 workers), files (20 CSV reports of 1e4 rows, made first), pipeline (the\n"
+    "tutorial's three stages at a tenth of their times; its sequential time is the sum of\n"
+    "the stage times, not a run). Last, a thread-scaling sweep (parkit scale) of sumsq --range\n"
+    "and factsum from 1 to T threads, and its report (parkit report) with plots.\n"
+    "\n"
+    "  --out DIR   where the sweep's records, report and plots and the CSV reports go\n"
+    "              (default results/demo/<UTC time>)\n"
+    "  --quick     skip the I/O drivers and the sweep\n"
+    "  --tiny      every kernel and sweep size divided by 1000: a smoke test of the demo\n"
+    "              itself (the times mean nothing)\n\n";
+
+/* n times the demo's size factor, at least 1. */
+static uint64_t sized(uint64_t n, double factor)
+{
+    double v = (double)n * factor;
+    return v < 1 ? 1 : (uint64_t)v;
+}
 
 /* The sizes of one demo row. */
 struct demo_item {
@@ -26,11 +54,11 @@ struct demo_item {
 };
 
 static int run_sumsq(const struct demo_item *it, const struct pk_comm *c,
-                     const struct pk_common_opts *common, uint64_t scale, const json_t *sysinfo,
+                     const struct pk_common_opts *common, double factor, const json_t *sysinfo,
                      json_t **record)
 {
     struct pk_sumsq_opts o = {.variant = it->variant,
-                              .n = it->n[0] * scale,
+                              .n = sized(it->n[0], factor),
                               .chunk = 1000000,
                               .seed = 42,
                               .common = *common};
@@ -38,23 +66,23 @@ static int run_sumsq(const struct demo_item *it, const struct pk_comm *c,
 }
 
 static int run_factsum(const struct demo_item *it, const struct pk_comm *c,
-                       const struct pk_common_opts *common, uint64_t scale, const json_t *sysinfo,
+                       const struct pk_common_opts *common, double factor, const json_t *sysinfo,
                        json_t **record)
 {
     uint64_t n[4];
     for (size_t i = 0; i < it->count; i++)
-        n[i] = it->n[i] * scale;
+        n[i] = sized(it->n[i], factor);
     struct pk_factsum_opts o = {.n = n, .count = it->count, .common = *common};
     return pk_factsum_execute(c, &o, sysinfo, record);
 }
 
 static int run_fib(const struct demo_item *it, const struct pk_comm *c,
-                   const struct pk_common_opts *common, uint64_t scale, const json_t *sysinfo,
+                   const struct pk_common_opts *common, double factor, const json_t *sysinfo,
                    json_t **record)
 {
     uint64_t n[4];
     for (size_t i = 0; i < it->count; i++)
-        n[i] = it->n[i] * scale;
+        n[i] = sized(it->n[i], factor);
     struct pk_fib_opts o = {.n = n, .count = it->count, .common = *common};
     return pk_fib_execute(c, &o, sysinfo, record);
 }
@@ -63,7 +91,7 @@ struct demo_row {
     const char *label;
     const char *size;
     int (*run)(const struct demo_item *it, const struct pk_comm *c,
-               const struct pk_common_opts *common, uint64_t scale, const json_t *sysinfo,
+               const struct pk_common_opts *common, double factor, const json_t *sysinfo,
                json_t **record);
     struct demo_item item;
 };
@@ -92,14 +120,194 @@ static const struct demo_row rows[] = {
      {.n = {100000, 200000, 300000, 400000}, .count = 4}},
 };
 
+/* Runs `parkit ARGV...` (this same program) with --format json on stdout and parses the
+ * record it prints; stderr passes through. Returns its exit status, or -1 when it could not
+ * run or printed no record. */
+static int run_self(char *const args[], json_t **record)
+{
+    *record = NULL;
+    int fd[2];
+    if (pipe(fd) != 0)
+        return -1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(fd[1], STDOUT_FILENO);
+        close(fd[0]);
+        close(fd[1]);
+        execv("/proc/self/exe", args);
+        _exit(127);
+    }
+    close(fd[1]);
+    FILE *f = fdopen(fd[0], "r");
+    json_error_t jerr;
+    /* files --make prints a line before nothing else; the record is the first JSON value */
+    *record = f ? json_loadf(f, JSON_DISABLE_EOF_CHECK, &jerr) : NULL;
+    if (f) {
+        char sink[4096];
+        while (fread(sink, 1, sizeof sink, f) > 0)
+            continue;
+        fclose(f);
+    } else {
+        close(fd[0]);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        continue;
+    int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return *record ? rc : -1;
+}
+
+static double result_num(const json_t *rec, const char *key)
+{
+    return json_number_value(json_object_get(json_object_get(rec, "result"), key));
+}
+
+static void io_row(const char *label, const char *size, double seq, double par, bool ok,
+                   const char *note)
+{
+    printf("%-30s %12s %10.4f s %10.4f s %7.2fx  %s%s\n", label, size, seq, par,
+           par > 0 ? seq / par : 0.0, ok ? "yes" : "NO", note);
+    fflush(stdout);
+}
+
+static bool path_join(char *out, size_t n, const char *dir, const char *name);
+
+/* The I/O drivers, on rank 0 only (they run on one process); returns the worst exit status. */
+static int io_rows(const char *dir)
+{
+    int worst = PK_EXIT_OK;
+    json_t *rec;
+    char *api[] = {"parkit",    "api",        "--tasks",  "50",   "--workers", "10",
+                   "--latency", "fixed:0.02", "--format", "json", NULL};
+    int rc = run_self(api, &rec);
+    io_row("api (50 calls, 10 workers)", "20 ms", result_num(rec, "sequential_s"),
+           result_num(rec, "pooled_s"), rc == 0 && json_is_true(json_object_get(rec, "verified")),
+           "");
+    worst = rc != 0 ? (rc < 0 ? PK_EXIT_RUNTIME : rc) : worst;
+    json_decref(rec);
+
+    char csv[4096];
+    if (!path_join(csv, sizeof csv, dir, "csv"))
+        return PK_EXIT_USAGE;
+    char *make[] = {"parkit", "files",  "--make", csv,       "--count",
+                    "20",     "--rows", "10000",  "--force", NULL};
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* its one line of progress is not part of the table */
+        if (!freopen("/dev/null", "w", stdout))
+            _exit(127);
+        execv("/proc/self/exe", make);
+        _exit(127);
+    }
+    int st = 0;
+    rc = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    if (rc == 0) {
+        char *files[] = {"parkit", "files", csv, "--format", "json", NULL};
+        rc = run_self(files, &rec);
+        io_row("files (20 CSV reports)", "1e4 rows", result_num(rec, "sequential_s"),
+               result_num(rec, "pooled_s"),
+               rc == 0 && json_is_true(json_object_get(rec, "verified")), "");
+        json_decref(rec);
+    }
+    worst = rc != 0 && worst == PK_EXIT_OK ? (rc < 0 ? PK_EXIT_RUNTIME : rc) : worst;
+
+    char *line[] = {
+        "parkit",  "pipeline", "--stages", "prepare:0.03:1,assemble:0.04:1,inspect:0.02:1",
+        "--items", "10",       "--format", "json",
+        NULL};
+    rc = run_self(line, &rec);
+    io_row("pipeline (3 stages, 10 items)", "0.09 s/item", 10 * 0.09, result_num(rec, "wall_s"),
+           rc == 0 && json_is_true(json_object_get(rec, "verified")),
+           "  (sequential = sum of stage times)");
+    json_decref(rec);
+    worst = rc != 0 && worst == PK_EXIT_OK ? (rc < 0 ? PK_EXIT_RUNTIME : rc) : worst;
+    return worst;
+}
+
+/* out = dir/name; false when it does not fit (the caller says so). */
+static bool path_join(char *out, size_t n, const char *dir, const char *name)
+{
+    return (size_t)snprintf(out, n, "%s/%s", dir, name) < n;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* The thread sweep of sumsq and factsum (collective: every rank runs it), then rank 0 reports. */
+static int sweep(const struct pk_comm *c, const char *dir, int nthreads, int reps, double factor)
+{
+    char range[32], fact[32];
+    snprintf(range, sizeof range, "%llu", (unsigned long long)sized(4000000000, factor));
+    snprintf(fact, sizeof fact, "%llu", (unsigned long long)sized(200000, factor));
+    char threads[256] = "1", records[4096], plots[4096], r[16];
+    for (int t = 2; t <= nthreads; t *= 2)
+        snprintf(threads + strlen(threads), sizeof threads - strlen(threads), ",%d", t);
+    if (nthreads > 1 && (nthreads & (nthreads - 1)))
+        snprintf(threads + strlen(threads), sizeof threads - strlen(threads), ",%d", nthreads);
+    if (!path_join(records, sizeof records, dir, "records.jsonl") ||
+        !path_join(plots, sizeof plots, dir, "plots"))
+        return pk_dist_agree(c, PK_EXIT_USAGE);
+    snprintf(r, sizeof r, "%d", reps < 3 ? 3 : reps);
+    if (c->rank == 0)
+        printf("\n# thread-scaling sweep (parkit scale), records in %s\n", records);
+    fflush(stdout);
+    char *s1[] = {"scale",  "sumsq", "--range",  range,   "-t", threads,
+                  "--reps", r,       "--record", records, NULL};
+    char *s2[] = {"scale", "factsum", fact, "-t", threads, "--reps", r, "--record", records, NULL};
+    int worst = pk_cmd_scale(10, s1, c);
+    if (c->rank == 0)
+        putchar('\n');
+    int rc = pk_cmd_scale(9, s2, c);
+    worst = rc > worst ? rc : worst;
+    if (c->rank == 0 && worst == PK_EXIT_OK) {
+        printf("\n# report (parkit report %s --plots %s)\n", records, plots);
+        fflush(stdout);
+        if (make_dirs(plots) != 0) {
+            pk_error(c, false, "demo", "cannot create '%s': %s", plots, strerror(errno));
+            worst = PK_EXIT_RUNTIME;
+        } else {
+            char *rep[] = {"report", records, "--plots", plots, NULL};
+            rc = pk_cmd_report(4, rep, c);
+            worst = rc > worst ? rc : worst;
+        }
+    }
+    return pk_dist_agree(c, worst);
+}
+
 int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c)
 {
-    static const struct option longopts[] = {
-        {"scale", required_argument, NULL, 's'}, PK_COMMON_LONGOPTS, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"scale", required_argument, NULL, 's'},
+                                             {"out", required_argument, NULL, 'o'},
+                                             {"quick", no_argument, NULL, 'q'},
+                                             {"tiny", no_argument, NULL, 'T'},
+                                             PK_COMMON_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
     struct pk_common_opts common;
     pk_common_defaults(&common);
     common.reps = 3;
     uint64_t scale = 1;
+    bool tiny = false;
+    const char *out = NULL;
+    bool quick = false;
     struct pk_err err = {0};
     opterr = 0;
     optind = 1;
@@ -108,8 +316,20 @@ int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c)
         int rc = pk_cli_option(c, "demo", usage, code, argv, &common);
         if (rc == PK_OPT_HELP_SHOWN)
             return PK_EXIT_OK;
-        if (rc == PK_OPT_MINE) {
-            /* the only option of its own: --scale */
+        if (rc == PK_OPT_MINE && code == 'o') {
+            out = optarg;
+            rc = PK_OPT_DONE;
+            if (strlen(out) > 3000) {
+                pk_error(c, false, "demo", "--out path is too long (%zu bytes)", strlen(out));
+                rc = PK_EXIT_USAGE;
+            }
+        } else if (rc == PK_OPT_MINE && code == 'T') {
+            tiny = true;
+            rc = PK_OPT_DONE;
+        } else if (rc == PK_OPT_MINE && code == 'q') {
+            quick = true;
+            rc = PK_OPT_DONE;
+        } else if (rc == PK_OPT_MINE) {
             rc = PK_OPT_DONE;
             if (pk_parse_count("--scale", optarg, 1, 1000000, &scale, &err) != PK_OK) {
                 pk_error(c, false, "demo", "%s", err.msg);
@@ -121,6 +341,7 @@ int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c)
     }
     if (pk_cli_no_operands(c, "demo", argc, argv) != PK_EXIT_OK)
         return PK_EXIT_USAGE;
+    double factor = tiny ? 1e-3 : (double)scale;
     json_t *sysinfo = pk_sysinfo_for_command(c, "demo", common.nthreads);
     if (c->rank == 0) {
         printf("parkit demo: 1 thread vs %d threads per rank, %d rank%s, median of %d runs "
@@ -138,7 +359,7 @@ int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c)
             struct pk_common_opts o = common;
             o.nthreads = pass == 0 ? 1 : common.nthreads;
             json_t *rec = NULL;
-            int status = rows[i].run(&rows[i].item, c, &o, scale, sysinfo, &rec);
+            int status = rows[i].run(&rows[i].item, c, &o, factor, sysinfo, &rec);
             if (status > worst)
                 worst = status;
             if (rec) {
@@ -154,7 +375,9 @@ int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c)
         }
         if (c->rank == 0) {
             char size[32];
-            if (scale == 1)
+            if (tiny)
+                snprintf(size, sizeof size, "%s /1000", rows[i].size);
+            else if (scale == 1)
                 snprintf(size, sizeof size, "%s", rows[i].size);
             else
                 snprintf(size, sizeof size, "%s x%llu", rows[i].size, (unsigned long long)scale);
@@ -167,5 +390,32 @@ int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c)
         }
     }
     json_decref(sysinfo);
-    return pk_dist_agree(c, worst);
+    worst = pk_dist_agree(c, worst);
+    if (quick || worst != PK_EXIT_OK)
+        return worst;
+
+    char dir[4096];
+    if (out) {
+        snprintf(dir, sizeof dir, "%s", out);
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(dir, sizeof dir, "results/demo/%Y%m%dT%H%M%SZ", &tm);
+    }
+    int rc = PK_EXIT_OK;
+    if (c->rank == 0 && make_dirs(dir) != 0) {
+        pk_error(c, false, "demo", "cannot create '%s': %s", dir, strerror(errno));
+        rc = PK_EXIT_RUNTIME;
+    }
+    if (pk_dist_agree(c, rc) != PK_EXIT_OK)
+        return PK_EXIT_RUNTIME;
+    if (c->rank == 0)
+        rc = io_rows(dir);
+    worst = pk_dist_agree(c, rc);
+    rc = sweep(c, dir, common.nthreads, common.reps, factor);
+    worst = rc > worst ? rc : worst;
+    if (c->rank == 0)
+        printf("\nparkit demo: records, report plots and CSV reports are in %s\n", dir);
+    return worst;
 }

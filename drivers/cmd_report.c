@@ -120,7 +120,7 @@ struct rec {
 };
 
 static const char *const known_commands[] = {"sumsq", "factsum", "fib",      "transform", "api",
-                                             "fetch", "files",   "pipeline", "resize"};
+                                             "fetch", "files",   "pipeline", "resize",    "sleep"};
 
 static void free_set(struct set *s)
 {

@@ -27,6 +27,7 @@ static const char usage[] =
     "Usage: parkit scale sumsq --range N | --gauss N [--chunk C] | --array N [options]\n"
     "       parkit scale factsum N [options]\n"
     "       parkit scale fib N [options]\n"
+    "       parkit scale sleep SECONDS [options]\n"
     "Runs the kernel once per thread count, verified, and prints time, speedup, parallel\n"
     "efficiency and the Karp-Flatt serial fraction of each point; with --record every point\n"
     "becomes a JSON line for `parkit report`.\n"
@@ -41,16 +42,22 @@ static const char usage[] =
     "  --seed S         sumsq --gauss/--array seed (default 42)\n"
     "  --serial         run every point on one thread (harness check: efficiency ~ 1/p)\n"
     "\n"
+    "sleep is the harness's own calibration: each repetition sleeps SECONDS / workers\n"
+    "(perfect scaling) or, with --serial, SECONDS at every point (no scaling at all); it\n"
+    "computes nothing, so it reads the same on a busy machine, and what it reports beyond\n"
+    "the ideal is the harness's overhead. Verified: no repetition was shorter than asked.\n"
+    "\n"
     "Workers = ranks x threads. A point whose threads outnumber the cores is run but warned\n"
     "about first, and its record says so. A progress line goes to stderr on a terminal.\n"
     "Speedup is against the first point (scaled speedup p T1 / Tp for weak scaling).\n\n";
 
-enum kernel { K_SUMSQ, K_FACTSUM, K_FIB };
+enum kernel { K_SUMSQ, K_FACTSUM, K_FIB, K_SLEEP };
 
 struct scale_opts {
     enum kernel kernel;
     enum pk_sumsq_variant variant;
     uint64_t n, chunk, seed;
+    double seconds; /* sleep */
     bool weak, serial;
     int threads[MAX_POINTS];
     int npoints;
@@ -99,9 +106,50 @@ static const char *kernel_name(const struct scale_opts *o)
                                               : "sumsq:array";
     case K_FACTSUM:
         return "factsum";
+    case K_SLEEP:
+        return "sleep";
     default:
         return "fib";
     }
+}
+
+/* The calibration kernel: every rank sleeps `seconds` per repetition after a barrier; the time
+ * of a repetition is the slowest rank's. Rank 0 gets a record like the kernels'. */
+static int run_sleep(const struct pk_comm *c, const struct scale_opts *o, double seconds,
+                     json_t **rec)
+{
+    int reps = o->common.reps, short_reps = 0;
+    double *t = calloc((size_t)reps, sizeof *t);
+    if (!t)
+        return pk_dist_agree(c, PK_EXIT_RUNTIME);
+    for (int i = -o->common.warmup; i < reps; i++) {
+        pk_dist_barrier(c);
+        double t0 = pk_now_s();
+        struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+        while (nanosleep(&ts, &ts) != 0)
+            continue;
+        double dt = pk_dist_max_double(c, pk_now_s() - t0);
+        if (i >= 0) {
+            t[i] = dt;
+            short_reps += dt < seconds;
+        }
+    }
+    if (c->rank == 0) {
+        *rec = pk_record_new("sleep");
+        json_object_set_new(*rec, "params",
+                            json_pack("{s:f, s:i, s:i, s:i, s:i}", "seconds", seconds, "threads", 1,
+                                      "ranks", c->nranks, "reps", reps, "warmup",
+                                      o->common.warmup));
+        json_object_set_new(*rec, "result", json_pack("{s:f}", "seconds", seconds));
+        json_object_set_new(*rec, "verified", json_boolean(short_reps == 0));
+        json_object_set_new(*rec, "verification",
+                            json_pack("{s:s, s:i}", "method",
+                                      "no repetition shorter than the requested sleep",
+                                      "short_reps", short_reps));
+        pk_record_set_timing(*rec, t, reps, o->common.warmup);
+    }
+    free(t);
+    return pk_dist_agree(c, short_reps ? PK_EXIT_VERIFY : PK_EXIT_OK);
 }
 
 /* Runs one point; rank 0 gets the kernel's record. */
@@ -114,6 +162,16 @@ static int run_point(const struct pk_comm *c, const struct scale_opts *o, uint64
         struct pk_sumsq_opts so = {
             .variant = o->variant, .n = size, .chunk = o->chunk, .seed = o->seed, .common = common};
         return pk_sumsq_execute(c, &so, sysinfo, rec);
+    }
+    if (o->kernel == K_SLEEP) {
+        /* strong: the work (seconds) is shared by the workers; weak: each has its own */
+        double w = (double)nthreads * c->nranks;
+        double t = o->weak ? (o->serial ? o->seconds * w : o->seconds)
+                           : (o->serial ? o->seconds : o->seconds / w);
+        int rc = run_sleep(c, o, t, rec);
+        if (*rec)
+            pk_record_set_provenance(*rec, sysinfo);
+        return rc;
     }
     uint64_t n[1] = {size};
     if (o->kernel == K_FACTSUM) {
@@ -166,7 +224,7 @@ static int parse_args(int argc, char **argv, const struct pk_comm *c, struct sca
                 printf("%s%s%s", usage, pk_common_help, pk_exit_help);
             return PK_OPT_HELP_SHOWN;
         }
-        pk_error(c, false, "scale", "name a kernel: sumsq, factsum or fib (see --help)");
+        pk_error(c, false, "scale", "name a kernel: sumsq, factsum, fib or sleep (see --help)");
         return PK_EXIT_USAGE;
     }
     const char *k = argv[1];
@@ -176,8 +234,10 @@ static int parse_args(int argc, char **argv, const struct pk_comm *c, struct sca
         o->kernel = K_FACTSUM;
     else if (strcmp(k, "fib") == 0)
         o->kernel = K_FIB;
+    else if (strcmp(k, "sleep") == 0)
+        o->kernel = K_SLEEP;
     else {
-        pk_error(c, false, "scale", "unknown kernel '%s' (sumsq, factsum or fib)", k);
+        pk_error(c, false, "scale", "unknown kernel '%s' (sumsq, factsum, fib or sleep)", k);
         return PK_EXIT_USAGE;
     }
     int nvariants = 0;
@@ -247,12 +307,22 @@ static int parse_args(int argc, char **argv, const struct pk_comm *c, struct sca
         }
     } else {
         if (optind + 1 != argc) {
-            pk_error(c, false, "scale", "%s needs exactly one size N%s%s%s", k,
+            pk_error(c, false, "scale", "%s needs exactly one %s%s%s%s", k,
+                     o->kernel == K_SLEEP ? "time in SECONDS" : "size N",
                      optind < argc ? " (got '" : "", optind < argc ? argv[argc - 1] : "",
                      optind < argc ? "' too)" : "");
             return PK_EXIT_USAGE;
         }
-        if (pk_parse_count("N", argv[optind], 1, UINT64_C(1) << 32, &o->n, &err) != PK_OK) {
+        if (o->kernel == K_SLEEP) {
+            char *end = NULL;
+            o->seconds = strtod(argv[optind], &end);
+            o->n = 1;
+            if (end == argv[optind] || *end || !(o->seconds > 0 && o->seconds <= 60)) {
+                pk_error(c, false, "scale", "sleep expects seconds in (0, 60], got '%s'",
+                         argv[optind]);
+                return PK_EXIT_USAGE;
+            }
+        } else if (pk_parse_count("N", argv[optind], 1, UINT64_C(1) << 32, &o->n, &err) != PK_OK) {
             pk_error(c, false, "scale", "%s", err.msg);
             return PK_EXIT_USAGE;
         }
@@ -319,14 +389,20 @@ int pk_cmd_scale(int argc, char **argv, const struct pk_comm *c)
         if (o.common.format == PK_FORMAT_CSV)
             printf("kernel,mode,workers,threads,ranks,size,median_s,min_s,max_s,speedup,"
                    "efficiency,verified,oversubscribed\n");
-        else if (o.common.format == PK_FORMAT_TABLE)
-            printf("# parkit scale: %s, %s scaling, N = %" PRIu64 "%s, %d rank%s; median of %d "
+        else if (o.common.format == PK_FORMAT_TABLE) {
+            char size[64];
+            if (o.kernel == K_SLEEP)
+                snprintf(size, sizeof size, "%g s of sleep", o.seconds);
+            else
+                snprintf(size, sizeof size, "N = %" PRIu64, o.n);
+            printf("# parkit scale: %s, %s scaling, %s%s, %d rank%s; median of %d "
                    "after %d warm-up%s\n%7s %7s %5s %14s %10s %10s %10s %8s %10s %10s  %s\n",
-                   kernel_name(&o), o.weak ? "weak" : "strong", o.n, o.weak ? " per worker" : "",
+                   kernel_name(&o), o.weak ? "weak" : "strong", size, o.weak ? " per worker" : "",
                    c->nranks, c->nranks > 1 ? "s" : "", o.common.reps, o.common.warmup,
                    o.serial ? "; --serial: one thread always" : "", "workers", "threads", "ranks",
                    "size", "median_s", "min_s", "max_s", "speedup", "efficiency", "karp-flatt",
                    "verified");
+        }
         fflush(stdout);
     }
     json_t *all = json_array();
@@ -338,7 +414,8 @@ int pk_cmd_scale(int argc, char **argv, const struct pk_comm *c)
         int workers = t * c->nranks;
         uint64_t size = o.weak ? o.n * (uint64_t)workers : o.n;
         /* gathered per point: the warnings speak of this point's threads, and go out before it */
-        json_t *sysinfo = pk_sysinfo_for_command(c, "scale", o.serial ? 1 : t);
+        json_t *sysinfo =
+            pk_sysinfo_for_command(c, "scale", o.serial || o.kernel == K_SLEEP ? 1 : t);
         bool over = c->rank == 0 && oversubscribed(sysinfo);
         json_t *rec = NULL;
         int status = run_point(c, &o, size, t, sysinfo, &rec);
