@@ -26,7 +26,8 @@ static const char usage[] =
     "rank takes part. --scale K multiplies every size by K (default 1).\n"
     "Kernels: sumsq --range 1e9 (exact, 128-bit), sumsq --gauss 2e7 (chunks of 1e6),\n"
     "sumsq --array 2^25 (float64 in memory, 256 MiB), factsum 1000 2000 3000 4000 (the\n"
-    "tutorial), factsum 3e5, fib 1e5 2e5 3e5 4e5 (the tutorial).\n"
+    "tutorial), factsum 3e5, fib 1e5 2e5 3e5 4e5 (the tutorial), transform chunk 1e8 and\n"
+    "heavy 2e7 (on rank 0).\n"
     "Then, on rank 0, the I/O drivers, each one after another and on a pool: api (50 calls of\n"
     "20 ms, 10 workers), files (20 CSV reports of 1e4 rows, made first), pipeline (the\n"
     "tutorial's three stages at a tenth of their times; its sequential time is the sum of\n"
@@ -177,6 +178,45 @@ static void io_row(const char *label, const char *size, double seq, double par, 
 }
 
 static bool path_join(char *out, size_t n, const char *dir, const char *name);
+
+/* transform runs on rank 0 as its own process, 1 thread then nthreads: a kernel row like the
+ * others, from the records it prints. */
+static int transform_rows(double factor, int nthreads, int reps)
+{
+    static const struct {
+        const char *label, *op, *size;
+        uint64_t n, chunk;
+    } ops[] = {{"transform chunk (SLEEF sin)", "chunk", "1e8", 100000000, 1000000},
+               {"transform heavy (SLEEF)", "heavy", "2e7", 20000000, 500000}};
+    int worst = PK_EXIT_OK;
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        char n[32], chunk[32], t[2][16], r[16];
+        snprintf(n, sizeof n, "%llu", (unsigned long long)sized(ops[k].n, factor));
+        snprintf(chunk, sizeof chunk, "%llu", (unsigned long long)sized(ops[k].chunk, factor));
+        snprintf(t[0], sizeof t[0], "1");
+        snprintf(t[1], sizeof t[1], "%d", nthreads);
+        snprintf(r, sizeof r, "%d", reps);
+        double median[2] = {0, 0};
+        bool ok = true;
+        for (int pass = 0; pass < 2; pass++) {
+            char *args[] = {"parkit",   "transform", "--op", (char *)ops[k].op, "--n",    n,
+                            "--chunk",  chunk,       "-t",   t[pass],           "--reps", r,
+                            "--format", "json",      NULL};
+            json_t *rec;
+            int rc = run_self(args, &rec);
+            median[pass] =
+                json_number_value(json_object_get(json_object_get(rec, "timing"), "median_s"));
+            ok = ok && rc == 0 && json_is_true(json_object_get(rec, "verified"));
+            if (rc != 0 && worst == PK_EXIT_OK)
+                worst = rc < 0 ? PK_EXIT_RUNTIME : rc;
+            json_decref(rec);
+        }
+        char size[32];
+        snprintf(size, sizeof size, "%s%s", ops[k].size, factor < 1 ? " /1000" : "");
+        io_row(ops[k].label, size, median[0], median[1], ok, "");
+    }
+    return worst;
+}
 
 /* The I/O drivers, on rank 0 only (they run on one process); returns the worst exit status. */
 static int io_rows(const char *dir)
@@ -388,6 +428,10 @@ int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c)
                                       : "NO");
             fflush(stdout);
         }
+    }
+    if (c->rank == 0) {
+        int rc = transform_rows(factor, common.nthreads, common.reps);
+        worst = rc > worst ? rc : worst;
     }
     json_decref(sysinfo);
     worst = pk_dist_agree(c, worst);

@@ -29,6 +29,8 @@ static const struct command commands[] = {
      "exact left factorials !N = sum of i! for i < N (GMP), many N in one pass", true},
     {"fib", pk_cmd_fib, "exact Fibonacci numbers F(N) (GMP), many N over threads and ranks", true},
     {"api", pk_cmd_api, "simulated API calls, sequential vs a pool of threads (futures)", false},
+    {"transform", pk_cmd_transform,
+     "chunked transforms (SLEEF) with per-chunk statistics, exact across threads and ranks", false},
     {"fetch", pk_cmd_fetch, "HTTP(S) downloads on a pool of threads, one libcurl handle each",
      false},
     {"files", pk_cmd_files,

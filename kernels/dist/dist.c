@@ -210,6 +210,43 @@ int pk_dist_sum_u64(const struct pk_comm *c, uint64_t *v, size_t n)
     return PK_OK;
 }
 
+#ifdef PK_HAVE_MPI
+/* The statistics travel as raw bytes: every rank runs the same binary, so the layout matches.
+ * Called by MPI on any rank; inout gets in merged into it (in is copied because merging
+ * normalises its argument). */
+static void merge_tstats(void *in, void *inout, int *len, MPI_Datatype *type)
+{
+    (void)type;
+    struct pk_tstats *b = inout;
+    for (int i = 0; i < *len; i++) {
+        struct pk_tstats a;
+        memcpy(&a, (const char *)in + i * sizeof a, sizeof a);
+        pk_tstats_merge(&b[i], &a);
+    }
+}
+#endif
+
+int pk_dist_reduce_tstats(const struct pk_comm *c, struct pk_tstats *s)
+{
+#ifdef PK_HAVE_MPI
+    if (c->mpi) {
+        pk_xacc_normalize(&s->p);
+        pk_xacc_normalize(&s->t);
+        pk_xacc_normalize(&s->q);
+        MPI_Datatype bytes;
+        if (MPI_Type_contiguous((int)sizeof *s, MPI_BYTE, &bytes) != MPI_SUCCESS)
+            return PK_EMPI;
+        MPI_Type_commit(&bytes);
+        int rc = allreduce_custom(s, 1, bytes, merge_tstats);
+        MPI_Type_free(&bytes);
+        return rc;
+    }
+#endif
+    (void)c;
+    (void)s;
+    return PK_OK;
+}
+
 /* Messages stay below 1 GiB, far under MPI's INT_MAX element count. */
 #define MAX_MESSAGE ((size_t)1 << 30)
 

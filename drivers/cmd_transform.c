@@ -1,0 +1,1506 @@
+/* SPDX-License-Identifier: MIT */
+/* parkit transform: the tutorials' chunked transforms (process_data_chunk, heavy_computation)
+ * over a generated index range or the user's own data, with per-chunk and overall statistics.
+ *
+ * Decomposition: chunks of the global grid go to ranks in contiguous ranges (pk_dist_range),
+ * blocks of those chunks to OpenMP threads (kernels/transform.c), and the exact statistics are
+ * merged across ranks with a custom MPI operation, so every printed number has the same bits
+ * for any thread count, rank count and assignment.
+ *
+ * Data paths: a generated range without --output runs the kernel over the rank's whole range.
+ * Otherwise a pipeline streams the rank's range in buffers of BUF_VALUES values cut on the block
+ * grid: a pthread reader takes buffers from a free list and fills them (a CSV column, parsed),
+ * or maps and faults in the pages of a raw file's values (falling back to pread where mapping
+ * fails), the main thread transforms them (OpenMP inside), and a pthread writer stores the
+ * results at their offsets in OUTPUT.tmp, renamed to OUTPUT once every rank succeeded and
+ * removed otherwise.
+ * Buffers travel through two bounded queues (parkit/queue.h), so memory stays at NBUF buffers
+ * whatever the file size.
+ *
+ * Verification (skipped by --no-verify, recorded as such):
+ *  - elements: up to 1000 indices spread over [0, n) (first and last included); each element
+ *    within 4 ulp of the long-double twin and each SLEEF function within its documented bound;
+ *    in the pipeline, the value actually produced must equal the kernel's element bit for bit.
+ *  - windows: chunk prefixes re-run through the kernel and compared with the long-double twin
+ *    (sum, mean, variance within the bounds of parkit/transform.h; min, max within 4 ulp;
+ *    argmin and argmax equal). Every chunk in full when n <= FULL_CHECK, else up to 16 chunks
+ *    (first, last and evenly spaced), WINDOW_VALUES values each.
+ *  - overall: with full coverage, the timed result against the twin of every element (chunk
+ *    twins merged with Chan's formula in long double); otherwise, for the generated `chunk` op,
+ *    the sum against its closed form (sum v^2 exactly, sum sin v by Lagrange's identity), and
+ *    for every generated op, min and max recomputed at their indices; for files, the windows
+ *    only (the file is not read twice).
+ *  - --canary makes the element in the middle of the first window wrong: exit 3. */
+/* MAP_POPULATE (Linux) is outside POSIX; without it the reader faults the pages itself. */
+#define _DEFAULT_SOURCE
+#include "commands.h"
+#include "parkit/queue.h"
+#include "parkit/rawfile.h"
+#include "parkit/transform.h"
+#include "record.h"
+#include "sysinfo.h"
+#include "timing.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CMD "transform"
+/* Values per pipeline buffer (8 MiB): large enough that queue traffic and thread start-up are
+ * noise, small enough that NBUF of them fit any machine. */
+#define BUF_VALUES (UINT64_C(1) << 20)
+/* Buffers in flight: one being read, one computed, one written, one spare. */
+#define NBUF 4
+/* Full verification (every chunk, every element through the twin) up to this many values:
+ * the twin costs ~30-60 ns per element per pass, about 0.5 s on one core at the limit. */
+#define FULL_CHECK (UINT64_C(1) << 22)
+/* ... and up to this many chunks (the twin's per-chunk bookkeeping). */
+#define FULL_CHECK_CHUNKS 4096
+/* Otherwise: this many sampled chunks, each checked on a prefix of WINDOW_VALUES values (a
+ * multiple of the block, so the prefix ends on the grid). */
+#define SAMPLE_CHUNKS 16
+#define WINDOW_VALUES (UINT64_C(1) << 18)
+/* Sampled elements checked one by one against the twin. */
+#define ELEM_SAMPLES 1000
+
+static const char usage[] =
+    "Usage: parkit transform [--op chunk|heavy] [-n N] [--chunk C] [--start S] [options]\n"
+    "       parkit transform --input FILE [--column NAME] [--output FILE] [options]\n"
+    "Chunked transforms with per-chunk and overall count, sum, mean, min, max (with their\n"
+    "indices) and variance; OpenMP inside each rank, chunk ranges across MPI ranks.\n"
+    "\n"
+    "  --op OP          chunk: v*v + sin(v)*100 (the tutorial's process_data_chunk, default)\n"
+    "                   heavy: (sin(v)*cos(v) + sqrt(v+1)) * log(v+1) (heavy_computation;\n"
+    "                   computed with log1p(v), which is log(v+1) without rounding v+1)\n"
+    "  -n, --n N        values v = S, S+1, ..., S+N-1 (default: 5e5 for chunk, 2e6 for heavy)\n"
+    "      --chunk C    chunk length (default: 1e5 for chunk, 5e5 for heavy; the tutorials)\n"
+    "      --start S    first value (default 0)\n"
+    "      --per-chunk  print (and record) every chunk's statistics\n"
+    "      --input F    transform the values of F instead: raw little-endian float64, or a\n"
+    "                   CSV file with a header line when --column is given (or F ends in .csv;\n"
+    "                   then the first column is used by default)\n"
+    "      --column NAME  CSV column to read\n"
+    "      --output F   write the transformed values to F (raw float64), via F.tmp renamed at\n"
+    "                   the end; nothing is left behind on failure\n"
+    "      --isa ISA    element code: auto (default), avx512, avx2, sse2, scalar; under MPI\n"
+    "                   every rank uses the lowest level any rank supports\n"
+    "      --canary     make one element wrong: verification must fail (exit 3)\n"
+    "\n"
+    "Elements use SLEEF (sin/cos/log within 1 ulp; the chunk op's sin within 3.5 ulp where\n"
+    "|v| >= 32, where that moves the element by < 0.4 ulp). Statistics are exact sums of\n"
+    "per-block parts, so they have the same bits for any thread count, rank count and split;\n"
+    "variance is the population variance (ddof = 0). Files are streamed in 8 MiB buffers\n"
+    "(4 in flight per rank), so files larger than memory work. Bad input (a CSV field that\n"
+    "is not a number, a missing column, a raw file whose size is not a multiple of 8) exits 2\n"
+    "with the file, line and value named.\n"
+    "\n";
+
+enum source { SRC_RANGE, SRC_RAW, SRC_CSV };
+
+struct opts {
+    enum pk_transform_op op;
+    uint64_t n, chunk, start;
+    bool n_set, chunk_set, per_chunk, canary;
+    enum pk_transform_isa isa;
+    const char *input, *column, *output;
+    enum source src;
+    struct pk_common_opts common;
+};
+
+/* ---- options ------------------------------------------------------------------------------ */
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
+{
+    enum {
+        O_OP = 2000,
+        O_CHUNK,
+        O_START,
+        O_PER_CHUNK,
+        O_INPUT,
+        O_COLUMN,
+        O_OUTPUT,
+        O_ISA,
+        O_CANARY
+    };
+    static const struct option longopts[] = {{"op", required_argument, NULL, O_OP},
+                                             {"n", required_argument, NULL, 'n'},
+                                             {"chunk", required_argument, NULL, O_CHUNK},
+                                             {"start", required_argument, NULL, O_START},
+                                             {"per-chunk", no_argument, NULL, O_PER_CHUNK},
+                                             {"input", required_argument, NULL, O_INPUT},
+                                             {"column", required_argument, NULL, O_COLUMN},
+                                             {"output", required_argument, NULL, O_OUTPUT},
+                                             {"isa", required_argument, NULL, O_ISA},
+                                             {"canary", no_argument, NULL, O_CANARY},
+                                             PK_COMMON_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
+    *o = (struct opts){.op = PK_TRANSFORM_CHUNK, .isa = PK_TRANSFORM_ISA_AUTO};
+    pk_common_defaults(&o->common);
+    struct pk_err err = {0};
+    opterr = 0;
+    optind = 1;
+    int code, li = -1;
+    while ((code = getopt_long(argc, argv, ":n:" PK_COMMON_SHORTOPTS, longopts, &li)) != -1) {
+        int rc = PK_OK;
+        li = -1;
+        switch (code) {
+        case O_OP:
+            if (strcmp(optarg, "chunk") == 0)
+                o->op = PK_TRANSFORM_CHUNK;
+            else if (strcmp(optarg, "heavy") == 0)
+                o->op = PK_TRANSFORM_HEAVY;
+            else
+                rc = pk_fail(&err, PK_EINVAL, "--op expects chunk or heavy, got '%s'", optarg);
+            break;
+        case 'n':
+            /* generated values must stay exact integers in double: S + N <= 2^53 */
+            rc = pk_parse_count("-n", optarg, 0, UINT64_C(1) << 53, &o->n, &err);
+            o->n_set = true;
+            break;
+        case O_CHUNK:
+            rc = pk_parse_count("--chunk", optarg, 1, UINT64_MAX, &o->chunk, &err);
+            o->chunk_set = true;
+            break;
+        case O_START:
+            rc = pk_parse_count("--start", optarg, 0, UINT64_C(1) << 53, &o->start, &err);
+            break;
+        case O_PER_CHUNK:
+            o->per_chunk = true;
+            break;
+        case O_INPUT:
+            o->input = optarg;
+            break;
+        case O_COLUMN:
+            o->column = optarg;
+            break;
+        case O_OUTPUT:
+            o->output = optarg;
+            break;
+        case O_ISA: {
+            bool found = false;
+            for (int k = PK_TRANSFORM_ISA_AUTO; k <= PK_TRANSFORM_ISA_AVX512; k++)
+                if (strcmp(optarg, pk_transform_isa_name((enum pk_transform_isa)k)) == 0) {
+                    o->isa = (enum pk_transform_isa)k;
+                    found = true;
+                }
+            if (!found)
+                rc = pk_fail(&err, PK_EINVAL,
+                             "--isa expects auto, avx512, avx2, sse2 or scalar, got '%s'", optarg);
+            break;
+        }
+        case O_CANARY:
+            o->canary = true;
+            break;
+        default: {
+            int handled = pk_cli_option(c, CMD, usage, code, argv, &o->common);
+            if (handled == PK_OPT_HELP_SHOWN)
+                return -1;
+            if (handled != PK_OPT_DONE)
+                return PK_EXIT_USAGE;
+        }
+        }
+        if (rc != PK_OK) {
+            pk_error(c, false, CMD, "%s", err.msg);
+            return PK_EXIT_USAGE;
+        }
+    }
+    if (pk_cli_no_operands(c, CMD, argc, argv) != PK_EXIT_OK)
+        return PK_EXIT_USAGE;
+    if (o->input && (o->n_set || o->start)) {
+        pk_error(c, false, CMD, "-n and --start describe a generated range; --input reads them");
+        return PK_EXIT_USAGE;
+    }
+    if (o->column && !o->input) {
+        pk_error(c, false, CMD, "--column needs --input");
+        return PK_EXIT_USAGE;
+    }
+    if (o->output && o->input && strcmp(o->output, o->input) == 0) {
+        pk_error(c, false, CMD, "--output '%s' would overwrite --input", o->output);
+        return PK_EXIT_USAGE;
+    }
+    if (!o->n_set)
+        o->n = o->op == PK_TRANSFORM_CHUNK ? 500000 : 2000000;
+    if (!o->chunk_set)
+        o->chunk = o->op == PK_TRANSFORM_CHUNK ? 100000 : 500000;
+    if (o->start + o->n > (UINT64_C(1) << 53)) {
+        pk_error(c, false, CMD,
+                 "--start %" PRIu64 " + -n %" PRIu64 " exceeds 2^53: values would not be exact",
+                 o->start, o->n);
+        return PK_EXIT_USAGE;
+    }
+    o->src = !o->input ? SRC_RANGE : (o->column || ends_with(o->input, ".csv")) ? SRC_CSV : SRC_RAW;
+    return PK_EXIT_OK;
+}
+
+/* ---- CSV column reader --------------------------------------------------------------------- */
+
+/* Streams one numeric column of a CSV file: a header line names the columns, fields are
+ * separated by commas (no quoting), blank lines are skipped. */
+struct csv {
+    FILE *f;
+    const char *path;
+    int col;    /* column index */
+    char *line; /* getline buffer */
+    size_t cap;
+    uint64_t lineno; /* of the last line read */
+};
+
+static void csv_close(struct csv *r)
+{
+    if (r->f)
+        fclose(r->f);
+    free(r->line);
+    r->f = NULL;
+    r->line = NULL;
+}
+
+static void chomp(char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+}
+
+static bool blank(const char *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+            return false;
+    return true;
+}
+
+/* Opens path and finds the column (NULL: the first). PK_EIO or PK_EINVAL with err filled. */
+static int csv_open(struct csv *r, const char *path, const char *column, struct pk_err *err)
+{
+    *r = (struct csv){.path = path};
+    r->f = fopen(path, "r");
+    if (!r->f)
+        return pk_fail(err, PK_EIO, "cannot open '%s': %s", path, strerror(errno));
+    if (getline(&r->line, &r->cap, r->f) < 0) {
+        csv_close(r);
+        return pk_fail(err, PK_EINVAL, "'%s' is empty: a header line naming the columns is needed",
+                       path);
+    }
+    r->lineno = 1;
+    chomp(r->line);
+    int k = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(r->line, ",", &save); t; t = strtok_r(NULL, ",", &save), k++) {
+        while (*t == ' ')
+            t++;
+        size_t len = strlen(t);
+        while (len > 0 && t[len - 1] == ' ')
+            t[--len] = '\0';
+        if (!column || strcmp(t, column) == 0) {
+            r->col = k;
+            return PK_OK;
+        }
+    }
+    csv_close(r);
+    return pk_fail(err, PK_EINVAL, "'%s' has no column '%s' in its header line", path, column);
+}
+
+/* Reads the next value: PK_OK, PK_ECLOSED at the end, PK_EINVAL (bad field) or PK_EIO. */
+static int csv_next(struct csv *r, const char *column, double *v, struct pk_err *err)
+{
+    for (;;) {
+        errno = 0;
+        if (getline(&r->line, &r->cap, r->f) < 0) {
+            if (ferror(r->f))
+                return pk_fail(err, PK_EIO, "read error in '%s': %s", r->path, strerror(errno));
+            return PK_ECLOSED;
+        }
+        r->lineno++;
+        if (!blank(r->line))
+            break;
+    }
+    chomp(r->line);
+    char *field = r->line;
+    for (int k = 0; k < r->col; k++) {
+        field = strchr(field, ',');
+        if (!field)
+            return pk_fail(err, PK_EINVAL, "'%s' line %" PRIu64 ": no column '%s' (only %d fields)",
+                           r->path, r->lineno, column ? column : "1", k + 1);
+        field++;
+    }
+    char *end = strchr(field, ',');
+    if (end)
+        *end = '\0';
+    char *p = field;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    char *stop;
+    errno = 0;
+    double x = strtod(p, &stop);
+    while (*stop == ' ' || *stop == '\t')
+        stop++;
+    if (stop == p || *stop != '\0')
+        return pk_fail(err, PK_EINVAL, "'%s' line %" PRIu64 ", column '%s': '%s' is not a number",
+                       r->path, r->lineno, column ? column : "1", field);
+    *v = x;
+    return PK_OK;
+}
+
+/* Number of data rows (non-blank lines after the header) after validating the column. */
+static int csv_count(const char *path, const char *column, uint64_t *n, struct pk_err *err)
+{
+    struct csv r;
+    *n = 0;
+    int rc = csv_open(&r, path, column, err);
+    if (rc != PK_OK)
+        return rc;
+    for (;;) {
+        if (getline(&r.line, &r.cap, r.f) < 0)
+            break;
+        if (!blank(r.line))
+            (*n)++;
+    }
+    rc = ferror(r.f) ? pk_fail(err, PK_EIO, "read error in '%s'", path) : PK_OK;
+    csv_close(&r);
+    return rc;
+}
+
+/* ---- the pipeline ------------------------------------------------------------------------- */
+
+struct buf {
+    uint64_t i0, i1;  /* global indices */
+    double *v;        /* BUF_VALUES values: CSV values read, and results for the writer */
+    const double *in; /* the arguments: v, or a view into map */
+    void *map;        /* raw files: read-only mapping of the values' pages, or NULL */
+    size_t maplen;
+};
+
+static void buf_unmap(struct buf *b)
+{
+    if (b->map)
+        munmap(b->map, b->maplen);
+    b->map = NULL;
+    b->in = b->v;
+}
+
+static void buf_free(void *p)
+{
+    struct buf *b = p;
+    if (b) {
+        buf_unmap(b);
+        free(b->v);
+    }
+    free(b);
+}
+
+/* Raw files are mapped rather than copied: a page-cache file then costs what an array in
+ * memory costs (pread's copy took a whole core at 1 Gelem/s on 2 cores). The reader maps and
+ * faults in each buffer's pages ahead of the compute, so the reading still overlaps it, and
+ * only NBUF buffers are ever mapped. Returns PK_OK, or PK_EIO when mapping is not possible
+ * (the caller falls back to pread) or the file has shrunk (mapping past its end would raise
+ * SIGBUS; a file truncated after this check still can, as with any mapped file). */
+static int map_values(int fd, struct buf *b, struct pk_err *err, const char *path)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < b->i1 * 8)
+        return pk_fail(err, PK_EIO, "'%s' is shorter than %" PRIu64 " values: file truncated", path,
+                       b->i1);
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t off = b->i0 * 8, base = off - off % page;
+    size_t len = (size_t)(b->i1 * 8 - base);
+    if (len == 0)
+        return PK_OK;
+#ifdef MAP_POPULATE
+    int flags = MAP_SHARED | MAP_POPULATE;
+#else
+    int flags = MAP_SHARED;
+#endif
+    void *m = mmap(NULL, len, PROT_READ, flags, fd, (off_t)base);
+    if (m == MAP_FAILED)
+        return PK_EIO;
+        /* Fault the pages in here, on the reader's core, rather than in the compute's threads;
+         * the kernel maps neighbouring page-cache pages on each fault ("fault-around"). */
+#ifndef MAP_POPULATE
+    posix_madvise(m, len, POSIX_MADV_WILLNEED);
+    volatile const char *touch = m;
+    char sink = 0;
+    for (size_t k = 0; k < len; k += (size_t)page)
+        sink ^= touch[k];
+    (void)sink;
+#endif
+    b->map = m;
+    b->maplen = len;
+    b->in = (const double *)((const char *)m + (off - base));
+    return PK_OK;
+}
+
+/* Locking: the queues lock themselves. status and err of each stage are written by that stage's
+ * thread only and read by the main thread after pthread_join. */
+struct stage {
+    pthread_t tid;
+    int status; /* pk_status */
+    struct pk_err err;
+};
+
+struct pipe {
+    const struct opts *o;
+    uint64_t lo, hi;         /* this rank's global indices */
+    struct pk_queue *free_q; /* empty buffers */
+    struct pk_queue *full_q; /* read buffers, in order */
+    struct pk_queue *out_q;  /* transformed buffers for the writer */
+    int out_fd;              /* OUTPUT.tmp, -1 without --output */
+    struct stage reader, writer;
+};
+
+/* End of the buffer that starts at pos: BUF_VALUES values, cut back to the block grid. */
+static uint64_t buf_end(const struct opts *o, uint64_t pos, uint64_t hi)
+{
+    if (hi - pos <= BUF_VALUES)
+        return hi;
+    uint64_t e = pk_transform_block_floor(o->n, o->chunk, pos + BUF_VALUES);
+    return e > pos ? e : hi;
+}
+
+/* Reader thread: fills free buffers with [lo, hi) and queues them in order. No lock held. */
+static void *reader_main(void *arg)
+{
+    struct pipe *p = arg;
+    const struct opts *o = p->o;
+    struct csv csv = {0};
+    int fd = -1;
+    int rc = PK_OK;
+    bool use_map = false;
+    if (o->src == SRC_CSV) {
+        rc = csv_open(&csv, o->input, o->column, &p->reader.err);
+        double skip;
+        for (uint64_t i = 0; rc == PK_OK && i < p->lo; i++)
+            rc = csv_next(&csv, o->column, &skip, &p->reader.err);
+    } else if (o->src == SRC_RAW) {
+        use_map = true;
+        fd = open(o->input, O_RDONLY);
+        if (fd < 0)
+            rc = pk_fail(&p->reader.err, PK_EIO, "cannot open '%s': %s", o->input, strerror(errno));
+    }
+    for (uint64_t pos = p->lo; rc == PK_OK && pos < p->hi;) {
+        void *item;
+        if (pk_queue_pop(p->free_q, &item) != PK_OK) {
+            rc = PK_ECANCELED;
+            break;
+        }
+        struct buf *b = item;
+        b->i0 = pos;
+        b->i1 = buf_end(o, pos, p->hi);
+        size_t m = (size_t)(b->i1 - b->i0);
+        b->in = b->v;
+        if (o->src == SRC_RAW && use_map) {
+            rc = map_values(fd, b, &p->reader.err, o->input);
+            if (rc == PK_EIO && !p->reader.err.msg[0]) {
+                use_map = false; /* cannot map this file: read it */
+                rc = PK_OK;
+            }
+        }
+        if (o->src == SRC_RAW && !b->map && rc == PK_OK) {
+            size_t done = 0;
+            while (rc == PK_OK && done < m * 8) {
+                ssize_t got =
+                    pread(fd, (char *)b->v + done, m * 8 - done, (off_t)(b->i0 * 8 + done));
+                if (got < 0 && errno == EINTR)
+                    continue;
+                if (got <= 0)
+                    rc = pk_fail(&p->reader.err, PK_EIO,
+                                 "'%s' ended or failed at value %" PRIu64 " (expected %" PRIu64
+                                 "): %s",
+                                 o->input, b->i0 + done / 8, o->n,
+                                 got < 0 ? strerror(errno) : "file truncated");
+                else
+                    done += (size_t)got;
+            }
+        } else if (o->src == SRC_CSV) {
+            for (size_t j = 0; rc == PK_OK && j < m; j++) {
+                rc = csv_next(&csv, o->column, &b->v[j], &p->reader.err);
+                if (rc == PK_ECLOSED)
+                    rc = pk_fail(&p->reader.err, PK_EIO, "'%s' ended after %" PRIu64 " values",
+                                 o->input, b->i0 + j);
+            }
+        }
+        if (rc != PK_OK || pk_queue_push(p->full_q, b) != PK_OK) {
+            buf_free(b);
+            if (rc == PK_OK)
+                rc = PK_ECANCELED;
+            break;
+        }
+        pos = b->i1;
+    }
+    if (fd >= 0)
+        close(fd);
+    csv_close(&csv);
+    p->reader.status = rc;
+    pk_queue_close(p->full_q);
+    return NULL;
+}
+
+/* Writer thread: writes transformed buffers at their offsets and frees them for the reader. */
+static void *writer_main(void *arg)
+{
+    struct pipe *p = arg;
+    int rc = PK_OK;
+    void *item;
+    while (pk_queue_pop(p->out_q, &item) == PK_OK) {
+        struct buf *b = item;
+        size_t len = (size_t)(b->i1 - b->i0) * 8, done = 0;
+        while (rc == PK_OK && done < len) {
+            ssize_t put =
+                pwrite(p->out_fd, (char *)b->v + done, len - done, (off_t)(b->i0 * 8 + done));
+            if (put < 0 && errno == EINTR)
+                continue;
+            if (put <= 0)
+                rc = pk_fail(&p->writer.err, PK_EIO, "cannot write '%s.tmp': %s", p->o->output,
+                             put < 0 ? strerror(errno) : "no space");
+            else
+                done += (size_t)put;
+        }
+        if (pk_queue_push(p->free_q, b) != PK_OK)
+            buf_free(b);
+        if (rc != PK_OK) {
+            /* stop the line: the compute loop sees a closed queue */
+            pk_queue_shutdown(p->out_q);
+            break;
+        }
+    }
+    p->writer.status = rc;
+    return NULL;
+}
+
+/* ---- one run -------------------------------------------------------------------------------- */
+
+struct sample {
+    uint64_t i;
+    double v, x; /* argument and the value the run produced (pipeline), x NaN if not seen */
+    bool seen;
+};
+
+struct window {
+    uint64_t lo, hi; /* global indices; on the block grid */
+    double *v;       /* pipeline: captured arguments (hi - lo), NULL for a generated range */
+};
+
+struct run {
+    const struct pk_comm *c;
+    const struct opts *o;
+    struct pk_transform_job job;
+    struct pk_transform_ws *ws;
+    uint64_t k0, k1, lo, hi; /* this rank's chunks and indices */
+    struct pk_tsummary total;
+    struct pk_tsummary *chunks; /* --per-chunk: this rank's chunks (rank 0: all, after gather) */
+    struct sample *samples;     /* this rank's sampled indices */
+    size_t nsamples;
+    struct window *windows; /* this rank's verification windows */
+    size_t nwindows;
+    bool full_coverage;
+    bool capture; /* pipeline: copy samples and windows while streaming */
+};
+
+static void on_chunk(void *arg, uint64_t k, const struct pk_tsummary *s)
+{
+    struct run *r = arg;
+    r->chunks[k - r->k0] = *s;
+}
+
+/* Chunks to verify and the canary's index; the same on every rank. */
+static void plan_windows(struct run *r, struct pk_err *err, int *status)
+{
+    const struct opts *o = r->o;
+    uint64_t nchunks = pk_transform_nchunks(o->n, o->chunk);
+    r->full_coverage = o->n <= FULL_CHECK && nchunks <= FULL_CHECK_CHUNKS;
+    uint64_t want =
+        r->full_coverage ? nchunks : (nchunks < SAMPLE_CHUNKS ? nchunks : SAMPLE_CHUNKS);
+    r->windows = calloc(want + 1, sizeof *r->windows);
+    if (!r->windows) {
+        pk_fail(err, PK_ENOMEM, "out of memory");
+        *status = PK_EXIT_RUNTIME;
+        return;
+    }
+    uint64_t prev = UINT64_MAX;
+    for (uint64_t j = 0; j < want; j++) {
+        uint64_t k = r->full_coverage || want < 2 ? j : j * (nchunks - 1) / (want - 1);
+        if (k == prev)
+            continue;
+        prev = k;
+        uint64_t lo = k * o->chunk, hi = lo + o->chunk < o->n ? lo + o->chunk : o->n;
+        if (!r->full_coverage && hi - lo > WINDOW_VALUES)
+            hi = lo + WINDOW_VALUES;
+        if (j == 0 && o->canary)
+            r->job.canary = lo + (hi - lo) / 2;
+        if (k >= r->k0 && k < r->k1)
+            r->windows[r->nwindows++] = (struct window){.lo = lo, .hi = hi};
+    }
+}
+
+static void plan_samples(struct run *r, struct pk_err *err, int *status)
+{
+    uint64_t n = r->o->n;
+    uint64_t k = n < ELEM_SAMPLES ? n : ELEM_SAMPLES;
+    r->samples = calloc(k + 1, sizeof *r->samples);
+    if (!r->samples) {
+        pk_fail(err, PK_ENOMEM, "out of memory");
+        *status = PK_EXIT_RUNTIME;
+        return;
+    }
+    uint64_t prev = UINT64_MAX;
+    for (uint64_t j = 0; j < k; j++) {
+        uint64_t i = k < 2 ? 0 : (uint64_t)((pk_u128)j * (n - 1) / (k - 1));
+        if (i == prev)
+            continue;
+        prev = i;
+        /* the canary's index is always among the samples */
+        if (i >= r->lo && i < r->hi)
+            r->samples[r->nsamples++] =
+                (struct sample){.i = i, .v = (double)r->o->start + (double)i, .x = NAN};
+    }
+}
+
+static int setup(struct run *r, struct pk_err *err)
+{
+    const struct opts *o = r->o;
+    int status = PK_EXIT_OK;
+    uint64_t nchunks = pk_transform_nchunks(o->n, o->chunk);
+    pk_dist_range(nchunks, r->c->rank, r->c->nranks, &r->k0, &r->k1);
+    r->lo = r->k0 * o->chunk < o->n ? r->k0 * o->chunk : o->n;
+    r->hi = r->k1 * o->chunk < o->n ? r->k1 * o->chunk : o->n;
+    r->job.canary = PK_TRANSFORM_NONE;
+    if (pk_transform_ws_alloc(&r->ws) != PK_OK) {
+        pk_fail(err, PK_ENOMEM, "out of memory");
+        return PK_EXIT_RUNTIME;
+    }
+    if (o->per_chunk) {
+        r->chunks = calloc(r->k1 - r->k0 + 1, sizeof *r->chunks);
+        if (!r->chunks) {
+            pk_fail(err, PK_ENOMEM, "no memory for %" PRIu64 " chunk summaries", r->k1 - r->k0);
+            return PK_EXIT_RUNTIME;
+        }
+    }
+    plan_windows(r, err, &status);
+    if (status == PK_EXIT_OK)
+        plan_samples(r, err, &status);
+    if (status == PK_EXIT_OK && r->job.canary != PK_TRANSFORM_NONE && r->job.canary >= r->lo &&
+        r->job.canary < r->hi) {
+        /* make sure the canary's element is also sampled */
+        r->samples[r->nsamples++] = (struct sample){
+            .i = r->job.canary, .v = (double)o->start + (double)r->job.canary, .x = NAN};
+    }
+    r->capture = o->src != SRC_RANGE || o->output;
+    if (status == PK_EXIT_OK && o->src != SRC_RANGE && !o->common.no_verify) {
+        for (size_t w = 0; w < r->nwindows; w++) {
+            r->windows[w].v = malloc((size_t)(r->windows[w].hi - r->windows[w].lo) * 8 + 8);
+            if (!r->windows[w].v) {
+                pk_fail(err, PK_ENOMEM, "no memory for the verification windows");
+                return PK_EXIT_RUNTIME;
+            }
+        }
+    }
+    return status;
+}
+
+/* Before the transform (which may overwrite b in place): copies the arguments verification
+ * needs, the sampled ones and the windows'. */
+static void capture_in(struct run *r, const struct buf *b)
+{
+    for (size_t s = 0; s < r->nsamples; s++) {
+        struct sample *sm = &r->samples[s];
+        if (sm->i >= b->i0 && sm->i < b->i1)
+            sm->v = b->in[sm->i - b->i0];
+    }
+    for (size_t w = 0; w < r->nwindows; w++) {
+        struct window *wd = &r->windows[w];
+        if (!wd->v)
+            continue;
+        uint64_t a = wd->lo > b->i0 ? wd->lo : b->i0, e = wd->hi < b->i1 ? wd->hi : b->i1;
+        if (a < e)
+            memcpy(wd->v + (a - wd->lo), b->in + (a - b->i0), (size_t)(e - a) * 8);
+    }
+}
+
+/* After the transform: the values produced at the sampled indices (out: b's results). */
+static void capture_out(struct run *r, const struct buf *b, const double *out)
+{
+    for (size_t s = 0; s < r->nsamples && out; s++) {
+        struct sample *sm = &r->samples[s];
+        if (sm->i >= b->i0 && sm->i < b->i1) {
+            sm->x = out[sm->i - b->i0];
+            sm->seen = true;
+        }
+    }
+}
+
+static int pipeline_run(struct run *r, struct pk_transform_acc *acc, int out_fd, struct pk_err *err)
+{
+    struct pipe p = {.o = r->o, .lo = r->lo, .hi = r->hi, .out_fd = out_fd};
+    int rc = PK_OK;
+    bool have_reader = false, have_writer = false;
+    rc = pk_queue_create(NBUF, buf_free, &p.free_q);
+    if (rc == PK_OK)
+        rc = pk_queue_create(NBUF, buf_free, &p.full_q);
+    if (rc == PK_OK)
+        rc = pk_queue_create(NBUF, buf_free, &p.out_q);
+    for (int k = 0; rc == PK_OK && k < NBUF; k++) {
+        struct buf *b = calloc(1, sizeof *b);
+        if (b)
+            b->v = malloc(BUF_VALUES * sizeof *b->v);
+        if (!b || !b->v) {
+            buf_free(b);
+            rc = PK_ENOMEM;
+        } else if (pk_queue_push(p.free_q, b) != PK_OK) {
+            buf_free(b);
+            rc = PK_ENOMEM;
+        }
+    }
+    if (rc == PK_OK && r->o->src != SRC_RANGE) {
+        if (pthread_create(&p.reader.tid, NULL, reader_main, &p) != 0)
+            rc = pk_fail(err, PK_ENOMEM, "cannot start the reader thread");
+        else
+            have_reader = true;
+    }
+    if (rc == PK_OK && out_fd >= 0) {
+        if (pthread_create(&p.writer.tid, NULL, writer_main, &p) != 0)
+            rc = pk_fail(err, PK_ENOMEM, "cannot start the writer thread");
+        else
+            have_writer = true;
+    }
+    struct pk_transform_job job = r->job;
+    uint64_t pos = r->lo;
+    while (rc == PK_OK && pos < r->hi) {
+        void *item;
+        if (have_reader) {
+            if (pk_queue_pop(p.full_q, &item) != PK_OK)
+                break; /* the reader stopped: its status says why */
+        } else {
+            if (pk_queue_pop(p.free_q, &item) != PK_OK)
+                break;
+            struct buf *g = item;
+            g->i0 = pos;
+            g->i1 = buf_end(r->o, pos, r->hi);
+        }
+        struct buf *b = item;
+        if (have_reader) {
+            if (r->capture)
+                capture_in(r, b);
+            job.in = b->in;
+            job.out = out_fd >= 0 ? b->v : NULL;
+        } else {
+            job.in = NULL;
+            job.out = b->v;
+        }
+        rc = pk_transform_run(&job, b->i0, b->i1, r->ws, acc);
+        if (rc == PK_OK && r->capture)
+            capture_out(r, b, job.out);
+        buf_unmap(b); /* the arguments are no longer needed, whoever takes b next */
+        pos = b->i1;
+        struct pk_queue *next = out_fd >= 0 ? p.out_q : p.free_q;
+        if (pk_queue_push(next, b) != PK_OK) {
+            buf_free(b);
+            if (rc == PK_OK)
+                rc = PK_EIO; /* the writer stopped */
+        }
+    }
+    /* shutdown: stop the reader (it may be blocked on the free list), drain the writer */
+    pk_queue_shutdown(p.free_q);
+    pk_queue_shutdown(p.full_q);
+    pk_queue_close(p.out_q);
+    if (have_reader)
+        pthread_join(p.reader.tid, NULL);
+    if (have_writer)
+        pthread_join(p.writer.tid, NULL);
+    pk_queue_destroy(p.out_q);
+    pk_queue_destroy(p.full_q);
+    pk_queue_destroy(p.free_q);
+    if (have_reader && p.reader.status != PK_OK && p.reader.status != PK_ECANCELED) {
+        *err = p.reader.err;
+        return p.reader.status;
+    }
+    if (have_writer && p.writer.status != PK_OK) {
+        *err = p.writer.err;
+        return p.writer.status;
+    }
+    if (rc == PK_OK && pos < r->hi)
+        rc = pk_fail(err, PK_EIO, "the pipeline stopped at value %" PRIu64, pos);
+    if (rc != PK_OK && !err->msg[0])
+        pk_fail(err, rc, "transform failed: %s", pk_strerror(rc));
+    return rc;
+}
+
+/* One timed computation with the cross-rank reduction. Returns a pk_status. */
+static int compute(struct run *r, int out_fd, struct pk_err *err)
+{
+    struct pk_transform_acc acc;
+    pk_transform_acc_init(&acc);
+    r->job.on_chunk = r->o->per_chunk ? on_chunk : NULL;
+    r->job.arg = r;
+    int rc;
+    if (r->o->src == SRC_RANGE && out_fd < 0)
+        rc = pk_transform_run(&r->job, r->lo, r->hi, r->ws, &acc);
+    else
+        rc = pipeline_run(r, &acc, out_fd, err);
+    r->job.on_chunk = NULL;
+    if (rc != PK_OK && !err->msg[0])
+        pk_fail(err, rc, "transform failed: %s", pk_strerror(rc));
+    int rc2 = pk_dist_reduce_tstats(r->c, &acc.total);
+    pk_tstats_finish(&acc.total, &r->total);
+    return rc != PK_OK ? rc : rc2;
+}
+
+/* JSON has no NaN or infinity: those become null (the hex strings carry every value). */
+static json_t *num(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+/* ---- verification --------------------------------------------------------------------------- */
+
+struct vstate {
+    uint64_t elems_bad, fn_bad, produced_bad, windows_bad, windows, skipped;
+    double elem_worst_ulp, fn_worst_ulp;
+    double sum_worst, m2_worst; /* err / tol of the windows, worst */
+    bool overall_ok;
+    const char *overall_method;
+    double overall_sum_rel, overall_sum_tol;
+};
+
+static double fn_bound(int which, double v)
+{
+    /* f[0] is the chunk op's sin: u35 at |v| >= 32 */
+    return which == 0 && fabs(v) >= 32 ? 3.5 : PK_TRANSFORM_FN_ULP;
+}
+
+static void check_samples(struct run *r, struct vstate *vs)
+{
+    const struct pk_transform_job *job = &r->job;
+    for (size_t s = 0; s < r->nsamples; s++) {
+        const struct sample *sm = &r->samples[s];
+        /* SLEEF's bounds hold for |v| <= 1e14; beyond, sin and cos are arbitrary in [-1, 1] */
+        if (!(fabs(sm->v) <= 1e14)) {
+            vs->skipped++;
+            continue;
+        }
+        double x = pk_transform_elem(job, sm->i, sm->v);
+        double u = pk_transform_ulp_diff(x, pk_transform_elem_ref(job->op, sm->v));
+        if (!(u <= pk_transform_elem_tol_ulp(job->op, sm->v)))
+            vs->elems_bad++;
+        if (u > vs->elem_worst_ulp || isnan(u))
+            vs->elem_worst_ulp = isnan(u) ? INFINITY : u;
+        if (sm->seen && memcmp(&x, &sm->x, sizeof x) != 0)
+            vs->produced_bad++;
+        double f[4];
+        long double lv = sm->v;
+        pk_transform_fn_values(job->isa, sm->v, f);
+        long double want[4] = {sinl(lv), sinl(lv), cosl(lv), log1pl(lv)};
+        for (int k = 0; k < 4; k++) {
+            if (k == 3 && !(lv + 1.0L > 0))
+                continue; /* log of a non-positive argument: NaN or -inf, not an ulp question */
+            double fu = pk_transform_ulp_diff(f[k], want[k]);
+            if (!(fu <= fn_bound(k, sm->v)))
+                vs->fn_bad++;
+            if (fu > vs->fn_worst_ulp)
+                vs->fn_worst_ulp = fu;
+        }
+    }
+}
+
+/* Chan's merge of twin results, in long double. */
+static void tref_merge(struct pk_tref *a, const struct pk_tref *b)
+{
+    if (b->n == 0)
+        return;
+    if (a->n == 0) {
+        *a = *b;
+        return;
+    }
+    long double na = a->n, nb = b->n, n = na + nb;
+    long double delta = b->mean - a->mean;
+    a->m2 = a->m2 + b->m2 + delta * delta * na * nb / n;
+    a->sum += b->sum;
+    a->sum_abs += b->sum_abs;
+    a->sum_sq += b->sum_sq;
+    a->mean = a->sum / n;
+    a->n += b->n;
+    if (b->argmin != PK_TRANSFORM_NONE && (a->argmin == PK_TRANSFORM_NONE || b->min < a->min ||
+                                           (b->min == a->min && b->argmin < a->argmin))) {
+        a->min = b->min;
+        a->argmin = b->argmin;
+    }
+    if (b->argmax != PK_TRANSFORM_NONE && (a->argmax == PK_TRANSFORM_NONE || b->max > a->max ||
+                                           (b->max == a->max && b->argmax < a->argmax))) {
+        a->max = b->max;
+        a->argmax = b->argmax;
+    }
+}
+
+static void tref_format(const struct pk_tref *t, char *buf, size_t n)
+{
+    snprintf(buf, n, "%" PRIu64 " %La %La %La %La %La %La %" PRIu64 " %La %" PRIu64, t->n, t->sum,
+             t->sum_abs, t->sum_sq, t->mean, t->m2, t->min, t->argmin, t->max, t->argmax);
+}
+
+static bool tref_parse(const char *s, struct pk_tref *t)
+{
+    return sscanf(s, "%" SCNu64 " %La %La %La %La %La %La %" SCNu64 " %La %" SCNu64, &t->n, &t->sum,
+                  &t->sum_abs, &t->sum_sq, &t->mean, &t->m2, &t->min, &t->argmin, &t->max,
+                  &t->argmax) == 10;
+}
+
+/* Windows: kernel re-run against the twin. Fills *local with the merge of the twins. */
+static int check_windows(struct run *r, struct vstate *vs, struct pk_tref *local)
+{
+    struct pk_tref *refs = calloc(r->nwindows + 1, sizeof *refs);
+    if (!refs)
+        return PK_ENOMEM;
+    /* the twin is serial per window; windows run side by side */
+    size_t nw = r->nwindows;
+    const struct window *win = r->windows;
+    uint64_t *lo = calloc(nw + 1, sizeof *lo), *hi = calloc(nw + 1, sizeof *hi);
+    const double **in = calloc(nw + 1, sizeof *in);
+    if (!lo || !hi || !in) {
+        free(lo);
+        free(hi);
+        free(in);
+        free(refs);
+        return PK_ENOMEM;
+    }
+    for (size_t w = 0; w < nw; w++) {
+        lo[w] = win[w].lo;
+        hi[w] = win[w].hi;
+        in[w] = win[w].v;
+    }
+    pk_transform_ref_windows(&r->job, nw, lo, hi, in, r->o->common.nthreads, refs);
+    free(lo);
+    free(hi);
+    free(in);
+    int rc = PK_OK;
+    *local = (struct pk_tref){.argmin = PK_TRANSFORM_NONE, .argmax = PK_TRANSFORM_NONE};
+    for (size_t w = 0; w < nw && rc == PK_OK; w++) {
+        struct pk_transform_job job = r->job;
+        job.in = win[w].v;
+        job.out = NULL;
+        job.on_chunk = NULL;
+        struct pk_transform_acc acc;
+        pk_transform_acc_init(&acc);
+        rc = pk_transform_run(&job, win[w].lo, win[w].hi, r->ws, &acc);
+        struct pk_tsummary s;
+        pk_tstats_finish(&acc.total, &s);
+        struct pk_tcompare cmp;
+        pk_transform_compare(&s, &refs[w], &cmp);
+        vs->windows++;
+        if (!cmp.ok)
+            vs->windows_bad++;
+        double sr = cmp.sum_err / cmp.sum_tol, mr = cmp.m2_err / cmp.m2_tol;
+        if (sr > vs->sum_worst || isnan(sr))
+            vs->sum_worst = isnan(sr) ? INFINITY : sr;
+        if (mr > vs->m2_worst || isnan(mr))
+            vs->m2_worst = isnan(mr) ? INFINITY : mr;
+        /* with --per-chunk and whole chunks, the timed run's chunk must have the same bits */
+        if (r->full_coverage && r->o->per_chunk) {
+            const struct pk_tsummary *t = &r->chunks[win[w].lo / r->o->chunk - r->k0];
+            if (memcmp(t, &s, sizeof s) != 0)
+                vs->windows_bad++;
+        }
+        tref_merge(local, &refs[w]);
+    }
+    free(refs);
+    return rc;
+}
+
+/* Sum over [start, start + n) of v*v + 100 sin v, in long double: sum v^2 from the exact
+ * integer formula, sum sin v = sin(n/2) sin(start + (n-1)/2) / sin(1/2) (Lagrange). */
+static long double chunk_closed_form(uint64_t start, uint64_t n, long double *sum_abs)
+{
+    long double a = start, m = n;
+    long double s2 = m * a * a + a * m * (m - 1) + (m - 1) * m * (2 * m - 1) / 6;
+    long double ss = sinl(m / 2) * sinl(a + (m - 1) / 2) / sinl(0.5L);
+    *sum_abs = s2 + 100 * m;
+    return s2 + 100 * ss;
+}
+
+static int verify(struct run *r, bool *ok, json_t *v)
+{
+    const struct opts *o = r->o;
+    const struct pk_comm *c = r->c;
+    struct vstate vs = {0};
+    check_samples(r, &vs);
+    struct pk_tref local;
+    int rc = check_windows(r, &vs, &local);
+    uint64_t counts[6] = {vs.elems_bad,   vs.fn_bad,  vs.produced_bad,
+                          vs.windows_bad, vs.windows, vs.skipped};
+    int rc2 = pk_dist_sum_u64(c, counts, 6);
+    vs.elem_worst_ulp = pk_dist_max_double(c, vs.elem_worst_ulp);
+    vs.fn_worst_ulp = pk_dist_max_double(c, vs.fn_worst_ulp);
+    vs.sum_worst = pk_dist_max_double(c, vs.sum_worst);
+    vs.m2_worst = pk_dist_max_double(c, vs.m2_worst);
+    if (rc == PK_OK)
+        rc = rc2;
+    /* overall */
+    vs.overall_ok = true;
+    struct pk_tcompare cmp = {0};
+    if (r->full_coverage) {
+        char mine[512];
+        tref_format(&local, mine, sizeof mine);
+        char **all = NULL;
+        int rc3 = pk_dist_gather_strings(c, mine, &all);
+        if (rc == PK_OK)
+            rc = rc3;
+        if (c->rank == 0 && all) {
+            struct pk_tref total = {.argmin = PK_TRANSFORM_NONE, .argmax = PK_TRANSFORM_NONE};
+            for (int k = 0; k < c->nranks; k++) {
+                struct pk_tref t;
+                if (!tref_parse(all[k], &t)) {
+                    vs.overall_ok = false;
+                    continue;
+                }
+                tref_merge(&total, &t);
+            }
+            pk_transform_compare(&r->total, &total, &cmp);
+            vs.overall_ok = vs.overall_ok && cmp.ok;
+            vs.overall_method = "every element through the long-double twin";
+            vs.overall_sum_rel = cmp.sum_err / (double)fabsl(total.sum_abs);
+            vs.overall_sum_tol = cmp.sum_tol / (double)fabsl(total.sum_abs);
+        }
+        pk_dist_free_strings(all, c->nranks);
+    } else {
+        /* min and max must be the elements at their indices */
+        const struct pk_tsummary *t = &r->total;
+        if (o->src == SRC_RANGE) {
+            double xmin =
+                pk_transform_elem(&r->job, t->argmin, (double)o->start + (double)t->argmin);
+            double xmax =
+                pk_transform_elem(&r->job, t->argmax, (double)o->start + (double)t->argmax);
+            vs.overall_ok = memcmp(&xmin, &t->min, 8) == 0 && memcmp(&xmax, &t->max, 8) == 0;
+        }
+        if (o->src == SRC_RANGE && o->op == PK_TRANSFORM_CHUNK) {
+            long double sabs, want = chunk_closed_form(o->start, o->n, &sabs);
+            double g = (PK_TRANSFORM_BLOCK / PK_TRANSFORM_LANES + 16) * 0x1p-53;
+            vs.overall_sum_rel = (double)(fabsl((long double)t->sum - want) / sabs);
+            vs.overall_sum_tol = g;
+            vs.overall_ok = vs.overall_ok && vs.overall_sum_rel <= g;
+            vs.overall_method = "sum against the closed form; min and max at their indices";
+        } else {
+            vs.overall_method = o->src == SRC_RANGE ? "min and max at their indices"
+                                                    : "windows only (the file is not re-read)";
+        }
+    }
+    *ok = rc == PK_OK && counts[0] == 0 && counts[1] == 0 && counts[2] == 0 && counts[3] == 0 &&
+          vs.overall_ok;
+    json_object_set_new(v, "elements_checked",
+                        json_integer((json_int_t)(o->n < ELEM_SAMPLES ? o->n : ELEM_SAMPLES)));
+    json_object_set_new(v, "elements_bad", json_integer((json_int_t)counts[0]));
+    json_object_set_new(v, "elements_beyond_1e14", json_integer((json_int_t)counts[5]));
+    json_object_set_new(v, "element_worst_ulp", num(vs.elem_worst_ulp));
+    json_object_set_new(v, "element_tolerance_ulp", json_real(PK_TRANSFORM_ELEM_ULP));
+    json_object_set_new(v, "functions_bad", json_integer((json_int_t)counts[1]));
+    json_object_set_new(v, "function_worst_ulp", num(vs.fn_worst_ulp));
+    json_object_set_new(v, "produced_mismatch", json_integer((json_int_t)counts[2]));
+    json_object_set_new(v, "windows_checked", json_integer((json_int_t)counts[4]));
+    json_object_set_new(v, "windows_bad", json_integer((json_int_t)counts[3]));
+    json_object_set_new(v, "window_sum_err_over_tol", num(vs.sum_worst));
+    json_object_set_new(v, "window_m2_err_over_tol", num(vs.m2_worst));
+    json_object_set_new(v, "full_coverage", json_boolean(r->full_coverage));
+    json_object_set_new(v, "overall_method",
+                        json_string(vs.overall_method ? vs.overall_method : ""));
+    json_object_set_new(v, "overall_ok", json_boolean(vs.overall_ok));
+    json_object_set_new(v, "overall_sum_rel_err", num(vs.overall_sum_rel));
+    json_object_set_new(v, "overall_sum_rel_tol", num(vs.overall_sum_tol));
+    return rc;
+}
+
+/* ---- output ---------------------------------------------------------------------------------- */
+
+static json_t *summary_json(const struct pk_tsummary *s)
+{
+    char h[5][40];
+    snprintf(h[0], sizeof h[0], "%a", s->sum);
+    snprintf(h[1], sizeof h[1], "%a", s->mean);
+    snprintf(h[2], sizeof h[2], "%a", s->variance);
+    snprintf(h[3], sizeof h[3], "%a", s->min);
+    snprintf(h[4], sizeof h[4], "%a", s->max);
+    json_t *j = json_object();
+    json_object_set_new(j, "count", json_integer((json_int_t)s->n));
+    json_object_set_new(j, "sum", num(s->sum));
+    json_object_set_new(j, "mean", num(s->mean));
+    json_object_set_new(j, "variance", num(s->variance));
+    json_object_set_new(j, "min", num(s->min));
+    json_object_set_new(j, "max", num(s->max));
+    json_object_set_new(j, "argmin",
+                        s->argmin == PK_TRANSFORM_NONE ? json_null()
+                                                       : json_integer((json_int_t)s->argmin));
+    json_object_set_new(j, "argmax",
+                        s->argmax == PK_TRANSFORM_NONE ? json_null()
+                                                       : json_integer((json_int_t)s->argmax));
+    json_object_set_new(j, "hex",
+                        json_pack("{s:s, s:s, s:s, s:s, s:s}", "sum", h[0], "mean", h[1],
+                                  "variance", h[2], "min", h[3], "max", h[4]));
+    return j;
+}
+
+static json_t *params_json(const struct run *r)
+{
+    const struct opts *o = r->o;
+    json_t *p = json_pack("{s:s, s:I, s:I, s:I, s:s, s:i, s:i, s:i, s:i, s:b, s:b, s:b, s:i, s:i}",
+                          "op", pk_transform_op_name(o->op), "n", (json_int_t)o->n, "chunk",
+                          (json_int_t)o->chunk, "start", (json_int_t)o->start, "isa",
+                          pk_transform_isa_name(r->job.isa), "threads", o->common.nthreads, "ranks",
+                          r->c->nranks, "reps", o->common.reps, "warmup", o->common.warmup,
+                          "verify", !o->common.no_verify, "canary", o->canary, "per_chunk",
+                          o->per_chunk, "block", PK_TRANSFORM_BLOCK, "lanes", PK_TRANSFORM_LANES);
+    const char *src = o->src == SRC_RANGE ? "range" : o->src == SRC_RAW ? "raw" : "csv";
+    json_object_set_new(p, "source", json_string(src));
+    if (o->input)
+        json_object_set_new(p, "input", json_string(o->input));
+    if (o->column)
+        json_object_set_new(p, "column", json_string(o->column));
+    if (o->output)
+        json_object_set_new(p, "output", json_string(o->output));
+    return p;
+}
+
+static void print_summary_row(const char *label, const struct pk_tsummary *s)
+{
+    printf("%-8s %12" PRIu64 " %24.17g %24.17g %22.17g %12" PRId64 " %22.17g %12" PRId64
+           " %24.17g\n",
+           label, s->n, s->sum, s->mean, s->min,
+           s->argmin == PK_TRANSFORM_NONE ? (int64_t)-1 : (int64_t)s->argmin, s->max,
+           s->argmax == PK_TRANSFORM_NONE ? (int64_t)-1 : (int64_t)s->argmax, s->variance);
+}
+
+static void print_table(const struct run *r, const json_t *rec)
+{
+    const struct opts *o = r->o;
+    const json_t *tim = json_object_get(rec, "timing");
+    const json_t *ver = json_object_get(rec, "verified");
+    const json_t *vj = json_object_get(rec, "verification");
+    double med = json_real_value(json_object_get(tim, "median_s"));
+    printf("# parkit transform --op %s n=%" PRIu64 " chunk=%" PRIu64 " start=%" PRIu64
+           " threads=%d ranks=%d isa=%s reps=%d warmup=%d%s%s\n",
+           pk_transform_op_name(o->op), o->n, o->chunk, o->start, o->common.nthreads, r->c->nranks,
+           pk_transform_isa_name(r->job.isa), o->common.reps, o->common.warmup,
+           o->input ? " input=" : "", o->input ? o->input : "");
+    printf("%-8s %12s %24s %24s %22s %12s %22s %12s %24s\n", "# chunk", "count", "sum", "mean",
+           "min", "argmin", "max", "argmax", "variance");
+    if (o->per_chunk && r->chunks) {
+        uint64_t nchunks = pk_transform_nchunks(o->n, o->chunk);
+        for (uint64_t k = 0; k < nchunks; k++) {
+            char label[24];
+            snprintf(label, sizeof label, "%" PRIu64, k);
+            print_summary_row(label, &r->chunks[k]);
+        }
+    }
+    print_summary_row("total", &r->total);
+    printf("hex       sum %a  mean %a  variance %a  min %a  max %a\n", r->total.sum, r->total.mean,
+           r->total.variance, r->total.min, r->total.max);
+    if (json_is_null(ver))
+        printf("verified  skipped (--no-verify)\n");
+    else
+        printf("verified  %s (%lld elements: worst %.2f ulp of the long-double twin, functions "
+               "%.2f ulp; %lld windows vs the twin; overall: %s)\n",
+               json_is_true(ver) ? "yes" : "NO",
+               (long long)json_integer_value(json_object_get(vj, "elements_checked")),
+               json_real_value(json_object_get(vj, "element_worst_ulp")),
+               json_real_value(json_object_get(vj, "function_worst_ulp")),
+               (long long)json_integer_value(json_object_get(vj, "windows_checked")),
+               json_string_value(json_object_get(vj, "overall_method")));
+    printf("time_s    median %.6f  min %.6f  max %.6f  (%d reps, max over ranks)\n", med,
+           json_real_value(json_object_get(tim, "min_s")),
+           json_real_value(json_object_get(tim, "max_s")), o->common.reps);
+    double rate = med > 0 ? (double)o->n / med : 0;
+    int workers = o->common.nthreads * r->c->nranks;
+    printf("rate      %.4g Melem/s, %.4g Melem/s per core, %.3g ns/elem per core\n", rate * 1e-6,
+           rate * 1e-6 / workers, rate > 0 ? 1e9 * workers / rate : 0.0);
+}
+
+static void print_csv(const struct run *r, const json_t *rec)
+{
+    const struct opts *o = r->o;
+    const json_t *prov = json_object_get(rec, "provenance");
+    const json_t *mach = json_object_get(prov, "machine");
+    const json_t *reps = json_object_get(json_object_get(rec, "timing"), "reps_s");
+    const json_t *ver = json_object_get(rec, "verified");
+    const struct pk_tsummary *s = &r->total;
+    printf("driver,version,git_sha,host,nranks,nthreads,op,isa,n,chunk,start,rep,time_s,"
+           "rate_elem_per_s,count,sum,mean,variance,min,argmin,max,argmax,verified\n");
+    size_t i;
+    json_t *t;
+    json_array_foreach(reps, i, t)
+    {
+        double ts = json_real_value(t);
+        printf("transform,%s,%s,%s,%d,%d,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64
+               ",%zu,%.9f,%.6g,%" PRIu64 ",%a,%a,%a,%a,%" PRId64 ",%a,%" PRId64 ",%s\n",
+               json_string_value(json_object_get(prov, "version")),
+               json_string_value(json_object_get(prov, "git_commit")),
+               mach ? json_string_value(json_object_get(mach, "host")) : "", r->c->nranks,
+               o->common.nthreads, pk_transform_op_name(o->op), pk_transform_isa_name(r->job.isa),
+               o->n, o->chunk, o->start, i, ts, ts > 0 ? (double)o->n / ts : 0, s->n, s->sum,
+               s->mean, s->variance, s->min,
+               s->argmin == PK_TRANSFORM_NONE ? (int64_t)-1 : (int64_t)s->argmin, s->max,
+               s->argmax == PK_TRANSFORM_NONE ? (int64_t)-1 : (int64_t)s->argmax,
+               json_is_null(ver)   ? "skipped"
+               : json_is_true(ver) ? "yes"
+                                   : "no");
+    }
+}
+
+/* --per-chunk: rank 0 collects every rank's chunk summaries (rank order = chunk order). */
+static int gather_chunks(struct run *r)
+{
+    const struct pk_comm *c = r->c;
+    if (c->nranks == 1)
+        return PK_OK;
+    size_t mine = (size_t)(r->k1 - r->k0) * sizeof *r->chunks;
+    if (c->rank != 0)
+        return pk_dist_send_bytes(c, 0, r->chunks, mine);
+    uint64_t nchunks = pk_transform_nchunks(r->o->n, r->o->chunk);
+    struct pk_tsummary *all = calloc(nchunks + 1, sizeof *all);
+    int rc = all ? PK_OK : PK_ENOMEM;
+    if (all)
+        memcpy(all, r->chunks, mine);
+    size_t off = (size_t)(r->k1 - r->k0);
+    for (int k = 1; k < c->nranks; k++) {
+        void *buf;
+        size_t n;
+        int rk = pk_dist_recv_bytes(c, k, &buf, &n);
+        if (rk == PK_OK && all && off * sizeof *all + n <= (nchunks + 1) * sizeof *all) {
+            memcpy(all + off, buf, n);
+            off += n / sizeof *all;
+        } else if (rc == PK_OK) {
+            rc = rk != PK_OK ? rk : PK_EINVAL;
+        }
+        free(buf);
+    }
+    if (all) {
+        free(r->chunks);
+        r->chunks = all;
+    }
+    return rc;
+}
+
+/* Creates OUTPUT.tmp: rank 0 first (truncating), then the others open it. Collective. */
+static int open_output(const struct run *r, int *fd, struct pk_err *err)
+{
+    *fd = -1;
+    if (!r->o->output)
+        return PK_EXIT_OK;
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", r->o->output);
+    int status = PK_EXIT_OK;
+    if (r->c->rank == 0) {
+        *fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (*fd < 0) {
+            pk_fail(err, PK_EIO, "cannot create '%s': %s", tmp, strerror(errno));
+            status = PK_EXIT_RUNTIME;
+        }
+    }
+    status = pk_dist_agree(r->c, status);
+    if (status == PK_EXIT_OK && r->c->rank != 0) {
+        *fd = open(tmp, O_WRONLY);
+        if (*fd < 0) {
+            pk_fail(err, PK_EIO, "cannot open '%s': %s", tmp, strerror(errno));
+            status = PK_EXIT_RUNTIME;
+        }
+    }
+    return status;
+}
+
+/* Renames OUTPUT.tmp to OUTPUT after success, removes it otherwise (rank 0). Collective. */
+static int close_output(const struct run *r, int fd, int status, struct pk_err *err)
+{
+    if (!r->o->output)
+        return status;
+    int mine = PK_EXIT_OK;
+    if (fd >= 0 && close(fd) != 0) {
+        pk_fail(err, PK_EIO, "cannot write '%s.tmp': %s", r->o->output, strerror(errno));
+        mine = PK_EXIT_RUNTIME;
+    }
+    if (mine != PK_EXIT_OK)
+        pk_error(r->c, true, CMD, "%s", err->msg);
+    status = pk_dist_agree(r->c, status > mine ? status : mine);
+    if (r->c->rank == 0) {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp", r->o->output);
+        if (status == PK_EXIT_OK && rename(tmp, r->o->output) != 0) {
+            pk_error(r->c, false, CMD, "cannot rename '%s' to '%s': %s", tmp, r->o->output,
+                     strerror(errno));
+            status = PK_EXIT_RUNTIME;
+        }
+        if (status != PK_EXIT_OK)
+            unlink(tmp);
+    }
+    return pk_dist_agree(r->c, status);
+}
+
+static int execute(const struct pk_comm *c, struct opts *o, const json_t *sysinfo, json_t **record,
+                   struct run *r)
+{
+    *record = NULL;
+    struct pk_err err = {0};
+    int reps = o->common.reps;
+    double *rep_s = calloc((size_t)reps + 1, sizeof *rep_s);
+    int status = rep_s ? setup(r, &err) : PK_EXIT_RUNTIME;
+    if (!rep_s)
+        pk_fail(&err, PK_ENOMEM, "out of memory");
+    if (status != PK_EXIT_OK)
+        pk_error(c, true, CMD, "%s", err.msg);
+    status = pk_dist_agree(c, status);
+    int out_fd = -1;
+    if (status == PK_EXIT_OK) {
+        err.msg[0] = '\0';
+        status = open_output(r, &out_fd, &err);
+        if (status != PK_EXIT_OK && err.msg[0])
+            pk_error(c, true, CMD, "%s", err.msg);
+    }
+    for (int i = -o->common.warmup; i < reps && status == PK_EXIT_OK; i++) {
+        pk_dist_barrier(c);
+        double t0 = pk_now_s();
+        err.msg[0] = '\0';
+        int rc = compute(r, out_fd, &err);
+        double dt = pk_dist_max_double(c, pk_now_s() - t0);
+        if (i >= 0)
+            rep_s[i] = dt;
+        if (rc != PK_OK)
+            pk_error(c, true, CMD, "%s", err.msg);
+        /* bad input data is the user's to fix (exit 2); anything else is a runtime failure */
+        status = pk_dist_agree(c, rc == PK_OK       ? PK_EXIT_OK
+                                  : rc == PK_EINVAL ? PK_EXIT_USAGE
+                                                    : PK_EXIT_RUNTIME);
+    }
+    bool verified = false;
+    json_t *vjson = json_object();
+    if (status == PK_EXIT_OK && !o->common.no_verify) {
+        int rc = verify(r, &verified, vjson);
+        if (rc != PK_OK)
+            pk_error(c, true, CMD, "verification could not run: %s", pk_strerror(rc));
+        status = pk_dist_agree(c, rc != PK_OK ? PK_EXIT_RUNTIME
+                                  : verified  ? PK_EXIT_OK
+                                              : PK_EXIT_VERIFY);
+    }
+    status = close_output(r, out_fd, status, &err);
+    if (status == PK_EXIT_OK || status == PK_EXIT_VERIFY) {
+        if (o->per_chunk && gather_chunks(r) != PK_OK) {
+            pk_error(c, true, CMD, "cannot collect the chunk statistics");
+            status = PK_EXIT_RUNTIME;
+        }
+        status = pk_dist_agree(c, status);
+    }
+    if ((status == PK_EXIT_OK || status == PK_EXIT_VERIFY) && c->rank == 0) {
+        json_t *rec = pk_record_new(CMD);
+        json_object_set_new(rec, "params", params_json(r));
+        json_t *res = json_pack("{s:o}", "total", summary_json(&r->total));
+        if (o->per_chunk && r->chunks) {
+            json_t *arr = json_array();
+            uint64_t nchunks = pk_transform_nchunks(o->n, o->chunk);
+            for (uint64_t k = 0; k < nchunks; k++)
+                json_array_append_new(arr, summary_json(&r->chunks[k]));
+            json_object_set_new(res, "chunks", arr);
+        }
+        json_object_set_new(rec, "result", res);
+        json_object_set_new(rec, "verified",
+                            o->common.no_verify ? json_null() : json_boolean(verified));
+        json_object_set_new(rec, "verification", vjson);
+        vjson = NULL;
+        pk_record_set_timing(rec, rep_s, reps, o->common.warmup);
+        pk_record_set_provenance(rec, sysinfo);
+        *record = rec;
+    }
+    json_decref(vjson);
+    free(rep_s);
+    return status;
+}
+
+static void run_free(struct run *r)
+{
+    pk_transform_ws_free(r->ws);
+    free(r->chunks);
+    free(r->samples);
+    for (size_t w = 0; r->windows && w < r->nwindows; w++)
+        free(r->windows[w].v);
+    free(r->windows);
+}
+
+/* Size of the input (every rank checks: the file may not be on a shared file system). */
+static int input_size(const struct pk_comm *c, struct opts *o)
+{
+    if (!o->input)
+        return PK_EXIT_OK;
+    struct pk_err err = {0};
+    int rc = o->src == SRC_CSV ? csv_count(o->input, o->column, &o->n, &err)
+                               : pk_rawfile_count(o->input, &o->n, &err);
+    if (rc != PK_OK)
+        pk_error(c, true, CMD, "%s", err.msg);
+    return pk_dist_agree(c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_USAGE);
+}
+
+/* The element code every rank can run: the requested one, or the lowest best level. */
+static int choose_isa(const struct pk_comm *c, struct opts *o, enum pk_transform_isa *isa)
+{
+    int status = PK_EXIT_OK;
+    if (o->isa != PK_TRANSFORM_ISA_AUTO && !pk_transform_isa_supported(o->isa)) {
+        pk_error(c, true, CMD, "--isa %s is not supported by this CPU",
+                 pk_transform_isa_name(o->isa));
+        status = PK_EXIT_USAGE;
+    }
+    status = pk_dist_agree(c, status);
+    enum pk_transform_isa mine = o->isa != PK_TRANSFORM_ISA_AUTO ? o->isa : pk_transform_isa_best();
+    *isa = (enum pk_transform_isa)(int)-pk_dist_max_double(c, -(double)mine);
+    return status;
+}
+
+int pk_cmd_transform(int argc, char **argv, const struct pk_comm *c)
+{
+    struct opts o;
+    int status = parse(argc, argv, c, &o);
+    if (status < 0)
+        return PK_EXIT_OK;
+    if (status != PK_EXIT_OK)
+        return status;
+    status = input_size(c, &o);
+    if (status != PK_EXIT_OK)
+        return status;
+    struct run r = {.c = c, .o = &o};
+    status = choose_isa(c, &o, &r.job.isa);
+    if (status != PK_EXIT_OK)
+        return status;
+    r.job.op = o.op;
+    r.job.n = o.n;
+    r.job.chunk = o.chunk;
+    r.job.start = (double)o.start;
+    r.job.nthreads = o.common.nthreads;
+    r.job.canary = PK_TRANSFORM_NONE;
+    json_t *sysinfo = pk_sysinfo_for_command(c, CMD, o.common.nthreads);
+    json_t *rec = NULL;
+    status = execute(c, &o, sysinfo, &rec, &r);
+    struct pk_err err = {0};
+    if (rec) {
+        if (o.common.format == PK_FORMAT_TABLE)
+            print_table(&r, rec);
+        else if (o.common.format == PK_FORMAT_CSV)
+            print_csv(&r, rec);
+        else {
+            json_dumpf(rec, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+            putchar('\n');
+        }
+        if (o.common.record && pk_record_append(o.common.record, rec, &err) != PK_OK) {
+            pk_error(c, false, CMD, "%s", err.msg);
+            if (status == PK_EXIT_OK)
+                status = PK_EXIT_RUNTIME;
+        }
+        if (status == PK_EXIT_VERIFY)
+            pk_error(c, false, CMD, "verification failed");
+    }
+    json_decref(rec);
+    json_decref(sysinfo);
+    run_free(&r);
+    return pk_dist_agree(c, status);
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Chunked-transform speed against its anchors, measured in the same invocation: numpy one-shot
+# over the same 1e8 values (anchors/numeric/transform.py, OPENBLAS_NUM_THREADS=1, as the
+# anchors were taken), then parkit transform at 1 and 2 threads (and 2 MPI ranks), the tutorial
+# sizes, and the file mode (raw float64 in the page cache, with and without --output) against
+# the in-memory rate. Every timed command runs under the anchors' shared timing lock, which
+# waits for a quiet machine and reports the CPU other processes took meanwhile. Medians of REPS
+# repetitions; every parkit run is appended to $OUT/records.jsonl.
+# usage: jobs/bench-transform.sh [PARKIT [ANCHORS_DIR]]
+#   env: REPS (5) N (1e8) CHUNK (1e6) FILE_N (5e7) OUT (results/bench-transform) NUMPY (1: run it)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+parkit=${1:-$here/build/release/drivers/parkit}
+anchors=${2:-$here/../shared/anchors/numeric}
+REPS=${REPS:-5} N=${N:-1e8} CHUNK=${CHUNK:-1e6} FILE_N=${FILE_N:-5e7} NUMPY=${NUMPY:-1}
+OUT=${OUT:-$here/results/bench-transform}
+mkdir -p "$OUT"
+rec=$OUT/records.jsonl
+py=/usr/bin/python3
+[[ $(id -u) -eq 0 ]] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+locked() { if [[ -x $anchors/locked.sh ]]; then "$anchors/locked.sh" "$@"; else "$@"; fi; }
+
+# parkit ARGS... -> "median_s Melem/s verified" from its JSON record
+run() {
+    locked "$@" --format json --record "$rec" |
+        $py -c 'import json,sys; r=json.load(sys.stdin); m=r["timing"]["median_s"]; n=r["params"]["n"]
+print("%.6f %.1f %s" % (m, n / m / 1e6, r["verified"]))'
+}
+row() { # label median rate verified [anchor-rate [per-core-divisor]]
+    local ratio="-"
+    [[ -n ${5:-} ]] && ratio=$(awk -v a="$3" -v b="$5" -v d="${6:-1}" 'BEGIN{printf "%.2fx", a/d/b}')
+    printf '%-52s %10s %10s %9s  verified=%s\n' "$1" "$2" "$3" "$ratio" "$4"
+}
+
+echo "# $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "# parkit: $("$parkit" --version | head -1)"
+np_chunk="" np_heavy=""
+if [[ $NUMPY == 1 ]]; then
+    # the reference totals only feed the anchor's accuracy column; 0 keeps it cheap
+    out=$(OPENBLAS_NUM_THREADS=1 locked $py "$anchors/transform.py" chunk-numpy "$N" "$REPS" 1)
+    np_chunk=$(printf '%s\n' "$out" | awk '/one-shot/{for(i=1;i<=NF;i++) if($i=="Melem/s") print $(i-1)}')
+    out=$(OPENBLAS_NUM_THREADS=1 locked $py "$anchors/transform.py" heavy-numpy "$N" "$REPS" 1)
+    np_heavy=$(printf '%s\n' "$out" | awk '/one-shot/{for(i=1;i<=NF;i++) if($i=="Melem/s") print $(i-1)}')
+fi
+printf '%-52s %10s %10s %9s\n' "run" "median_s" "Melem/s" "per core vs numpy"
+[[ -n $np_chunk ]] && row "numpy one-shot chunk n=$N (1 thread)" "-" "$np_chunk" "-"
+[[ -n $np_heavy ]] && row "numpy one-shot heavy n=$N (1 thread)" "-" "$np_heavy" "-"
+for op in chunk heavy; do
+    anchor=$np_chunk
+    [[ $op == heavy ]] && anchor=$np_heavy
+    for t in 1 2; do
+        read -r s r v < <(run "$parkit" transform --op "$op" -n "$N" --chunk "$CHUNK" -t "$t" --reps "$REPS")
+        row "parkit transform --op $op -n $N -t $t" "$s" "$r" "$v" "$anchor" "$t"
+    done
+    if command -v mpirun >/dev/null; then
+        read -r s r v < <(run mpirun -np 2 "$parkit" transform --op "$op" -n "$N" --chunk "$CHUNK" -t 1 --reps "$REPS")
+        row "mpirun -np 2 parkit transform --op $op -t 1" "$s" "$r" "$v" "$anchor" 2
+    fi
+done
+# the tutorials' sizes (their Python anchors: 9.3 and 5.5 Melem/s, anchors section 4)
+read -r s r v < <(run "$parkit" transform --op chunk -t 2 --reps "$REPS")
+row "parkit transform (tutorial: 5 x 1e5) -t 2" "$s" "$r" "$v"
+read -r s r v < <(run "$parkit" transform --op heavy -t 2 --reps "$REPS")
+row "parkit transform --op heavy (tutorial: 4 x 5e5) -t 2" "$s" "$r" "$v"
+
+# file mode: a raw file of v = 0..FILE_N-1 (written by numpy), read once first so it is in the
+# page cache; compared with the same values generated in memory
+f=$OUT/iota.f64
+if [[ ! -f $f ]] || [[ $(stat -c %s "$f") != $($py -c "print(int(float('$FILE_N'))*8)") ]]; then
+    $py -c "import numpy as np,sys; np.arange(int(float(sys.argv[2])), dtype=np.float64).tofile(sys.argv[1])" "$f" "$FILE_N"
+fi
+cat "$f" >/dev/null
+for op in chunk heavy; do
+    read -r s0 r0 v < <(run "$parkit" transform --op "$op" -n "$FILE_N" --chunk "$CHUNK" -t 2 --reps "$REPS")
+    row "in memory --op $op -n $FILE_N -t 2" "$s0" "$r0" "$v"
+    read -r s r v < <(run "$parkit" transform --op "$op" --input "$f" --chunk "$CHUNK" -t 2 --reps "$REPS")
+    printf '%-52s %10s %10s %8.1f%%  verified=%s\n' "file --op $op (page cache) -t 2" "$s" "$r" \
+        "$(awk -v a="$r" -v b="$r0" 'BEGIN{print 100*(a/b-1)}')" "$v"
+    read -r s r v < <(run "$parkit" transform --op "$op" --input "$f" --chunk "$CHUNK" -t 2 --reps "$REPS" --output "$OUT/out.f64")
+    printf '%-52s %10s %10s %8.1f%%  verified=%s\n' "file --op $op --output -t 2" "$s" "$r" \
+        "$(awk -v a="$r" -v b="$r0" 'BEGIN{print 100*(a/b-1)}')" "$v"
+done
+rm -f "$OUT/out.f64"

@@ -1,0 +1,986 @@
+/* SPDX-License-Identifier: MIT */
+/* Chunked transforms with exact, order-free statistics. See parkit/transform.h for the grid,
+ * the variance formula and the error bounds.
+ *
+ * Element code: one function per instruction set evaluates a whole array of arguments with
+ * SLEEF's vector functions. The last partial vector is padded (a masked load on AVX-512, a
+ * zero-filled copy elsewhere), so every element goes through the same vector code whatever its
+ * position, chunk or alignment, and SIMD lanes never interact: an element's bits depend only on
+ * its argument and the instruction set.
+ *
+ * Element error (results in ulp of the result; SLEEF bounds hold for |v| <= 1e14):
+ *   chunk: fma(s, 100, v*v). For |v| < 32, s = sin v within 1 ulp (u10) and v*v is exact:
+ *          <= 100 ulp(sin v)/ulp(x) + 0.5 ulp; for integer v the worst case is v = 6 (x = 8.06,
+ *          sin v = -0.279): 3.1 + 0.5 = 3.6 ulp. For |v| >= 32, s within 3.5 ulp (u35, half
+ *          the cost): 3.5 * 100 * 2^-53 <= 0.35 ulp(x >= 924), plus 0.5 for the fma and up to
+ *          0.56 for v*v (exact below 2^26.5 when v is an integer): <= 1.5 ulp.
+ *   heavy: fma(s, c, sqrt(v+1)) * L with L = log(v+1) where v+1 is exact (integers) and
+ *          log1p(v) where it rounds (near v = 0 the rounding would cost several ulp of the
+ *          logarithm), decided per lane on the lane's own v: |sc| <= 1/2 with
+ *          ~2 ulp(1/2) error, sqrt (of the rounded v+1) and the fma round about once each,
+ *          log1p <= 1 ulp, the product rounds once: <= 3.5 ulp.
+ * The driver checks every sampled element against the long-double twin within
+ * PK_TRANSFORM_ELEM_ULP = 4 ulp and every SLEEF function within its documented 1 ulp.
+ *
+ * Statistics code: each block is reduced by portable C in PK_TRANSFORM_LANES independent
+ * chains joined by a fixed tree (compiled once per x86-64 level; the order of every chain is
+ * the same on each, as -ffp-contract=off forbids fusing), then its parts go to exact
+ * accumulators. */
+#include "parkit/transform.h"
+
+#include "parkit/status.h"
+
+#include <float.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#    define PK_X86 1
+#    include <immintrin.h>
+/* sleef.h declares its AVX2 and AVX-512 functions only when the compiler targets them; the
+ * code that calls them is compiled for those targets function by function, so the header is
+ * read under the widest target. */
+#    if defined(__clang__)
+/* clang defines no target macros under a function target, so sleef.h would leave its AVX and
+ * AVX-512 declarations out: define the two macros it tests while it is read, and give its
+ * declarations the target (clang refuses vector arguments to functions without it). */
+#        ifndef __AVX__
+#            define __AVX__ 1
+#            define PK_DEFINED_AVX
+#        endif
+#        ifndef __AVX512F__
+#            define __AVX512F__ 1
+#            define PK_DEFINED_AVX512F
+#        endif
+#        pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))),             \
+                                     apply_to = function)
+#        include <sleef.h>
+#        pragma clang attribute pop
+#        ifdef PK_DEFINED_AVX
+#            undef __AVX__
+#        endif
+#        ifdef PK_DEFINED_AVX512F
+#            undef __AVX512F__
+#        endif
+#    else
+#        pragma GCC push_options
+#        pragma GCC target("avx512f,avx2,fma")
+#        include <sleef.h>
+#        pragma GCC pop_options
+#    endif
+#else
+#    define PK_X86 0
+#    include <sleef.h>
+#endif
+
+/* Below this |v| the chunk op's sin comes from SLEEF's 1-ulp function, above it from the 3.5-ulp
+ * one (twice as fast): for |v| >= 32, |v*v| >= 1024 dwarfs 100 |sin v| <= 100, so 3.5 ulp of
+ * sin move the element by at most 0.35 ulp (see the element error above). The choice is made
+ * per lane, so it depends on the element's own argument only. */
+#define SMALL 32.0
+/* Software prefetch distance of the array path. */
+#define PREFETCH_BYTES 2048
+#define B              PK_TRANSFORM_BLOCK
+#define L              PK_TRANSFORM_LANES
+#define NONE           PK_TRANSFORM_NONE
+/* Blocks per parallel window: 64 M elements, 1.3 MB of block records. */
+#define WINDOW 16384
+
+/* One clone per x86-64 level, picked at load time (as in sumsq.c). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#    define PK_ISA_CLONES                                                                          \
+        __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#    define PK_ISA_CLONES
+#endif
+
+/* ---- instruction sets --------------------------------------------------------------------- */
+
+bool pk_transform_isa_supported(enum pk_transform_isa isa)
+{
+    switch (isa) {
+    case PK_TRANSFORM_ISA_AUTO:
+    case PK_TRANSFORM_ISA_SCALAR:
+        return true;
+#if PK_X86
+    case PK_TRANSFORM_ISA_SSE2:
+        return true;
+    case PK_TRANSFORM_ISA_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case PK_TRANSFORM_ISA_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f");
+#endif
+    default:
+        return false;
+    }
+}
+
+enum pk_transform_isa pk_transform_isa_best(void)
+{
+    for (int isa = PK_TRANSFORM_ISA_AVX512; isa > PK_TRANSFORM_ISA_SCALAR; isa--)
+        if (pk_transform_isa_supported((enum pk_transform_isa)isa))
+            return (enum pk_transform_isa)isa;
+    return PK_TRANSFORM_ISA_SCALAR;
+}
+
+const char *pk_transform_isa_name(enum pk_transform_isa isa)
+{
+    static const char *const names[] = {"auto", "scalar", "sse2", "avx2", "avx512"};
+    return (unsigned)isa < sizeof names / sizeof names[0] ? names[isa] : "unknown";
+}
+
+const char *pk_transform_op_name(enum pk_transform_op op)
+{
+    return op == PK_TRANSFORM_CHUNK ? "chunk" : op == PK_TRANSFORM_HEAVY ? "heavy" : "unknown";
+}
+
+/* ---- element code, one per instruction set ------------------------------------------------ */
+
+/* x[i] = op(v[i]) for i < n (x may equal v); when v is NULL, the arguments are base + i
+ * (exact: the caller keeps them below 2^53). */
+typedef void (*eval_fn)(enum pk_transform_op op, const double *v, double base, double *x, size_t n);
+/* f[0..4) as pk_transform_fn_values. */
+typedef void (*fn_fn)(double v, double f[4]);
+
+/* log(v+1): log of the sum where v + 1 is exact (integers: the cheaper function), log1p(v)
+ * where it rounds. Decided per element, on its own argument only. */
+static double log_scalar(double a, double a1)
+{
+    return a1 - 1.0 == a ? Sleef_log_u10(a1) : Sleef_log1p_u10(a);
+}
+
+static double sin_chunk_scalar(double a)
+{
+    return fabs(a) < SMALL ? Sleef_sin_u10(a) : Sleef_sin_u35(a);
+}
+
+static void eval_scalar(enum pk_transform_op op, const double *v, double base, double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double a = v ? v[i] : base + (double)i;
+        if (op == PK_TRANSFORM_CHUNK) {
+            x[i] = fma(sin_chunk_scalar(a), 100.0, a * a);
+        } else {
+            Sleef_double2 sc = Sleef_sincos_u10(a);
+            double a1 = a + 1.0;
+            x[i] = fma(sc.x, sc.y, sqrt(a1)) * log_scalar(a, a1);
+        }
+    }
+}
+
+static void fn_scalar(double v, double f[4])
+{
+    Sleef_double2 sc = Sleef_sincos_u10(v);
+    f[0] = sin_chunk_scalar(v);
+    f[1] = sc.x;
+    f[2] = sc.y;
+    f[3] = log_scalar(v, v + 1.0);
+}
+
+#if PK_X86
+/* SSE2 has no fused multiply-add: the combining step uses fma() from libm, which is correctly
+ * rounded (the same bits as the instruction) whether or not the CPU has one. */
+static __m128d sin_chunk_sse2(__m128d a)
+{
+    __m128d s = Sleef_sind2_u35sse2(a);
+    __m128d small = _mm_cmplt_pd(_mm_andnot_pd(_mm_set1_pd(-0.0), a), _mm_set1_pd(SMALL));
+    if (_mm_movemask_pd(small))
+        s = _mm_or_pd(_mm_and_pd(small, Sleef_sind2_u10sse2(a)), _mm_andnot_pd(small, s));
+    return s;
+}
+
+static __m128d log_sse2(__m128d a, __m128d a1)
+{
+    __m128d exact = _mm_cmpeq_pd(_mm_sub_pd(a1, _mm_set1_pd(1.0)), a);
+    int m = _mm_movemask_pd(exact);
+    if (m == 3)
+        return Sleef_logd2_u10sse2(a1);
+    __m128d r = Sleef_log1pd2_u10sse2(a);
+    if (m)
+        r = _mm_or_pd(_mm_and_pd(exact, Sleef_logd2_u10sse2(a1)), _mm_andnot_pd(exact, r));
+    return r;
+}
+
+static void eval_sse2(enum pk_transform_op op, const double *v, double base, double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i += 2) {
+        double in[2] = {0, 0}, s[2], c[2], g[2];
+        size_t m = n - i < 2 ? n - i : 2;
+        for (size_t j = 0; j < m; j++)
+            in[j] = v ? v[i + j] : base + (double)(i + j);
+        __m128d a = _mm_loadu_pd(in);
+        if (op == PK_TRANSFORM_CHUNK) {
+            _mm_storeu_pd(s, sin_chunk_sse2(a));
+            for (size_t j = 0; j < m; j++)
+                x[i + j] = fma(s[j], 100.0, in[j] * in[j]);
+        } else {
+            Sleef___m128d_2 sc = Sleef_sincosd2_u10sse2(a);
+            __m128d a1 = _mm_add_pd(a, _mm_set1_pd(1.0));
+            _mm_storeu_pd(s, sc.x);
+            _mm_storeu_pd(c, sc.y);
+            _mm_storeu_pd(g, log_sse2(a, a1));
+            double r[2];
+            _mm_storeu_pd(r, _mm_sqrt_pd(a1));
+            for (size_t j = 0; j < m; j++)
+                x[i + j] = fma(s[j], c[j], r[j]) * g[j];
+        }
+    }
+}
+
+static void fn_sse2(double v, double f[4])
+{
+    double t[2];
+    __m128d a = _mm_set1_pd(v);
+    _mm_storeu_pd(t, sin_chunk_sse2(a));
+    f[0] = t[0];
+    Sleef___m128d_2 sc = Sleef_sincosd2_u10sse2(a);
+    _mm_storeu_pd(t, sc.x);
+    f[1] = t[0];
+    _mm_storeu_pd(t, sc.y);
+    f[2] = t[0];
+    _mm_storeu_pd(t, log_sse2(a, _mm_add_pd(a, _mm_set1_pd(1.0))));
+    f[3] = t[0];
+}
+
+__attribute__((target("avx2,fma"))) static __m256d sin_chunk_avx2(__m256d a)
+{
+    __m256d s = Sleef_sind4_u35avx2(a);
+    __m256d small =
+        _mm256_cmp_pd(_mm256_andnot_pd(_mm256_set1_pd(-0.0), a), _mm256_set1_pd(SMALL), _CMP_LT_OQ);
+    if (_mm256_movemask_pd(small))
+        s = _mm256_blendv_pd(s, Sleef_sind4_u10avx2(a), small);
+    return s;
+}
+
+__attribute__((target("avx2,fma"))) static __m256d log_avx2(__m256d a, __m256d a1)
+{
+    __m256d exact = _mm256_cmp_pd(_mm256_sub_pd(a1, _mm256_set1_pd(1.0)), a, _CMP_EQ_OQ);
+    int m = _mm256_movemask_pd(exact);
+    if (m == 15)
+        return Sleef_logd4_u10avx2(a1);
+    __m256d r = Sleef_log1pd4_u10avx2(a);
+    if (m)
+        r = _mm256_blendv_pd(r, Sleef_logd4_u10avx2(a1), exact);
+    return r;
+}
+
+__attribute__((target("avx2,fma"))) static __m256d op4(enum pk_transform_op op, __m256d a)
+{
+    if (op == PK_TRANSFORM_CHUNK)
+        return _mm256_fmadd_pd(sin_chunk_avx2(a), _mm256_set1_pd(100.0), _mm256_mul_pd(a, a));
+    Sleef___m256d_2 sc = Sleef_sincosd4_u10avx2(a);
+    __m256d a1 = _mm256_add_pd(a, _mm256_set1_pd(1.0));
+    return _mm256_mul_pd(_mm256_fmadd_pd(sc.x, sc.y, _mm256_sqrt_pd(a1)), log_avx2(a, a1));
+}
+
+__attribute__((target("avx2,fma"))) static void eval_avx2(enum pk_transform_op op, const double *v,
+                                                          double base, double *x, size_t n)
+{
+    size_t i = 0;
+    const __m256d iota = _mm256_set_pd(3, 2, 1, 0);
+    if (v) {
+        for (; i + 4 <= n; i += 4) {
+            _mm_prefetch((const char *)(v + i) + PREFETCH_BYTES, _MM_HINT_T0);
+            _mm256_storeu_pd(x + i, op4(op, _mm256_loadu_pd(v + i)));
+        }
+    }
+    for (; i + 4 <= n; i += 4)
+        _mm256_storeu_pd(x + i, op4(op, _mm256_add_pd(_mm256_set1_pd(base + (double)i), iota)));
+    if (i < n) {
+        double t[4] = {0, 0, 0, 0};
+        for (size_t j = i; j < n; j++)
+            t[j - i] = v ? v[j] : base + (double)j;
+        _mm256_storeu_pd(t, op4(op, _mm256_loadu_pd(t)));
+        memcpy(x + i, t, (n - i) * sizeof *t);
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void fn_avx2(double v, double f[4])
+{
+    double t[4];
+    __m256d a = _mm256_set1_pd(v);
+    _mm256_storeu_pd(t, sin_chunk_avx2(a));
+    f[0] = t[0];
+    Sleef___m256d_2 sc = Sleef_sincosd4_u10avx2(a);
+    _mm256_storeu_pd(t, sc.x);
+    f[1] = t[0];
+    _mm256_storeu_pd(t, sc.y);
+    f[2] = t[0];
+    _mm256_storeu_pd(t, log_avx2(a, _mm256_add_pd(a, _mm256_set1_pd(1.0))));
+    f[3] = t[0];
+}
+
+__attribute__((target("avx512f"))) static __m512d sin_chunk_avx512(__m512d a)
+{
+    __m512d s = Sleef_sind8_u35avx512f(a);
+    __mmask8 small = _mm512_cmp_pd_mask(_mm512_abs_pd(a), _mm512_set1_pd(SMALL), _CMP_LT_OQ);
+    if (small)
+        s = _mm512_mask_mov_pd(s, small, Sleef_sind8_u10avx512f(a));
+    return s;
+}
+
+__attribute__((target("avx512f"))) static __m512d log_avx512(__m512d a, __m512d a1)
+{
+    __mmask8 exact = _mm512_cmp_pd_mask(_mm512_sub_pd(a1, _mm512_set1_pd(1.0)), a, _CMP_EQ_OQ);
+    if (exact == 0xff)
+        return Sleef_logd8_u10avx512f(a1);
+    __m512d r = Sleef_log1pd8_u10avx512f(a);
+    if (exact)
+        r = _mm512_mask_mov_pd(r, exact, Sleef_logd8_u10avx512f(a1));
+    return r;
+}
+
+__attribute__((target("avx512f"))) static __m512d op8(enum pk_transform_op op, __m512d a)
+{
+    if (op == PK_TRANSFORM_CHUNK)
+        return _mm512_fmadd_pd(sin_chunk_avx512(a), _mm512_set1_pd(100.0), _mm512_mul_pd(a, a));
+    Sleef___m512d_2 sc = Sleef_sincosd8_u10avx512f(a);
+    __m512d a1 = _mm512_add_pd(a, _mm512_set1_pd(1.0));
+    return _mm512_mul_pd(_mm512_fmadd_pd(sc.x, sc.y, _mm512_sqrt_pd(a1)), log_avx512(a, a1));
+}
+
+__attribute__((target("avx512f"))) static void eval_avx512(enum pk_transform_op op, const double *v,
+                                                           double base, double *x, size_t n)
+{
+    size_t i = 0;
+    const __m512d iota = _mm512_set_pd(7, 6, 5, 4, 3, 2, 1, 0);
+    if (v) {
+        for (; i + 8 <= n; i += 8) {
+            /* One load per SLEEF call is too sparse a stream for the hardware prefetcher to
+             * run far enough ahead: ask for the data PREFETCH_BYTES early (only a hint). */
+            _mm_prefetch((const char *)(v + i) + PREFETCH_BYTES, _MM_HINT_T0);
+            _mm512_storeu_pd(x + i, op8(op, _mm512_loadu_pd(v + i)));
+        }
+    }
+    for (; i + 8 <= n; i += 8)
+        _mm512_storeu_pd(x + i, op8(op, _mm512_add_pd(_mm512_set1_pd(base + (double)i), iota)));
+    if (i < n) {
+        /* masked lanes get 0 and are never stored */
+        __mmask8 k = (__mmask8)((1u << (n - i)) - 1);
+        __m512d a = v ? _mm512_maskz_loadu_pd(k, v + i)
+                      : _mm512_maskz_add_pd(k, _mm512_set1_pd(base + (double)i), iota);
+        _mm512_mask_storeu_pd(x + i, k, op8(op, a));
+    }
+}
+
+__attribute__((target("avx512f"))) static void fn_avx512(double v, double f[4])
+{
+    double t[8];
+    __m512d a = _mm512_set1_pd(v);
+    _mm512_storeu_pd(t, sin_chunk_avx512(a));
+    f[0] = t[0];
+    Sleef___m512d_2 sc = Sleef_sincosd8_u10avx512f(a);
+    _mm512_storeu_pd(t, sc.x);
+    f[1] = t[0];
+    _mm512_storeu_pd(t, sc.y);
+    f[2] = t[0];
+    _mm512_storeu_pd(t, log_avx512(a, _mm512_add_pd(a, _mm512_set1_pd(1.0))));
+    f[3] = t[0];
+}
+#endif
+
+static enum pk_transform_isa resolve(enum pk_transform_isa isa)
+{
+    return isa == PK_TRANSFORM_ISA_AUTO ? pk_transform_isa_best() : isa;
+}
+
+static eval_fn eval_for(enum pk_transform_isa isa)
+{
+    switch (isa) {
+#if PK_X86
+    case PK_TRANSFORM_ISA_SSE2:
+        return eval_sse2;
+    case PK_TRANSFORM_ISA_AVX2:
+        return eval_avx2;
+    case PK_TRANSFORM_ISA_AVX512:
+        return eval_avx512;
+#endif
+    default:
+        return eval_scalar;
+    }
+}
+
+void pk_transform_fn_values(enum pk_transform_isa isa, double v, double f[4])
+{
+    switch (resolve(isa)) {
+#if PK_X86
+    case PK_TRANSFORM_ISA_SSE2:
+        fn_sse2(v, f);
+        return;
+    case PK_TRANSFORM_ISA_AVX2:
+        fn_avx2(v, f);
+        return;
+    case PK_TRANSFORM_ISA_AVX512:
+        fn_avx512(v, f);
+        return;
+#endif
+    default:
+        fn_scalar(v, f);
+    }
+}
+
+static double canary_value(double x)
+{
+    return x + fabs(x) / 256 + 1;
+}
+
+double pk_transform_elem(const struct pk_transform_job *job, uint64_t i, double v)
+{
+    double x;
+    eval_for(resolve(job->isa))(job->op, &v, 0, &x, 1);
+    return i == job->canary ? canary_value(x) : x;
+}
+
+/* ---- grid ------------------------------------------------------------------------------- */
+
+uint64_t pk_transform_nchunks(uint64_t n, uint64_t chunk)
+{
+    return chunk ? n / chunk + (n % chunk != 0) : 0;
+}
+
+uint64_t pk_transform_block_floor(uint64_t n, uint64_t chunk, uint64_t i)
+{
+    if (i >= n || chunk == 0)
+        return n;
+    uint64_t c0 = i - i % chunk;
+    return c0 + (i - c0) / B * B;
+}
+
+/* End of the block that starts at i (on the grid, i < n). */
+static uint64_t block_end(uint64_t n, uint64_t chunk, uint64_t i)
+{
+    uint64_t c_end = (i / chunk + 1) * chunk;
+    if (c_end > n || c_end < i) /* overflow guard */
+        c_end = n;
+    uint64_t e = i + B;
+    return e < c_end ? e : c_end;
+}
+
+/* ---- block statistics --------------------------------------------------------------------- */
+
+struct blk {
+    uint64_t lo, hi; /* global indices */
+    double c, d, m2; /* rounded mean, sum of deviations, sum of squared deviations */
+    double min, max;
+    uint64_t argmin, argmax;
+};
+
+static double lanes_total(double lane[L])
+{
+    for (int width = L / 2; width > 0; width /= 2)
+        for (int j = 0; j < width; j++)
+            lane[j] += lane[j + width];
+    return lane[0];
+}
+
+/* Pass 1: lane sums and per-lane min/max with the first offset where they occur. NaNs never
+ * compare, so they are skipped. The selects are written so compilers if-convert them. */
+PK_ISA_CLONES static double pass1(const double *restrict x, size_t n, double *min, int64_t *imin,
+                                  double *max, int64_t *imax)
+{
+    double s[L], mn[L], mx[L];
+    int64_t in[L], ix[L];
+    for (int j = 0; j < L; j++) {
+        s[j] = 0;
+        mn[j] = INFINITY;
+        mx[j] = -INFINITY;
+        in[j] = -1;
+        ix[j] = -1;
+    }
+    size_t full = n - n % L;
+    for (size_t i = 0; i < full; i += L) {
+        for (int j = 0; j < L; j++) {
+            double y = x[i + j];
+            s[j] += y;
+            bool lt = y<mn[j], gt = y> mx[j];
+            mn[j] = lt ? y : mn[j];
+            in[j] = lt ? (int64_t)(i + (size_t)j) : in[j];
+            mx[j] = gt ? y : mx[j];
+            ix[j] = gt ? (int64_t)(i + (size_t)j) : ix[j];
+        }
+    }
+    for (size_t i = full; i < n; i++) {
+        size_t j = i - full;
+        double y = x[i];
+        s[j] += y;
+        if (y < mn[j]) {
+            mn[j] = y;
+            in[j] = (int64_t)i;
+        }
+        if (y > mx[j]) {
+            mx[j] = y;
+            ix[j] = (int64_t)i;
+        }
+    }
+    /* lanes: smallest value, ties to the lowest offset; -1 = none below +inf */
+    double bmn = INFINITY, bmx = -INFINITY;
+    int64_t bin = -1, bix = -1;
+    for (int j = 0; j < L; j++) {
+        if (in[j] >= 0 && (bin < 0 || mn[j] < bmn || (mn[j] == bmn && in[j] < bin))) {
+            bmn = mn[j];
+            bin = in[j];
+        }
+        if (ix[j] >= 0 && (bix < 0 || mx[j] > bmx || (mx[j] == bmx && ix[j] < bix))) {
+            bmx = mx[j];
+            bix = ix[j];
+        }
+    }
+    /* Only +inf (for min) or -inf (for max) values, or NaNs: the first non-NaN, if any. */
+    if (bin < 0)
+        for (size_t i = 0; i < n && bin < 0; i++)
+            if (!isnan(x[i]))
+                bin = (int64_t)i, bmn = x[i];
+    if (bix < 0)
+        for (size_t i = 0; i < n && bix < 0; i++)
+            if (!isnan(x[i]))
+                bix = (int64_t)i, bmx = x[i];
+    *min = bmn;
+    *imin = bin;
+    *max = bmx;
+    *imax = bix;
+    return lanes_total(s);
+}
+
+/* Pass 2: d = sum (x - c), m2 = sum (x - c)^2, in lanes. */
+PK_ISA_CLONES static void pass2(const double *restrict x, size_t n, double c, double *d, double *m2)
+{
+    double sd[L] = {0}, sq[L] = {0};
+    size_t full = n - n % L;
+    for (size_t i = 0; i < full; i += L)
+        for (int j = 0; j < L; j++) {
+            double e = x[i + j] - c;
+            sd[j] += e;
+            sq[j] += e * e;
+        }
+    for (size_t i = full; i < n; i++) {
+        double e = x[i] - c;
+        sd[i - full] += e;
+        sq[i - full] += e * e;
+    }
+    *d = lanes_total(sd);
+    *m2 = lanes_total(sq);
+}
+
+/* Computes block r->lo..r->hi of a call that started at i0; xbuf holds B doubles. */
+static void block_compute(const struct pk_transform_job *job, eval_fn ev, uint64_t i0,
+                          struct blk *r, double *xbuf)
+{
+    size_t n = (size_t)(r->hi - r->lo);
+    const double *v = job->in ? job->in + (r->lo - i0) : NULL;
+    double *x = job->out ? job->out + (r->lo - i0) : xbuf;
+    ev(job->op, v, job->start + (double)r->lo, x, n);
+    if (job->canary >= r->lo && job->canary < r->hi)
+        x[job->canary - r->lo] = canary_value(x[job->canary - r->lo]);
+    int64_t imin, imax;
+    double sum = pass1(x, n, &r->min, &imin, &r->max, &imax);
+    r->argmin = imin < 0 ? NONE : r->lo + (uint64_t)imin;
+    r->argmax = imax < 0 ? NONE : r->lo + (uint64_t)imax;
+    if (imin < 0)
+        r->min = NAN;
+    if (imax < 0)
+        r->max = NAN;
+    r->c = sum / (double)n;
+    pass2(x, n, r->c, &r->d, &r->m2);
+}
+
+/* ---- exact accumulation ------------------------------------------------------------------- */
+
+/* a * b = *hi + *lo exactly (barring underflow) */
+static void two_prod(double a, double b, double *hi, double *lo)
+{
+    *hi = a * b;
+    *lo = fma(a, b, -*hi);
+}
+
+static void minmax_merge(struct pk_tstats *a, double min, uint64_t argmin, double max,
+                         uint64_t argmax)
+{
+    if (argmin != NONE &&
+        (a->argmin == NONE || min < a->min || (min == a->min && argmin < a->argmin))) {
+        a->min = min;
+        a->argmin = argmin;
+    }
+    if (argmax != NONE &&
+        (a->argmax == NONE || max > a->max || (max == a->max && argmax < a->argmax))) {
+        a->max = max;
+        a->argmax = argmax;
+    }
+}
+
+static void fold(struct pk_tstats *s, const struct blk *b)
+{
+    double nb = (double)(b->hi - b->lo), h, l, h2, l2;
+    s->n += b->hi - b->lo;
+    two_prod(nb, b->c, &h, &l); /* P += n_b c_b + d_b */
+    pk_xacc_add(&s->p, h);
+    pk_xacc_add(&s->p, l);
+    pk_xacc_add(&s->p, b->d);
+    two_prod(b->c, b->c, &h, &l); /* T += n_b c_b^2 + 2 c_b d_b */
+    two_prod(nb, h, &h2, &l2);
+    pk_xacc_add(&s->t, h2);
+    pk_xacc_add(&s->t, l2);
+    two_prod(nb, l, &h2, &l2);
+    pk_xacc_add(&s->t, h2);
+    pk_xacc_add(&s->t, l2);
+    two_prod(2 * b->c, b->d, &h, &l);
+    pk_xacc_add(&s->t, h);
+    pk_xacc_add(&s->t, l);
+    pk_xacc_add(&s->q, b->m2);
+    minmax_merge(s, b->min, b->argmin, b->max, b->argmax);
+}
+
+void pk_tstats_init(struct pk_tstats *s)
+{
+    memset(s, 0, sizeof *s);
+    pk_xacc_init(&s->p);
+    pk_xacc_init(&s->t);
+    pk_xacc_init(&s->q);
+    s->argmin = s->argmax = NONE;
+    s->min = s->max = NAN;
+}
+
+void pk_tstats_merge(struct pk_tstats *a, struct pk_tstats *b)
+{
+    pk_xacc_merge(&a->p, &b->p);
+    pk_xacc_merge(&a->t, &b->t);
+    pk_xacc_merge(&a->q, &b->q);
+    a->n += b->n;
+    minmax_merge(a, b->min, b->argmin, b->max, b->argmax);
+}
+
+/* ---- double-double finish ----------------------------------------------------------------- */
+
+struct dd {
+    double hi, lo;
+};
+
+static struct dd two_sum(double a, double b)
+{
+    double s = a + b, bb = s - a;
+    return (struct dd){s, (a - (s - bb)) + (b - bb)};
+}
+
+static struct dd fast_two_sum(double a, double b)
+{
+    double s = a + b;
+    return (struct dd){s, b - (s - a)};
+}
+
+static struct dd dd_mul(struct dd a, struct dd b)
+{
+    struct dd p;
+    two_prod(a.hi, b.hi, &p.hi, &p.lo);
+    p.lo += a.hi * b.lo + a.lo * b.hi;
+    return fast_two_sum(p.hi, p.lo);
+}
+
+static struct dd dd_div_d(struct dd a, double n)
+{
+    double q1 = a.hi / n, ph, pl;
+    two_prod(q1, n, &ph, &pl);
+    double r = ((a.hi - ph) - pl) + a.lo;
+    return fast_two_sum(q1, r / n);
+}
+
+static struct dd dd_sub(struct dd a, struct dd b)
+{
+    struct dd s = two_sum(a.hi, -b.hi);
+    s.lo += a.lo - b.lo;
+    return fast_two_sum(s.hi, s.lo);
+}
+
+/* The exact sum as hi + lo: hi correctly rounded, lo the rounded remainder. */
+static struct dd xacc_dd(struct pk_xacc *a)
+{
+    struct dd r = {pk_xacc_round(a), 0};
+    if (isfinite(r.hi)) {
+        struct pk_xacc t = *a;
+        pk_xacc_add(&t, -r.hi);
+        r.lo = pk_xacc_round(&t);
+    }
+    return r;
+}
+
+void pk_tstats_finish(struct pk_tstats *s, struct pk_tsummary *out)
+{
+    *out = (struct pk_tsummary){.n = s->n,
+                                .min = s->min,
+                                .max = s->max,
+                                .argmin = s->argmin,
+                                .argmax = s->argmax,
+                                .mean = NAN,
+                                .variance = NAN};
+    struct dd p = xacc_dd(&s->p);
+    out->sum = p.hi;
+    if (s->n == 0)
+        return;
+    double n = (double)s->n;
+    struct dd t = xacc_dd(&s->t), q = xacc_dd(&s->q);
+    if (!isfinite(p.hi) || !isfinite(t.hi) || !isfinite(q.hi)) {
+        out->mean = p.hi / n;
+        out->variance = NAN;
+        return;
+    }
+    struct dd mean = dd_div_d(p, n);
+    out->mean = mean.hi + mean.lo;
+    struct dd between = dd_sub(t, dd_div_d(dd_mul(p, p), n));
+    struct dd m2 = two_sum(between.hi, q.hi);
+    double v = m2.hi + (m2.lo + (between.lo + q.lo));
+    out->variance = (v > 0 ? v : 0) / n;
+}
+
+/* ---- the kernel -------------------------------------------------------------------------- */
+
+struct pk_transform_ws {
+    struct blk blk[WINDOW];
+};
+
+int pk_transform_ws_alloc(struct pk_transform_ws **out)
+{
+    *out = malloc(sizeof **out);
+    return *out ? PK_OK : PK_ENOMEM;
+}
+
+void pk_transform_ws_free(struct pk_transform_ws *ws)
+{
+    free(ws);
+}
+
+void pk_transform_acc_init(struct pk_transform_acc *acc)
+{
+    pk_tstats_init(&acc->total);
+    pk_tstats_init(&acc->chunk);
+    acc->chunk_id = NONE;
+    acc->resume = NONE;
+}
+
+static bool on_grid(uint64_t n, uint64_t chunk, uint64_t i)
+{
+    return i == n || (i < n && pk_transform_block_floor(n, chunk, i) == i);
+}
+
+/* Serial fold in block order, for per-chunk statistics. */
+static void fold_chunks(const struct pk_transform_job *job, const struct blk *blk, size_t nb,
+                        struct pk_transform_acc *acc)
+{
+    for (size_t k = 0; k < nb; k++) {
+        uint64_t id = blk[k].lo / job->chunk;
+        if (acc->chunk_id != id) {
+            pk_tstats_init(&acc->chunk);
+            acc->chunk_id = id;
+        }
+        fold(&acc->chunk, &blk[k]);
+        uint64_t c_end = (id + 1) * job->chunk;
+        if (blk[k].hi == job->n || blk[k].hi == c_end) {
+            struct pk_tsummary s;
+            pk_tstats_finish(&acc->chunk, &s);
+            job->on_chunk(job->arg, id, &s);
+            pk_tstats_merge(&acc->total, &acc->chunk);
+            acc->chunk_id = NONE;
+            acc->resume = NONE;
+        } else {
+            acc->resume = blk[k].hi;
+        }
+    }
+}
+
+int pk_transform_run(const struct pk_transform_job *job, uint64_t i0, uint64_t i1,
+                     struct pk_transform_ws *ws, struct pk_transform_acc *acc)
+{
+    if (!job || !ws || !acc || job->chunk == 0 || job->nthreads < 1 || i0 > i1 || i1 > job->n)
+        return PK_EINVAL;
+    if ((job->op != PK_TRANSFORM_CHUNK && job->op != PK_TRANSFORM_HEAVY) ||
+        !pk_transform_isa_supported(job->isa))
+        return PK_EINVAL;
+    if (!on_grid(job->n, job->chunk, i0) || !on_grid(job->n, job->chunk, i1))
+        return PK_EINVAL;
+    if (i1 > i0 && job->in == NULL && job->start + (double)(i1 - 1) > 0x1p53)
+        return PK_ERANGE; /* generated values would no longer be exact integers */
+    if (job->on_chunk && acc->chunk_id != NONE && acc->resume != i0)
+        return PK_EINVAL; /* a chunk in progress must be continued where it stopped */
+    eval_fn ev = eval_for(resolve(job->isa));
+    struct blk *blk = ws->blk;
+    uint64_t pos = i0;
+    while (pos < i1) {
+        size_t nb = 0;
+        while (pos < i1 && nb < WINDOW) {
+            blk[nb].lo = pos;
+            blk[nb].hi = block_end(job->n, job->chunk, pos);
+            pos = blk[nb].hi;
+            nb++;
+        }
+        bool chunks = job->on_chunk != NULL;
+        struct pk_tstats *total = &acc->total;
+#pragma omp parallel num_threads(job->nthreads) default(none)                                      \
+    shared(job, ev, i0, blk, nb, chunks, total)
+        {
+            /* 32 KiB of scratch per thread: well inside every OpenMP stack size */
+            double xbuf[B];
+            struct pk_tstats mine;
+            if (!chunks)
+                pk_tstats_init(&mine);
+                /* Dynamic: on a loaded machine a thread that loses its core for a time slice would
+                 * otherwise hold up the whole window; the bits do not depend on who computes a
+                 * block. 8 blocks (32 K values, ~50 us) per grab keep the dispatch cost invisible.
+                 */
+#pragma omp for schedule(dynamic, 8)
+            for (size_t k = 0; k < nb; k++) {
+                block_compute(job, ev, i0, &blk[k], xbuf);
+                if (!chunks)
+                    fold(&mine, &blk[k]);
+            }
+            if (!chunks) {
+#pragma omp critical(pk_transform_run)
+                pk_tstats_merge(total, &mine);
+            }
+        }
+        if (chunks)
+            fold_chunks(job, blk, nb, acc);
+    }
+    return PK_OK;
+}
+
+/* ---- the long-double twin ------------------------------------------------------------------ */
+
+long double pk_transform_elem_ref(enum pk_transform_op op, long double v)
+{
+    if (op == PK_TRANSFORM_CHUNK)
+        return v * v + sinl(v) * 100.0L;
+    return (sinl(v) * cosl(v) + sqrtl(v + 1.0L)) * log1pl(v);
+}
+
+static double ulp_of(double w)
+{
+    int e;
+    frexp(w, &e);
+    double u = w == 0 ? DBL_TRUE_MIN : ldexp(1.0, e - 53);
+    return u < DBL_TRUE_MIN ? DBL_TRUE_MIN : u;
+}
+
+double pk_transform_elem_tol_ulp(enum pk_transform_op op, double v)
+{
+    long double ref = pk_transform_elem_ref(op, v);
+    double x = (double)ref, bound;
+    if (!isfinite(x) || fabs(v) > 1e14)
+        return PK_TRANSFORM_ELEM_ULP;
+    if (op == PK_TRANSFORM_CHUNK) {
+        /* fma(s, 100, v*v): v*v rounds unless exact, s within 1 or 3.5 ulp, the fma rounds */
+        double vv = v * v, vv_err = fma(v, v, -vv) == 0 ? 0 : 0.5 * ulp_of(vv);
+        double s_ulp = fabs(v) < SMALL ? 1.0 : 3.5;
+        bound = vv_err + 100 * s_ulp * ulp_of(sin(v)) + 0.5 * ulp_of(x);
+    } else {
+        /* (sc + r) * lg: sc within ~2.5 ulp(1/2), r = sqrt of the rounded v+1 within 1 ulp, the
+         * fma rounds, L within 1 ulp, the product rounds */
+        double r = sqrt(v + 1), lg = (double)log1pl(v), sc = sin(v) * cos(v) + r;
+        bound = fabs(lg) * (2.5 * 0x1p-54 + ulp_of(r) + 0.5 * ulp_of(sc)) + fabs(sc) * ulp_of(lg) +
+                0.5 * ulp_of(x);
+    }
+    double u = bound / ulp_of(x);
+    return u > PK_TRANSFORM_ELEM_ULP ? u : PK_TRANSFORM_ELEM_ULP;
+}
+
+double pk_transform_ulp_diff(double got, long double want)
+{
+    if (isnan(got) || isnan(want))
+        return isnan(got) && isnan(want) ? 0 : INFINITY;
+    if ((long double)got == want)
+        return 0;
+    double w = (double)want;
+    if (isinf(w) || isinf(got))
+        return INFINITY;
+    return (double)(fabsl((long double)got - want) / ulp_of(w));
+}
+
+struct kahan {
+    long double s, c;
+};
+
+static void kahan_add(struct kahan *k, long double x)
+{
+    long double y = x - k->c, t = k->s + y;
+    k->c = (t - k->s) - y;
+    k->s = t;
+}
+
+static long double ref_value(const struct pk_transform_job *job, uint64_t i0, uint64_t i)
+{
+    long double v = job->in ? (long double)job->in[i - i0] : (long double)job->start + i;
+    return pk_transform_elem_ref(job->op, v);
+}
+
+void pk_transform_ref(const struct pk_transform_job *job, uint64_t i0, uint64_t i1,
+                      struct pk_tref *out)
+{
+    struct kahan sum = {0, 0}, sabs = {0, 0}, ssq = {0, 0}, dev = {0, 0};
+    *out = (struct pk_tref){.n = i1 - i0, .argmin = NONE, .argmax = NONE};
+    out->min = out->max = NAN;
+    for (uint64_t i = i0; i < i1; i++) {
+        long double x = ref_value(job, i0, i);
+        kahan_add(&sum, x);
+        kahan_add(&sabs, fabsl(x));
+        kahan_add(&ssq, x * x);
+        if (!isnan(x) && (out->argmin == NONE || x < out->min)) {
+            out->min = x;
+            out->argmin = i;
+        }
+        if (!isnan(x) && (out->argmax == NONE || x > out->max)) {
+            out->max = x;
+            out->argmax = i;
+        }
+    }
+    out->sum = sum.s;
+    out->sum_abs = sabs.s;
+    out->sum_sq = ssq.s;
+    out->mean = out->n ? sum.s / out->n : NAN;
+    for (uint64_t i = i0; i < i1; i++) {
+        long double e = ref_value(job, i0, i) - out->mean;
+        kahan_add(&dev, e * e);
+    }
+    out->m2 = out->n ? dev.s : NAN;
+}
+
+void pk_transform_ref_windows(const struct pk_transform_job *job, size_t nw, const uint64_t *lo,
+                              const uint64_t *hi, const double *const *in, int nthreads,
+                              struct pk_tref *out)
+{
+#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 1) default(none)                  \
+    shared(job, nw, lo, hi, in, out)
+    for (size_t w = 0; w < nw; w++) {
+        struct pk_transform_job one = *job;
+        one.in = in ? in[w] : NULL;
+        pk_transform_ref(&one, lo[w], hi[w], &out[w]);
+    }
+}
+
+void pk_transform_compare(const struct pk_tsummary *got, const struct pk_tref *want,
+                          struct pk_tcompare *out)
+{
+    const double eps = 0x1p-53, g = (B / L + 6) * eps;
+    *out = (struct pk_tcompare){0};
+    double sabs = (double)want->sum_abs, ssq = (double)want->sum_sq, m2 = (double)want->m2;
+    double nn = (double)want->n;
+    out->sum_err = (double)fabsl((long double)got->sum - want->sum);
+    out->sum_tol = (g + 10 * eps) * sabs + DBL_TRUE_MIN;
+    double bigsq = fmax(fabs((double)want->min), fabs((double)want->max));
+    bigsq *= bigsq;
+    if (want->n == 0) {
+        out->ok = got->n == 0 && got->sum == 0;
+        out->args_equal = true;
+        return;
+    }
+    out->mean_err = (double)fabsl((long double)got->mean - want->mean);
+    out->mean_tol = out->sum_tol / nn + 2 * eps * fabs((double)want->mean);
+    out->m2_err = (double)fabsl((long double)got->variance * nn - want->m2);
+    out->m2_tol = 2 * g * m2 + 0x1p-100 * nn * bigsq + 17 * eps * sqrt(m2 * ssq) +
+                  16 * eps * eps * ssq + 2 * eps * m2 + DBL_TRUE_MIN;
+    out->min_ulp = pk_transform_ulp_diff(got->min, want->min);
+    out->max_ulp = pk_transform_ulp_diff(got->max, want->max);
+    out->args_equal = got->argmin == want->argmin && got->argmax == want->argmax;
+    out->ok = got->n == want->n && out->sum_err <= out->sum_tol && out->mean_err <= out->mean_tol &&
+              out->m2_err <= out->m2_tol && out->min_ulp <= PK_TRANSFORM_ELEM_ULP &&
+              out->max_ulp <= PK_TRANSFORM_ELEM_ULP && out->args_equal;
+}
