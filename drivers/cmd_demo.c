@@ -6,6 +6,7 @@
  * with its report and plots, written to a directory named at the end. */
 #include "commands.h"
 #include "record.h"
+#include "selfrun.h"
 #include "sysinfo.h"
 
 #include <errno.h>
@@ -121,49 +122,6 @@ static const struct demo_row rows[] = {
      {.n = {100000, 200000, 300000, 400000}, .count = 4}},
 };
 
-/* Runs `parkit ARGV...` (this same program) with --format json on stdout and parses the
- * record it prints; stderr passes through. Returns its exit status, or -1 when it could not
- * run or printed no record. */
-static int run_self(char *const args[], json_t **record)
-{
-    *record = NULL;
-    int fd[2];
-    if (pipe(fd) != 0)
-        return -1;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fd[0]);
-        close(fd[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        dup2(fd[1], STDOUT_FILENO);
-        close(fd[0]);
-        close(fd[1]);
-        execv("/proc/self/exe", args);
-        _exit(127);
-    }
-    close(fd[1]);
-    FILE *f = fdopen(fd[0], "r");
-    json_error_t jerr;
-    /* files --make prints a line before nothing else; the record is the first JSON value */
-    *record = f ? json_loadf(f, JSON_DISABLE_EOF_CHECK, &jerr) : NULL;
-    if (f) {
-        char sink[4096];
-        while (fread(sink, 1, sizeof sink, f) > 0)
-            continue;
-        fclose(f);
-    } else {
-        close(fd[0]);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        continue;
-    int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return *record ? rc : -1;
-}
-
 static double result_num(const json_t *rec, const char *key)
 {
     return json_number_value(json_object_get(json_object_get(rec, "result"), key));
@@ -203,7 +161,7 @@ static int transform_rows(double factor, int nthreads, int reps)
                             "--chunk",  chunk,       "-t",   t[pass],           "--reps", r,
                             "--format", "json",      NULL};
             json_t *rec;
-            int rc = run_self(args, &rec);
+            int rc = pk_run_self_json(args, &rec);
             median[pass] =
                 json_number_value(json_object_get(json_object_get(rec, "timing"), "median_s"));
             ok = ok && rc == 0 && json_is_true(json_object_get(rec, "verified"));
@@ -225,7 +183,7 @@ static int io_rows(const char *dir)
     json_t *rec;
     char *api[] = {"parkit",    "api",        "--tasks",  "50",   "--workers", "10",
                    "--latency", "fixed:0.02", "--format", "json", NULL};
-    int rc = run_self(api, &rec);
+    int rc = pk_run_self_json(api, &rec);
     io_row("api (50 calls, 10 workers)", "20 ms", result_num(rec, "sequential_s"),
            result_num(rec, "pooled_s"), rc == 0 && json_is_true(json_object_get(rec, "verified")),
            "");
@@ -249,7 +207,7 @@ static int io_rows(const char *dir)
     rc = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     if (rc == 0) {
         char *files[] = {"parkit", "files", csv, "--format", "json", NULL};
-        rc = run_self(files, &rec);
+        rc = pk_run_self_json(files, &rec);
         io_row("files (20 CSV reports)", "1e4 rows", result_num(rec, "sequential_s"),
                result_num(rec, "pooled_s"),
                rc == 0 && json_is_true(json_object_get(rec, "verified")), "");
@@ -261,7 +219,7 @@ static int io_rows(const char *dir)
         "parkit",  "pipeline", "--stages", "prepare:0.03:1,assemble:0.04:1,inspect:0.02:1",
         "--items", "10",       "--format", "json",
         NULL};
-    rc = run_self(line, &rec);
+    rc = pk_run_self_json(line, &rec);
     io_row("pipeline (3 stages, 10 items)", "0.09 s/item", 10 * 0.09, result_num(rec, "wall_s"),
            rc == 0 && json_is_true(json_object_get(rec, "verified")),
            "  (sequential = sum of stage times)");

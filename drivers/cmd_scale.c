@@ -10,6 +10,7 @@
  * of the harness and of `report`, whose efficiency must come out near 1/p. */
 #include "commands.h"
 #include "record.h"
+#include "selfrun.h"
 #include "sysinfo.h"
 #include "timing.h"
 
@@ -28,6 +29,7 @@ static const char usage[] =
     "       parkit scale factsum N [options]\n"
     "       parkit scale fib N [options]\n"
     "       parkit scale sleep SECONDS [options]\n"
+    "       parkit scale api|fetch|pipeline --workers LIST [options] -- [its options]\n"
     "Runs the kernel once per thread count, verified, and prints time, speedup, parallel\n"
     "efficiency and the Karp-Flatt serial fraction of each point; with --record every point\n"
     "becomes a JSON line for `parkit report`.\n"
@@ -47,17 +49,31 @@ static const char usage[] =
     "computes nothing, so it reads the same on a busy machine, and what it reports beyond\n"
     "the ideal is the harness's overhead. Verified: no repetition was shorter than asked.\n"
     "\n"
+    "api, fetch and pipeline sweep the worker count of the I/O commands (--workers, e.g.\n"
+    "1,2,4,...,512): each point runs the command (a child process, --reps times after\n"
+    "--warmup) with the options after '--', and reports its time and throughput against the\n"
+    "bound: Little's law (W / mean call time) for api, the slowest stage for pipeline. In\n"
+    "the options, {w} stands for the point's worker count: pipeline needs it in --stages\n"
+    "(e.g. -- --stages read:0.01:{w},parse:0.02:{w}); api and fetch get --workers W.\n"
+    "\n"
     "Workers = ranks x threads. A point whose threads outnumber the cores is run but warned\n"
     "about first, and its record says so. A progress line goes to stderr on a terminal.\n"
     "Speedup is against the first point (scaled speedup p T1 / Tp for weak scaling).\n\n";
 
-enum kernel { K_SUMSQ, K_FACTSUM, K_FIB, K_SLEEP };
+enum kernel { K_SUMSQ, K_FACTSUM, K_FIB, K_SLEEP, K_API, K_FETCH, K_PIPELINE };
+
+static bool is_io(enum kernel k)
+{
+    return k == K_API || k == K_FETCH || k == K_PIPELINE;
+}
 
 struct scale_opts {
     enum kernel kernel;
     enum pk_sumsq_variant variant;
     uint64_t n, chunk, seed;
     double seconds; /* sleep */
+    char **pass;    /* api, fetch, pipeline: the command's own options ({w} = workers) */
+    int npass;
     bool weak, serial;
     int threads[MAX_POINTS];
     int npoints;
@@ -108,6 +124,12 @@ static const char *kernel_name(const struct scale_opts *o)
         return "factsum";
     case K_SLEEP:
         return "sleep";
+    case K_API:
+        return "api";
+    case K_FETCH:
+        return "fetch";
+    case K_PIPELINE:
+        return "pipeline";
     default:
         return "fib";
     }
@@ -152,6 +174,99 @@ static int run_sleep(const struct pk_comm *c, const struct scale_opts *o, double
     return pk_dist_agree(c, short_reps ? PK_EXIT_VERIFY : PK_EXIT_OK);
 }
 
+/* text with every "{w}" replaced by w (malloc'd). */
+static char *with_workers(const char *text, int w)
+{
+    char num[16];
+    int nlen = snprintf(num, sizeof num, "%d", w);
+    size_t n = strlen(text) + 1;
+    for (const char *p = strstr(text, "{w}"); p; p = strstr(p + 3, "{w}"))
+        n += (size_t)nlen;
+    char *out = malloc(n), *q = out;
+    if (!out)
+        return NULL;
+    for (const char *p = text; *p;) {
+        if (strncmp(p, "{w}", 3) == 0) {
+            memcpy(q, num, (size_t)nlen);
+            q += nlen;
+            p += 3;
+        } else {
+            *q++ = *p++;
+        }
+    }
+    *q = '\0';
+    return out;
+}
+
+/* One point of an I/O sweep: the command as a child process (it owns its pool and its
+ * Ctrl-C), warm-up and reps runs, each run's pooled time; the record is the last run's with
+ * the timing of all of them and its throughput. */
+static int run_io(const struct scale_opts *o, int w, json_t **rec)
+{
+    const char *cmd = kernel_name(o);
+    char wstr[16];
+    snprintf(wstr, sizeof wstr, "%d", w);
+    char **args = calloc((size_t)o->npass + 8, sizeof *args);
+    double *t = calloc((size_t)o->common.reps, sizeof *t);
+    int n = 0, status = PK_EXIT_OK;
+    if (!args || !t) {
+        free(args);
+        free(t);
+        return PK_EXIT_RUNTIME;
+    }
+    args[n++] = "parkit";
+    args[n++] = (char *)cmd;
+    int first_pass = n;
+    for (int i = 0; i < o->npass; i++)
+        if (!(args[n++] = with_workers(o->pass[i], w)))
+            status = PK_EXIT_RUNTIME;
+    int last_pass = n;
+    if (o->kernel != K_PIPELINE) {
+        args[n++] = "--workers";
+        args[n++] = wstr;
+    }
+    if (o->kernel == K_API)
+        args[n++] = "--no-sequential";
+    args[n++] = "--format";
+    args[n++] = "json";
+    bool verified = true;
+    for (int r = -o->common.warmup; r < o->common.reps && status == PK_EXIT_OK; r++) {
+        json_t *one = NULL;
+        int rc = pk_run_self_json(args, &one);
+        json_t *res = json_object_get(one, "result");
+        double sec = json_number_value(
+            json_object_get(res, o->kernel == K_PIPELINE ? "wall_s" : "pooled_s"));
+        verified = verified && json_is_true(json_object_get(one, "verified"));
+        if (rc != 0)
+            status = rc < 0 ? PK_EXIT_RUNTIME : rc;
+        if (r >= 0)
+            t[r] = sec;
+        if (r == o->common.reps - 1 || status != PK_EXIT_OK) {
+            json_decref(*rec);
+            *rec = one;
+        } else {
+            json_decref(one);
+        }
+    }
+    if (*rec && status == PK_EXIT_OK) {
+        pk_record_set_timing(*rec, t, o->common.reps, o->common.warmup);
+        json_t *res = json_object_get(*rec, "result");
+        double med =
+            json_number_value(json_object_get(json_object_get(*rec, "timing"), "median_s"));
+        double done = json_number_value(json_object_get(res, "finished"));
+        json_object_set_new(res, "median_throughput_per_s", json_real(med > 0 ? done / med : 0));
+        json_object_set_new(*rec, "verified", json_boolean(verified));
+        /* records of api and pipeline name their threads "workers"; report reads threads */
+        json_object_set_new(json_object_get(*rec, "params"), "threads", json_integer(w));
+        json_object_set_new(json_object_get(*rec, "params"), "ranks", json_integer(1));
+    }
+    for (int i = first_pass; i < last_pass; i++)
+        free(args[i]);
+    free(args);
+    free(t);
+    return status == PK_EXIT_OK && !verified ? PK_EXIT_VERIFY : status;
+}
+
 /* Runs one point; rank 0 gets the kernel's record. */
 static int run_point(const struct pk_comm *c, const struct scale_opts *o, uint64_t size,
                      int nthreads, const json_t *sysinfo, json_t **rec)
@@ -163,6 +278,8 @@ static int run_point(const struct pk_comm *c, const struct scale_opts *o, uint64
             .variant = o->variant, .n = size, .chunk = o->chunk, .seed = o->seed, .common = common};
         return pk_sumsq_execute(c, &so, sysinfo, rec);
     }
+    if (is_io(o->kernel))
+        return run_io(o, nthreads, rec);
     if (o->kernel == K_SLEEP) {
         /* strong: the work (seconds) is shared by the workers; weak: each has its own */
         double w = (double)nthreads * c->nranks;
@@ -215,6 +332,7 @@ static int parse_args(int argc, char **argv, const struct pk_comm *c, struct sca
                                              {"seed", required_argument, NULL, 'S'},
                                              {"mode", required_argument, NULL, 'M'},
                                              {"serial", no_argument, NULL, 'Z'},
+                                             {"workers", required_argument, NULL, 'W'},
                                              PK_COMMON_LONGOPTS,
                                              {NULL, 0, NULL, 0}};
     struct pk_err err = {0};
@@ -224,7 +342,8 @@ static int parse_args(int argc, char **argv, const struct pk_comm *c, struct sca
                 printf("%s%s%s", usage, pk_common_help, pk_exit_help);
             return PK_OPT_HELP_SHOWN;
         }
-        pk_error(c, false, "scale", "name a kernel: sumsq, factsum, fib or sleep (see --help)");
+        pk_error(c, false, "scale",
+                 "name a kernel: sumsq, factsum, fib, sleep, api, fetch or pipeline (see --help)");
         return PK_EXIT_USAGE;
     }
     const char *k = argv[1];
@@ -236,8 +355,15 @@ static int parse_args(int argc, char **argv, const struct pk_comm *c, struct sca
         o->kernel = K_FIB;
     else if (strcmp(k, "sleep") == 0)
         o->kernel = K_SLEEP;
+    else if (strcmp(k, "api") == 0)
+        o->kernel = K_API;
+    else if (strcmp(k, "fetch") == 0)
+        o->kernel = K_FETCH;
+    else if (strcmp(k, "pipeline") == 0)
+        o->kernel = K_PIPELINE;
     else {
-        pk_error(c, false, "scale", "unknown kernel '%s' (sumsq, factsum, fib or sleep)", k);
+        pk_error(c, false, "scale",
+                 "unknown kernel '%s' (sumsq, factsum, fib, sleep, api, fetch or pipeline)", k);
         return PK_EXIT_USAGE;
     }
     int nvariants = 0;
@@ -272,6 +398,14 @@ static int parse_args(int argc, char **argv, const struct pk_comm *c, struct sca
             rc = pk_parse_count("--seed", optarg, 0, UINT64_MAX, &o->seed, &err);
             break;
         case PK_OPT_THREADS:
+        case 'W':
+            if ((code == 'W') != is_io(o->kernel)) {
+                pk_error(c, false, "scale", "%s",
+                         is_io(o->kernel)
+                             ? "api, fetch and pipeline sweep --workers, not --threads"
+                             : "--workers is for api, fetch and pipeline; kernels take --threads");
+                return PK_EXIT_USAGE;
+            }
             rc = parse_threads(optarg, o, &err);
             have_threads = true;
             break;
@@ -294,6 +428,33 @@ static int parse_args(int argc, char **argv, const struct pk_comm *c, struct sca
             pk_error(c, false, "scale", "%s", err.msg);
             return PK_EXIT_USAGE;
         }
+    }
+    if (is_io(o->kernel)) {
+        if (!have_threads) {
+            pk_error(c, false, "scale", "%s needs --workers LIST, e.g. 1,2,4,8", k);
+            return PK_EXIT_USAGE;
+        }
+        if (c->nranks > 1) {
+            pk_error(c, false, "scale", "%s runs on one process; start it without mpirun", k);
+            return PK_EXIT_USAGE;
+        }
+        o->pass = argv + optind;
+        o->npass = argc - optind;
+        bool has_w = false;
+        for (int i = 0; i < o->npass; i++)
+            has_w = has_w || strstr(o->pass[i], "{w}");
+        if (o->kernel == K_PIPELINE && !has_w) {
+            pk_error(c, false, "scale",
+                     "pipeline: put {w} where the worker count goes, e.g. -- --stages "
+                     "a:0.01:{w},b:0.02:{w}");
+            return PK_EXIT_USAGE;
+        }
+        if (o->weak) {
+            pk_error(c, false, "scale", "%s sweeps are strong only (a fixed number of tasks)", k);
+            return PK_EXIT_USAGE;
+        }
+        o->n = 0;
+        return PK_OPT_DONE;
     }
     if (o->kernel == K_SUMSQ) {
         if (nvariants != 1) {
@@ -365,8 +526,19 @@ static void print_row(const struct scale_opts *o, int workers, int threads, int 
     /* Karp-Flatt: e = (1/S - 1/p) / (1 - 1/p), the serial fraction the measured speedup implies */
     if (rel > 1 && speedup > 0)
         snprintf(kf, sizeof kf, "%.3f", (1 / speedup - 1 / rel) / (1 - 1 / rel));
-    printf("%7d %7d %5d %14" PRIu64 " %10.4f %10.4f %10.4f %8.2f %10.2f %10s  %s%s\n", workers,
+    printf("%7d %7d %5d %14" PRIu64 " %10.4f %10.4f %10.4f %8.2f %10.2f %10s  %s%s", workers,
            threads, ranks, size, med, mn, mx, speedup, eff, kf, v, over ? "  oversubscribed" : "");
+    if (is_io(o->kernel)) {
+        /* throughput against the command's own bound: Little's law or the slowest stage */
+        json_t *res = json_object_get(rec, "result");
+        double thr = json_number_value(json_object_get(res, "median_throughput_per_s"));
+        double bound = json_number_value(
+            json_object_get(res, o->kernel == K_API ? "littles_bound" : "bound_per_s"));
+        printf("  %.1f/s", thr);
+        if (bound > 0)
+            printf(" = %.0f%% of bound %.1f/s", 100 * thr / bound, bound);
+    }
+    putchar('\n');
 }
 
 int pk_cmd_scale(int argc, char **argv, const struct pk_comm *c)
@@ -393,6 +565,8 @@ int pk_cmd_scale(int argc, char **argv, const struct pk_comm *c)
             char size[64];
             if (o.kernel == K_SLEEP)
                 snprintf(size, sizeof size, "%g s of sleep", o.seconds);
+            else if (is_io(o.kernel))
+                snprintf(size, sizeof size, "a fixed number of tasks");
             else
                 snprintf(size, sizeof size, "N = %" PRIu64, o.n);
             printf("# parkit scale: %s, %s scaling, %s%s, %d rank%s; median of %d "
@@ -414,12 +588,18 @@ int pk_cmd_scale(int argc, char **argv, const struct pk_comm *c)
         int workers = t * c->nranks;
         uint64_t size = o.weak ? o.n * (uint64_t)workers : o.n;
         /* gathered per point: the warnings speak of this point's threads, and go out before it */
-        json_t *sysinfo =
-            pk_sysinfo_for_command(c, "scale", o.serial || o.kernel == K_SLEEP ? 1 : t);
+        json_t *sysinfo = pk_sysinfo_for_command(
+            c, "scale", o.serial || o.kernel == K_SLEEP || is_io(o.kernel) ? 1 : t);
         bool over = c->rank == 0 && oversubscribed(sysinfo);
         json_t *rec = NULL;
         int status = run_point(c, &o, size, t, sysinfo, &rec);
         worst = status > worst ? status : worst;
+        if (rec && is_io(o.kernel)) { /* the size is the command's task count */
+            json_t *params = json_object_get(rec, "params");
+            const char *key = o.kernel == K_API ? "tasks" : o.kernel == K_FETCH ? "urls" : "items";
+            size = (uint64_t)json_integer_value(json_object_get(params, key));
+            pk_record_set_provenance(rec, sysinfo);
+        }
         if (rec) {
             json_object_set_new(
                 rec, "scale",

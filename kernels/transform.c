@@ -54,7 +54,7 @@
 #            define __AVX512F__ 1
 #            define PK_DEFINED_AVX512F
 #        endif
-#        pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))),             \
+#        pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))),                  \
                                      apply_to = function)
 #        include <sleef.h>
 #        pragma clang attribute pop

@@ -109,6 +109,14 @@ canary) # a corrupted saved file must fail verification
     run 3 "$base/bytes/1000" --canary
     expect "body length differs from Content-Length" stderr
     ;;
+scale) # parkit scale sweeps fetch's worker count
+    for i in $(seq 40); do echo "$base/slow/20?$i"; done > "$work/urls"
+    "$parkit" scale fetch --workers 1,8 --reps 1 -- --url-file "$work/urls" --quiet \
+        > "$work/stdout" 2> "$work/stderr" || fail "scale fetch failed"
+    cat "$work/stdout"
+    expect "^ +1 +1 +1 +40 .* yes  [0-9.]+/s$" stdout
+    expect "^ +8 +8 +1 +40 .* yes  [0-9.]+/s$" stdout
+    ;;
 sigint) # Ctrl-C: transfers aborted within about a second, partial files removed, exit 1
     for i in $(seq 200); do echo "$base/slow/400?$i"; done > "$work/urls"
     "$parkit" fetch --url-file "$work/urls" --workers 4 --out "$work/out" --quiet \
