@@ -30,6 +30,7 @@ static const char usage[] =
     "       parkit scale fib N [options]\n"
     "       parkit scale sleep SECONDS [options]\n"
     "       parkit scale api|fetch|pipeline --workers LIST [options] -- [its options]\n"
+    "       parkit scale grain [--total N] [--chunk LIST]   (see parkit scale grain --help)\n"
     "Runs the kernel once per thread count, verified, and prints time, speedup, parallel\n"
     "efficiency and the Karp-Flatt serial fraction of each point; with --record every point\n"
     "becomes a JSON line for `parkit report`.\n"
@@ -543,6 +544,8 @@ static void print_row(const struct scale_opts *o, int workers, int threads, int 
 
 int pk_cmd_scale(int argc, char **argv, const struct pk_comm *c)
 {
+    if (argc >= 2 && strcmp(argv[1], "grain") == 0)
+        return pk_scale_grain(argc, argv, c);
     struct scale_opts o = {.chunk = 1000000, .seed = 42};
     pk_common_defaults(&o.common);
     o.common.reps = 5;

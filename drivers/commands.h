@@ -22,6 +22,8 @@ int pk_cmd_transform(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_files(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_fetch(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_scale(int argc, char **argv, const struct pk_comm *c);
+/* `parkit scale grain`: chunk-size sweep of OpenMP, the pool and MPI (argv[0] "scale"). */
+int pk_scale_grain(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_advise(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_report(int argc, char **argv, const struct pk_comm *c);
 
