@@ -99,6 +99,7 @@ struct group {
     size_t base; /* index of the point speedups are relative to */
     struct pk_scaling_fit fit;
     bool fit_ok;
+    size_t fit_left_out; /* oversubscribed points the fit leaves out */
     char slug[128];
     int id; /* 1-based number in the output */
 };
@@ -535,9 +536,20 @@ static int analyse(struct set *s)
             free(y);
             return PK_ENOMEM;
         }
+        /* Oversubscribed points measure the machine running out of cores, not the kernel:
+         * leave them out of the fit when at least two other counts remain. */
+        size_t fair = 0;
+        for (size_t k = 0; k < g->npt; k++)
+            fair += !g->pt[k].oversub && (k == 0 || g->pt[k].workers != g->pt[k - 1].workers);
+        bool skip = fair >= 2;
+        g->fit_left_out = 0;
         size_t m = 0;
         for (size_t k = 0; k < g->npt; k++) {
             const struct point *p = &g->pt[k];
+            if (skip && p->oversub) {
+                g->fit_left_out++;
+                continue;
+            }
             for (size_t i = 0; i < p->n; i++, m++) {
                 /* Amdahl: every time at its absolute count; Gustafson: every scaled speedup at
                  * its count relative to the base */
@@ -731,6 +743,9 @@ static void print_fit_text(FILE *f, const struct group *g, const struct report_o
         fprintf(f, "%sno %s fit: it needs at least two worker counts\n", lead, model_name(g));
         return;
     }
+    if (g->fit_left_out)
+        fprintf(f, "%sthe fit leaves out the %zu oversubscribed point%s (marked !)\n", lead,
+                g->fit_left_out, g->fit_left_out == 1 ? "" : "s");
     if (g->weak)
         fprintf(f, "%sGustafson fit S(p) = f + (1-f) p over %zu repetitions at %zu counts: ", lead,
                 g->fit.n, g->fit.counts);
