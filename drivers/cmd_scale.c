@@ -44,6 +44,8 @@ static const char usage[] =
     "  --chunk C        sumsq --gauss chunk size (default 1e6)\n"
     "  --seed S         sumsq --gauss/--array seed (default 42)\n"
     "  --serial         run every point on one thread (harness check: efficiency ~ 1/p)\n"
+    "  --experiment ID  the records' experiment id (default: kernel, time and process id);\n"
+    "                   give one id to points run by separate commands, e.g. a rank sweep\n"
     "\n"
     "sleep is the harness's own calibration: each repetition sleeps SECONDS / workers\n"
     "(perfect scaling) or, with --serial, SECONDS at every point (no scaling at all); it\n"
@@ -72,8 +74,9 @@ struct scale_opts {
     enum kernel kernel;
     enum pk_sumsq_variant variant;
     uint64_t n, chunk, seed;
-    double seconds; /* sleep */
-    char **pass;    /* api, fetch, pipeline: the command's own options ({w} = workers) */
+    double seconds;         /* sleep */
+    char **pass;            /* api, fetch, pipeline: the command's own options ({w} = workers) */
+    const char *experiment; /* --experiment: one id for points run by separate commands */
     int npass;
     bool weak, serial;
     int threads[MAX_POINTS];
@@ -334,6 +337,7 @@ static int parse_args(int argc, char **argv, const struct pk_comm *c, struct sca
                                              {"mode", required_argument, NULL, 'M'},
                                              {"serial", no_argument, NULL, 'Z'},
                                              {"workers", required_argument, NULL, 'W'},
+                                             {"experiment", required_argument, NULL, 'E'},
                                              PK_COMMON_LONGOPTS,
                                              {NULL, 0, NULL, 0}};
     struct pk_err err = {0};
@@ -418,6 +422,12 @@ static int parse_args(int argc, char **argv, const struct pk_comm *c, struct sca
             break;
         case 'Z':
             o->serial = true;
+            break;
+        case 'E':
+            if (strlen(optarg) >= 120 || !*optarg)
+                rc = pk_fail(&err, PK_EINVAL, "--experiment expects 1 to 119 characters, got '%s'",
+                             optarg);
+            o->experiment = optarg;
             break;
         default: {
             int handled = pk_cli_option(c, "scale", usage, code, argv, &o->common);
@@ -556,9 +566,12 @@ int pk_cmd_scale(int argc, char **argv, const struct pk_comm *c)
         return PK_EXIT_USAGE;
 
     /* one id for the whole sweep, so `report` can tell experiments apart */
-    char experiment[64];
-    snprintf(experiment, sizeof experiment, "%s-%ld-%d", kernel_name(&o), (long)time(NULL),
-             (int)getpid());
+    char experiment[128];
+    if (o.experiment)
+        snprintf(experiment, sizeof experiment, "%s", o.experiment);
+    else
+        snprintf(experiment, sizeof experiment, "%s-%ld-%d", kernel_name(&o), (long)time(NULL),
+                 (int)getpid());
     bool tty = c->rank == 0 && isatty(STDERR_FILENO);
     if (c->rank == 0) {
         if (o.common.format == PK_FORMAT_CSV)

@@ -118,7 +118,8 @@ point_cmd() {  # point_cmd R T: the command line of one point
     local r=$1 t=$2
     local cmd=("${mpirun[@]}" -np "$r" --bind-to none -x OMP_NUM_THREADS="$t" "$parkit")
     if [[ $use_scale == 1 ]]; then
-        cmd+=(scale "$kernel" "${kargs[@]}" --threads "$t" --mode "$mode")
+        cmd+=(scale "$kernel" "${kargs[@]}" --threads "$t" --mode "$mode"
+              --experiment "$experiment-$(basename "$out")")
     else
         cmd+=("$kernel" "${kargs[@]}" -t "$t")
     fi

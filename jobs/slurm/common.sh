@@ -185,7 +185,8 @@ pk_sweep() {  # pk_sweep [KERNEL ARGS...]
                 [[ $PK_TASKS_UNBOUND == 1 && $rpn -gt 1 ]] && bind=false
                 local cmd=("$PARKIT")
                 if [[ $use_scale == 1 ]]; then
-                    cmd+=(scale "$kernel" "${kargs[@]}" --threads "$t" --mode "$PK_MODE")
+                    cmd+=(scale "$kernel" "${kargs[@]}" --threads "$t" --mode "$PK_MODE"
+                          --experiment "$(basename "$(dirname "$PK_OUT")")-$(basename "$PK_OUT")")
                 else
                     cmd+=("$kernel" "${kargs[@]}" -t "$t")
                 fi
