@@ -1268,12 +1268,12 @@ static int write_plot_inputs(const char *dir, const struct group *g, const struc
     fprintf(d, "# parkit report group %d: %s, %s, size %s\n", g->id, g->kernel, mode_text(g),
             g->size);
     fprintf(d, "# workers threads ranks median_s min_s max_s ci_lo_s ci_hi_s speedup speedup_lo "
-               "speedup_hi efficiency\n");
+               "speedup_hi efficiency oversubscribed\n");
     for (size_t k = 0; k < g->npt; k++) {
         const struct point *p = &g->pt[k];
-        fprintf(d, "%d %d %d %.9g %.9g %.9g %.9g %.9g %.9g %.9g %.9g %.9g\n", p->workers,
+        fprintf(d, "%d %d %d %.9g %.9g %.9g %.9g %.9g %.9g %.9g %.9g %.9g %d\n", p->workers,
                 p->threads, p->ranks, p->median, p->min, p->max, p->ci_lo, p->ci_hi, p->speedup,
-                p->speedup_lo, p->speedup_hi, p->eff);
+                p->speedup_lo, p->speedup_hi, p->eff, p->oversub ? 1 : 0);
     }
     fclose(d);
 
@@ -1320,8 +1320,10 @@ static int write_plot_inputs(const char *dir, const struct group *g, const struc
     if (logx && !g->weak)
         fprintf(f, "  set logscale y\n");
     fprintf(f, "  set yrange [*:*]\n");
+    /* oversubscribed points (more threads than cores) are circled in red on every plot */
     fprintf(f, "  plot dat using 1:4:5:6 with yerrorlines lw 1.5 pt 7 title \"median (bars: "
-               "min..max)\"\n");
+               "min..max)\", dat using 1:($13 > 0 ? $4 : 1/0) with points pt 6 ps 2.5 lw 1.5 lc "
+               "rgb \"red\" title \"oversubscribed\"\n");
     fprintf(f, "  unset logscale y\n");
     /* speedup */
     fprintf(f, "  set output out . \"speedup.\" . fmt\n");
@@ -1333,7 +1335,9 @@ static int write_plot_inputs(const char *dir, const struct group *g, const struc
     /* log-log where the counts double: the ideal line is then straight */
     fprintf(f, logx ? "  set logscale y 2\n  set yrange [*:*]\n" : "  set yrange [0:*]\n");
     fprintf(f, "  plot x / p0 with lines dt 2 lc rgb \"gray40\" title \"ideal\", "
-               "dat using 1:9:10:11 with yerrorlines lw 1.5 pt 7 title \"measured\"");
+               "dat using 1:9:10:11 with yerrorlines lw 1.5 pt 7 title \"measured\", "
+               "dat using 1:($13 > 0 ? $9 : 1/0) with points pt 6 ps 2.5 lw 1.5 lc rgb \"red\" "
+               "title \"oversubscribed\"");
     if (g->fit_ok)
         fprintf(f,
                 ", model(x) with lines dt 3 lw 2 title sprintf(\"%s fit, f = %%.4f (model)\", "
@@ -1348,7 +1352,9 @@ static int write_plot_inputs(const char *dir, const struct group *g, const struc
     fprintf(f, "  set xrange [%g:%g]\n", xlo, logx ? pmax * 1.3 : pmax + 1);
     fprintf(f, "  set yrange [0:1.2]\n");
     fprintf(f, "  plot 1 with lines dt 2 lc rgb \"gray40\" title \"ideal\", "
-               "dat using 1:12 with linespoints lw 1.5 pt 7 title \"measured\"\n");
+               "dat using 1:12 with linespoints lw 1.5 pt 7 title \"measured\", "
+               "dat using 1:($13 > 0 ? $12 : 1/0) with points pt 6 ps 2.5 lw 1.5 lc rgb \"red\" "
+               "title \"oversubscribed\"\n");
     fprintf(f, "  set output\n}\n");
     fclose(f);
 
