@@ -768,7 +768,11 @@ int pk_cmd_fetch(int argc, char **argv, const struct pk_comm *c)
                                   (json_int_t)finished, "failed", (json_int_t)failed, "retries",
                                   (json_int_t)retried, "bytes", (json_int_t)bytes, "pooled_s",
                                   pool_s, "sequential_s", seq_s, "requests_per_s", rate, "urls",
-                                  rc == PK_OK ? results_json(jobs, n) : json_array()));
+                                  /* the per-URL list only when it is read: for thousands
+                                   * of URLs it costs milliseconds */
+                                  rc == PK_OK && (common.record || common.format == PK_FORMAT_JSON)
+                                      ? results_json(jobs, n)
+                                      : json_array()));
     json_object_set_new(rec, "verified", json_boolean(verified));
     pk_record_set_timing(rec, &pool_s, 1, 0);
     pk_record_set_provenance(rec, sysinfo);
