@@ -246,10 +246,8 @@ int pk_cmd_advise(int argc, char **argv, const struct pk_comm *c)
         pk_error(c, false, "advise", "give the command to run after '--'");
         return PK_EXIT_USAGE;
     }
-    if (c->nranks > 1) {
-        pk_error(c, false, "advise", "runs one command; start it without mpirun");
+    if (pk_cli_single_process(c, "advise") != PK_EXIT_OK)
         return PK_EXIT_USAGE;
-    }
     fflush(stdout);
     struct measure m;
     int e = run_measured(argv + optind, &m);

@@ -281,10 +281,8 @@ int pk_cmd_api(int argc, char **argv, const struct pk_comm *c)
     }
     if (pk_cli_no_operands(c, "api", argc, argv) != PK_EXIT_OK)
         return PK_EXIT_USAGE;
-    if (c->nranks > 1) {
-        pk_error(c, false, "api", "runs on one process (threads only); start it without mpirun");
+    if (pk_cli_single_process(c, "api") != PK_EXIT_OK)
         return PK_EXIT_USAGE;
-    }
     if (stores) { /* the tutorial: 50 stores, 0.1 s each, 10 workers */
         n = 50;
         workers = 10;

@@ -668,10 +668,8 @@ int pk_cmd_fetch(int argc, char **argv, const struct pk_comm *c)
             return PK_EXIT_USAGE;
         }
     }
-    if (c->nranks > 1) {
-        pk_error(c, false, "fetch", "runs on one process (threads only); start it without mpirun");
+    if (pk_cli_single_process(c, "fetch") != PK_EXIT_OK)
         return PK_EXIT_USAGE;
-    }
     if (url_file && optind < argc) {
         pk_error(c, false, "fetch", "give URLs as operands or --url-file, not both (got '%s')",
                  argv[optind]);

@@ -1409,10 +1409,8 @@ int pk_cmd_files(int argc, char **argv, const struct pk_comm *c)
             return PK_EXIT_USAGE;
         }
     }
-    if (c->nranks > 1) {
-        pk_error(c, false, "files", "runs on one process (threads only); start it without mpirun");
+    if (pk_cli_single_process(c, "files") != PK_EXIT_OK)
         return PK_EXIT_USAGE;
-    }
     if (o.make) {
         if (pk_cli_no_operands(c, "files", argc, argv) != PK_EXIT_OK)
             return PK_EXIT_USAGE; /* --make DIR names the directory; another would be ambiguous */

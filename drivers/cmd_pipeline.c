@@ -189,12 +189,8 @@ int pk_cmd_pipeline(int argc, char **argv, const struct pk_comm *c)
         pk_error(c, false, "pipeline", "%s", err.msg);
         return PK_EXIT_USAGE;
     }
-    if (c->nranks > 1) {
-        pk_error(c, false, "pipeline",
-                 "runs on one process (threads only); start it without "
-                 "mpirun");
+    if (pk_cli_single_process(c, "pipeline") != PK_EXIT_OK)
         return PK_EXIT_USAGE;
-    }
     json_t *sysinfo = pk_sysinfo_for_command(c, "pipeline", 1);
 
     struct line line = {.spec = spec, .nstages = n, .items = nitems};

@@ -268,3 +268,11 @@ int pk_cli_no_operands(const struct pk_comm *c, const char *cmd, int argc, char 
     pk_error(c, false, cmd, "unexpected argument '%s'", argv[optind]);
     return PK_EXIT_USAGE;
 }
+
+int pk_cli_single_process(const struct pk_comm *c, const char *cmd)
+{
+    if (c->nranks <= 1)
+        return PK_EXIT_OK;
+    pk_error(c, false, cmd, "runs on one process (threads only); start it without mpirun");
+    return PK_EXIT_USAGE;
+}

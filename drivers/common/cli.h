@@ -79,6 +79,9 @@ int pk_cli_option(const struct pk_comm *c, const char *cmd, const char *usage, i
  * the error (the bad value is named as "N"). */
 int pk_cli_counts(const struct pk_comm *c, const char *cmd, int argc, char *const argv[],
                   uint64_t max, uint64_t **n, size_t *count);
+/* For the commands that run on one process (their parallelism is threads): a usage error
+ * printed once when started under mpirun with more than one rank; PK_EXIT_OK otherwise. */
+int pk_cli_single_process(const struct pk_comm *c, const char *cmd);
 /* Usage error for arguments left after the options; PK_EXIT_OK when there are none. */
 int pk_cli_no_operands(const struct pk_comm *c, const char *cmd, int argc, char *const argv[]);
 
