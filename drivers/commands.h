@@ -25,6 +25,7 @@ int pk_cmd_scale(int argc, char **argv, const struct pk_comm *c);
 /* `parkit scale grain`: chunk-size sweep of OpenMP, the pool and MPI (argv[0] "scale"). */
 int pk_scale_grain(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_advise(int argc, char **argv, const struct pk_comm *c);
+int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_report(int argc, char **argv, const struct pk_comm *c);
 
 /* sumsq as a library for the demo: the variants and their options. */

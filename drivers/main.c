@@ -37,6 +37,8 @@ static const struct command commands[] = {
      "CSV reports of a directory: per-column statistics, sequential vs a pool of threads", false},
     {"pipeline", pk_cmd_pipeline,
      "assembly line of pthread stages over bounded queues (simulated work)", false},
+    {"resize", pk_cmd_resize,
+     "batch thumbnails: decode, antialiased resample, encode, on a pool and across ranks", false},
     {"scale", pk_cmd_scale,
      "scaling experiment: a kernel at each thread count, speedup, efficiency, records", true},
     {"report", pk_cmd_report,

@@ -1,0 +1,947 @@
+/* SPDX-License-Identifier: MIT */
+/* Image decoding and encoding (parkit/image.h). Every decoder reads from a FILE * (a file, or
+ * fmemopen over caller memory), so probe and load share one path per format. libjpeg and libpng
+ * report errors by longjmp to a setjmp in the decoding function; everything those functions
+ * must free after a longjmp lives in a heap struct (never in a local modified after setjmp). */
+#ifndef _GNU_SOURCE
+#    define _GNU_SOURCE /* renameat2, mkostemp */
+#endif
+#include "parkit/image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* jpeglib.h needs FILE from stdio.h first: keep this order */
+/* clang-format off */
+#include <jpeglib.h>
+#include <jerror.h>
+#include <png.h>
+/* clang-format on */
+
+#ifndef RENAME_NOREPLACE
+#    define RENAME_NOREPLACE (1 << 0)
+#endif
+
+const char *pk_image_format_name(enum pk_image_format format)
+{
+    switch (format) {
+    case PK_IMAGE_JPEG:
+        return "jpeg";
+    case PK_IMAGE_PNG:
+        return "png";
+    case PK_IMAGE_PNM:
+        return "pnm";
+    default:
+        return "unknown";
+    }
+}
+
+void pk_image_free(struct pk_image *img)
+{
+    if (!img)
+        return;
+    free(img->pixels);
+    memset(img, 0, sizeof *img);
+}
+
+/* ---- shared helpers ------------------------------------------------------------------------ */
+
+struct req {
+    const char *name;
+    bool probe; /* header only */
+    uint64_t max_pixels;
+    int target_w, target_h;
+    bool fill;
+    double safety;
+    bool orient;
+};
+
+static int check_dims(const struct req *r, uint64_t w, uint64_t h, struct pk_err *err)
+{
+    if (w == 0 || h == 0)
+        return pk_fail(err, PK_EINVAL, "'%s' has zero size (%llux%llu)", r->name,
+                       (unsigned long long)w, (unsigned long long)h);
+    if (w > INT_MAX || h > INT_MAX || w * h > r->max_pixels)
+        return pk_fail(err, PK_ERANGE,
+                       "'%s' is too large: %llux%llu = %.1f megapixels > budget of %.1f", r->name,
+                       (unsigned long long)w, (unsigned long long)h, (double)w * (double)h / 1e6,
+                       (double)r->max_pixels / 1e6);
+    return PK_OK;
+}
+
+/* EXIF orientation from a TIFF block (the Exif payload after "Exif\0\0", or a PNG eXIf chunk):
+ * IFD0 tag 0x0112, type SHORT. 1 when absent or invalid; every read is bounds-checked. */
+static int exif_orientation(const uint8_t *p, size_t n)
+{
+    if (n < 8)
+        return 1;
+    bool le;
+    if (p[0] == 'I' && p[1] == 'I' && p[2] == 42 && p[3] == 0)
+        le = true;
+    else if (p[0] == 'M' && p[1] == 'M' && p[2] == 0 && p[3] == 42)
+        le = false;
+    else
+        return 1;
+#define RD16(q) (le ? (unsigned)((q)[0] | (q)[1] << 8) : (unsigned)((q)[0] << 8 | (q)[1]))
+#define RD32(q)                                                                                    \
+    (le ? ((uint32_t)(q)[0] | (uint32_t)(q)[1] << 8 | (uint32_t)(q)[2] << 16 |                     \
+           (uint32_t)(q)[3] << 24)                                                                 \
+        : ((uint32_t)(q)[0] << 24 | (uint32_t)(q)[1] << 16 | (uint32_t)(q)[2] << 8 |               \
+           (uint32_t)(q)[3]))
+    uint32_t ifd = RD32(p + 4);
+    if (ifd > n - 2)
+        return 1;
+    unsigned count = RD16(p + ifd);
+    for (unsigned i = 0; i < count; i++) {
+        size_t e = (size_t)ifd + 2 + (size_t)i * 12;
+        if (e + 12 > n)
+            return 1;
+        if (RD16(p + e) != 0x0112)
+            continue;
+        if (RD16(p + e + 2) != 3 || RD32(p + e + 4) != 1)
+            return 1;
+        unsigned v = RD16(p + e + 8);
+        return v >= 1 && v <= 8 ? (int)v : 1;
+    }
+    return 1;
+#undef RD16
+#undef RD32
+}
+
+/* Largest DCT reduction 1, 2, 4 or 8 that keeps the remaining shrink >= safety. */
+static int jpeg_denom(const struct req *r, int w, int h, int orientation)
+{
+    if (r->target_w <= 0 || r->target_h <= 0)
+        return 1;
+    if (r->orient && orientation >= 5) {
+        int t = w;
+        w = h;
+        h = t;
+    }
+    double sx = (double)w / r->target_w, sy = (double)h / r->target_h;
+    double shrink = r->fill ? (sx < sy ? sx : sy) : (sx > sy ? sx : sy);
+    int d = 8;
+    while (d > 1 && (double)d * r->safety > shrink)
+        d /= 2;
+    return d;
+}
+
+/* Source coordinates for each orientation: out(x, y) = in(sx, sy). */
+static int apply_orientation(struct pk_image *img, int orientation, struct pk_err *err)
+{
+    if (orientation < 2 || orientation > 8)
+        return PK_OK;
+    int w = img->width, h = img->height, c = img->channels;
+    bool swap = orientation >= 5;
+    int ow = swap ? h : w, oh = swap ? w : h;
+    size_t ostride = (size_t)ow * (size_t)c;
+    uint8_t *dst = malloc(ostride * (size_t)oh);
+    if (!dst)
+        return pk_fail(err, PK_ENOMEM, "out of memory rotating a %dx%d image", w, h);
+    for (int y = 0; y < oh; y++) {
+        uint8_t *o = dst + (size_t)y * ostride;
+        for (int x = 0; x < ow; x++) {
+            int sx, sy;
+            switch (orientation) {
+            case 2:
+                sx = w - 1 - x, sy = y;
+                break;
+            case 3:
+                sx = w - 1 - x, sy = h - 1 - y;
+                break;
+            case 4:
+                sx = x, sy = h - 1 - y;
+                break;
+            case 5:
+                sx = y, sy = x;
+                break;
+            case 6:
+                sx = y, sy = h - 1 - x;
+                break;
+            case 7:
+                sx = w - 1 - y, sy = h - 1 - x;
+                break;
+            default: /* 8 */
+                sx = w - 1 - y, sy = x;
+                break;
+            }
+            memcpy(o + (size_t)x * c, img->pixels + (size_t)sy * img->stride + (size_t)sx * c,
+                   (size_t)c);
+        }
+    }
+    free(img->pixels);
+    img->pixels = dst;
+    img->width = ow;
+    img->height = oh;
+    img->stride = ostride;
+    return PK_OK;
+}
+
+/* ---- JPEG ---------------------------------------------------------------------------------- */
+
+struct jerr {
+    struct jpeg_error_mgr pub;
+    jmp_buf jb;
+    bool truncated;
+    bool eof; /* the source ran out of bytes */
+    char msg[JMSG_LENGTH_MAX];
+};
+
+static void j_error_exit(j_common_ptr c)
+{
+    struct jerr *e = (struct jerr *)c->err;
+    c->err->format_message(c, e->msg);
+    longjmp(e->jb, 1);
+}
+
+static void j_output_message(j_common_ptr c)
+{
+    (void)c; /* never print */
+}
+
+static void j_emit_message(j_common_ptr c, int level)
+{
+    struct jerr *e = (struct jerr *)c->err;
+    if (level >= 0)
+        return; /* trace messages */
+    /* At the end of the file the source inserts a fake EOI; when the entropy decoder then
+     * still needed bits it warns JWRN_HIT_MARKER: pixels are missing, so it is an error. The
+     * EOF alone is not: a file that lacks only its EOI marker has every pixel. */
+    if (c->err->msg_code == JWRN_JPEG_EOF)
+        e->eof = true;
+    if (e->eof && c->err->msg_code == JWRN_HIT_MARKER) {
+        e->truncated = true;
+        c->err->format_message(c, e->msg);
+        longjmp(e->jb, 1);
+    }
+    c->err->num_warnings++;
+}
+
+static void j_init_err(struct jerr *e)
+{
+    jpeg_std_error(&e->pub);
+    e->pub.error_exit = j_error_exit;
+    e->pub.output_message = j_output_message;
+    e->pub.emit_message = j_emit_message;
+}
+
+struct jdec {
+    struct jpeg_decompress_struct ci;
+    struct jerr e;
+    uint8_t *pix;
+    uint8_t *row; /* CMYK scanline */
+};
+
+static int jpeg_orientation(j_decompress_ptr ci)
+{
+    for (jpeg_saved_marker_ptr m = ci->marker_list; m; m = m->next) {
+        if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 && memcmp(m->data, "Exif\0", 6) == 0)
+            return exif_orientation(m->data + 6, m->data_length - 6);
+    }
+    return 1;
+}
+
+static int load_jpeg(FILE *f, const struct req *r, struct pk_image_info *info, struct pk_image *out,
+                     struct pk_err *err)
+{
+    struct jdec *d = calloc(1, sizeof *d);
+    if (!d)
+        return pk_fail(err, PK_ENOMEM, "out of memory opening '%s'", r->name);
+    int status = PK_OK;
+    d->ci.err = &d->e.pub;
+    j_init_err(&d->e);
+    if (setjmp(d->e.jb)) {
+        if (d->e.truncated)
+            status = pk_fail(err, PK_EIO, "'%s' is truncated (JPEG data ends early)", r->name);
+        else
+            status = pk_fail(err, PK_EINVAL, "'%s' is corrupt (JPEG: %s)", r->name, d->e.msg);
+        goto out;
+    }
+    jpeg_create_decompress(&d->ci);
+    jpeg_stdio_src(&d->ci, f);
+    jpeg_save_markers(&d->ci, JPEG_APP0 + 1, 0xffff);
+    jpeg_read_header(&d->ci, TRUE);
+
+    int channels;
+    switch (d->ci.jpeg_color_space) {
+    case JCS_GRAYSCALE:
+        d->ci.out_color_space = JCS_GRAYSCALE;
+        channels = 1;
+        break;
+    case JCS_CMYK:
+    case JCS_YCCK:
+        d->ci.out_color_space = JCS_CMYK;
+        channels = 3;
+        break;
+    default:
+        d->ci.out_color_space = JCS_RGB;
+        channels = 3;
+        break;
+    }
+    int orientation = jpeg_orientation(&d->ci);
+    info->format = PK_IMAGE_JPEG;
+    info->width = (int)d->ci.image_width;
+    info->height = (int)d->ci.image_height;
+    info->channels = channels;
+    info->bit_depth = d->ci.data_precision;
+    info->orientation = orientation;
+    if (r->probe)
+        goto out;
+    status = check_dims(r, d->ci.image_width, d->ci.image_height, err);
+    if (status != PK_OK)
+        goto out;
+
+    d->ci.scale_num = 1;
+    d->ci.scale_denom = (unsigned)jpeg_denom(r, info->width, info->height, orientation);
+    d->ci.dct_method = JDCT_ISLOW;
+    jpeg_start_decompress(&d->ci);
+    size_t w = d->ci.output_width, h = d->ci.output_height;
+    size_t stride = w * (size_t)channels;
+    d->pix = malloc(stride * h);
+    if (d->ci.out_color_space == JCS_CMYK)
+        d->row = malloc(w * 4);
+    if (!d->pix || (d->ci.out_color_space == JCS_CMYK && !d->row)) {
+        status = pk_fail(err, PK_ENOMEM, "out of memory decoding '%s' (%zux%zu)", r->name, w, h);
+        goto out;
+    }
+    /* Adobe writes inverted CMYK; without an ICC transform this is the usual approximation. */
+    bool inverted = d->ci.saw_Adobe_marker;
+    while (d->ci.output_scanline < h) {
+        uint8_t *dst = d->pix + (size_t)d->ci.output_scanline * stride;
+        JSAMPROW rowp = d->row ? d->row : dst;
+        if (jpeg_read_scanlines(&d->ci, &rowp, 1) != 1) {
+            status = pk_fail(err, PK_EIO, "'%s' is truncated (JPEG data ends early)", r->name);
+            goto out;
+        }
+        if (d->row) {
+            for (size_t x = 0; x < w; x++) {
+                unsigned cc = d->row[4 * x], m = d->row[4 * x + 1], yy = d->row[4 * x + 2],
+                         k = d->row[4 * x + 3];
+                if (!inverted)
+                    cc = 255 - cc, m = 255 - m, yy = 255 - yy, k = 255 - k;
+                dst[3 * x] = (uint8_t)((cc * k + 127) / 255);
+                dst[3 * x + 1] = (uint8_t)((m * k + 127) / 255);
+                dst[3 * x + 2] = (uint8_t)((yy * k + 127) / 255);
+            }
+        }
+    }
+    jpeg_finish_decompress(&d->ci);
+    /* A progressive file cut between two scans decodes without a warning, only blurred: the
+     * end of the file before EOI counts as truncation there. */
+    if (d->e.eof && d->ci.progressive_mode) {
+        status = pk_fail(err, PK_EIO, "'%s' is truncated (progressive JPEG ends early)", r->name);
+        goto out;
+    }
+    out->width = (int)w;
+    out->height = (int)h;
+    out->channels = channels;
+    out->stride = stride;
+    out->pixels = d->pix;
+    d->pix = NULL;
+out:
+    jpeg_destroy_decompress(&d->ci);
+    free(d->pix);
+    free(d->row);
+    free(d);
+    return status;
+}
+
+/* ---- PNG ----------------------------------------------------------------------------------- */
+
+struct pdec {
+    png_structp png;
+    png_infop info;
+    FILE *f;
+    bool truncated;
+    bool rows_done;
+    char msg[160];
+    uint8_t *pix;
+    png_bytep *rows;
+    int w, h, channels; /* read after a longjmp, so not locals */
+    size_t stride;
+};
+
+static void p_error(png_structp png, png_const_charp msg)
+{
+    struct pdec *d = png_get_error_ptr(png);
+    snprintf(d->msg, sizeof d->msg, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+static void p_warning(png_structp png, png_const_charp msg)
+{
+    (void)png;
+    (void)msg; /* never print */
+}
+
+static void p_read(png_structp png, png_bytep data, size_t n)
+{
+    struct pdec *d = png_get_io_ptr(png);
+    if (fread(data, 1, n, d->f) != n) {
+        d->truncated = true;
+        png_error(png, "unexpected end of file");
+    }
+}
+
+static int png_orientation(struct pdec *d)
+{
+#ifdef PNG_eXIf_SUPPORTED
+    png_bytep exif = NULL;
+    png_uint_32 n = 0;
+    if (png_get_eXIf_1(d->png, d->info, &n, &exif) & PNG_INFO_eXIf)
+        return exif_orientation(exif, n);
+#else
+    (void)d;
+#endif
+    return 1;
+}
+
+static int load_png(FILE *f, const struct req *r, struct pk_image_info *info, struct pk_image *out,
+                    struct pk_err *err)
+{
+    struct pdec *d = calloc(1, sizeof *d);
+    if (!d)
+        return pk_fail(err, PK_ENOMEM, "out of memory opening '%s'", r->name);
+    int status = PK_OK;
+    d->f = f;
+    d->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, d, p_error, p_warning);
+    if (d->png)
+        d->info = png_create_info_struct(d->png);
+    if (!d->png || !d->info) {
+        status = pk_fail(err, PK_ENOMEM, "out of memory opening '%s'", r->name);
+        goto out;
+    }
+    if (setjmp(png_jmpbuf(d->png))) {
+        if (d->rows_done) { /* only the chunks after the image data are damaged */
+            status = PK_OK;
+            goto done;
+        }
+        if (d->truncated)
+            status = pk_fail(err, PK_EIO, "'%s' is truncated (PNG data ends early)", r->name);
+        else
+            status = pk_fail(err, PK_EINVAL, "'%s' is corrupt (PNG: %s)", r->name, d->msg);
+        goto out;
+    }
+    png_set_read_fn(d->png, d, p_read);
+    /* Our own pixel budget decides; libpng's default caps (1e6 per side) would be a second,
+     * differently worded limit. Ancillary chunks stay capped at libpng's 8 MB default. */
+    png_set_user_limits(d->png, 0x7fffffff, 0x7fffffff);
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    png_set_crc_action(d->png, PNG_CRC_QUIET_USE, PNG_CRC_QUIET_USE);
+#endif
+    png_read_info(d->png, d->info);
+    png_uint_32 w = 0, h = 0;
+    int depth = 0, ctype = 0, interlace = 0;
+    png_get_IHDR(d->png, d->info, &w, &h, &depth, &ctype, &interlace, NULL, NULL);
+    bool trns = png_get_valid(d->png, d->info, PNG_INFO_tRNS) != 0;
+    int channels;
+    switch (ctype) {
+    case PNG_COLOR_TYPE_GRAY:
+        channels = trns ? 2 : 1;
+        break;
+    case PNG_COLOR_TYPE_GRAY_ALPHA:
+        channels = 2;
+        break;
+    case PNG_COLOR_TYPE_RGB_ALPHA:
+        channels = 4;
+        break;
+    default: /* RGB, palette */
+        channels = trns ? 4 : 3;
+        break;
+    }
+    info->format = PK_IMAGE_PNG;
+    info->width = (int)w;
+    info->height = (int)h;
+    info->channels = channels;
+    info->bit_depth = depth;
+    info->orientation = png_orientation(d);
+    if (r->probe)
+        goto out;
+    status = check_dims(r, w, h, err);
+    if (status != PK_OK)
+        goto out;
+
+    png_set_expand(d->png); /* palette -> RGB, grey < 8 bits -> 8, tRNS -> alpha */
+    if (depth == 16)
+        png_set_scale_16(d->png); /* rounds: v * 255 / 65535 */
+    png_set_interlace_handling(d->png);
+    png_read_update_info(d->png, d->info);
+    size_t stride = png_get_rowbytes(d->png, d->info);
+    if (png_get_channels(d->png, d->info) != channels || stride != (size_t)w * (size_t)channels) {
+        status = pk_fail(err, PK_EINVAL, "'%s': unsupported PNG layout", r->name);
+        goto out;
+    }
+    d->pix = malloc(stride * h);
+    d->rows = malloc(sizeof *d->rows * h);
+    if (!d->pix || !d->rows) {
+        status = pk_fail(err, PK_ENOMEM, "out of memory decoding '%s' (%ux%u)", r->name,
+                         (unsigned)w, (unsigned)h);
+        goto out;
+    }
+    for (png_uint_32 y = 0; y < h; y++)
+        d->rows[y] = d->pix + (size_t)y * stride;
+    d->w = (int)w;
+    d->h = (int)h;
+    d->channels = channels;
+    d->stride = stride;
+    png_read_image(d->png, d->rows);
+    d->rows_done = true;
+    png_read_end(d->png, d->info); /* an eXIf chunk may follow the image data */
+done:
+    if (info->orientation == 1)
+        info->orientation = png_orientation(d);
+    out->width = d->w;
+    out->height = d->h;
+    out->channels = d->channels;
+    out->stride = d->stride;
+    out->pixels = d->pix;
+    d->pix = NULL;
+out:
+    png_destroy_read_struct(d->png ? &d->png : NULL, d->info ? &d->info : NULL, NULL);
+    free(d->pix);
+    free(d->rows);
+    free(d);
+    return status;
+}
+
+/* ---- PNM ----------------------------------------------------------------------------------- */
+
+/* Next decimal token, skipping whitespace and # comments. -1: no number; -2: end of file. */
+static long pnm_token(FILE *f)
+{
+    int ch = fgetc(f);
+    for (;;) {
+        if (ch == '#') {
+            while (ch != EOF && ch != '\n' && ch != '\r')
+                ch = fgetc(f);
+        } else if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' ||
+                   ch == '\f') {
+            ch = fgetc(f);
+        } else {
+            break;
+        }
+    }
+    if (ch == EOF)
+        return -2;
+    if (ch < '0' || ch > '9')
+        return -1;
+    long v = 0;
+    while (ch >= '0' && ch <= '9') {
+        if (v > 100000000L)
+            return -1;
+        v = v * 10 + (ch - '0');
+        ch = fgetc(f);
+    }
+    /* the single whitespace after the last header field is consumed here */
+    if (ch != EOF && ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r' && ch != '\v' &&
+        ch != '\f')
+        return -1;
+    return v;
+}
+
+static int load_pnm(FILE *f, const struct req *r, struct pk_image_info *info, struct pk_image *out,
+                    struct pk_err *err)
+{
+    char magic[2];
+    if (fread(magic, 1, 2, f) != 2)
+        return pk_fail(err, PK_EIO, "'%s' is truncated (PNM header)", r->name);
+    int kind = magic[1] - '0';
+    if (kind == 1 || kind == 4 || kind == 7)
+        return pk_fail(err, PK_EINVAL, "'%s': unsupported PNM kind P%d (only P2, P3, P5, P6)",
+                       r->name, kind);
+    bool ascii = kind == 2 || kind == 3;
+    int channels = kind == 3 || kind == 6 ? 3 : 1;
+    long v[3];
+    for (int i = 0; i < 3; i++) {
+        v[i] = pnm_token(f);
+        if (v[i] == -2)
+            return pk_fail(err, PK_EIO, "'%s' is truncated (PNM header)", r->name);
+        if (v[i] < 0)
+            return pk_fail(err, PK_EINVAL, "'%s' is corrupt (PNM header)", r->name);
+    }
+    long maxval = v[2];
+    if (maxval < 1 || maxval > 65535)
+        return pk_fail(err, PK_EINVAL, "'%s' is corrupt (PNM maxval %ld not in 1..65535)", r->name,
+                       maxval);
+    info->format = PK_IMAGE_PNM;
+    info->width = (int)v[0];
+    info->height = (int)v[1];
+    info->channels = channels;
+    info->bit_depth = maxval > 255 ? 16 : 8;
+    info->orientation = 1;
+    if (r->probe)
+        return PK_OK;
+    int status = check_dims(r, (uint64_t)v[0], (uint64_t)v[1], err);
+    if (status != PK_OK)
+        return status;
+    size_t w = (size_t)v[0], h = (size_t)v[1], stride = w * (size_t)channels;
+    size_t bps = maxval > 255 ? 2 : 1;
+    uint8_t *pix = malloc(stride * h);
+    uint8_t *row = ascii ? NULL : malloc(stride * bps);
+    if (!pix || (!ascii && !row)) {
+        free(pix);
+        free(row);
+        return pk_fail(err, PK_ENOMEM, "out of memory decoding '%s' (%zux%zu)", r->name, w, h);
+    }
+    for (size_t y = 0; y < h && status == PK_OK; y++) {
+        uint8_t *dst = pix + y * stride;
+        if (!ascii && fread(row, 1, stride * bps, f) != stride * bps) {
+            status = pk_fail(err, PK_EIO, "'%s' is truncated (PNM data ends at row %zu of %zu)",
+                             r->name, y, h);
+            break;
+        }
+        for (size_t i = 0; i < stride; i++) {
+            long s;
+            if (ascii) {
+                s = pnm_token(f);
+                if (s == -2) {
+                    status = pk_fail(err, PK_EIO, "'%s' is truncated (PNM data ends at row %zu)",
+                                     r->name, y);
+                    break;
+                }
+            } else {
+                s = bps == 2 ? (long)(row[2 * i] << 8 | row[2 * i + 1]) : (long)row[i];
+            }
+            if (s < 0 || s > maxval) {
+                status = pk_fail(err, PK_EINVAL,
+                                 "'%s' is corrupt (PNM sample not a number in 0..maxval %ld)",
+                                 r->name, maxval);
+                break;
+            }
+            dst[i] = maxval == 255 ? (uint8_t)s : (uint8_t)((s * 255 + maxval / 2) / maxval);
+        }
+    }
+    free(row);
+    if (status != PK_OK) {
+        free(pix);
+        return status;
+    }
+    out->width = (int)w;
+    out->height = (int)h;
+    out->channels = channels;
+    out->stride = stride;
+    out->pixels = pix;
+    return PK_OK;
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------ */
+
+static enum pk_image_format detect(const uint8_t *m, size_t n)
+{
+    static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (n >= 3 && m[0] == 0xff && m[1] == 0xd8 && m[2] == 0xff)
+        return PK_IMAGE_JPEG;
+    if (n >= 8 && memcmp(m, png_sig, 8) == 0)
+        return PK_IMAGE_PNG;
+    if (n >= 2 && m[0] == 'P' && m[1] >= '1' && m[1] <= '7')
+        return PK_IMAGE_PNM;
+    return PK_IMAGE_UNKNOWN;
+}
+
+static int decode(FILE *f, const struct req *r, struct pk_image_info *info, struct pk_image *out,
+                  struct pk_err *err)
+{
+    uint8_t m[8] = {0};
+    size_t n = fread(m, 1, sizeof m, f);
+    if (n == 0)
+        return pk_fail(err, PK_EINVAL, "'%s' is empty (zero bytes)", r->name);
+    if (fseek(f, 0, SEEK_SET) != 0)
+        return pk_fail(err, PK_EIO, "cannot seek in '%s': %s", r->name, strerror(errno));
+    enum pk_image_format fmt = detect(m, n);
+    int status;
+    switch (fmt) {
+    case PK_IMAGE_JPEG:
+        status = load_jpeg(f, r, info, out, err);
+        break;
+    case PK_IMAGE_PNG:
+        status = load_png(f, r, info, out, err);
+        break;
+    case PK_IMAGE_PNM:
+        status = load_pnm(f, r, info, out, err);
+        break;
+    default:
+        return pk_fail(err, PK_EINVAL,
+                       "'%s': unknown format (not JPEG, PNG or PNM; first bytes %02x %02x %02x "
+                       "%02x)",
+                       r->name, m[0], m[1], m[2], m[3]);
+    }
+    if (status != PK_OK || r->probe)
+        return status;
+    if (r->orient && info->orientation > 1) {
+        status = apply_orientation(out, info->orientation, err);
+        if (status != PK_OK)
+            pk_image_free(out);
+    }
+    return status;
+}
+
+static void make_req(struct req *r, const char *name, bool probe, const struct pk_load_opts *o)
+{
+    memset(r, 0, sizeof *r);
+    r->name = name ? name : "(memory)";
+    r->probe = probe;
+    r->max_pixels = PK_IMAGE_MAX_PIXELS_DEFAULT;
+    r->safety = PK_IMAGE_SHRINK_SAFETY_DEFAULT;
+    if (!o)
+        return;
+    if (o->max_pixels)
+        r->max_pixels = o->max_pixels;
+    if (o->target_w > 0 && o->target_h > 0) {
+        r->target_w = o->target_w;
+        r->target_h = o->target_h;
+    }
+    r->fill = o->fill;
+    if (o->shrink_safety > 0)
+        r->safety = o->shrink_safety < 1 ? 1 : o->shrink_safety;
+    r->orient = o->apply_orientation;
+}
+
+static FILE *open_file(const char *path, struct pk_err *err, int *status)
+{
+    FILE *f = fopen(path, "rbe");
+    if (!f) {
+        *status = pk_fail(err, PK_EIO, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        *status = pk_fail(err, PK_EIO, "cannot open '%s': not a regular file", path);
+        return NULL;
+    }
+    return f;
+}
+
+static int run(FILE *f, const void *data, size_t n, const char *name, bool probe,
+               const struct pk_load_opts *o, struct pk_image_info *info, struct pk_image *out,
+               struct pk_err *err)
+{
+    struct req r;
+    make_req(&r, name, probe, o);
+    struct pk_image_info tmp_info;
+    struct pk_image tmp_out;
+    if (!info)
+        info = &tmp_info;
+    if (!out)
+        out = &tmp_out;
+    memset(info, 0, sizeof *info);
+    memset(out, 0, sizeof *out);
+    bool own = false;
+    if (!f) {
+        if (n == 0)
+            return pk_fail(err, PK_EINVAL, "'%s' is empty (zero bytes)", r.name);
+        f = fmemopen((void *)data, n, "rb");
+        if (!f)
+            return pk_fail(err, PK_ENOMEM, "cannot open '%s' in memory: %s", r.name,
+                           strerror(errno));
+        own = true;
+    }
+    int status = decode(f, &r, info, out, err);
+    if (own)
+        fclose(f);
+    if (status != PK_OK)
+        memset(out, 0, sizeof *out);
+    return status;
+}
+
+int pk_image_probe(const char *path, struct pk_image_info *info, struct pk_err *err)
+{
+    int status = PK_OK;
+    memset(info, 0, sizeof *info);
+    FILE *f = open_file(path, err, &status);
+    if (!f)
+        return status;
+    status = run(f, NULL, 0, path, true, NULL, info, NULL, err);
+    fclose(f);
+    return status;
+}
+
+int pk_image_probe_mem(const void *data, size_t n, const char *name, struct pk_image_info *info,
+                       struct pk_err *err)
+{
+    return run(NULL, data, n, name, true, NULL, info, NULL, err);
+}
+
+int pk_image_load(const char *path, const struct pk_load_opts *opts, struct pk_image *out,
+                  struct pk_err *err)
+{
+    int status = PK_OK;
+    memset(out, 0, sizeof *out);
+    FILE *f = open_file(path, err, &status);
+    if (!f)
+        return status;
+    status = run(f, NULL, 0, path, false, opts, NULL, out, err);
+    fclose(f);
+    return status;
+}
+
+int pk_image_load_mem(const void *data, size_t n, const char *name, const struct pk_load_opts *opts,
+                      struct pk_image *out, struct pk_err *err)
+{
+    return run(NULL, data, n, name, false, opts, NULL, out, err);
+}
+
+/* ---- encoding ------------------------------------------------------------------------------ */
+
+struct jenc {
+    struct jpeg_compress_struct ci;
+    struct jerr e;
+};
+
+static int save_jpeg(FILE *f, const char *path, const struct pk_image *img, int quality,
+                     struct pk_err *err)
+{
+    struct jenc *d = calloc(1, sizeof *d);
+    if (!d)
+        return pk_fail(err, PK_ENOMEM, "out of memory writing '%s'", path);
+    int status = PK_OK;
+    d->ci.err = &d->e.pub;
+    j_init_err(&d->e);
+    if (setjmp(d->e.jb)) {
+        status = pk_fail(err, PK_EIO, "cannot write '%s' (JPEG: %s)", path, d->e.msg);
+        goto out;
+    }
+    jpeg_create_compress(&d->ci);
+    jpeg_stdio_dest(&d->ci, f);
+    d->ci.image_width = (JDIMENSION)img->width;
+    d->ci.image_height = (JDIMENSION)img->height;
+    d->ci.input_components = img->channels;
+    d->ci.in_color_space = img->channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(&d->ci);
+    jpeg_set_quality(&d->ci, quality, TRUE);
+    jpeg_start_compress(&d->ci, TRUE);
+    while (d->ci.next_scanline < d->ci.image_height) {
+        JSAMPROW row = img->pixels + (size_t)d->ci.next_scanline * img->stride;
+        jpeg_write_scanlines(&d->ci, &row, 1);
+    }
+    jpeg_finish_compress(&d->ci);
+out:
+    jpeg_destroy_compress(&d->ci);
+    free(d);
+    return status;
+}
+
+struct penc {
+    png_structp png;
+    png_infop info;
+    char msg[160];
+};
+
+static int save_png(FILE *f, const char *path, const struct pk_image *img, struct pk_err *err)
+{
+    static const int types[] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
+                                PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
+    struct penc *d = calloc(1, sizeof *d);
+    if (!d)
+        return pk_fail(err, PK_ENOMEM, "out of memory writing '%s'", path);
+    int status = PK_OK;
+    d->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, d, p_error, p_warning);
+    if (d->png)
+        d->info = png_create_info_struct(d->png);
+    if (!d->png || !d->info) {
+        status = pk_fail(err, PK_ENOMEM, "out of memory writing '%s'", path);
+        goto out;
+    }
+    if (setjmp(png_jmpbuf(d->png))) {
+        status = pk_fail(err, PK_EIO, "cannot write '%s' (PNG: %s)", path, d->msg);
+        goto out;
+    }
+    png_init_io(d->png, f);
+    png_set_compression_level(d->png, 6);
+    png_set_IHDR(d->png, d->info, (png_uint_32)img->width, (png_uint_32)img->height, 8,
+                 types[img->channels], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(d->png, d->info);
+    for (uint32_t y = 0; y < img->height; y++)
+        png_write_row(d->png, img->pixels + (size_t)y * img->stride);
+    png_write_end(d->png, NULL);
+out:
+    png_destroy_write_struct(d->png ? &d->png : NULL, d->info ? &d->info : NULL);
+    free(d);
+    return status;
+}
+
+int pk_image_save(const char *path, const struct pk_image *img, enum pk_image_format format,
+                  int quality, bool force, struct pk_err *err)
+{
+    if (!path || !*path)
+        return pk_fail(err, PK_EINVAL, "empty output path");
+    if (!img || !img->pixels || img->width <= 0 || img->height <= 0 || img->channels < 1 ||
+        img->channels > 4 || img->stride < (size_t)img->width * (size_t)img->channels)
+        return pk_fail(err, PK_EINVAL, "'%s': invalid image to save", path);
+    if (format == PK_IMAGE_JPEG) {
+        if (quality < 1 || quality > 100)
+            return pk_fail(err, PK_EINVAL, "'%s': JPEG quality %d not in 1..100", path, quality);
+        if (img->channels != 1 && img->channels != 3)
+            return pk_fail(err, PK_EINVAL,
+                           "'%s': JPEG cannot store alpha (%d channels; flatten first)", path,
+                           img->channels);
+        if (img->width > 65500 || img->height > 65500)
+            return pk_fail(err, PK_EINVAL, "'%s': %dx%d is too large for JPEG (65500 at most)",
+                           path, img->width, img->height);
+    } else if (format != PK_IMAGE_PNG) {
+        return pk_fail(err, PK_EINVAL, "'%s': cannot write format %s (jpeg or png only)", path,
+                       pk_image_format_name(format));
+    }
+    if (!force && access(path, F_OK) == 0)
+        return pk_fail(err, PK_EIO, "'%s' exists (not replaced without force)", path);
+
+    /* ".<name>.XXXXXX" beside path */
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    size_t len = strlen(path) + 16;
+    char *tmp = malloc(len);
+    if (!tmp)
+        return pk_fail(err, PK_ENOMEM, "out of memory writing '%s'", path);
+    snprintf(tmp, len, "%.*s.%s.XXXXXX", (int)dirlen, path, path + dirlen);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        int status = pk_fail(err, PK_EIO, "cannot create '%s': %s", path, strerror(errno));
+        free(tmp);
+        return status;
+    }
+    (void)fchmod(fd, 0644);
+    int status = PK_OK;
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        close(fd);
+        status = pk_fail(err, PK_ENOMEM, "cannot write '%s': %s", path, strerror(errno));
+        goto fail;
+    }
+    status = format == PK_IMAGE_JPEG ? save_jpeg(f, path, img, quality, err)
+                                     : save_png(f, path, img, err);
+    if (status == PK_OK && (fflush(f) != 0 || ferror(f)))
+        status = pk_fail(err, PK_EIO, "cannot write '%s': %s", path, strerror(errno));
+    if (fclose(f) != 0 && status == PK_OK)
+        status = pk_fail(err, PK_EIO, "cannot write '%s': %s", path, strerror(errno));
+    if (status != PK_OK)
+        goto fail;
+    if (force) {
+        if (rename(tmp, path) == 0)
+            goto done;
+        status = pk_fail(err, PK_EIO, "cannot rename to '%s': %s", path, strerror(errno));
+    } else if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
+        goto done;
+    } else {
+        if (errno == EEXIST) {
+            status = pk_fail(err, PK_EIO, "'%s' exists (not replaced without force)", path);
+        } else if (errno == EINVAL || errno == ENOSYS) { /* no RENAME_NOREPLACE here */
+            if (link(tmp, path) != 0)
+                status = pk_fail(err, PK_EIO, "cannot create '%s': %s", path, strerror(errno));
+        } else {
+            status = pk_fail(err, PK_EIO, "cannot rename to '%s': %s", path, strerror(errno));
+        }
+    }
+fail:
+    unlink(tmp);
+done:
+    free(tmp);
+    return status;
+}

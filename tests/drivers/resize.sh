@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# resize.sh PARKIT MKIMAGES SCENARIO [MPIEXEC]: `parkit resize` on images made by the project's
+# own generator (tests/io/mkimages.c: small valid and broken files) and on a generated photo-like
+# PPM; checks exit codes, messages, output sizes (with file(1)) and that the pixels do not
+# depend on threads or ranks.
+set -euo pipefail
+parkit=$1 mkimages=$2 scenario=$3 mpiexec=${4:-mpiexec}
+work=$(mktemp -d "${TMPDIR:-/tmp}/parkit-resize.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL ($scenario): $*" >&2; exit 1; }
+mkdir "$work/in" "$work/good"
+"$mkimages" "$work/in" > /dev/null
+for f in rgb.jpg rgba.png g.png ga.png g16.pgm exif6.jpg; do cp "$work/in/$f" "$work/good/"; done
+# a 400x300 gradient with texture, as P6
+python3 - "$work/big.ppm" <<'PY'
+import sys
+w, h = 400, 300
+px = bytearray()
+for y in range(h):
+    for x in range(w):
+        px += bytes(((x * 255 // w) ^ (y & 7) * 8, (y * 255 // h), ((x * y) >> 6) & 255))
+open(sys.argv[1], "wb").write(b"P6\n%d %d\n255\n" % (w, h) + px)
+PY
+run() { # run EXPECTED_RC ARGS...
+    local want=$1 rc=0
+    shift
+    "$parkit" resize "$@" > "$work/stdout" 2> "$work/stderr" || rc=$?
+    cat "$work/stdout" "$work/stderr"
+    [[ $rc == "$want" ]] || fail "exit $rc, expected $want"
+}
+expect() { grep -Eq -- "$1" "$work/$2" || fail "no /$1/ in $2"; }
+dims() { file -b "$1" | grep -Eo '[0-9]+ ?x ?[0-9]+' | tail -1 | tr -d ' '; }
+no_temp() { [[ -z $(find "$1" -name '.*' -type f) ]] || fail "temporary files left in $1"; }
+
+case $scenario in
+good) # every kind of input; fit keeps the aspect ratio and never enlarges; orientation applied
+    run 0 "$work/good" "$work/big.ppm" --out "$work/out" --size 64x64
+    expect "done +7, failed 0" stdout
+    expect "verified +yes" stdout
+    [[ $(dims "$work/out/big.png") == 64x48 ]] || fail "big.png is $(dims "$work/out/big.png")"
+    [[ $(dims "$work/out/rgb.jpg") == 24x16 ]] || fail "rgb.jpg was enlarged"
+    [[ $(dims "$work/out/exif6.jpg") == 16x24 ]] || fail "exif6.jpg not rotated: $(dims "$work/out/exif6.jpg")"
+    run 0 "$work/big.ppm" --out "$work/fill" --size 50x50 --fill --format jpeg --quality 90
+    [[ $(dims "$work/fill/big.jpg") == 50x50 ]] || fail "fill gave $(dims "$work/fill/big.jpg")"
+    run 0 "$work/big.ppm" --out "$work/exact" --size 30x70 --exact --filter bicubic
+    [[ $(dims "$work/exact/big.png") == 30x70 ]] || fail "exact gave $(dims "$work/exact/big.png")"
+    no_temp "$work/out"
+    ;;
+bad) # broken files are reported with their reason and skipped; the good ones are done
+    run 1 "$work/in" --out "$work/out" --size 32x32
+    expect "cut_rgb.png' is truncated" stderr
+    expect "flip_rgb.jpg' is corrupt" stderr
+    expect "empty.jpg' is empty" stderr
+    expect "rgb.ppm: output '.*/rgb.png' is also the output of '.*/rgb.png'" stderr
+    expect "of 26 images failed" stderr
+    [[ -s $work/out/rgba.png && -s $work/out/exif6.jpg ]] || fail "good files not written"
+    run 1 "$work/in/unknown.gif" --out "$work/out"
+    expect "unknown.gif': unknown format" stderr
+    run 1 "$work/big.ppm" --out "$work/out" --max-pixels 1000
+    expect "400x300 is 0.1 megapixels, above the budget of 0.0" stderr
+    run 0 "$work/big.ppm" --out "$work/out" --size 10x10
+    run 1 "$work/big.ppm" --out "$work/out" --size 12x12
+    expect "exists|not replac" stderr
+    run 0 "$work/big.ppm" --out "$work/out" --size 10x10 --force
+    no_temp "$work/out"
+    ;;
+invariance) # the same bytes for any thread count, worker count and rank count
+    run 0 "$work/big.ppm" --out "$work/t1" -t 1 --size 97x61
+    run 0 "$work/big.ppm" --out "$work/t2" -t 2 --size 97x61
+    cmp "$work/t1/big.png" "$work/t2/big.png" || fail "threads changed the pixels"
+    cp "$work/big.ppm" "$work/good/"
+    run 0 "$work/good" --out "$work/w1" --workers 1 --size 40x40
+    run 0 "$work/good" --out "$work/w3" --workers 3 --size 40x40
+    for f in "$work"/w1/*; do cmp "$f" "$work/w3/$(basename "$f")" || fail "workers changed $f"; done
+    if command -v "$mpiexec" > /dev/null; then
+        "$mpiexec" -n 3 "$parkit" resize "$work/good" --out "$work/r3" --size 40x40 > "$work/stdout"
+        cat "$work/stdout"
+        expect "done +7, failed 0" stdout
+        for f in "$work"/w1/*; do cmp "$f" "$work/r3/$(basename "$f")" || fail "ranks changed $f"; done
+    fi
+    ;;
+*) fail "unknown scenario" ;;
+esac
+echo "ok ($scenario)"
