@@ -40,8 +40,9 @@ static const char usage[] =
     "  --size WxH         the box (default 256x256)\n"
     "  --fill             cover the box and crop the centre (default: fit inside it, keeping\n"
     "                     the aspect ratio; an image already inside the box keeps its size)\n"
-    "  --exact            stretch to exactly WxH; also decodes JPEGs at full size (no\n"
-    "                     shrink-on-load: slower, the reference quality)\n"
+    "  --exact            stretch to exactly WxH (the aspect ratio is not kept)\n"
+    "  --no-shrink-on-load  decode JPEGs at full size instead of 1/2, 1/4 or 1/8 in the DCT\n"
+    "                     domain: slower, the quality of a full resample\n"
     "  --filter F         nearest, bilinear, bicubic, mitchell or lanczos3 (default)\n"
     "  --format F         jpeg, png or same (default same; PNM inputs become png)\n"
     "  --quality Q        JPEG quality 1..100 (default 85)\n"
@@ -65,7 +66,7 @@ static const char usage[] =
 struct resize_opts {
     const char *out;
     int box_w, box_h;
-    bool fill, exact, force, recursive, linear;
+    bool fill, exact, no_shrink, force, recursive, linear;
     enum pk_filter filter;
     enum pk_image_format format; /* PK_IMAGE_UNKNOWN: same as the input */
     int quality, workers;
@@ -250,9 +251,10 @@ static int resize_one(void *arg, struct pk_cancel *cancel, void **result, struct
         return pk_fail(err, PK_ECANCELED, "cancelled");
     }
     struct pk_load_opts lo = {.max_pixels = o->max_pixels,
-                              .target_w = o->exact ? 0 : o->box_w,
-                              .target_h = o->exact ? 0 : o->box_h,
-                              .fill = o->fill,
+                              .target_w = o->no_shrink ? 0 : o->box_w,
+                              .target_h = o->no_shrink ? 0 : o->box_h,
+                              /* exact stretches each axis on its own: shrink by the smaller */
+                              .fill = o->fill || o->exact,
                               .apply_orientation = true};
     int rc = pk_image_load(it->path, &lo, &in, &e);
     struct pk_rect crop;
@@ -382,6 +384,7 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
                                              {"size", required_argument, NULL, 's'},
                                              {"fill", no_argument, NULL, 'F'},
                                              {"exact", no_argument, NULL, 'E'},
+                                             {"no-shrink-on-load", no_argument, NULL, 'N'},
                                              {"filter", required_argument, NULL, 'f'},
                                              {"format", required_argument, NULL, 'm'},
                                              {"quality", required_argument, NULL, 'q'},
@@ -425,6 +428,9 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
             break;
         case 'E':
             o.exact = true;
+            break;
+        case 'N':
+            o.no_shrink = true;
             break;
         case 'f':
             rc = PK_EINVAL;
@@ -646,15 +652,15 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
         json_t *rec = pk_record_new("resize");
         json_object_set_new(
             rec, "params",
-            json_pack("{s:I, s:i, s:i, s:s, s:s, s:s, s:i, s:b, s:i, s:i, s:i}", "images",
+            json_pack("{s:I, s:i, s:i, s:s, s:s, s:s, s:i, s:b, s:b, s:i, s:i, s:i}", "images",
                       (json_int_t)l.n, "box_w", o.box_w, "box_h", o.box_h, "mode",
                       o.fill    ? "fill"
                       : o.exact ? "exact"
                                 : "fit",
                       "filter", filter_names[o.filter], "format",
                       o.format == PK_IMAGE_UNKNOWN ? "same" : pk_image_format_name(o.format),
-                      "quality", o.quality, "linear", o.linear, "workers", o.workers, "threads",
-                      o.common.nthreads, "ranks", c->nranks));
+                      "quality", o.quality, "linear", o.linear, "shrink_on_load", !o.no_shrink,
+                      "workers", o.workers, "threads", o.common.nthreads, "ranks", c->nranks));
         json_object_set_new(rec, "result",
                             json_pack("{s:I, s:I, s:f, s:f, s:f, s:f}", "done", (json_int_t)done,
                                       "failed", (json_int_t)failed, "input_megapixels", mp,
