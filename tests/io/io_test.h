@@ -6,6 +6,7 @@
  * (WATCH()), so a case that failed early and left it armed does not matter. An atexit handler
  * stops and joins it: TSan sleeps a second at exit while another thread is alive. wd_mu guards
  * wd_name, wd_deadline and wd_quit; wd_cv is signalled when they change.
+ * Also the crew: the helper threads of one case, joined before the case checks anything.
  * Define WATCHDOG_S (seconds) before including. */
 #ifndef PARKIT_IO_TEST_H
 #define PARKIT_IO_TEST_H
@@ -18,7 +19,7 @@
 #include <unistd.h>
 
 #ifndef WATCHDOG_S
-#error "define WATCHDOG_S before including io_test.h"
+#    error "define WATCHDOG_S before including io_test.h"
 #endif
 
 static double now_s(void)
@@ -107,5 +108,28 @@ static void watch(const char *name)
     pthread_mutex_unlock(&wd_mu);
 }
 #define WATCH() watch(__func__)
+
+/* Helper threads of one case; the case joins them all before it checks what they recorded.
+ * failed: a pthread_create failed (the case then fails after joining the others). */
+enum { CREW_MAX = 16 };
+struct crew {
+    pthread_t tid[CREW_MAX];
+    int n, failed;
+};
+
+static void crew_start(struct crew *c, void *(*fn)(void *), void *arg)
+{
+    if (c->n < CREW_MAX && pthread_create(&c->tid[c->n], NULL, fn, arg) == 0)
+        c->n++;
+    else
+        c->failed = 1;
+}
+
+static void crew_join(struct crew *c)
+{
+    for (int i = 0; i < c->n; i++)
+        pthread_join(c->tid[i], NULL);
+    c->n = 0;
+}
 
 #endif

@@ -91,29 +91,6 @@ static char sentinel;
         }                                                                                          \
     } while (0)
 
-/* Helper threads of one case; the case joins them all before it checks what they recorded.
- * failed: a pthread_create failed (the case then fails after joining the others). */
-enum { CREW_MAX = 8 };
-struct crew {
-    pthread_t tid[CREW_MAX];
-    int n, failed;
-};
-
-static void crew_start(struct crew *c, void *(*fn)(void *), void *arg)
-{
-    if (c->n < CREW_MAX && pthread_create(&c->tid[c->n], NULL, fn, arg) == 0)
-        c->n++;
-    else
-        c->failed = 1;
-}
-
-static void crew_join(struct crew *c)
-{
-    for (int i = 0; i < c->n; i++)
-        pthread_join(c->tid[i], NULL);
-    c->n = 0;
-}
-
 /* A gate counts the threads that reach it (arrived) and holds them until it is opened; an
  * open gate only counts. mu guards arrived and open; cv (CLOCK_MONOTONIC) is broadcast when
  * either changes. */

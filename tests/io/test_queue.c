@@ -123,29 +123,6 @@ static void track_reset(void)
     free_thread = pthread_self();
 }
 
-/* Threads of one case; the case joins them all before it checks anything. failed: a
- * pthread_create failed (the case then fails after joining the others). */
-enum { CREW_MAX = 16 };
-struct crew {
-    pthread_t tid[CREW_MAX];
-    int n, failed;
-};
-
-static void crew_start(struct crew *c, void *(*fn)(void *), void *arg)
-{
-    if (c->n < CREW_MAX && pthread_create(&c->tid[c->n], NULL, fn, arg) == 0)
-        c->n++;
-    else
-        c->failed = 1;
-}
-
-static void crew_join(struct crew *c)
-{
-    for (int i = 0; i < c->n; i++)
-        pthread_join(c->tid[i], NULL);
-    c->n = 0;
-}
-
 /* Counts threads that are about to call into the queue (arrived) and that came back (left).
  * mu guards both; cv is broadcast when either grows. */
 struct gate {
