@@ -1,19 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* parkit resize: batch thumbnails, the tutorials' closing question ("resize 1000 images:
- * threads or processes?") answered with both. Each image is one task on the io/ pool: read and
- * decode (JPEG shrunk in the DCT domain when the box allows it, EXIF orientation applied, the
- * pixel budget checked from the header before any pixel is allocated), resample (separable,
- * antialiased, fixed-point; kernels/resample.c), encode and write under a temporary name
- * renamed when complete. Images are started largest first so that a few big ones do not end
- * the run alone; a single image gets all the threads. Under mpirun each rank takes a share of
+ * threads or processes?") answered with both. The images flow through an io/ pipeline whose
+ * bounded queues cap the decoded images alive at any time: decode (JPEG shrunk in the DCT
+ * domain when the box allows it, EXIF orientation applied, the pixel budget checked from the
+ * header before any pixel is allocated) -> resample (separable, antialiased; kernels/resample.c)
+ * -> write (encode under a temporary name renamed when complete, then read back). Each stage has
+ * --workers threads; images enter largest first so that a few big ones do not end the run alone;
+ * a single image gets all the threads for its resample. Under mpirun each rank takes a share of
  * the images balanced by their pixel counts (from the headers), and rank 0 reports the total.
  *
- * Verified: the first image of each rank is also resampled by the float64 reference and must
- * agree within one level of 255; every written file is read back and must have the planned size. */
+ * Verified: the smallest image of each rank (every image with --check-all) is also resampled by
+ * the float64 reference and must agree within one level of 255; every written file is read back
+ * and must have the planned size. */
 #include "commands.h"
 #include "interrupt.h"
 #include "parkit/image.h"
-#include "parkit/pool.h"
+#include "parkit/pipeline.h"
 #include "parkit/resample.h"
 #include "record.h"
 #include "sysinfo.h"
@@ -23,6 +25,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,20 +56,22 @@ static const char usage[] =
     "  --linear           resample in linear light (sRGB decoded to linear and back): darker\n"
     "                     and brighter details mix as light does; off by default, as in Pillow\n"
     "                     and libvips, and slower\n"
-    "  --workers W        images in flight (default: cores); each uses one thread, or -t\n"
-    "                     threads when there is a single image\n"
+    "  --workers W        threads per pipeline stage: decode, resample, write (default:\n"
+    "                     cores); a resample uses one thread, or -t threads for a single image\n"
+    "  --check-all        compare every image, not just the smallest, with the float64\n"
+    "                     reference resampler and report PSNR (slow: a quality study)\n"
     "  --output-format F  table, csv or json: the shared --format of other commands\n"
     "\n"
     "A file that cannot be read, decoded or written is reported with its reason and skipped;\n"
     "the others are done and the exit status is 1. Output files are written under a temporary\n"
     "name and renamed when complete, so an interrupted run leaves no partial file. Verified:\n"
-    "the first image is also resampled by a float64 reference (within 1 level of 255) and\n"
+    "the smallest image is also resampled by a float64 reference (within 1 level of 255) and\n"
     "every written file is read back.\n\n";
 
 struct resize_opts {
     const char *out;
     int box_w, box_h;
-    bool fill, exact, no_shrink, force, recursive, linear;
+    bool fill, exact, no_shrink, force, recursive, linear, check_all;
     enum pk_filter filter;
     enum pk_image_format format; /* PK_IMAGE_UNKNOWN: same as the input */
     int quality, workers;
@@ -92,11 +97,25 @@ struct item {
     double max_err, psnr;
 };
 
+/* One image on its way through the pipeline; the stages hand it on, never copy it. */
 struct job {
     const struct resize_opts *o;
     struct item *it;
-    int nthreads;
-    bool check_ref;
+    int nthreads;   /* OpenMP threads for the resample: 1, or -t for a lone image */
+    bool check_ref; /* also resample with the float64 reference and compare */
+    double t0;
+    struct pk_image in, out;
+    struct pk_box box; /* the part of in that becomes out */
+};
+
+/* What the stages share: the images in order (the source has one worker, so `next` needs no
+ * lock) and the progress line (several writers: under the lock). */
+struct run {
+    struct job *jobs;
+    size_t n, next, written;
+    bool tty;
+    double t0;
+    pthread_mutex_t lock;
 };
 
 static const char *const filter_names[] = {"nearest", "bilinear", "bicubic", "mitchell",
@@ -227,7 +246,7 @@ static double psnr_of(const struct pk_image *a, const struct pk_image *b, double
             se += d * d;
             *max_err = fabs(d) > *max_err ? fabs(d) : *max_err;
         }
-    return se > 0 ? 10 * log10(255.0 * 255.0 / (se / (double)n)) : INFINITY;
+    return se > 0 ? 10 * log10(255.0 * 255.0 / (se / (double)n)) : 99.0; /* as quality.py */
 }
 
 static void set_error(struct item *it, int status, const char *msg)
@@ -236,76 +255,148 @@ static void set_error(struct item *it, int status, const char *msg)
     snprintf(it->error, sizeof it->error, "%s", msg);
 }
 
-/* One image: load, resample, save, read back. */
-static int resize_one(void *arg, struct pk_cancel *cancel, void **result, struct pk_err *err)
+static bool still_to_do(struct job *j, const char *stage)
+{
+    if (j->it->status != 1)
+        return false; /* failed in an earlier stage: passed on to be counted */
+    if (!pk_interrupted())
+        return true;
+    char msg[64];
+    snprintf(msg, sizeof msg, "interrupted before %s", stage);
+    set_error(j->it, PK_ECANCELED, msg);
+    return false;
+}
+
+static void job_release(void *arg)
 {
     struct job *j = arg;
+    pk_image_free(&j->in);
+    pk_image_free(&j->out);
+}
+
+/* Source: the images of this rank, largest first; an interrupt ends the stream. */
+static int next_image(void *ctx, void *in, void **out, struct pk_err *err)
+{
+    struct run *r = ctx;
+    (void)in;
+    (void)err;
+    if (r->next == r->n || pk_interrupted())
+        return PK_ECLOSED;
+    *out = &r->jobs[r->next++];
+    return PK_OK;
+}
+
+/* Read and decode (JPEG shrunk on load as far as the box allows), then crop for the plan.
+ * A file's failure is recorded in its item, which goes on; it never stops the pipeline. */
+static int decode_stage(void *ctx, void *in, void **out, struct pk_err *err)
+{
+    struct job *j = *out = in;
     const struct resize_opts *o = j->o;
-    struct item *it = j->it;
-    (void)result;
-    double t0 = pk_now_s();
+    (void)ctx;
+    (void)err;
+    if (!still_to_do(j, "decoding"))
+        return PK_OK;
+    j->t0 = pk_now_s();
     struct pk_err e = {0};
-    struct pk_image in = {0}, out = {0}, ref = {0}, back = {0};
-    if ((cancel && pk_cancel_requested(cancel)) || pk_interrupted()) {
-        set_error(it, PK_ECANCELED, "not started");
-        return pk_fail(err, PK_ECANCELED, "cancelled");
-    }
     struct pk_load_opts lo = {.max_pixels = o->max_pixels,
                               .target_w = o->no_shrink ? 0 : o->box_w,
                               .target_h = o->no_shrink ? 0 : o->box_h,
                               /* exact stretches each axis on its own: shrink by the smaller */
                               .fill = o->fill || o->exact,
                               .apply_orientation = true};
-    int rc = pk_image_load(it->path, &lo, &in, &e);
+    struct pk_image_info info;
+    int rc = pk_image_load_info(j->it->path, &lo, &j->in, &info, &e);
+    /* The plan is made on the picture's own size; a JPEG decoded at 1/d is then resampled
+     * from the matching (possibly fractional) box, so shrink-on-load moves nothing. */
+    bool swap = info.orientation >= 5;
+    int pw = swap ? info.height : info.width, ph = swap ? info.width : info.height;
     struct pk_rect crop;
-    int w = 0, h = 0;
-    if (rc == PK_OK && (rc = plan(o, (int)in.width, (int)in.height, &crop, &w, &h)) != PK_OK)
-        pk_fail(&e, rc, "%s: cannot fit %dx%d into %dx%d", it->path, (int)in.width, (int)in.height,
-                o->box_w, o->box_h);
-    struct pk_image view = {0};
-    if (rc == PK_OK && (rc = pk_image_crop(&in, crop, &view)) != PK_OK)
-        pk_fail(&e, rc, "%s: cannot crop", it->path);
+    if (rc == PK_OK && (rc = plan(o, pw, ph, &crop, &j->it->out_w, &j->it->out_h)) != PK_OK)
+        pk_fail(&e, rc, "%s: cannot fit %dx%d into %dx%d", j->it->path, pw, ph, o->box_w, o->box_h);
     if (rc == PK_OK) {
-        out = (struct pk_image){.width = w, .height = h, .channels = in.channels};
-        out.stride = (size_t)w * (size_t)in.channels;
-        out.pixels = malloc(out.stride * (size_t)h);
-        rc = out.pixels ? pk_resample(&view, &out, o->filter, j->nthreads, o->linear) : PK_ENOMEM;
-        if (rc != PK_OK)
-            pk_fail(&e, rc, "%s: resampling failed: %s", it->path, pk_strerror(rc));
+        struct pk_box all = pk_image_source_box(&info, true);
+        double d = info.scale_denom;
+        j->box = (struct pk_box){all.x0 + crop.x / d, all.y0 + crop.y / d,
+                                 all.x0 + (crop.x + crop.width) / d,
+                                 all.y0 + (crop.y + crop.height) / d};
     }
+    if (rc != PK_OK) {
+        set_error(j->it, rc, e.msg[0] ? e.msg : pk_strerror(rc));
+        job_release(j);
+    }
+    return PK_OK;
+}
+
+/* Resample, and for the chosen images compare with the float64 reference. */
+static int resample_stage(void *ctx, void *in, void **out, struct pk_err *err)
+{
+    struct job *j = *out = in;
+    struct item *it = j->it;
+    (void)ctx;
+    (void)err;
+    if (!still_to_do(j, "resampling")) {
+        job_release(j);
+        return PK_OK;
+    }
+    int w = it->out_w, h = it->out_h;
+    j->out = (struct pk_image){.width = w, .height = h, .channels = j->in.channels};
+    j->out.stride = (size_t)w * (size_t)j->in.channels;
+    j->out.pixels = malloc(j->out.stride * (size_t)h);
+    int rc = j->out.pixels
+                 ? pk_resample_box(&j->in, j->box, &j->out, j->o->filter, j->nthreads, j->o->linear)
+                 : PK_ENOMEM;
     if (rc == PK_OK && j->check_ref) {
-        ref = out;
-        ref.pixels = malloc(out.stride * (size_t)h);
-        rc = ref.pixels ? pk_resample_ref(&view, &ref, o->filter, o->linear) : PK_ENOMEM;
+        struct pk_image ref = j->out;
+        ref.pixels = malloc(j->out.stride * (size_t)h);
+        rc = ref.pixels ? pk_resample_ref_box(&j->in, j->box, &ref, j->o->filter, j->o->linear)
+                        : PK_ENOMEM;
         if (rc == PK_OK) {
-            it->psnr = psnr_of(&out, &ref, &it->max_err);
+            it->psnr = psnr_of(&j->out, &ref, &it->max_err);
             it->verified_ref = true;
         }
         free(ref.pixels);
     }
-    const char *dest = it->dest;
-    enum pk_image_format fmt = it->out_format;
-    if (rc == PK_OK && ((cancel && pk_cancel_requested(cancel)) || pk_interrupted()))
-        rc = pk_fail(&e, PK_ECANCELED, "%s: interrupted before writing", it->path);
-    if (rc == PK_OK)
-        rc = pk_image_save(dest, &out, fmt, o->quality, o->force, &e);
-    if (rc == PK_OK) {
-        struct pk_load_opts plain = {.max_pixels = UINT64_MAX};
-        rc = pk_image_load(dest, &plain, &back, &e);
-        if (rc == PK_OK && ((int)back.width != w || (int)back.height != h))
-            rc = pk_fail(&e, PK_EIO, "%s: read back as %dx%d, wrote %dx%d", dest, (int)back.width,
-                         (int)back.height, w, h);
+    pk_image_free(&j->in); /* the decoded image is done with */
+    if (rc != PK_OK) {
+        char msg[320];
+        snprintf(msg, sizeof msg, "%s: resampling failed: %s", it->path, pk_strerror(rc));
+        set_error(it, rc, msg);
+        pk_image_free(&j->out);
     }
-    it->out_w = w;
-    it->out_h = h;
-    it->status = rc;
-    if (rc != PK_OK)
-        set_error(it, rc, e.msg[0] ? e.msg : pk_strerror(rc));
-    pk_image_free(&in);
-    pk_image_free(&back);
-    free(out.pixels);
-    it->seconds = pk_now_s() - t0;
-    return rc == PK_OK ? PK_OK : pk_fail(err, rc, "%s", it->error);
+    return PK_OK;
+}
+
+/* Encode under a temporary name renamed when complete, then read the file back. */
+static int write_stage(void *ctx, void *in, void **out, struct pk_err *err)
+{
+    struct run *r = ctx;
+    struct job *j = in;
+    struct item *it = j->it;
+    *out = NULL; /* the last stage: items belong to the run */
+    (void)err;
+    if (still_to_do(j, "writing")) {
+        struct pk_err e = {0};
+        struct pk_image back = {0};
+        struct pk_load_opts plain = {.max_pixels = UINT64_MAX};
+        int rc = pk_image_save(it->dest, &j->out, it->out_format, j->o->quality, j->o->force, &e);
+        if (rc == PK_OK && (rc = pk_image_load(it->dest, &plain, &back, &e)) == PK_OK &&
+            ((int)back.width != it->out_w || (int)back.height != it->out_h))
+            rc = pk_fail(&e, PK_EIO, "%s: read back as %dx%d, wrote %dx%d", it->dest,
+                         (int)back.width, (int)back.height, it->out_w, it->out_h);
+        pk_image_free(&back);
+        it->status = rc;
+        if (rc != PK_OK)
+            set_error(it, rc, e.msg[0] ? e.msg : pk_strerror(rc));
+        it->seconds = pk_now_s() - j->t0;
+    }
+    job_release(j);
+    pthread_mutex_lock(&r->lock);
+    r->written++;
+    if (r->tty)
+        fprintf(stderr, "\rparkit resize: %zu of %zu images, %.1f s", r->written, r->n,
+                pk_now_s() - r->t0);
+    pthread_mutex_unlock(&r->lock);
+    return PK_OK;
 }
 
 static int cmp_dest(const void *a, const void *b)
@@ -394,11 +485,10 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
                                              {"linear", no_argument, NULL, 'L'},
                                              {"workers", required_argument, NULL, 'w'},
                                              {"threads", required_argument, NULL, 't'},
-                                             {"reps", required_argument, NULL, 'r'},
-                                             {"warmup", required_argument, NULL, 1000},
                                              {"record", required_argument, NULL, 1001},
                                              {"output-format", required_argument, NULL, 1002},
                                              {"no-verify", no_argument, NULL, 1003},
+                                             {"check-all", no_argument, NULL, 1004},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     struct resize_opts o = {.box_w = 256,
@@ -413,7 +503,7 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
     optind = 1;
     int code;
     /* --format is the image format here; the shared output format is --output-format */
-    while ((code = getopt_long(argc, argv, ":t:r:h", longopts, NULL)) != -1) {
+    while ((code = getopt_long(argc, argv, ":t:h", longopts, NULL)) != -1) {
         int rc = PK_OK;
         uint64_t v;
         switch (code) {
@@ -472,15 +562,17 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
         case 'L':
             o.linear = true;
             break;
+        case 1004:
+            o.check_all = true;
+            break;
         case 'w':
             rc = pk_parse_count("--workers", optarg, 1, 1024, &v, &err);
             o.workers = (int)v;
             break;
         default: {
             /* the shared options, under their codes */
+            /* no --reps or --warmup: a batch runs once (jobs/bench-resize.sh repeats it) */
             int shared = code == 't'    ? PK_OPT_THREADS
-                         : code == 'r'  ? PK_OPT_REPS
-                         : code == 1000 ? PK_OPT_WARMUP
                          : code == 1001 ? PK_OPT_RECORD
                          : code == 1002 ? PK_OPT_FORMAT
                          : code == 1003 ? PK_OPT_NO_VERIFY
@@ -569,71 +661,95 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
     assign_ranks(order, l.n, c->nranks);
     json_t *sysinfo = pk_sysinfo_for_command(c, "resize", o.common.nthreads);
 
-    /* this rank's images, largest first, on the pool */
+    /* this rank's images, largest first, through the pipeline */
     size_t mine = 0;
     for (size_t i = 0; i < l.n; i++)
         mine += order[i]->status == 1 && order[i]->rank == c->rank;
-    struct job *jobs = calloc(mine ? mine : 1, sizeof *jobs);
-    struct pk_future **fut = calloc(mine ? mine : 1, sizeof *fut);
-    struct pk_pool *pool = NULL;
-    int nworkers = (size_t)o.workers < mine ? o.workers : (int)(mine ? mine : 1);
-    if (rc == PK_OK)
-        rc = jobs && fut ? pk_pool_create(nworkers, &pool) : PK_ENOMEM;
-    pk_interrupt_install();
-    bool tty = c->rank == 0 && isatty(STDERR_FILENO);
-    double t0 = pk_now_s();
-    size_t k = 0;
-    for (size_t i = 0; rc == PK_OK && i < l.n; i++) {
-        if (order[i]->status != 1 || order[i]->rank != c->rank)
-            continue;
-        jobs[k] = (struct job){.o = &o,
-                               .it = order[i],
-                               .nthreads = mine == 1 ? o.common.nthreads : 1,
-                               .check_ref = !o.common.no_verify && k == mine - 1};
-        if (pk_pool_submit(pool, resize_one, &jobs[k], 0, NULL, &fut[k]) != PK_OK)
-            fut[k] = NULL;
-        k++;
-    }
-    for (size_t i = 0; i < k; i++) {
-        while (fut[i] && pk_future_wait(fut[i], 0.1, NULL, NULL) == PK_ETIMEDOUT) {
-            if (pk_interrupted())
-                pk_pool_shutdown(pool, true, NULL);
-            if (tty)
-                fprintf(stderr, "\rparkit resize: %zu of %zu images, %.1f s", i, k,
-                        pk_now_s() - t0);
+    struct run run = {.jobs = calloc(mine ? mine : 1, sizeof *run.jobs),
+                      .n = mine,
+                      .tty = c->rank == 0 && isatty(STDERR_FILENO)};
+    pthread_mutex_init(&run.lock, NULL);
+    if (rc == PK_OK && !run.jobs)
+        rc = PK_ENOMEM;
+    for (size_t i = 0, k = 0; rc == PK_OK && i < l.n; i++)
+        if (order[i]->status == 1 && order[i]->rank == c->rank) {
+            run.jobs[k] = (struct job){
+                .o = &o,
+                .it = order[i],
+                .nthreads = mine == 1 ? o.common.nthreads : 1,
+                /* the smallest image, unless every one is asked for: the reference is slow */
+                .check_ref = !o.common.no_verify && (o.check_all || k == mine - 1)};
+            k++;
         }
-        if (fut[i] && jobs[i].it->status == 1)
-            set_error(jobs[i].it, PK_ECANCELED, "not started");
-        pk_future_release(fut[i]);
+    int nw = (size_t)o.workers < mine ? o.workers : (int)(mine ? mine : 1);
+    /* Bounded queues keep at most 3 * nw decoded images alive, whatever the batch size. */
+    const struct pk_stage stages[] = {
+        {.name = "list", .workers = 1, .fn = next_image, .ctx = &run},
+        {"decode", nw, (size_t)nw, decode_stage, &run, job_release},
+        {"resample", nw, (size_t)nw, resample_stage, &run, job_release},
+        {"write", nw, (size_t)nw, write_stage, &run, NULL},
+    };
+    enum { NSTAGES = sizeof stages / sizeof stages[0] };
+    struct pk_stage_report sr[NSTAGES] = {{0}};
+    pk_interrupt_install();
+    run.t0 = pk_now_s();
+    if (rc == PK_OK && mine > 0) {
+        struct pk_pipeline_report pr;
+        rc = pk_pipeline_run(stages, NSTAGES, sr, &pr, &err);
+        if (rc != PK_OK)
+            pk_error(c, true, "resize", "%s", err.msg);
     }
-    if (tty)
+    if (run.tty)
         fprintf(stderr, "\r%60s\r", "");
-    double wall = pk_dist_max_double(c, pk_now_s() - t0);
-    pk_pool_destroy(pool);
+    double wall = pk_dist_max_double(c, pk_now_s() - run.t0);
     pk_interrupt_restore();
+    for (size_t i = 0; i < mine; i++) {
+        job_release(&run.jobs[i]);
+        if (run.jobs[i].it->status == 1)
+            set_error(run.jobs[i].it, PK_ECANCELED,
+                      pk_interrupted() ? "interrupted before decoding" : "not started");
+    }
+    pthread_mutex_destroy(&run.lock);
     bool interrupted = pk_interrupted();
 
-    /* every rank's outcome to rank 0: status and sizes per image, summed (each image has one
-     * rank, the others contribute zeros) */
-    uint64_t *stat = calloc(l.n * 4 + 1, sizeof *stat);
+    /* every rank's outcome on every rank, as sums: each image has one owner and the others
+     * add zeros, so even a double's bits come through exactly. Per image: done (1), failed
+     * (2) or not done for an interrupt (3), reference check (0 none, 1 within a level, 2 not), max
+     * error, PSNR; then each stage's busy time in ns, summed over ranks. */
+    enum { PER = 4 };
+    size_t nstat = l.n * PER + NSTAGES;
+    uint64_t *stat = calloc(nstat, sizeof *stat);
     for (size_t i = 0; stat && i < l.n; i++) {
         struct item *it = &l.v[i];
         /* a file refused from its header belongs to rank 0, the others to their rank */
         if ((it->pixels == 0 ? 0 : it->rank) != c->rank)
             continue;
-        stat[4 * i] = it->status == PK_OK ? 1 : 2;
-        stat[4 * i + 1] = (uint64_t)it->out_w;
-        stat[4 * i + 2] = (uint64_t)it->out_h;
-        stat[4 * i + 3] = it->verified_ref && it->max_err <= 1.0 ? 1 : it->verified_ref ? 2 : 0;
+        uint64_t *s = stat + PER * i;
+        s[0] = it->status == PK_OK ? 1 : it->status == PK_ECANCELED ? 3 : 2;
+        s[1] = !it->verified_ref ? 0 : it->max_err <= 1.0 ? 1 : 2;
+        s[2] = (uint64_t)it->max_err;
+        memcpy(&s[3], &it->psnr, sizeof it->psnr);
     }
+    for (size_t k = 0; stat && k < NSTAGES; k++)
+        stat[l.n * PER + k] = (uint64_t)llround(sr[k].busy_s * 1e9);
     if (stat)
-        pk_dist_sum_u64(c, stat, l.n * 4 + 1);
-    size_t done = 0, failed = 0, ref_checked = 0, ref_bad = 0;
+        pk_dist_sum_u64(c, stat, nstat);
+    size_t done = 0, failed = 0, cancelled = 0, ref_checked = 0, ref_bad = 0;
+    double psnr_sum = 0, psnr_min = INFINITY, max_err = 0;
     for (size_t i = 0; stat && i < l.n; i++) {
-        done += stat[4 * i] == 1;
-        failed += stat[4 * i] != 1;
-        ref_checked += stat[4 * i + 3] != 0;
-        ref_bad += stat[4 * i + 3] == 2;
+        const uint64_t *s = stat + PER * i;
+        done += s[0] == 1;
+        failed += s[0] == 2;
+        cancelled += s[0] == 3;
+        if (s[1] == 0)
+            continue;
+        double p;
+        memcpy(&p, &s[3], sizeof p);
+        ref_checked++;
+        ref_bad += s[1] == 2;
+        psnr_sum += p;
+        psnr_min = p < psnr_min ? p : psnr_min;
+        max_err = (double)s[2] > max_err ? (double)s[2] : max_err;
     }
     bool verified = !o.common.no_verify && ref_checked > 0 && ref_bad == 0 && !interrupted;
     int status = interrupted || rc != PK_OK ? PK_EXIT_RUNTIME
@@ -644,7 +760,7 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
     for (size_t i = 0; i < l.n; i++) {
         struct item *it = &l.v[i];
         bool owner = it->pixels == 0 ? c->rank == 0 : it->rank == c->rank;
-        if (owner && it->status != PK_OK)
+        if (owner && it->status != PK_OK && it->status != PK_ECANCELED)
             pk_error(c, true, "resize", "%s", it->error[0] ? it->error : "failed");
     }
     if (c->rank == 0) {
@@ -661,12 +777,22 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
                       o.format == PK_IMAGE_UNKNOWN ? "same" : pk_image_format_name(o.format),
                       "quality", o.quality, "linear", o.linear, "shrink_on_load", !o.no_shrink,
                       "workers", o.workers, "threads", o.common.nthreads, "ranks", c->nranks));
-        json_object_set_new(rec, "result",
-                            json_pack("{s:I, s:I, s:f, s:f, s:f, s:f}", "done", (json_int_t)done,
-                                      "failed", (json_int_t)failed, "input_megapixels", mp,
-                                      "wall_s", wall, "images_per_s",
-                                      wall > 0 ? (double)done / wall : 0, "megapixels_per_s",
-                                      wall > 0 ? mp / wall : 0));
+        json_t *result =
+            json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:f}", "done", (json_int_t)done, "failed",
+                      (json_int_t)failed, "not_done", (json_int_t)cancelled, "input_megapixels", mp,
+                      "wall_s", wall, "images_per_s", wall > 0 ? (double)done / wall : 0,
+                      "megapixels_per_s", wall > 0 ? mp / wall : 0);
+        if (ref_checked)
+            json_object_set_new(result, "reference",
+                                json_pack("{s:I, s:f, s:f, s:f}", "images", (json_int_t)ref_checked,
+                                          "max_error", max_err, "psnr_mean_db",
+                                          psnr_sum / (double)ref_checked, "psnr_min_db", psnr_min));
+        json_t *busy = json_object();
+        for (size_t k = 1; k < NSTAGES; k++)
+            json_object_set_new(busy, stages[k].name,
+                                json_real(stat ? (double)stat[l.n * PER + k] / 1e9 : 0));
+        json_object_set_new(result, "stage_busy_s", busy);
+        json_object_set_new(rec, "result", result);
         json_object_set_new(rec, "verified", json_boolean(verified));
         pk_record_set_timing(rec, &wall, 1, 0);
         pk_record_set_provenance(rec, sysinfo);
@@ -682,14 +808,21 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
                              : "fit",
                    filter_names[o.filter], o.workers, o.workers == 1 ? "" : "s", c->nranks,
                    c->nranks == 1 ? "" : "s");
-            printf("done        %zu, failed %zu\n", done, failed);
+            printf("done        %zu, failed %zu", done, failed);
+            if (cancelled)
+                printf(", not done %zu (interrupted)", cancelled);
+            printf("\n");
             printf("time        %.3f s: %.1f images/s, %.1f MP/s\n", wall,
                    wall > 0 ? (double)done / wall : 0, wall > 0 ? mp / wall : 0);
-            for (size_t i = 0; i < mine; i++)
-                if (jobs[i].it->verified_ref)
-                    printf("reference   %s: max error %.0f of 255, PSNR %.1f dB against the "
-                           "float64 resampler\n",
-                           jobs[i].it->name, jobs[i].it->max_err, jobs[i].it->psnr);
+            printf("stages      busy s, summed over workers and ranks:");
+            for (size_t k = 1; k < NSTAGES; k++)
+                printf(" %s %.2f", stages[k].name, stat ? (double)stat[l.n * PER + k] / 1e9 : 0);
+            printf("\n");
+            if (ref_checked)
+                printf("reference   %zu image%s against the float64 resampler: max error %.0f of "
+                       "255, PSNR mean %.1f dB, min %.1f dB\n",
+                       ref_checked, ref_checked == 1 ? "" : "s", max_err,
+                       psnr_sum / (double)ref_checked, psnr_min);
             printf("verified    %s\n", verified             ? "yes"
                                        : o.common.no_verify ? "skipped"
                                        : interrupted        ? "no (interrupted)"
@@ -701,7 +834,7 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
             status = PK_EXIT_RUNTIME;
         }
         if (interrupted)
-            pk_error(c, false, "resize", "interrupted after %zu images", done);
+            pk_error(c, false, "resize", "interrupted after %zu of %zu images", done, l.n);
         else if (ref_bad)
             pk_error(c, false, "resize", "verification failed");
         else if (failed)
@@ -715,8 +848,7 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
     }
     free(l.v);
     free(order);
-    free(jobs);
-    free(fut);
+    free(run.jobs);
     free(stat);
     return pk_dist_agree(c, status);
 }

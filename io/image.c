@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,6 +301,7 @@ static int load_jpeg(FILE *f, const struct req *r, struct pk_image_info *info, s
 
     d->ci.scale_num = 1;
     d->ci.scale_denom = (unsigned)jpeg_denom(r, info->width, info->height, orientation);
+    info->scale_denom = (int)d->ci.scale_denom;
     d->ci.dct_method = JDCT_ISLOW;
     jpeg_start_decompress(&d->ci);
     size_t w = d->ci.output_width, h = d->ci.output_height;
@@ -746,6 +748,8 @@ static int run(FILE *f, const void *data, size_t n, const char *name, bool probe
     int status = decode(f, &r, info, out, err);
     if (own)
         fclose(f);
+    if (info->scale_denom == 0)
+        info->scale_denom = 1;
     if (status != PK_OK)
         memset(out, 0, sizeof *out);
     return status;
@@ -769,23 +773,47 @@ int pk_image_probe_mem(const void *data, size_t n, const char *name, struct pk_i
     return run(NULL, data, n, name, true, NULL, info, NULL, err);
 }
 
-int pk_image_load(const char *path, const struct pk_load_opts *opts, struct pk_image *out,
-                  struct pk_err *err)
+int pk_image_load_info(const char *path, const struct pk_load_opts *opts, struct pk_image *out,
+                       struct pk_image_info *info, struct pk_err *err)
 {
     int status = PK_OK;
     memset(out, 0, sizeof *out);
+    if (info)
+        memset(info, 0, sizeof *info);
     FILE *f = open_file(path, err, &status);
     if (!f)
         return status;
-    status = run(f, NULL, 0, path, false, opts, NULL, out, err);
+    status = run(f, NULL, 0, path, false, opts, info, out, err);
     fclose(f);
     return status;
+}
+
+int pk_image_load(const char *path, const struct pk_load_opts *opts, struct pk_image *out,
+                  struct pk_err *err)
+{
+    return pk_image_load_info(path, opts, out, NULL, err);
 }
 
 int pk_image_load_mem(const void *data, size_t n, const char *name, const struct pk_load_opts *opts,
                       struct pk_image *out, struct pk_err *err)
 {
     return run(NULL, data, n, name, false, opts, NULL, out, err);
+}
+
+struct pk_box pk_image_source_box(const struct pk_image_info *info, bool oriented)
+{
+    double d = info->scale_denom > 0 ? info->scale_denom : 1;
+    double w = info->width / d, h = info->height / d;
+    double slack_w = ceil(w) - w, slack_h = ceil(h) - h; /* of the last pixel, past the picture */
+    int o = oriented ? info->orientation : 1;
+    bool swap = o >= 5;
+    /* which oriented axes run backwards through the stored ones (see apply_orientation) */
+    bool rev_x = o == 2 || o == 3 || o == 6 || o == 7;
+    bool rev_y = o == 3 || o == 4 || o == 7 || o == 8;
+    double len_x = swap ? h : w, slack_x = swap ? slack_h : slack_w;
+    double len_y = swap ? w : h, slack_y = swap ? slack_w : slack_h;
+    double x0 = rev_x ? slack_x : 0, y0 = rev_y ? slack_y : 0;
+    return (struct pk_box){x0, y0, x0 + len_x, y0 + len_y};
 }
 
 /* ---- encoding ------------------------------------------------------------------------------ */

@@ -125,14 +125,17 @@ static void axis_free(struct axis *ax)
     free(ax->w);
 }
 
-static int axis_init(struct axis *ax, enum pk_filter f, uint32_t n_in, uint32_t n_out, double phase)
+/* Output o's centre lies at a + (o + 0.5) * (b - a) / n_out: the input span [a, b) maps onto the
+ * n_out outputs. */
+static int axis_init(struct axis *ax, enum pk_filter f, uint32_t n_in, uint32_t n_out, double a,
+                     double b)
 {
-    double scale = (double)n_in / n_out;
+    double scale = (b - a) / n_out;
     double fscale = scale > 1.0 ? scale : 1.0;
     double support = filter_support(f) * fscale;
     int64_t lo, hi, taps = 1;
     for (uint32_t o = 0; o < n_out; o++) {
-        window(support, (o + 0.5) * scale + phase, n_in, &lo, &hi);
+        window(support, a + (o + 0.5) * scale, n_in, &lo, &hi);
         taps = hi - lo > taps ? hi - lo : taps;
     }
     ax->taps = (uint32_t)taps; /* <= n_in, since every window lies inside the image */
@@ -144,7 +147,7 @@ static int axis_init(struct axis *ax, enum pk_filter f, uint32_t n_in, uint32_t 
         return PK_ENOMEM; /* the caller's axis_free frees what was allocated */
     }
     for (uint32_t o = 0; o < n_out; o++) {
-        double centre = (o + 0.5) * scale + phase;
+        double centre = a + (o + 0.5) * scale;
         window(support, centre, n_in, &lo, &hi);
         double sum = 0.0;
         for (int64_t j = lo; j < hi; j++) {
@@ -468,37 +471,44 @@ static int check_args(const struct pk_image *in, const struct pk_image *out, enu
     return PK_OK;
 }
 
-static uint32_t nearest_index(uint32_t o, uint32_t n_in, uint32_t n_out, double phase)
+static uint32_t nearest_index(uint32_t o, uint32_t n_in, uint32_t n_out, double a, double b)
 {
-    double c = (o + 0.5) * ((double)n_in / n_out) + phase;
+    double c = a + (o + 0.5) * ((b - a) / n_out);
     int64_t i = (int64_t)floor(c);
     return i < 0 ? 0 : i >= (int64_t)n_in ? n_in - 1 : (uint32_t)i;
 }
 
 static void resample_nearest(const struct pk_image *in, struct pk_image *out, int nthreads,
-                             double phase)
+                             struct pk_box box)
 {
     int C = in->channels;
     uint32_t ow = out->width, oh = out->height;
 #pragma omp parallel for num_threads(nthreads) schedule(static) default(none)                      \
-    shared(in, out, C, ow, oh, phase)
+    shared(in, out, C, ow, oh, box)
     for (uint32_t y = 0; y < oh; y++) {
-        const uint8_t *src = in->pixels + nearest_index(y, in->height, oh, phase) * in->stride;
+        const uint8_t *src =
+            in->pixels + nearest_index(y, in->height, oh, box.y0, box.y1) * in->stride;
         uint8_t *dst = out->pixels + (size_t)y * out->stride;
         for (uint32_t x = 0; x < ow; x++)
-            memcpy(dst + (size_t)x * C, src + (size_t)nearest_index(x, in->width, ow, phase) * C,
-                   (size_t)C);
+            memcpy(dst + (size_t)x * C,
+                   src + (size_t)nearest_index(x, in->width, ow, box.x0, box.x1) * C, (size_t)C);
     }
 }
 
-int pk__resample_phase(const struct pk_image *in, struct pk_image *out, enum pk_filter filter,
-                       int nthreads, bool linear, double phase_px)
+static bool box_ok(struct pk_box b)
+{
+    return isfinite(b.x0) && isfinite(b.x1) && isfinite(b.y0) && isfinite(b.y1) && b.x1 > b.x0 &&
+           b.y1 > b.y0;
+}
+
+int pk_resample_box(const struct pk_image *in, struct pk_box box, struct pk_image *out,
+                    enum pk_filter filter, int nthreads, bool linear)
 {
     int rc = check_args(in, out, filter);
-    if (rc != PK_OK || nthreads < 1)
+    if (rc != PK_OK || nthreads < 1 || !box_ok(box))
         return PK_EINVAL;
     if (filter == PK_FILTER_NEAREST) {
-        resample_nearest(in, out, nthreads, phase_px);
+        resample_nearest(in, out, nthreads, box);
         return PK_OK;
     }
     const int C = in->channels;
@@ -508,10 +518,10 @@ int pk__resample_phase(const struct pk_image *in, struct pk_image *out, enum pk_
     struct axis ax = {0}, ay = {0};
     struct lut *tab = NULL, *lin = NULL; /* lin: tab when encoding back to sRGB */
     float *conv = NULL, *scratch = NULL;
-    rc = axis_init(&ax, filter, iw, ow, phase_px);
+    rc = axis_init(&ax, filter, iw, ow, box.x0, box.x1);
     if (rc != PK_OK)
         goto out;
-    rc = axis_init(&ay, filter, ih, oh, phase_px);
+    rc = axis_init(&ay, filter, ih, oh, box.y0, box.y1);
     if (rc != PK_OK)
         goto out;
     rc = PK_ENOMEM;
@@ -578,22 +588,33 @@ out:
     return rc;
 }
 
+static struct pk_box whole(const struct pk_image *in, double shift)
+{
+    return (struct pk_box){shift, shift, in ? in->width + shift : 0, in ? in->height + shift : 0};
+}
+
 int pk_resample(const struct pk_image *in, struct pk_image *out, enum pk_filter filter,
                 int nthreads, bool linear)
 {
-    return pk__resample_phase(in, out, filter, nthreads, linear, 0.0);
+    return pk_resample_box(in, whole(in, 0.0), out, filter, nthreads, linear);
+}
+
+int pk__resample_phase(const struct pk_image *in, struct pk_image *out, enum pk_filter filter,
+                       int nthreads, bool linear, double phase_px)
+{
+    return pk_resample_box(in, whole(in, phase_px), out, filter, nthreads, linear);
 }
 
 /* ---- float64 reference ------------------------------------------------------------------ */
 
 /* Weights of output o on one axis, in double, normalised; returns the first tap. */
-static int64_t ref_weights(enum pk_filter f, uint32_t n_in, uint32_t n_out, uint32_t o, double *w,
-                           int64_t *n)
+static int64_t ref_weights(enum pk_filter f, uint32_t n_in, uint32_t n_out, double a, double b,
+                           uint32_t o, double *w, int64_t *n)
 {
-    double scale = (double)n_in / n_out;
+    double scale = (b - a) / n_out;
     double fscale = scale > 1.0 ? scale : 1.0;
     double support = filter_support(f) * fscale;
-    double centre = (o + 0.5) * scale;
+    double centre = a + (o + 0.5) * scale;
     int64_t lo, hi;
     window(support, centre, n_in, &lo, &hi);
     double sum = 0.0;
@@ -608,7 +629,13 @@ static int64_t ref_weights(enum pk_filter f, uint32_t n_in, uint32_t n_out, uint
 int pk_resample_ref(const struct pk_image *in, struct pk_image *out, enum pk_filter filter,
                     bool linear)
 {
-    if (check_args(in, out, filter) != PK_OK)
+    return pk_resample_ref_box(in, whole(in, 0.0), out, filter, linear);
+}
+
+int pk_resample_ref_box(const struct pk_image *in, struct pk_box box, struct pk_image *out,
+                        enum pk_filter filter, bool linear)
+{
+    if (check_args(in, out, filter) != PK_OK || !box_ok(box))
         return PK_EINVAL;
     const int C = in->channels;
     const bool alpha = C == 2 || C == 4;
@@ -618,13 +645,14 @@ int pk_resample_ref(const struct pk_image *in, struct pk_image *out, enum pk_fil
             for (uint32_t x = 0; x < out->width; x++)
                 memcpy(out->pixels + (size_t)y * out->stride + (size_t)x * C,
                        in->pixels +
-                           (size_t)nearest_index(y, in->height, out->height, 0.0) * in->stride +
-                           (size_t)nearest_index(x, in->width, out->width, 0.0) * C,
+                           (size_t)nearest_index(y, in->height, out->height, box.y0, box.y1) *
+                               in->stride +
+                           (size_t)nearest_index(x, in->width, out->width, box.x0, box.x1) * C,
                        (size_t)C);
         return PK_OK;
     }
     /* A window spans at most 2 * support * max(scale, 1) + 1 taps. */
-    double sx = (double)in->width / out->width, sy = (double)in->height / out->height;
+    double sx = (box.x1 - box.x0) / out->width, sy = (box.y1 - box.y0) / out->height;
     size_t kx = (size_t)ceil(2.0 * filter_support(filter) * (sx > 1.0 ? sx : 1.0)) + 2;
     size_t ky = (size_t)ceil(2.0 * filter_support(filter) * (sy > 1.0 ? sy : 1.0)) + 2;
     double *wx = malloc(kx * sizeof *wx), *wy = malloc(ky * sizeof *wy);
@@ -638,9 +666,9 @@ int pk_resample_ref(const struct pk_image *in, struct pk_image *out, enum pk_fil
         dec[b] = linear ? 255.0 * srgb_to_linear(b / 255.0) : b;
     for (uint32_t y = 0; y < out->height; y++) {
         int64_t ny, nx;
-        int64_t y0 = ref_weights(filter, in->height, out->height, y, wy, &ny);
+        int64_t y0 = ref_weights(filter, in->height, out->height, box.y0, box.y1, y, wy, &ny);
         for (uint32_t x = 0; x < out->width; x++) {
-            int64_t x0 = ref_weights(filter, in->width, out->width, x, wx, &nx);
+            int64_t x0 = ref_weights(filter, in->width, out->width, box.x0, box.x1, x, wx, &nx);
             double acc[4] = {0, 0, 0, 0};
             for (int64_t j = 0; j < ny; j++) {
                 const uint8_t *row = in->pixels + (size_t)(y0 + j) * in->stride;

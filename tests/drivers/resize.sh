@@ -79,6 +79,55 @@ invariance) # the same bytes for any thread count, worker count and rank count
         for f in "$work"/w1/*; do cmp "$f" "$work/r3/$(basename "$f")" || fail "ranks changed $f"; done
     fi
     ;;
+checkall) # every image against the float64 reference, for each filter; the JSON carries it
+    for f in nearest bilinear bicubic mitchell lanczos3; do
+        run 0 "$work/good" "$work/big.ppm" --out "$work/ca-$f" --size 40x40 --filter $f \
+            --check-all --format png
+        expect "reference +7 images against the float64 resampler: max error [01] of 255" stdout
+    done
+    run 0 "$work/good" --out "$work/cj" --size 40x40 --check-all --output-format json
+    python3 - "$work/stdout" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["result"]
+ref = r["reference"]
+assert ref["images"] == 6 and ref["max_error"] <= 1 and 40 < ref["psnr_min_db"] <= ref["psnr_mean_db"] <= 99, ref
+assert set(r["stage_busy_s"]) == {"decode", "resample", "write"}, r
+PY
+    run 0 "$work/good" --out "$work/nv" --size 40x40 --no-verify
+    expect "verified +skipped" stdout
+    grep -q "^reference" "$work/stdout" && fail "--no-verify still compared"
+    ;;
+interrupt) # Ctrl-C mid-batch: exit 1, what was written is complete, nothing half-written
+    python3 - "$work/huge.ppm" <<'PY'
+import sys
+w, h = 2000, 1500
+base = bytes((x * 7 + (x >> 3)) & 255 for x in range(3 * w))
+rows = [base.translate(bytes((v + 3 * y) & 255 for v in range(256))) for y in range(h)]
+open(sys.argv[1], "wb").write(b"P6\n%d %d\n255\n" % (w, h) + b"".join(rows))
+PY
+    mkdir "$work/many"
+    for i in $(seq -w 24); do ln "$work/huge.ppm" "$work/many/h$i.ppm"; done
+    # the float64 check of every image makes each one take a while
+    "$parkit" resize "$work/many" --out "$work/out" --check-all --workers 2 \
+        > "$work/stdout" 2> "$work/stderr" &
+    p=$!
+    sleep 1
+    kill -INT $p
+    rc=0
+    wait $p || rc=$?
+    cat "$work/stdout" "$work/stderr"
+    [[ $rc == 1 ]] || fail "exit $rc, expected 1"
+    expect "interrupted after [0-9]+ of 24 images" stderr
+    expect "not done [0-9]+ \\(interrupted\\)" stdout
+    grep -q "interrupted before" "$work/stderr" && fail "an error line for each image not done"
+    expect "verified +no \(interrupted\)" stdout
+    no_temp "$work/out"
+    n=$(find "$work/out" -type f | wc -l)
+    ((n < 24)) || fail "all $n images were written: the interrupt came too late to test"
+    for f in "$work"/out/*; do
+        [[ $(dims "$f") == 256x192 ]] || fail "$f is $(dims "$f")"
+    done
+    ;;
 *) fail "unknown scenario" ;;
 esac
 echo "ok ($scenario)"

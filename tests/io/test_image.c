@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <png.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -569,6 +570,26 @@ static int case_jpeg_cmyk_progressive(void)
     return 0;
 }
 
+/* Writes the JPEG jpg (n bytes) to path with an APP1 Exif segment holding orientation o
+ * spliced in after SOI. */
+static int write_oriented_jpeg(const char *path, const uint8_t *jpg, size_t n, int o)
+{
+    uint8_t *f = malloc(n + 64);
+    if (!f)
+        return -1;
+    uint8_t tiff[32];
+    size_t tn = tiff_orientation(tiff, o);
+    size_t seg = 2 + 6 + tn; /* length field counts itself */
+    memcpy(f, jpg, 2);       /* SOI */
+    f[2] = 0xff, f[3] = 0xe1, f[4] = (uint8_t)(seg >> 8), f[5] = (uint8_t)seg;
+    memcpy(f + 6, "Exif\0\0", 6);
+    memcpy(f + 12, tiff, tn);
+    memcpy(f + 12 + tn, jpg + 2, n - 2);
+    int rc = write_bytes(path, f, n + 10 + tn);
+    free(f);
+    return rc;
+}
+
 /* EXIF orientation 1..8 in a JPEG APP1 segment, spliced in by hand after SOI. The image has
  * 8x8 blocks of distinct flat colours, so JPEG loss does not blur which block is where. */
 static int case_exif_jpeg(void)
@@ -591,18 +612,7 @@ static int case_exif_jpeg(void)
     uint8_t *jpg = read_bytes(in_dir("plain.jpg"), &n);
     CHECK(jpg != NULL);
     for (int o = 1; o <= 8; o++) {
-        uint8_t *f = malloc(n + 64);
-        CHECK(f != NULL);
-        uint8_t tiff[32];
-        size_t tn = tiff_orientation(tiff, o);
-        size_t seg = 2 + 6 + tn; /* length field counts itself */
-        memcpy(f, jpg, 2);       /* SOI */
-        f[2] = 0xff, f[3] = 0xe1, f[4] = (uint8_t)(seg >> 8), f[5] = (uint8_t)seg;
-        memcpy(f + 6, "Exif\0\0", 6);
-        memcpy(f + 12, tiff, tn);
-        memcpy(f + 12 + tn, jpg + 2, n - 2);
-        CHECK_OK(write_bytes(in_dir("o.jpg"), f, n + 10 + tn));
-        free(f);
+        CHECK_OK(write_oriented_jpeg(in_dir("o.jpg"), jpg, n, o));
         struct pk_image_info info;
         CHECK_OK(pk_image_probe(in_dir("o.jpg"), &info, &err));
         CHECK_EQ_INT(info.orientation, o);
@@ -726,6 +736,79 @@ static int case_dct_scale(void)
     CHECK_EQ_INT(small.width, 200);
     pk_image_free(&small);
     pk_image_free(&full);
+    rm_case();
+    return 0;
+}
+
+/* A JPEG whose size is no multiple of the DCT reduction: the last decoded column and row cover
+ * part of a block, and pk_image_source_box must say where that partial edge went for every
+ * orientation (derived here from oriented_src, the test's own table). Resampling that box from
+ * the 1/8 decode must then track a resample of the full decode more closely than mapping the
+ * output onto the whole decoded image does. */
+static int case_source_box(void)
+{
+    CHECK_OK(mkdir_case("source_box"));
+    enum { W = 1001, H = 603, D = 8, OW = 62, OH = 38 };
+    struct pk_image a;
+    CHECK_OK(make_img(&a, W, H, 3, true, 0));
+    struct pk_err err = {0};
+    CHECK_OK(pk_image_save(in_dir("plain.jpg"), &a, PK_IMAGE_JPEG, 95, true, &err));
+    pk_image_free(&a);
+    size_t n;
+    uint8_t *jpg = read_bytes(in_dir("plain.jpg"), &n);
+    CHECK(jpg != NULL);
+    for (int o = 1; o <= 8; o++) {
+        CHECK_OK(write_oriented_jpeg(in_dir("o.jpg"), jpg, n, o));
+        bool swap = o >= 5;
+        int ow = swap ? OH : OW, oh = swap ? OW : OH;
+        struct pk_load_opts lo = {.target_w = ow, .target_h = oh, .apply_orientation = true};
+        struct pk_load_opts full_lo = {.apply_orientation = true};
+        struct pk_image_info info, full_info;
+        struct pk_image small, full;
+        CHECK_OK(pk_image_load_info(in_dir("o.jpg"), &lo, &small, &info, &err));
+        CHECK_OK(pk_image_load_info(in_dir("o.jpg"), &full_lo, &full, &full_info, &err));
+        CHECK_EQ_INT(info.scale_denom, D);
+        CHECK_EQ_INT(full_info.scale_denom, 1);
+        CHECK_EQ_INT(info.width, W);
+        CHECK_EQ_INT(small.width, swap ? (H + D - 1) / D : (W + D - 1) / D);
+        /* display x runs backwards through the stored image when its source index falls as x
+         * grows; the partial pixel (a fraction f of it inside the picture) is then first */
+        int sx0, sy0, sx1, sy1, sx2, sy2;
+        oriented_src(o, W, H, 0, 0, &sx0, &sy0);
+        oriented_src(o, W, H, 1, 0, &sx1, &sy1);
+        oriented_src(o, W, H, 0, 1, &sx2, &sy2);
+        bool rev_x = sx1 - sx0 + sy1 - sy0 < 0, rev_y = sx2 - sx0 + sy2 - sy0 < 0;
+        double len_x = (swap ? H : W) / (double)D, len_y = (swap ? W : H) / (double)D;
+        double x0 = rev_x ? small.width - len_x : 0, y0 = rev_y ? small.height - len_y : 0;
+        struct pk_box b = pk_image_source_box(&info, true);
+        CHECK(fabs(b.x0 - x0) < 1e-12 && fabs(b.x1 - (x0 + len_x)) < 1e-12);
+        CHECK(fabs(b.y0 - y0) < 1e-12 && fabs(b.y1 - (y0 + len_y)) < 1e-12);
+        struct pk_box whole = pk_image_source_box(&full_info, true);
+        CHECK(whole.x0 == 0 && whole.y0 == 0 && whole.x1 == full.width && whole.y1 == full.height);
+        /* the box keeps the thumbnail in place; the whole decoded image shifts it */
+        struct pk_image ref, boxed, shifted;
+        CHECK_OK(make_img(&ref, ow, oh, 3, true, 0));
+        CHECK_OK(make_img(&boxed, ow, oh, 3, true, 0));
+        CHECK_OK(make_img(&shifted, ow, oh, 3, true, 0));
+        CHECK_OK(pk_resample(&full, &ref, PK_FILTER_LANCZOS3, 1, false));
+        CHECK_OK(pk_resample_box(&small, b, &boxed, PK_FILTER_LANCZOS3, 1, false));
+        CHECK_OK(pk_resample(&small, &shifted, PK_FILTER_LANCZOS3, 1, false));
+        double e_box, e_shift;
+        int m_box, m_shift;
+        diff(&boxed, &ref, &e_box, &m_box);
+        diff(&shifted, &ref, &e_shift, &m_shift);
+        fprintf(stderr,
+                "orientation %d: box [%.3f %.3f %.3f %.3f], vs the full decode: "
+                "mean error %.3f with the box, %.3f without\n",
+                o, b.x0, b.y0, b.x1, b.y1, e_box, e_shift);
+        CHECK(e_box < 0.5 && e_box < e_shift / 2);
+        pk_image_free(&ref);
+        pk_image_free(&boxed);
+        pk_image_free(&shifted);
+        pk_image_free(&small);
+        pk_image_free(&full);
+    }
+    free(jpg);
     rm_case();
     return 0;
 }
@@ -1097,6 +1180,7 @@ static const struct check_case cases[] = {
     {"exif_jpeg", case_exif_jpeg},
     {"exif_png", case_exif_png},
     {"dct_scale", case_dct_scale},
+    {"source_box", case_source_box},
     {"pixel_budget", case_pixel_budget},
     {"truncated_corrupt", case_truncated_corrupt},
     {"bad_files", case_bad_files},

@@ -46,6 +46,10 @@ struct pk_image_info {
     int channels;      /* what pk_image_load returns (CMYK JPEG: 3; palette with tRNS: 4) */
     int bit_depth;     /* per sample in the file: 1..16 */
     int orientation;   /* EXIF orientation 1..8 (1 when absent or invalid) */
+    /* After a load: the DCT reduction d the pixels were decoded at (1, 2, 4 or 8; always 1 for
+     * PNG, PNM and a probe). The decoded size is ceil(width / d) x ceil(height / d), so the
+     * stored image spans width / d x height / d decoded pixels (see struct pk_box). */
+    int scale_denom;
 };
 
 /* Pillow's limit: it raises DecompressionBombError above 2 * Image.MAX_IMAGE_PIXELS, where
@@ -87,9 +91,20 @@ int pk_image_probe_mem(const void *data, size_t n, const char *name, struct pk_i
  * them); on failure *out is zeroed. opts (NULL ok) is only read. */
 int pk_image_load(const char *path, const struct pk_load_opts *opts, struct pk_image *out,
                   struct pk_err *err);
+/* pk_image_load that also fills *info (caller-owned) with the header's facts and the
+ * scale_denom the pixels were decoded at. */
+int pk_image_load_info(const char *path, const struct pk_load_opts *opts, struct pk_image *out,
+                       struct pk_image_info *info, struct pk_err *err);
 /* The same for an in-memory file (data: n bytes, caller-owned, only read). */
 int pk_image_load_mem(const void *data, size_t n, const char *name, const struct pk_load_opts *opts,
                       struct pk_image *out, struct pk_err *err);
+
+/* The region of a decoded image (pk_image_load_info's *info and pixels, oriented or not as
+ * loaded) that covers exactly the stored picture: all of it, except that after a DCT reduction
+ * by d the last column and row may cover fewer than d stored pixels, and an orientation may have
+ * moved that partial edge to the left or top. Resample this box (pk_resample_box) to map the
+ * output onto the picture itself, as a full-size decode would. */
+struct pk_box pk_image_source_box(const struct pk_image_info *info, bool oriented);
 
 /* Encodes img (caller-owned, only read) as format PK_IMAGE_JPEG (quality 1..100, 4:2:0 chroma
  * subsampling, channels 1 or 3 only: flatten alpha first) or PK_IMAGE_PNG (quality ignored; zlib

@@ -50,10 +50,27 @@ enum pk_filter {
 int pk_resample(const struct pk_image *in, struct pk_image *out, enum pk_filter filter,
                 int nthreads, bool linear);
 
+/* A region of the input in pixel units (pixel j spans [j, j + 1)) that the output maps onto. It
+ * may be fractional and may reach past the last pixel: a JPEG decoded at 1/d whose size was not
+ * a multiple of d has a last column covering fewer than d stored pixels, so the stored image
+ * spans width / d decoded pixels, not ceil(width / d). */
+struct pk_box {
+    double x0, y0, x1, y1;
+};
+
+/* pk_resample of the region box of in: output pixel centre x maps to input position
+ * box.x0 + (x + 0.5) * (box.x1 - box.x0) / out_w (so pk_resample is the box {0, 0, in_w, in_h});
+ * the filter stretches with the box's scale and the weights stay inside the image. PK_EINVAL
+ * also for a box that is empty or not finite. */
+int pk_resample_box(const struct pk_image *in, struct pk_box box, struct pk_image *out,
+                    enum pk_filter filter, int nthreads, bool linear);
+
 /* Serial float64 twin, the test oracle: every output pixel is the 2-D sum of its input window
  * with weights from the same filter evaluated in double, then rounded once. Same contract. */
 int pk_resample_ref(const struct pk_image *in, struct pk_image *out, enum pk_filter filter,
                     bool linear);
+int pk_resample_ref_box(const struct pk_image *in, struct pk_box box, struct pk_image *out,
+                        enum pk_filter filter, bool linear);
 
 /* Target sizes. fit: the largest size inside box_w x box_h with in's aspect ratio (each side
  * rounded, at least 1; enlarges small inputs too). fill: out is the box, *crop the largest
