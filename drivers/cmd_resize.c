@@ -44,8 +44,10 @@ static const char usage[] =
     "  --fill             cover the box and crop the centre (default: fit inside it, keeping\n"
     "                     the aspect ratio; an image already inside the box keeps its size)\n"
     "  --exact            stretch to exactly WxH (the aspect ratio is not kept)\n"
-    "  --no-shrink-on-load  decode JPEGs at full size instead of 1/2, 1/4 or 1/8 in the DCT\n"
-    "                     domain: slower, the quality of a full resample\n"
+    "  --reducing-gap G   decode a JPEG at 1/2, 1/4 or 1/8 in the DCT domain only while the\n"
+    "                     shrink left for the resample stays >= G (default 2, as Pillow's\n"
+    "                     thumbnail and libvips; larger: closer to a full resample, slower)\n"
+    "  --no-shrink-on-load  decode JPEGs at full size: the quality of a full resample, slowest\n"
     "  --filter F         nearest, bilinear, bicubic, mitchell or lanczos3 (default)\n"
     "  --format F         jpeg, png or same (default same; PNM inputs become png)\n"
     "  --quality Q        JPEG quality 1..100 (default 85)\n"
@@ -72,6 +74,7 @@ struct resize_opts {
     const char *out;
     int box_w, box_h;
     bool fill, exact, no_shrink, force, recursive, linear, check_all;
+    double reducing_gap;
     enum pk_filter filter;
     enum pk_image_format format; /* PK_IMAGE_UNKNOWN: same as the input */
     int quality, workers;
@@ -303,6 +306,7 @@ static int decode_stage(void *ctx, void *in, void **out, struct pk_err *err)
                               .target_h = o->no_shrink ? 0 : o->box_h,
                               /* exact stretches each axis on its own: shrink by the smaller */
                               .fill = o->fill || o->exact,
+                              .shrink_safety = o->reducing_gap,
                               .apply_orientation = true};
     struct pk_image_info info;
     int rc = pk_image_load_info(j->it->path, &lo, &j->in, &info, &e);
@@ -476,6 +480,7 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
                                              {"fill", no_argument, NULL, 'F'},
                                              {"exact", no_argument, NULL, 'E'},
                                              {"no-shrink-on-load", no_argument, NULL, 'N'},
+                                             {"reducing-gap", required_argument, NULL, 'G'},
                                              {"filter", required_argument, NULL, 'f'},
                                              {"format", required_argument, NULL, 'm'},
                                              {"quality", required_argument, NULL, 'q'},
@@ -495,6 +500,7 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
                             .box_h = 256,
                             .filter = PK_FILTER_LANCZOS3,
                             .quality = 85,
+                            .reducing_gap = PK_IMAGE_SHRINK_SAFETY_DEFAULT,
                             .max_pixels = PK_IMAGE_MAX_PIXELS_DEFAULT};
     pk_common_defaults(&o.common);
     o.workers = o.common.nthreads;
@@ -521,6 +527,9 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
             break;
         case 'N':
             o.no_shrink = true;
+            break;
+        case 'G':
+            rc = pk_parse_real("--reducing-gap", optarg, 1, 1e6, &o.reducing_gap, &err);
             break;
         case 'f':
             rc = PK_EINVAL;
@@ -768,7 +777,7 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
         json_t *rec = pk_record_new("resize");
         json_object_set_new(
             rec, "params",
-            json_pack("{s:I, s:i, s:i, s:s, s:s, s:s, s:i, s:b, s:b, s:i, s:i, s:i}", "images",
+            json_pack("{s:I, s:i, s:i, s:s, s:s, s:s, s:i, s:b, s:b, s:f, s:i, s:i, s:i}", "images",
                       (json_int_t)l.n, "box_w", o.box_w, "box_h", o.box_h, "mode",
                       o.fill    ? "fill"
                       : o.exact ? "exact"
@@ -776,7 +785,8 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
                       "filter", filter_names[o.filter], "format",
                       o.format == PK_IMAGE_UNKNOWN ? "same" : pk_image_format_name(o.format),
                       "quality", o.quality, "linear", o.linear, "shrink_on_load", !o.no_shrink,
-                      "workers", o.workers, "threads", o.common.nthreads, "ranks", c->nranks));
+                      "reducing_gap", o.reducing_gap, "workers", o.workers, "threads",
+                      o.common.nthreads, "ranks", c->nranks));
         json_t *result =
             json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:f}", "done", (json_int_t)done, "failed",
                       (json_int_t)failed, "not_done", (json_int_t)cancelled, "input_megapixels", mp,

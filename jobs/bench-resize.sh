@@ -2,7 +2,7 @@
 # `parkit resize` against its anchors (../shared/anchors/resize): every image of CORPUS_DIR fit
 # into 256x256, JPEG q85 for JPEG input and PNG for PNG. Timed side by side in one invocation,
 # RUNS rounds interleaved over the variants, output emptied before each run, files in the page
-# cache: parkit (default, --no-shrink-on-load, 1 worker x 1 thread), Pillow thumbnail LANCZOS
+# cache: parkit (default, --reducing-gap 4, --no-shrink-on-load, 1 worker x 1 thread), Pillow thumbnail LANCZOS
 # (Pool(2) and 1 process) and resize LANCZOS (Pool(2)) from thumbs.py, and vipsthumbnail (2
 # processes x VIPS_CONCURRENCY=1, 1 process x 2), as the anchors' bench-resize.sh runs them.
 # Then quality: lossless PNG outputs against a float64 Lanczos3 reference (quality.py), parkit's
@@ -78,11 +78,12 @@ vips() { # DIR LOSSLESS(0|1) LIST(txt|h0|h1): the anchors' vips_cmd
 }
 vips2() { vips "$1" 0 h0 & local p=$! r=0; vips "$1" 0 h1 || r=$?; wait "$p" && return "$r"; }
 
-variants=(parkit parkit-no-shrink parkit-1worker pil-thumbnail-lanczos-pool2
+variants=(parkit parkit-gap4 parkit-no-shrink parkit-1worker pil-thumbnail-lanczos-pool2
           pil-thumbnail-lanczos-p1 pil-resize-lanczos-pool2 vips-2proc-c1 vips-c2)
 run_variant() { # NAME DIR
     case $1 in
     parkit) pk "$2" >"$OUT/$1.txt" ;;
+    parkit-gap4) pk "$2" --reducing-gap 4 >"$OUT/$1.txt" ;;
     parkit-no-shrink) pk "$2" --no-shrink-on-load >"$OUT/$1.txt" ;;
     parkit-1worker) pk "$2" --workers 1 -t 1 >"$OUT/$1.txt" ;;
     pil-thumbnail-lanczos-pool2) thumbs "$2" --mode pil-thumbnail-lanczos --procs 2 ;;
@@ -134,6 +135,7 @@ echo "== quality: lossless PNG outputs against a float64 Lanczos3 reference (qua
 q=$OUT/quality
 rm -rf "$q" "$OUT/filters" && mkdir -p "$q/vips" "$OUT/filters"
 pk "$q/parkit" --format png >/dev/null || die "parkit --format png failed"
+pk "$q/parkit-gap4" --format png --reducing-gap 4 >/dev/null || die "parkit gap 4 failed"
 pk "$q/parkit-no-shrink" --format png --no-shrink-on-load >/dev/null || die "parkit no-shrink failed"
 for m in pil-thumbnail-lanczos pil-resize-lanczos; do
     thumbs "$q/$m" --mode "$m" --procs 2 --lossless || die "thumbs.py --mode $m failed"

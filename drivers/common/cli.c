@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <omp.h>
 #include <stdarg.h>
@@ -50,6 +51,19 @@ static int read_digits(const char **p, u128 *v)
         n++;
     }
     return n;
+}
+
+int pk_parse_real(const char *option, const char *text, double min, double max, double *out,
+                  struct pk_err *err)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = text ? strtod(text, &end) : 0;
+    if (!text || end == text || *end || errno == ERANGE || !(v >= min && v <= max))
+        return pk_fail(err, PK_EINVAL, "%s expects a number in [%g, %g], got '%s'", option, min,
+                       max, text ? text : "");
+    *out = v;
+    return PK_OK;
 }
 
 int pk_parse_count(const char *option, const char *text, uint64_t min, uint64_t max, uint64_t *out,

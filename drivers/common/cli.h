@@ -18,6 +18,10 @@ enum pk_exit { PK_EXIT_OK = 0, PK_EXIT_RUNTIME = 1, PK_EXIT_USAGE = 2, PK_EXIT_V
  * [min, max]; anything else fills err with a message naming `option` and the text. */
 int pk_parse_count(const char *option, const char *text, uint64_t min, uint64_t max, uint64_t *out,
                    struct pk_err *err);
+/* Parses a finite real number in [min, max] (strtod syntax, nothing after it); anything else
+ * fills err with a message naming `option`, the range and the text. */
+int pk_parse_real(const char *option, const char *text, double min, double max, double *out,
+                  struct pk_err *err);
 
 enum pk_format { PK_FORMAT_TABLE, PK_FORMAT_CSV, PK_FORMAT_JSON };
 
