@@ -2,9 +2,10 @@
 # `parkit resize` against its anchors (../shared/anchors/resize): every image of CORPUS_DIR fit
 # into 256x256, JPEG q85 for JPEG input and PNG for PNG. Timed side by side in one invocation,
 # RUNS rounds interleaved over the variants, output emptied before each run, files in the page
-# cache: parkit (default, --reducing-gap 4, --no-shrink-on-load, 1 worker x 1 thread), Pillow thumbnail LANCZOS
-# (Pool(2) and 1 process) and resize LANCZOS (Pool(2)) from thumbs.py, and vipsthumbnail (2
-# processes x VIPS_CONCURRENCY=1, 1 process x 2), as the anchors' bench-resize.sh runs them.
+# cache: parkit (default, --reducing-gap 4, --no-shrink-on-load, and on one core with taskset),
+# Pillow thumbnail LANCZOS (Pool(2) and 1 process) and resize LANCZOS (Pool(2)) from thumbs.py,
+# and vipsthumbnail (2 processes x VIPS_CONCURRENCY=1, 1 process x 2), as the anchors'
+# bench-resize.sh runs them.
 # Then quality: lossless PNG outputs against a float64 Lanczos3 reference (quality.py), parkit's
 # own float64 reference of each filter on every image (--check-all), and parkit against Pillow
 # pixel by pixel (jobs/resize_compare.py). Speed is never asserted: this script measures.
@@ -78,14 +79,14 @@ vips() { # DIR LOSSLESS(0|1) LIST(txt|h0|h1): the anchors' vips_cmd
 }
 vips2() { vips "$1" 0 h0 & local p=$! r=0; vips "$1" 0 h1 || r=$?; wait "$p" && return "$r"; }
 
-variants=(parkit parkit-gap4 parkit-no-shrink parkit-1worker pil-thumbnail-lanczos-pool2
+variants=(parkit parkit-gap4 parkit-no-shrink parkit-1core pil-thumbnail-lanczos-pool2
           pil-thumbnail-lanczos-p1 pil-resize-lanczos-pool2 vips-2proc-c1 vips-c2)
 run_variant() { # NAME DIR
     case $1 in
     parkit) pk "$2" >"$OUT/$1.txt" ;;
     parkit-gap4) pk "$2" --reducing-gap 4 >"$OUT/$1.txt" ;;
     parkit-no-shrink) pk "$2" --no-shrink-on-load >"$OUT/$1.txt" ;;
-    parkit-1worker) pk "$2" --workers 1 -t 1 >"$OUT/$1.txt" ;;
+    parkit-1core) taskset -c 0 "$parkit" resize "$corpus" --out "$2" --size 256x256 >"$OUT/$1.txt" ;;
     pil-thumbnail-lanczos-pool2) thumbs "$2" --mode pil-thumbnail-lanczos --procs 2 ;;
     pil-thumbnail-lanczos-p1) thumbs "$2" --mode pil-thumbnail-lanczos --procs 1 ;;
     pil-resize-lanczos-pool2) thumbs "$2" --mode pil-resize-lanczos --procs 2 ;;
@@ -125,8 +126,8 @@ for v, s in t.items():
     print(f"| {v} | {med[v]:.3f} | {min(s):.3f} | {max(s):.3f} | {nimg / med[v]:.1f} "
           f"| {mp / med[v]:.1f} | {x} |")
 print(f"\n{len(next(iter(t.values())))} runs each, interleaved; fastest anchor: {best}")
-print(f"parkit 1 worker x 1 thread -> default ({cores} cores): "
-      f"{med['parkit-1worker'] / med['parkit']:.2f}x")
+print(f"parkit on 1 core (taskset -c 0) -> all {cores} cores: "
+      f"{med['parkit-1core'] / med['parkit']:.2f}x")
 EOF
 
 [[ -n ${SKIP_QUALITY:-} ]] && exit 0
