@@ -237,8 +237,112 @@ struct jdec {
     struct jpeg_decompress_struct ci;
     struct jerr e;
     uint8_t *pix;
-    uint8_t *row; /* CMYK scanline */
+    uint8_t *row;     /* CMYK scanline */
+    uint8_t *dc_only; /* the file without its droppable AC scans (see use_dc_only) */
 };
+
+static size_t be16(const uint8_t *p)
+{
+    return (size_t)p[0] << 8 | p[1];
+}
+
+/* The JPEG file p[0..n) without the scans that have Ss > 0 (AC coefficients) and only
+ * components marked in dc_only[component id]; every other segment is kept as it is. NULL
+ * when nothing would be dropped or the layout is not a plain SOI ... EOI sequence of segments
+ * and scans (then the caller decodes the file itself, which reports what is wrong). */
+static uint8_t *drop_ac_scans(const uint8_t *p, size_t n, const bool dc_only[256], size_t *out_n)
+{
+    if (n < 4 || p[0] != 0xff || p[1] != 0xd8)
+        return NULL;
+    uint8_t *q = malloc(n);
+    if (!q)
+        return NULL;
+    size_t i = 2, m = 2, dropped = 0;
+    memcpy(q, p, 2);
+    while (i + 1 < n) {
+        if (p[i] != 0xff)
+            break;
+        while (i + 1 < n && p[i + 1] == 0xff) /* fill bytes */
+            i++;
+        if (i + 1 >= n)
+            break;
+        uint8_t marker = p[i + 1];
+        if (marker == 0xd9) { /* EOI */
+            q[m++] = 0xff, q[m++] = 0xd9;
+            if (dropped == 0)
+                break;
+            *out_n = m;
+            return q;
+        }
+        if (i + 4 > n || be16(p + i + 2) < 2 || i + 2 + be16(p + i + 2) > n)
+            break;
+        size_t end = i + 2 + be16(p + i + 2); /* of the segment */
+        bool keep = true;
+        if (marker == 0xda) { /* SOS: header, then entropy-coded data up to the next marker */
+            size_t ns = p[i + 4];
+            if (ns < 1 || ns > 4 || i + 5 + 2 * ns + 3 > end)
+                break;
+            bool all_dc_only = true;
+            for (size_t c = 0; c < ns; c++)
+                all_dc_only = all_dc_only && dc_only[p[i + 5 + 2 * c]];
+            keep = p[i + 5 + 2 * ns] == 0 || !all_dc_only; /* Ss */
+            while (end + 1 < n &&
+                   !(p[end] == 0xff && p[end + 1] != 0 && (p[end + 1] < 0xd0 || p[end + 1] > 0xd7)))
+                end++;
+            if (end + 1 >= n)
+                break; /* no marker after the data: truncated */
+        }
+        if (keep) {
+            memcpy(q + m, p + i, end - i);
+            m += end - i;
+        } else {
+            dropped += end - i;
+        }
+        i = end;
+    }
+    free(q);
+    return NULL;
+}
+
+/* At 1/8 scale a component decoded with a 1x1 IDCT (usually the luma: libjpeg scales the
+ * subsampled chroma up with a larger IDCT instead) uses its DC coefficients only. In a
+ * progressive file the AC scans of such components are then dropped before decoding: they are
+ * most of its Huffman decoding, and the pixels are the same bits (test_image checks this against
+ * libjpeg decoding the whole file). Block smoothing, which would guess the missing AC
+ * coefficients, is switched off; with every coefficient present it does nothing. On any doubt
+ * about the file (truncated, unexpected layout) d keeps decoding the file itself. */
+static void use_dc_only(struct jdec *d, FILE *f)
+{
+    jpeg_calc_output_dimensions(&d->ci);
+    bool dc_only[256] = {false}, any = false;
+    for (int c = 0; c < d->ci.num_components; c++)
+        if (d->ci.comp_info[c].DCT_scaled_size == 1)
+            any = dc_only[d->ci.comp_info[c].component_id & 0xff] = true;
+    long pos = ftell(f);
+    if (!any || pos < 0 || fseek(f, 0, SEEK_END) != 0)
+        return;
+    long size = ftell(f);
+    uint8_t *file = size > 0 ? malloc((size_t)size) : NULL;
+    bool whole =
+        file && fseek(f, 0, SEEK_SET) == 0 && fread(file, 1, (size_t)size, f) == (size_t)size;
+    size_t n = 0;
+    d->dc_only = whole ? drop_ac_scans(file, (size_t)size, dc_only, &n) : NULL;
+    free(file);
+    if (fseek(f, pos, SEEK_SET) != 0 || !d->dc_only)
+        return;
+    /* a new decompressor: libjpeg-turbo refuses to swap a stdio source for a memory one */
+    J_COLOR_SPACE space = d->ci.out_color_space;
+    unsigned denom = d->ci.scale_denom;
+    jpeg_destroy_decompress(&d->ci);
+    d->ci.err = &d->e.pub;
+    jpeg_create_decompress(&d->ci);
+    jpeg_mem_src(&d->ci, d->dc_only, (unsigned long)n);
+    jpeg_read_header(&d->ci, TRUE);
+    d->ci.out_color_space = space;
+    d->ci.scale_num = 1;
+    d->ci.scale_denom = denom;
+    d->ci.do_block_smoothing = FALSE;
+}
 
 static int jpeg_orientation(j_decompress_ptr ci)
 {
@@ -302,6 +406,8 @@ static int load_jpeg(FILE *f, const struct req *r, struct pk_image_info *info, s
     d->ci.scale_num = 1;
     d->ci.scale_denom = (unsigned)jpeg_denom(r, info->width, info->height, orientation);
     info->scale_denom = (int)d->ci.scale_denom;
+    if (d->ci.scale_denom == 8 && d->ci.progressive_mode)
+        use_dc_only(d, f);
     d->ci.dct_method = JDCT_ISLOW;
     jpeg_start_decompress(&d->ci);
     size_t w = d->ci.output_width, h = d->ci.output_height;
@@ -351,6 +457,7 @@ out:
     jpeg_destroy_decompress(&d->ci);
     free(d->pix);
     free(d->row);
+    free(d->dc_only);
     free(d);
     return status;
 }

@@ -52,7 +52,7 @@ bad) # broken files are reported with their reason and skipped; the good ones ar
     expect "flip_rgb.jpg' is corrupt" stderr
     expect "empty.jpg' is empty" stderr
     expect "rgb.ppm: output '.*/rgb.png' is also the output of '.*/rgb.png'" stderr
-    expect "of 26 images failed" stderr
+    expect "of 27 images failed" stderr
     [[ -s $work/out/rgba.png && -s $work/out/exif6.jpg ]] || fail "good files not written"
     run 1 "$work/in/unknown.gif" --out "$work/out"
     expect "unknown.gif': unknown format" stderr

@@ -2,14 +2,21 @@
 /* mkimages DIR: writes small valid and broken images into DIR (which must exist), the seed
  * corpus of fuzz_image (jobs/fuzz-image.sh) and handy inputs for trying `parkit resize`.
  * Valid: PNG with 1..4 channels, JPEG grey and RGB (one with an EXIF orientation 6 segment),
- * PPM/PGM binary and ascii, 16-bit PGM. Broken: each valid JPEG/PNG cut in half and with bytes
- * flipped, a PNG header claiming 100000x100000, an empty file, an unknown magic. Deterministic:
- * the same bytes on every run. Exit status 0, or 1 with a message. */
+ * PPM/PGM binary and ascii, 16-bit PGM, and a progressive JPEG wide enough (1040 px) that a
+ * 64-px box decodes it at 1/8, where io/image.c drops the AC scans it does not need. Broken: each
+ * valid JPEG/PNG cut in half and with bytes flipped, a PNG header claiming 100000x100000, an empty
+ * file, an unknown magic. Deterministic: the same bytes on every run. Exit status 0, or 1 with a
+ * message. */
 #include "parkit/image.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* jpeglib.h needs FILE from stdio.h first: keep this order */
+/* clang-format off */
+#include <jpeglib.h>
+/* clang-format on */
 
 static const char *dir;
 
@@ -60,6 +67,39 @@ static int broken_copies(const char *name)
     rc |= put(out, p, n);
     free(p);
     return rc;
+}
+
+static int put_progressive(const char *name)
+{
+    enum { W = 1040, H = 24 };
+    static uint8_t px[H][W][3];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            for (int c = 0; c < 3; c++)
+                px[y][x][c] = (uint8_t)(x * (c + 1) / 5 + y * 9 + ((x >> 3) & 1) * 40);
+    FILE *f = fopen(path_of(name), "wb");
+    if (!f)
+        return 1;
+    struct jpeg_compress_struct ci;
+    struct jpeg_error_mgr jerr;
+    ci.err = jpeg_std_error(&jerr); /* a test tool: libjpeg may exit on its errors here */
+    jpeg_create_compress(&ci);
+    jpeg_stdio_dest(&ci, f);
+    ci.image_width = W;
+    ci.image_height = H;
+    ci.input_components = 3;
+    ci.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&ci);
+    jpeg_set_quality(&ci, 75, TRUE);
+    jpeg_simple_progression(&ci);
+    jpeg_start_compress(&ci, TRUE);
+    while (ci.next_scanline < H) {
+        JSAMPROW row = &px[ci.next_scanline][0][0];
+        jpeg_write_scanlines(&ci, &row, 1);
+    }
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+    return fclose(f) != 0;
 }
 
 int main(int argc, char **argv)
@@ -120,6 +160,7 @@ int main(int argc, char **argv)
         free(b);
     }
     rc |= put("empty.jpg", "", 0) | put("unknown.gif", "GIF89a\x01\x00\x01\x00", 10);
+    rc |= put_progressive("prog_wide.jpg");
     if (rc)
         fprintf(stderr, "mkimages: failed (%s)\n", err.msg);
     return rc ? 1 : 0;

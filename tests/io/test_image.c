@@ -813,6 +813,89 @@ static int case_source_box(void)
     return 0;
 }
 
+/* libjpeg's own decode of the whole file at 1/denom, the oracle for the DC-only shortcut. */
+static int libjpeg_scaled(const char *path, unsigned denom, J_COLOR_SPACE space,
+                          struct pk_image *img)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    struct jpeg_decompress_struct ci;
+    struct jpeg_error_mgr jerr;
+    ci.err = jpeg_std_error(&jerr);
+    jpeg_create_decompress(&ci);
+    jpeg_stdio_src(&ci, f);
+    jpeg_read_header(&ci, TRUE);
+    ci.out_color_space = space;
+    ci.scale_num = 1;
+    ci.scale_denom = denom;
+    ci.dct_method = JDCT_ISLOW;
+    jpeg_start_decompress(&ci);
+    *img = (struct pk_image){ci.output_width, ci.output_height, ci.output_components,
+                             (size_t)ci.output_width * ci.output_components, NULL};
+    img->pixels = malloc(img->stride * img->height);
+    while (img->pixels && ci.output_scanline < ci.output_height) {
+        JSAMPROW row = img->pixels + (size_t)ci.output_scanline * img->stride;
+        jpeg_read_scanlines(&ci, &row, 1);
+    }
+    jpeg_finish_decompress(&ci);
+    jpeg_destroy_decompress(&ci);
+    fclose(f);
+    return img->pixels ? 0 : -1;
+}
+
+/* A progressive JPEG decoded at 1/8 skips the AC scans that only the 1x1 IDCT's components
+ * carry; the pixels must be libjpeg's for the whole file, bit for bit: YCbCr 4:2:0 (the luma's
+ * AC scans dropped, the chroma's kept), RGB without subsampling and grey (every AC scan
+ * dropped). A progressive file cut short is still reported as truncated. */
+static int case_progressive_dc_only(void)
+{
+    CHECK_OK(mkdir_case("dc_only"));
+    enum { W = 803, H = 411 };
+    struct pk_image a;
+    CHECK_OK(make_img(&a, W, H, 3, false, 5));
+    for (int y = 0; y < H; y++) /* noise over a gradient: plenty of AC coefficients */
+        for (int x = 0; x < W * 3; x++)
+            a.pixels[(size_t)y * a.stride + x] =
+                (uint8_t)(a.pixels[(size_t)y * a.stride + x] / 4 + x / 12 + y / 3);
+    uint8_t *packed = malloc((size_t)W * H * 3);
+    CHECK(packed != NULL);
+    for (int y = 0; y < H; y++)
+        memcpy(packed + (size_t)y * W * 3, a.pixels + (size_t)y * a.stride, (size_t)W * 3);
+    static const struct {
+        J_COLOR_SPACE file, out;
+    } kinds[] = {{JCS_YCbCr, JCS_RGB}, {JCS_RGB, JCS_RGB}, {JCS_GRAYSCALE, JCS_GRAYSCALE}};
+    struct pk_err err = {0};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        CHECK_OK(write_jpeg_raw(in_dir("p.jpg"), W, H, 3, kinds[k].file, true, packed));
+        struct pk_load_opts lo = {.target_w = 50, .target_h = 50};
+        struct pk_image_info info;
+        struct pk_image got, want;
+        CHECK_OK(pk_image_load_info(in_dir("p.jpg"), &lo, &got, &info, &err));
+        CHECK_EQ_INT(info.scale_denom, 8);
+        CHECK_OK(libjpeg_scaled(in_dir("p.jpg"), 8, kinds[k].out, &want));
+        CHECK_EQ_INT(got.width, want.width);
+        CHECK_EQ_INT(got.height, want.height);
+        CHECK_EQ_INT(got.channels, want.channels);
+        CHECK(same_pixels(&got, &want));
+        pk_image_free(&got);
+        free(want.pixels);
+    }
+    size_t n;
+    uint8_t *jpg = read_bytes(in_dir("p.jpg"), &n);
+    CHECK(jpg != NULL);
+    CHECK_OK(write_bytes(in_dir("cut.jpg"), jpg, n * 2 / 3));
+    struct pk_load_opts lo = {.target_w = 50, .target_h = 50};
+    struct pk_image got;
+    CHECK_EQ_INT(pk_image_load(in_dir("cut.jpg"), &lo, &got, &err), PK_EIO);
+    CHECK(strstr(err.msg, "truncated") != NULL);
+    free(jpg);
+    free(packed);
+    pk_image_free(&a);
+    rm_case();
+    return 0;
+}
+
 /* Headers that claim 100000 x 100000 (10 gigapixels) are refused from the header, fast, with
  * the numbers in the message; a low budget refuses an ordinary image. */
 static int case_pixel_budget(void)
@@ -1181,6 +1264,7 @@ static const struct check_case cases[] = {
     {"exif_png", case_exif_png},
     {"dct_scale", case_dct_scale},
     {"source_box", case_source_box},
+    {"progressive_dc_only", case_progressive_dc_only},
     {"pixel_budget", case_pixel_budget},
     {"truncated_corrupt", case_truncated_corrupt},
     {"bad_files", case_bad_files},
