@@ -839,9 +839,10 @@ static void print_table(const struct set *s, const struct report_opts *o)
             }
 }
 
+/* One text field, quoted per RFC 4180 when it holds a comma, quote, CR or LF. */
 static void csv_field(const char *s)
 {
-    if (!strpbrk(s, ",\"\n")) {
+    if (!strpbrk(s, ",\"\r\n")) {
         fputs(s, stdout);
         return;
     }
@@ -875,6 +876,14 @@ static void csv_group_cols(const struct group *g)
     }
 }
 
+/* The columns workers..reps of a measured point; its size may be a list (factsum's 1,2,3). */
+static void csv_point_cols(const struct point *p)
+{
+    printf(",%d,%d,%d,%s,", p->workers, p->threads, p->ranks, p->oversub ? "yes" : "no");
+    csv_field(p->size);
+    printf(",%zu", p->n);
+}
+
 static const char csv_header[] =
     "kind,group,kernel,mode,size,host,git_commit,compiler,c_flags,mpi,workers,threads,ranks,"
     "oversubscribed,point_size,reps,median_s,min_s,max_s,ci_lo_s,ci_hi_s,ci_coverage,base_workers,"
@@ -892,8 +901,7 @@ static void print_csv(const struct set *s, const struct report_opts *o)
             const struct point *p = &g->pt[k];
             printf("measured,");
             csv_group_cols(g);
-            printf(",%d,%d,%d,%s,%s,%zu", p->workers, p->threads, p->ranks,
-                   p->oversub ? "yes" : "no", p->size, p->n);
+            csv_point_cols(p);
             csv_num(p->median);
             csv_num(p->min);
             csv_num(p->max);
@@ -1130,8 +1138,7 @@ static void print_comparisons_csv(const struct cmp *c, size_t n)
         const struct cmp *x = &c[i];
         printf("compare,");
         csv_group_cols(x->g);
-        printf(",%d,%d,%d,%s,%s,%zu", x->p->workers, x->p->threads, x->p->ranks,
-               x->p->oversub ? "yes" : "no", x->p->size, x->p->n);
+        csv_point_cols(x->p);
         csv_num(x->p->median);
         printf(",,,,,,,,,,,,");
         csv_num(x->bp->median);
