@@ -6,6 +6,8 @@
  * Every phase ends with pk_dist_agree, so a failure on one rank (a short read, no memory)
  * becomes the same exit status on all ranks and nobody waits in a collective. */
 #include "commands.h"
+#include "emit.h"
+#include "opt.h"
 #include "parkit/bigmem.h"
 #include "parkit/rawfile.h"
 #include "parkit/sumsq.h"
@@ -13,7 +15,6 @@
 #include "sysinfo.h"
 #include "timing.h"
 
-#include <getopt.h>
 #include <gmp.h>
 #include <math.h>
 #include <stdlib.h>
@@ -21,111 +22,68 @@
 
 const char *const pk_sumsq_variant_names[] = {"range", "gauss", "array", "file"};
 
-static const char usage[] =
-    "Usage: parkit sumsq [--range N | --gauss N | --array N | --file F] [options]\n"
-    "Sum of squares, verified, with OpenMP inside each rank and MPI across ranks.\n"
-    "\n"
-    "Variants (one of):\n"
-    "  -n, --range N     exact sum of i*i for 0 <= i < N in 128-bit integers (default, N=1e9);\n"
-    "                    verified against N(N-1)(2N-1)/6 computed with GMP. N at most\n"
-    "                    10069012961345: larger sums overflow 128 bits and are refused\n"
-    "      --gauss N     N standard-normal values in chunks of --chunk C (default 1e6); chunk k\n"
-    "                    is drawn by its own GSL taus2 generator seeded from (--seed S, k), so\n"
-    "                    values never depend on the split; sums x*x. Verified: every chunk\n"
-    "                    partial against a serial long-double twin, the total against their\n"
-    "                    sum and against the chi-square expectation N +- 6 sqrt(2N)\n"
-    "      --array N     N uniform values in [-1, 1) made in memory (first touch by the thread\n"
-    "                    that reads them; seeded by --seed), sum of x*x: the memory-bound case\n"
-    "      --file F      raw little-endian float64 file; each rank reads only its slice\n"
-    "                    (--array and --file are verified against a serial long-double sum)\n"
-    "      --chunk C     gauss chunk size (default 1e6)\n"
-    "      --seed S      seed (default 42)\n"
-    "      --canary      drop one block from the reduction: verification must fail (exit 3);\n"
-    "                    proves the checker can fail\n"
-    "\n"
+static int check_range(const struct pk_opt *opt, const char *text, struct pk_err *err)
+{
+    if (*(const uint64_t *)opt->dest <= PK_SUMSQ_RANGE_MAX)
+        return PK_OK;
+    return pk_fail(err, PK_EINVAL,
+                   "--range %s: the sum of squares would overflow 128 bits (N at most %llu)", text,
+                   (unsigned long long)PK_SUMSQ_RANGE_MAX);
+}
+
+#define VARIANT(o, v) .tag = (int *)&(o)->variant, .tag_value = (v), .group = 1
+
+static const char description[] =
     "Float64 totals are bitwise identical for any thread count, rank count and hybrid split:\n"
     "blocks of a fixed global grid (8192 values; gauss: one chunk) are each reduced in a fixed\n"
     "order and their partials added exactly, then rounded once. The result is printed as a hex\n"
-    "float too. Memory: --array and --file hold 8 bytes per value, split over the ranks.\n"
-    "\n";
+    "float too. Memory: --array and --file hold 8 bytes per value, split over the ranks.\n";
 
 static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_sumsq_opts *o)
 {
-    static const struct option longopts[] = {{"range", required_argument, NULL, 'n'},
-                                             {"n", required_argument, NULL, 'n'},
-                                             {"gauss", required_argument, NULL, 'g'},
-                                             {"array", required_argument, NULL, 'a'},
-                                             {"file", required_argument, NULL, 'f'},
-                                             {"chunk", required_argument, NULL, 'c'},
-                                             {"seed", required_argument, NULL, 's'},
-                                             {"canary", no_argument, NULL, 'C'},
-                                             PK_COMMON_LONGOPTS,
-                                             {NULL, 0, NULL, 0}};
     *o = (struct pk_sumsq_opts){
         .variant = PK_SUMSQ_RANGE, .n = 1000000000, .chunk = 1000000, .seed = 42};
-    pk_common_defaults(&o->common);
-    int nvariants = 0;
-    struct pk_err err = {0};
-    opterr = 0;
-    optind = 1;
-    int code, li = -1;
-    while ((code = getopt_long(argc, argv, ":n:" PK_COMMON_SHORTOPTS, longopts, &li)) != -1) {
-        int rc = PK_OK;
-        char name[32];
-        if (li >= 0)
-            snprintf(name, sizeof name, "--%s", longopts[li].name);
-        else
-            snprintf(name, sizeof name, "-%c", code);
-        li = -1;
-        switch (code) {
-        case 'n':
-        case 'g':
-        case 'a':
-            o->variant = code == 'n'   ? PK_SUMSQ_RANGE
-                         : code == 'g' ? PK_SUMSQ_GAUSS
-                                       : PK_SUMSQ_ARRAY;
-            nvariants++;
-            rc = pk_parse_count(name, optarg, 0, UINT64_MAX, &o->n, &err);
-            if (rc == PK_OK && o->variant == PK_SUMSQ_RANGE && o->n > PK_SUMSQ_RANGE_MAX)
-                rc = pk_fail(&err, PK_EINVAL,
-                             "%s %s: the sum of squares would overflow 128 bits "
-                             "(N at most %llu)",
-                             name, optarg, (unsigned long long)PK_SUMSQ_RANGE_MAX);
-            break;
-        case 'f':
-            o->variant = PK_SUMSQ_FILE;
-            o->file = optarg;
-            nvariants++;
-            break;
-        case 'c':
-            rc = pk_parse_count("--chunk", optarg, 1, UINT64_MAX, &o->chunk, &err);
-            break;
-        case 's':
-            rc = pk_parse_count("--seed", optarg, 0, UINT64_MAX, &o->seed, &err);
-            break;
-        case 'C':
-            o->canary = true;
-            break;
-        default: {
-            int handled = pk_cli_option(c, "sumsq", usage, code, argv, &o->common);
-            if (handled == PK_OPT_HELP_SHOWN)
-                return -1;
-            if (handled != PK_OPT_DONE)
-                return PK_EXIT_USAGE;
-        }
-        }
-        if (rc != PK_OK) {
-            pk_error(c, false, "sumsq", "%s", err.msg);
-            return PK_EXIT_USAGE;
-        }
-    }
-    if (pk_cli_no_operands(c, "sumsq", argc, argv) != PK_EXIT_OK)
-        return PK_EXIT_USAGE;
-    if (nvariants > 1) {
-        pk_error(c, false, "sumsq", "give only one of --range, --gauss, --array and --file");
-        return PK_EXIT_USAGE;
-    }
-    return PK_EXIT_OK;
+    const struct pk_opt table[] = {
+        {"range", 'n', PK_OPT_COUNT, &o->n, "N",
+         "exact sum of i*i for 0 <= i < N in 128-bit integers (default, N=1e9);\n"
+         "verified against N(N-1)(2N-1)/6 computed with GMP. N at most\n"
+         "10069012961345: larger sums overflow 128 bits and are refused",
+         .check = check_range, VARIANT(o, PK_SUMSQ_RANGE)},
+        {"n", 0, PK_OPT_COUNT, &o->n, "N", "the same as --range", .check = check_range,
+         .hidden = true, VARIANT(o, PK_SUMSQ_RANGE)},
+        {"gauss", 0, PK_OPT_COUNT, &o->n, "N",
+         "N standard-normal values in chunks of --chunk C; chunk k is drawn by\n"
+         "its own GSL taus2 generator seeded from (--seed S, k), so values never\n"
+         "depend on the split; sums x*x. Verified: every chunk partial against a\n"
+         "serial long-double twin, the total against their sum and against the\n"
+         "chi-square expectation N +- 6 sqrt(2N)",
+         VARIANT(o, PK_SUMSQ_GAUSS)},
+        {"array", 0, PK_OPT_COUNT, &o->n, "N",
+         "N uniform values in [-1, 1) made in memory (first touch by the thread\n"
+         "that reads them; seeded by --seed), sum of x*x: the memory-bound case",
+         VARIANT(o, PK_SUMSQ_ARRAY)},
+        {"file", 0, PK_OPT_PATH, &o->file, "F",
+         "raw little-endian float64 file; each rank reads only its slice\n"
+         "(--array and --file are verified against a serial long-double sum)",
+         VARIANT(o, PK_SUMSQ_FILE)},
+        {"chunk", 0, PK_OPT_COUNT, &o->chunk, "C", "gauss chunk size (default 1e6)", .min = 1},
+        {"seed", 0, PK_OPT_COUNT, &o->seed, "S", "seed (default 42)"},
+        {"canary", 0, PK_OPT_FLAG, &o->canary, NULL,
+         "drop one block from the reduction: verification must fail (exit 3);\n"
+         "proves the checker can fail"},
+        {NULL},
+    };
+    const struct pk_cmd_spec spec = {
+        .name = "sumsq",
+        .synopsis = "[--range N | --gauss N | --array N | --file F] [options]",
+        .summary = "Sum of squares, verified, with OpenMP inside each rank and MPI across ranks.",
+        .description = description,
+        .opts = table,
+        .shared = PK_SHARED_ALL,
+        .formats = PK_FORMATS_CSV,
+        .reps_default = 5,
+    };
+    return pk_opts_parse(&spec, c, argc, argv, &o->common, NULL);
 }
 
 /* ---- one run ---------------------------------------------------------------------------- */
@@ -425,8 +383,9 @@ static double rate_per_s(const struct pk_sumsq_opts *o, double t)
     return t > 0 ? (double)o->n / t : 0;
 }
 
-static void print_table(const struct pk_sumsq_opts *o, const json_t *rec)
+static void print_table(const json_t *rec, const void *ctx)
 {
+    const struct pk_sumsq_opts *o = ctx;
     const json_t *res = json_object_get(rec, "result");
     const json_t *tim = json_object_get(rec, "timing");
     const json_t *ver = json_object_get(rec, "verified");
@@ -469,78 +428,70 @@ static void print_table(const struct pk_sumsq_opts *o, const json_t *rec)
     printf("\n");
 }
 
-static void print_csv(const struct pk_sumsq_opts *o, const json_t *rec)
+static const char *verified_word(const json_t *ver)
 {
+    return json_is_null(ver) ? "skipped" : json_is_true(ver) ? "yes" : "no";
+}
+
+static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
+{
+    const struct pk_sumsq_opts *o = ctx;
+    static const char *const header[] = {
+        "driver", "version", "git_sha", "host", "nranks", "nthreads", "variant", "n", "rep",
+        "time_s", "rate_elem_per_s", "result", "verified", NULL};
     const json_t *prov = json_object_get(rec, "provenance");
     const json_t *mach = json_object_get(prov, "machine");
-    const json_t *reps = json_object_get(json_object_get(rec, "timing"), "reps_s");
     const json_t *res = json_object_get(rec, "result");
-    const json_t *ver = json_object_get(rec, "verified");
-    int nranks = (int)json_integer_value(json_object_get(json_object_get(rec, "params"), "ranks"));
-    printf("driver,version,git_sha,host,nranks,nthreads,variant,n,rep,time_s,rate_elem_per_s,"
-           "result,verified\n");
+    const char *value = json_string_value(
+        json_object_get(res, o->variant == PK_SUMSQ_RANGE ? "value" : "hex"));
+    pk_csvw_row(w, header);
     size_t i;
     json_t *t;
-    json_array_foreach(reps, i, t)
+    json_array_foreach(json_object_get(json_object_get(rec, "timing"), "reps_s"), i, t)
     {
         double ts = json_real_value(t);
-        char value[64];
-        if (o->variant == PK_SUMSQ_RANGE)
-            snprintf(value, sizeof value, "%s", json_string_value(json_object_get(res, "value")));
-        else
-            snprintf(value, sizeof value, "%s", json_string_value(json_object_get(res, "hex")));
-        printf("sumsq,%s,%s,%s,%d,%d,%s,%llu,%zu,%.9f,%.6g,%s,%s\n",
-               json_string_value(json_object_get(prov, "version")),
-               json_string_value(json_object_get(prov, "git_commit")),
-               mach ? json_string_value(json_object_get(mach, "host")) : "", nranks,
-               o->common.nthreads, pk_sumsq_variant_names[o->variant], (unsigned long long)o->n, i,
-               ts, rate_per_s(o, ts), value,
-               json_is_null(ver)   ? "skipped"
-               : json_is_true(ver) ? "yes"
-                                   : "no");
+        pk_csvw_field(w, "sumsq");
+        pk_csvw_field(w, json_string_value(json_object_get(prov, "version")));
+        pk_csvw_field(w, json_string_value(json_object_get(prov, "git_commit")));
+        pk_csvw_field(w, mach ? json_string_value(json_object_get(mach, "host")) : NULL);
+        pk_csvw_fieldf(w, "%lld", (long long)json_integer_value(
+                                      json_object_get(json_object_get(rec, "params"), "ranks")));
+        pk_csvw_fieldf(w, "%d", o->common.nthreads);
+        pk_csvw_field(w, pk_sumsq_variant_names[o->variant]);
+        pk_csvw_fieldf(w, "%llu", (unsigned long long)o->n);
+        pk_csvw_fieldf(w, "%zu", i);
+        pk_csvw_fieldf(w, "%.9f", ts);
+        pk_csvw_fieldf(w, "%.6g", rate_per_s(o, ts));
+        pk_csvw_field(w, value);
+        pk_csvw_field(w, verified_word(json_object_get(rec, "verified")));
+        pk_csvw_end(w);
     }
+}
+
+/* The file's size, checked on every rank (it may not be on a shared file system everywhere). */
+static int file_size(const struct pk_comm *c, struct pk_sumsq_opts *o)
+{
+    struct pk_err err = {0};
+    int rc = pk_rawfile_count(o->file, &o->n, &err);
+    if (rc != PK_OK)
+        pk_error(c, true, "sumsq", "%s", err.msg);
+    return pk_dist_agree(c, rc == PK_OK       ? PK_EXIT_OK
+                            : rc == PK_EINVAL ? PK_EXIT_USAGE
+                                              : PK_EXIT_RUNTIME);
 }
 
 int pk_cmd_sumsq(int argc, char **argv, const struct pk_comm *c)
 {
     struct pk_sumsq_opts o;
     int status = parse(argc, argv, c, &o);
-    if (status < 0)
-        return PK_EXIT_OK;
     if (status != PK_EXIT_OK)
+        return pk_opts_exit(status);
+    if (o.variant == PK_SUMSQ_FILE && (status = file_size(c, &o)) != PK_EXIT_OK)
         return status;
-    struct pk_err err = {0};
-    if (o.variant == PK_SUMSQ_FILE) {
-        /* Every rank checks the file (it may not be on a shared file system everywhere). */
-        int rc = pk_rawfile_count(o.file, &o.n, &err);
-        if (rc != PK_OK)
-            pk_error(c, true, "sumsq", "%s", err.msg);
-        status = pk_dist_agree(c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_USAGE);
-        if (status != PK_EXIT_OK)
-            return status;
-    }
     json_t *sysinfo = pk_sysinfo_for_command(c, "sumsq", o.common.nthreads);
     json_t *rec = NULL;
     status = pk_sumsq_execute(c, &o, sysinfo, &rec);
-    if (rec) {
-        if (o.common.format == PK_FORMAT_TABLE)
-            print_table(&o, rec);
-        else if (o.common.format == PK_FORMAT_CSV)
-            print_csv(&o, rec);
-        else {
-            json_dumpf(rec, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-            putchar('\n');
-        }
-        if (o.common.record && pk_record_append(o.common.record, rec, &err) != PK_OK) {
-            pk_error(c, false, "sumsq", "%s", err.msg);
-            if (status == PK_EXIT_OK)
-                status = PK_EXIT_RUNTIME;
-        }
-        if (status == PK_EXIT_VERIFY)
-            pk_error(c, false, "sumsq", "verification failed");
-    }
-    json_decref(rec);
     json_decref(sysinfo);
-    /* Rank 0 alone may have failed to write the record: agree once more. */
-    return pk_dist_agree(c, status);
+    static const struct pk_view view = {print_table, print_csv};
+    return pk_emit(c, "sumsq", &o.common, &view, &o, rec, status);
 }

@@ -14,7 +14,7 @@ int pk_rawfile_count(const char *path, uint64_t *n, struct pk_err *err)
     if (stat(path, &st) != 0)
         return pk_fail(err, PK_EIO, "cannot open '%s': %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return pk_fail(err, PK_EIO, "'%s' is not a regular file", path);
+        return pk_fail(err, PK_EINVAL, "'%s' is not a regular file", path);
     if (st.st_size % 8 != 0)
         return pk_fail(err, PK_EINVAL,
                        "'%s' has %lld bytes, not a multiple of 8 (raw float64 expected)", path,

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -58,8 +59,11 @@ int pk_parse_real(const char *option, const char *text, double min, double max, 
 {
     char *end = NULL;
     errno = 0;
-    double v = text ? strtod(text, &end) : 0;
-    if (!text || end == text || *end || errno == ERANGE || !(v >= min && v <= max))
+    /* decimal only: strtod would also take inf, nan and hex */
+    bool decimal = text && text[strspn(text, "0123456789+-.eE")] == '\0';
+    double v = decimal ? strtod(text, &end) : 0;
+    if (!decimal || end == text || *end || errno == ERANGE || !isfinite(v) ||
+        !(v >= min && v <= max))
         return pk_fail(err, PK_EINVAL, "%s expects a number in [%g, %g], got '%s'", option, min,
                        max, text ? text : "");
     *out = v;
