@@ -15,11 +15,13 @@
 #include "sysinfo.h"
 #include "timing.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,10 +35,11 @@ static const char usage[] =
     "of W threads, and prints both, the speedup, and the pooled throughput against Little's\n"
     "law, W / mean latency.\n"
     "\n"
-    "  --tasks N         calls (default 50)\n"
+    "  -n, --tasks N     calls (default 50)\n"
     "  --workers W       pool threads, 1..4096 (default 10)\n"
-    "  --latency DIST    fixed:S | uniform:A:B | exponential:MEAN | lognormal:MU:SIGMA (seconds;\n"
-    "                    lognormal of the seconds' log), drawn with GSL (default fixed:0.1)\n"
+    "  --latency DIST    fixed:S | uniform:A:B | exponential:MEAN | lognormal:MU:SIGMA, or S:\n"
+    "                    a bare number S is fixed:S (seconds, 0..3600; lognormal: of the\n"
+    "                    seconds' log), drawn with GSL (default fixed:0.1)\n"
     "  --seed S          seed of every draw (default 42)\n"
     "  --fail-rate P     probability that a call fails, 0..1 (default 0)\n"
     "  --timeout S       a call taking longer is abandoned (default: none)\n"
@@ -44,11 +47,16 @@ static const char usage[] =
     "  --no-sequential   skip the sequential run\n"
     "  --preset stores   the tutorial's 50 stores x 0.1 s on 10 workers, with its business\n"
     "                    summary (sales = 25000 + 800 id, profit = 0.28 sales - 12000)\n"
-    "  --preset health   the tutorial's health checks, printed as they complete\n"
+    "  --preset health   the tutorial's health checks, printed as they complete (table only)\n"
+    "  --record FILE     append one JSON line per run: parameters, result, timing, provenance\n"
+    "  --format F        stdout: table (default), csv (a header and one row, the run's summary)\n"
+    "                    or json (the record)\n"
+    "  -h, --help        this help\n"
     "\n"
     "The latencies, failures and retries are drawn before either run, so both runs make the\n"
     "same calls. Verified: every call's outcome matches that plan (exit 3 otherwise). A run with\n"
-    "calls that failed after their retries exits 1.\n\n";
+    "calls that failed after their retries exits 1. The calls only wait: --workers is the\n"
+    "one parallelism to choose, and every run is checked.\n\n";
 
 enum dist { FIXED, UNIFORM, EXPONENTIAL, LOGNORMAL };
 
@@ -71,11 +79,20 @@ struct call_ctx {
 
 static int parse_latency(const char *text, enum dist *d, double *a, double *b, struct pk_err *err)
 {
-    char name[16] = "", tail = 0;
+    char name[16] = "", tail = 0, *end = NULL;
     *a = *b = 0;
     int n = sscanf(text, "%15[a-z]:%lf:%lf%c", name, a, b, &tail);
     bool ok = false;
-    if (strcmp(name, "fixed") == 0) {
+    double bare = strtod(text, &end);
+    /* decimal text only: strtod alone would also take inf, nan and hex */
+    bool decimal = (isdigit((unsigned char)text[0]) || text[0] == '.') &&
+                   strspn(text, "0123456789.eE+-") == strlen(text);
+    if (decimal && end != text && !*end) {
+        /* a bare number, as people type it: fixed seconds */
+        *d = FIXED;
+        *a = bare;
+        ok = *a >= 0 && *a <= 3600;
+    } else if (strcmp(name, "fixed") == 0) {
         *d = FIXED;
         ok = n == 2 && *a >= 0 && *a <= 3600;
     } else if (strcmp(name, "uniform") == 0) {
@@ -91,8 +108,8 @@ static int parse_latency(const char *text, enum dist *d, double *a, double *b, s
     if (ok)
         return PK_OK;
     return pk_fail(err, PK_EINVAL,
-                   "--latency expects fixed:S, uniform:A:B, exponential:MEAN (seconds in [0, "
-                   "3600]) or lognormal:MU:SIGMA, got '%s'",
+                   "--latency expects S or fixed:S, uniform:A:B, exponential:MEAN (seconds in "
+                   "[0, 3600]) or lognormal:MU:SIGMA, got '%s'",
                    text);
 }
 
@@ -200,7 +217,65 @@ static size_t check_run(const struct plan *p, const struct call_ctx *ctx, const 
     return bad;
 }
 
-int pk_cmd_api(int argc, char **argv, const struct pk_comm *c)
+static const char *plural(uint64_t n)
+{
+    return n == 1 ? "" : "s";
+}
+
+/* What the command was asked to do, presets applied. */
+struct api_opts {
+    uint64_t n, workers, seed, retries;
+    double fail_rate, timeout_s, a, b; /* a, b: the latency distribution's parameters */
+    enum dist d;
+    bool sequential, stores, health;
+    struct pk_common_opts common; /* of the shared options, api takes --record and --format */
+};
+
+/* The two runs over the same plan, and how they went. */
+struct api_run {
+    struct plan plan;
+    struct call_ctx *ctx;
+    _Atomic int *ran;
+    struct pk_future **fut;
+    size_t bad;      /* tasks that did not go as planned, over both runs */
+    size_t failed;   /* tasks of the pooled run that failed after their retries */
+    size_t finished; /* tasks of the pooled run that finished (ok or not) */
+    double seq_s, pool_s;
+    int rc;
+    bool interrupted;
+};
+
+/* What is reported besides the times. */
+struct api_summary {
+    double mean_t, bound, thr; /* plan's mean time per task, Little's bound, pooled calls/s */
+    uint64_t answered, profitable;
+    double sales, profit; /* --preset stores: over the stores that answered */
+    bool verified;
+    int status;
+};
+
+/* The tutorials' presets replace what they set. */
+static void apply_preset(struct api_opts *o)
+{
+    if (o->stores) { /* the tutorial: 50 stores, 0.1 s each, 10 workers */
+        o->n = 50;
+        o->workers = 10;
+        o->d = FIXED;
+        o->a = 0.1;
+    } else if (o->health) { /* eight services, some slow or down */
+        o->n = sizeof health_names / sizeof health_names[0];
+        o->workers = o->n;
+        o->d = UNIFORM;
+        o->a = 0.05;
+        o->b = 0.3;
+        o->fail_rate = 0.2;
+        o->timeout_s = 0.25;
+        o->sequential = false;
+    }
+}
+
+/* Returns PK_EXIT_OK, PK_EXIT_USAGE (printed), or -1 after --help. */
+static int parse_opts(int argc, char **argv, const struct pk_comm *c, struct api_opts *o)
 {
     static const struct option longopts[] = {{"tasks", required_argument, NULL, 'n'},
                                              {"workers", required_argument, NULL, 'w'},
@@ -211,268 +286,361 @@ int pk_cmd_api(int argc, char **argv, const struct pk_comm *c)
                                              {"retries", required_argument, NULL, 'R'},
                                              {"no-sequential", no_argument, NULL, 'Q'},
                                              {"preset", required_argument, NULL, 'P'},
-                                             PK_COMMON_LONGOPTS,
+                                             {"record", required_argument, NULL, PK_OPT_RECORD},
+                                             {"format", required_argument, NULL, PK_OPT_FORMAT},
+                                             {"help", no_argument, NULL, PK_OPT_HELP},
                                              {NULL, 0, NULL, 0}};
-    struct pk_common_opts common;
-    pk_common_defaults(&common);
-    uint64_t n = 50, workers = 10, seed = 42, retries = 0;
-    double fail_rate = 0, timeout_s = 0, a = 0.1, b = 0;
-    enum dist d = FIXED;
-    bool sequential = true, stores = false, health = false;
+    *o = (struct api_opts){.n = 50, .workers = 10, .seed = 42, .a = 0.1, .sequential = true};
+    pk_common_defaults(&o->common);
     struct pk_err err = {0};
     opterr = 0;
     optind = 1;
     int code;
-    while ((code = getopt_long(argc, argv, ":n:" PK_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+    while ((code = getopt_long(argc, argv, ":n:h", longopts, NULL)) != -1) {
         int rc = PK_OK;
         char *end = NULL;
         switch (code) {
         case 'n':
-            rc = pk_parse_count("--tasks", optarg, 0, UINT64_C(1) << 24, &n, &err);
+            rc = pk_parse_count("--tasks", optarg, 0, UINT64_C(1) << 24, &o->n, &err);
             break;
         case 'w':
-            rc = pk_parse_count("--workers", optarg, 1, 4096, &workers, &err);
+            rc = pk_parse_count("--workers", optarg, 1, 4096, &o->workers, &err);
             break;
         case 'l':
-            rc = parse_latency(optarg, &d, &a, &b, &err);
+            rc = parse_latency(optarg, &o->d, &o->a, &o->b, &err);
             break;
         case 's':
-            rc = pk_parse_count("--seed", optarg, 0, UINT64_MAX, &seed, &err);
+            rc = pk_parse_count("--seed", optarg, 0, UINT64_MAX, &o->seed, &err);
             break;
         case 'f':
-            fail_rate = strtod(optarg, &end);
-            if (end == optarg || *end || !(fail_rate >= 0 && fail_rate <= 1))
+            o->fail_rate = strtod(optarg, &end);
+            if (end == optarg || *end || !(o->fail_rate >= 0 && o->fail_rate <= 1))
                 rc = pk_fail(&err, PK_EINVAL,
-                             "--fail-rate expects a probability in [0, 1], "
-                             "got '%s'",
-                             optarg);
+                             "--fail-rate expects a probability in [0, 1], got '%s'", optarg);
             break;
         case 'T':
-            timeout_s = strtod(optarg, &end);
-            if (end == optarg || *end || !(timeout_s > 0 && timeout_s <= 3600))
+            o->timeout_s = strtod(optarg, &end);
+            if (end == optarg || *end || !(o->timeout_s > 0 && o->timeout_s <= 3600))
                 rc = pk_fail(&err, PK_EINVAL, "--timeout expects seconds in (0, 3600], got '%s'",
                              optarg);
             break;
         case 'R':
-            rc = pk_parse_count("--retries", optarg, 0, MAX_RETRIES, &retries, &err);
+            rc = pk_parse_count("--retries", optarg, 0, MAX_RETRIES, &o->retries, &err);
             break;
         case 'Q':
-            sequential = false;
+            o->sequential = false;
             break;
         case 'P':
-            stores = strcmp(optarg, "stores") == 0;
-            health = strcmp(optarg, "health") == 0;
-            if (!stores && !health)
+            o->stores = strcmp(optarg, "stores") == 0;
+            o->health = strcmp(optarg, "health") == 0;
+            if (!o->stores && !o->health)
                 rc =
                     pk_fail(&err, PK_EINVAL, "--preset expects stores or health, got '%s'", optarg);
             break;
-        default: {
-            int handled = pk_cli_option(c, "api", usage, code, argv, &common);
-            if (handled == PK_OPT_HELP_SHOWN)
-                return PK_EXIT_OK;
-            if (handled != PK_OPT_DONE)
+        case PK_OPT_HELP: /* not pk_cli_option's: api takes few of the shared options */
+            if (c->rank == 0)
+                printf("%s%s", usage, pk_exit_help);
+            return -1;
+        default:
+            if (pk_cli_option(c, "api", usage, code, argv, &o->common) != PK_OPT_DONE)
                 return PK_EXIT_USAGE;
-        }
         }
         if (rc != PK_OK) {
             pk_error(c, false, "api", "%s", err.msg);
             return PK_EXIT_USAGE;
         }
     }
-    if (pk_cli_no_operands(c, "api", argc, argv) != PK_EXIT_OK)
+    if (pk_cli_no_operands(c, "api", argc, argv) != PK_EXIT_OK ||
+        pk_cli_single_process(c, "api") != PK_EXIT_OK)
         return PK_EXIT_USAGE;
-    if (pk_cli_single_process(c, "api") != PK_EXIT_OK)
-        return PK_EXIT_USAGE;
-    if (stores) { /* the tutorial: 50 stores, 0.1 s each, 10 workers */
-        n = 50;
-        workers = 10;
-        d = FIXED;
-        a = 0.1;
-    } else if (health) { /* eight services, some slow or down */
-        n = sizeof health_names / sizeof health_names[0];
-        workers = n;
-        d = UNIFORM;
-        a = 0.05;
-        b = 0.3;
-        fail_rate = 0.2;
-        timeout_s = 0.25;
-        sequential = false;
+    apply_preset(o);
+    return PK_EXIT_OK;
+}
+
+/* The as-completed lines of --preset health (name NULL: their heading); table output only, so
+ * that csv and json stay parseable. */
+static void print_health(const struct api_opts *o, const char *name, int st, double t_s,
+                         const char *msg)
+{
+    if (!o->health || o->common.format != PK_FORMAT_TABLE)
+        return;
+    if (!name)
+        printf("# health checks as they complete (timeout %.2f s)\n", o->timeout_s);
+    else
+        printf("%-10s %s  %.3f s%s%s\n", name, st == PK_OK ? "UP  " : "DOWN", t_s,
+               st == PK_OK ? "" : "  ", st == PK_OK ? "" : msg);
+    fflush(stdout);
+}
+
+/* Draws the plan and allocates the per-task state. */
+static int run_setup(const struct api_opts *o, struct api_run *r)
+{
+    size_t n = o->n ? (size_t)o->n : 1;
+    *r = (struct api_run){.ctx = calloc(n, sizeof *r->ctx),
+                          .ran = calloc(n, sizeof *r->ran),
+                          .fut = calloc(n, sizeof *r->fut)};
+    int rc = make_plan(&r->plan, (size_t)o->n, (int)o->retries + 1, o->timeout_s, o->d, o->a, o->b,
+                       o->fail_rate, o->seed);
+    return rc != PK_OK || !r->ctx || !r->ran || !r->fut ? PK_ENOMEM : PK_OK;
+}
+
+static void run_free(struct api_run *r)
+{
+    for (size_t t = 0; r->fut && t < r->plan.n; t++)
+        pk_future_release(r->fut[t]);
+    free_plan(&r->plan);
+    free(r->ctx);
+    free((void *)r->ran);
+    free(r->fut);
+}
+
+static void reset_calls(struct api_run *r)
+{
+    for (size_t t = 0; t < r->plan.n; t++) {
+        atomic_store(&r->ran[t], 0);
+        r->ctx[t] = (struct call_ctx){.plan = &r->plan, .task = t, .ran = r->ran};
     }
-    struct plan plan;
-    struct call_ctx *ctx = calloc(n ? n : 1, sizeof *ctx);
-    _Atomic int *ran = calloc(n ? n : 1, sizeof *ran);
-    struct pk_future **fut = calloc(n ? n : 1, sizeof *fut);
-    int rc = make_plan(&plan, (size_t)n, (int)retries + 1, timeout_s, d, a, b, fail_rate, seed);
-    if (rc != PK_OK || !ctx || !ran || !fut) {
-        pk_error(c, false, "api", "out of memory");
-        free_plan(&plan);
-        free(ctx);
-        free(ran);
-        free(fut);
-        return PK_EXIT_RUNTIME;
-    }
-    pk_interrupt_install();
-    size_t bad = 0, failed = 0;
-    double seq_s = 0, pool_s = 0;
-    if (sequential) {
-        double t0 = pk_now_s();
-        for (size_t t = 0; t < n && !pk_interrupted(); t++) {
-            ctx[t] = (struct call_ctx){.plan = &plan, .task = t, .ran = ran};
-            call(&ctx[t], NULL, NULL, NULL);
+}
+
+/* The calls one after another on this thread. */
+static void run_sequential(struct api_run *r)
+{
+    reset_calls(r);
+    double t0 = pk_now_s();
+    for (size_t t = 0; t < r->plan.n && !pk_interrupted(); t++)
+        call(&r->ctx[t], NULL, NULL, NULL);
+    r->seq_s = pk_now_s() - t0;
+    if (!pk_interrupted())
+        r->bad += check_run(&r->plan, r->ctx, r->ran);
+}
+
+/* as_completed: takes the futures as they finish; Ctrl-C cancels what has not. */
+static void collect(const struct api_opts *o, struct api_run *r, struct pk_pool *pool,
+                    struct pk_queue *done, double t0)
+{
+    size_t n = r->plan.n;
+    while (r->finished < n) {
+        void *f;
+        int prc = pk_queue_pop_timed(done, &f, 0.05);
+        if (pk_interrupted()) {
+            pk_pool_shutdown(pool, true, NULL);
+            break;
         }
-        seq_s = pk_now_s() - t0;
-        if (!pk_interrupted())
-            bad += check_run(&plan, ctx, ran);
+        if (prc != PK_OK)
+            continue;
+        struct pk_err ferr = {0};
+        int st = pk_future_wait(f, -1, NULL, &ferr);
+        r->finished++;
+        size_t t = 0;
+        while (o->health && t < n && r->fut[t] != f)
+            t++;
+        if (o->health)
+            print_health(o, t < n ? health_names[t] : "?", st, pk_now_s() - t0, ferr.msg);
+        pk_future_release(f);
     }
+}
+
+/* The same calls on a pool of o->workers threads. */
+static void run_pooled(const struct pk_comm *c, const struct api_opts *o, struct api_run *r)
+{
     struct pk_pool *pool = NULL;
     struct pk_queue *done = NULL;
-    size_t finished = 0;
-    if (!pk_interrupted() && pk_pool_create((int)workers, &pool) == PK_OK &&
+    size_t n = r->plan.n;
+    if (pk_pool_create((int)o->workers, &pool) == PK_OK &&
         pk_queue_create(n ? n : 1, pk_future_release_item, &done) == PK_OK) {
-        for (size_t t = 0; t < n; t++) {
-            atomic_store(&ran[t], 0);
-            ctx[t] = (struct call_ctx){.plan = &plan, .task = t, .ran = ran};
-        }
-        if (health)
-            printf("# health checks as they complete (timeout %.2f s)\n", timeout_s);
+        reset_calls(r);
+        print_health(o, NULL, PK_OK, 0, NULL);
         double t0 = pk_now_s();
         for (size_t t = 0; t < n; t++)
-            if (pk_pool_submit(pool, call, &ctx[t], 0, done, &fut[t]) != PK_OK)
-                fut[t] = NULL;
-        /* as_completed; Ctrl-C cancels what has not finished */
-        while (finished < n) {
-            void *f;
-            int prc = pk_queue_pop_timed(done, &f, 0.05);
-            if (pk_interrupted()) {
-                pk_pool_shutdown(pool, true, NULL);
-                break;
-            }
-            if (prc != PK_OK)
-                continue;
-            struct pk_err ferr = {0};
-            int st = pk_future_wait(f, -1, NULL, &ferr);
-            finished++;
-            if (health) {
-                size_t t = 0;
-                while (t < n && fut[t] != f)
-                    t++;
-                printf("%-10s %s  %.3f s%s%s\n", t < n ? health_names[t] : "?",
-                       st == PK_OK ? "UP  " : "DOWN", pk_now_s() - t0, st == PK_OK ? "" : "  ",
-                       st == PK_OK ? "" : ferr.msg);
-            }
-            pk_future_release(f);
-        }
-        pool_s = pk_now_s() - t0;
+            if (pk_pool_submit(pool, call, &r->ctx[t], 0, done, &r->fut[t]) != PK_OK)
+                r->fut[t] = NULL;
+        collect(o, r, pool, done, t0);
+        r->pool_s = pk_now_s() - t0;
         pk_pool_shutdown(pool, true, NULL);
         if (!pk_interrupted())
-            bad += check_run(&plan, ctx, ran);
+            r->bad += check_run(&r->plan, r->ctx, r->ran);
         for (size_t t = 0; t < n; t++)
-            failed += !ctx[t].ok;
-    } else if (!pk_interrupted()) {
-        pk_error(c, false, "api", "cannot start %llu workers", (unsigned long long)workers);
-        rc = PK_ENOMEM;
+            r->failed += !r->ctx[t].ok;
+    } else {
+        pk_error(c, false, "api", "cannot start %llu workers", (unsigned long long)o->workers);
+        r->rc = PK_ENOMEM;
     }
-    pk_interrupt_restore();
-    for (size_t t = 0; t < n; t++)
-        pk_future_release(fut[t]);
     pk_pool_destroy(pool);
     pk_queue_destroy(done);
+}
 
-    double mean_t = 0;
+static void run(const struct pk_comm *c, const struct api_opts *o, struct api_run *r)
+{
+    pk_interrupt_install();
+    if (o->sequential)
+        run_sequential(r);
+    if (!pk_interrupted())
+        run_pooled(c, o, r);
+    r->interrupted = pk_interrupted();
+    pk_interrupt_restore();
+}
+
+/* Every call as planned, and for --preset stores the business summary against its closed form;
+ * returns the exit status. */
+static int verify(const struct api_opts *o, const struct api_run *r, struct api_summary *s)
+{
+    size_t n = r->plan.n;
+    *s = (struct api_summary){0};
     for (size_t t = 0; t < n; t++)
-        mean_t += task_time(&plan, t) / (double)(n ? n : 1);
-    double bound = mean_t > 0 ? (double)workers / mean_t : 0;
-    double thr = pool_s > 0 ? (double)finished / pool_s : 0;
-    bool verified = !pk_interrupted() && rc == PK_OK && bad == 0;
-    int status = pk_interrupted() || rc != PK_OK ? PK_EXIT_RUNTIME
-                 : !verified                     ? PK_EXIT_VERIFY
-                 : failed                        ? PK_EXIT_RUNTIME
-                                                 : PK_EXIT_OK;
-    /* the tutorial's business summary over the stores that answered */
-    uint64_t answered = 0, profitable = 0;
-    double sales = 0, profit = 0;
-    for (size_t t = 0; stores && t < n; t++) {
-        if (!ctx[t].ok)
+        s->mean_t += task_time(&r->plan, t) / (double)n;
+    s->bound = s->mean_t > 0 ? (double)o->workers / s->mean_t : 0;
+    s->thr = r->pool_s > 0 ? (double)r->finished / r->pool_s : 0;
+    s->verified = !r->interrupted && r->rc == PK_OK && r->bad == 0;
+    for (size_t t = 0; o->stores && t < n; t++) {
+        if (!r->ctx[t].ok)
             continue;
         double s_t = 25000.0 + 800.0 * (double)(t + 1), p_t = 0.28 * s_t - 12000.0;
-        answered++;
-        sales += s_t;
-        profit += p_t;
-        profitable += p_t > 5000;
+        s->answered++;
+        s->sales += s_t;
+        s->profit += p_t;
+        s->profitable += p_t > 5000;
     }
-    if (stores && verified && answered == n) {
+    if (o->stores && s->verified && s->answered == n) {
         /* closed forms: sales = sum of 25000 + 800 id over id = 1..n; profit = 224 id - 5000,
          * so a store is profitable (profit > 5000) iff id >= 45 */
         double want = 25000.0 * (double)n + 800.0 * (double)n * (double)(n + 1) / 2;
         uint64_t want_prof = n >= 45 ? n - 44 : 0;
-        if (fabs(sales - want) > 1e-6 * want || profitable != want_prof) {
-            verified = false;
-            status = PK_EXIT_VERIFY;
-        }
+        s->verified = fabs(s->sales - want) <= 1e-6 * want && s->profitable == want_prof;
     }
+    s->status = r->interrupted || r->rc != PK_OK ? PK_EXIT_RUNTIME
+                : !s->verified                   ? PK_EXIT_VERIFY
+                : r->failed                      ? PK_EXIT_RUNTIME
+                                                 : PK_EXIT_OK;
+    return s->status;
+}
+
+static const char *dist_name(enum dist d)
+{
+    return d == FIXED         ? "fixed"
+           : d == UNIFORM     ? "uniform"
+           : d == EXPONENTIAL ? "exponential"
+                              : "lognormal";
+}
+
+static const char *preset_name(const struct api_opts *o)
+{
+    return o->stores ? "stores" : o->health ? "health" : "none";
+}
+
+static json_t *make_record(const struct pk_comm *c, const struct api_opts *o,
+                           const struct api_run *r, const struct api_summary *s)
+{
     json_t *rec = pk_record_new("api");
     json_object_set_new(rec, "params",
                         json_pack("{s:I, s:I, s:s, s:f, s:f, s:f, s:f, s:I, s:I, s:s}", "tasks",
-                                  (json_int_t)n, "workers", (json_int_t)workers, "latency",
-                                  d == FIXED         ? "fixed"
-                                  : d == UNIFORM     ? "uniform"
-                                  : d == EXPONENTIAL ? "exponential"
-                                                     : "lognormal",
-                                  "a", a, "b", b, "fail_rate", fail_rate, "timeout_s", timeout_s,
-                                  "retries", (json_int_t)retries, "seed", (json_int_t)seed,
-                                  "preset",
-                                  stores   ? "stores"
-                                  : health ? "health"
-                                           : "none"));
+                                  (json_int_t)o->n, "workers", (json_int_t)o->workers, "latency",
+                                  dist_name(o->d), "a", o->a, "b", o->b, "fail_rate", o->fail_rate,
+                                  "timeout_s", o->timeout_s, "retries", (json_int_t)o->retries,
+                                  "seed", (json_int_t)o->seed, "preset", preset_name(o)));
     json_object_set_new(rec, "result",
-                        json_pack("{s:f, s:f, s:f, s:f, s:f, s:I, s:I}", "sequential_s", seq_s,
-                                  "pooled_s", pool_s, "throughput_per_s", thr, "littles_bound",
-                                  bound, "mean_task_s", mean_t, "finished", (json_int_t)finished,
-                                  "failed", (json_int_t)failed));
-    json_object_set_new(rec, "verified", json_boolean(verified));
+                        json_pack("{s:f, s:f, s:f, s:f, s:f, s:I, s:I}", "sequential_s", r->seq_s,
+                                  "pooled_s", r->pool_s, "throughput_per_s", s->thr,
+                                  "littles_bound", s->bound, "mean_task_s", s->mean_t, "finished",
+                                  (json_int_t)r->finished, "failed", (json_int_t)r->failed));
+    json_object_set_new(rec, "verified", json_boolean(s->verified));
+    double pool_s = r->pool_s;
     pk_record_set_timing(rec, &pool_s, 1, 0);
     json_t *sysinfo = pk_sysinfo_for_command(c, "api", 1);
     pk_record_set_provenance(rec, sysinfo);
-    if (common.format == PK_FORMAT_JSON) {
+    json_decref(sysinfo);
+    return rec;
+}
+
+/* One row: the run's summary. Every text field is a fixed word, so none needs quoting. */
+static void print_csv(const struct api_opts *o, const struct api_run *r,
+                      const struct api_summary *s)
+{
+    printf("tasks,workers,latency,a,b,fail_rate,timeout_s,retries,seed,preset,sequential_s,"
+           "pooled_s,speedup,throughput_per_s,littles_bound,mean_task_s,finished,failed,"
+           "verified\n");
+    printf("%llu,%llu,%s,%.9g,%.9g,%.9g,%.9g,%llu,%llu,%s,", (unsigned long long)o->n,
+           (unsigned long long)o->workers, dist_name(o->d), o->a, o->b, o->fail_rate, o->timeout_s,
+           (unsigned long long)o->retries, (unsigned long long)o->seed, preset_name(o));
+    if (o->sequential)
+        printf("%.9f,%.9f,", r->seq_s, r->pool_s);
+    else
+        printf(",%.9f,", r->pool_s);
+    if (o->sequential && r->pool_s > 0)
+        printf("%.6g", r->seq_s / r->pool_s);
+    printf(",%.6g,%.6g,%.9f,%zu,%zu,%s\n", s->thr, s->bound, s->mean_t, r->finished, r->failed,
+           s->verified ? "yes" : "no");
+}
+
+static void print_table(const struct api_opts *o, const struct api_run *r,
+                        const struct api_summary *s)
+{
+    printf("# parkit api: %llu call%s, %llu worker%s, mean %.4f s per call (with retries)\n",
+           (unsigned long long)o->n, plural(o->n), (unsigned long long)o->workers,
+           plural(o->workers), s->mean_t);
+    if (o->sequential)
+        printf("Sequential  %.3f s\n", r->seq_s);
+    printf("Concurrent  %.3f s", r->pool_s);
+    if (o->sequential && r->pool_s > 0)
+        printf("   Speedup %.2fx", r->seq_s / r->pool_s);
+    printf("\nthroughput  %.2f calls/s, %.0f%% of Little's law bound W / mean = %.2f\n", s->thr,
+           s->bound > 0 ? 100 * s->thr / s->bound : 0.0, s->bound);
+    if (o->stores)
+        printf("business    %llu of %llu store%s answered; total sales %.0f, total profit %.0f; "
+               "%llu profitable (profit > 5000)\n",
+               (unsigned long long)s->answered, (unsigned long long)o->n, plural(o->n), s->sales,
+               s->profit, (unsigned long long)s->profitable);
+    printf("failed      %zu call%s after retries\n", r->failed, plural(r->failed));
+    printf("verified    %s\n", s->verified      ? "yes (every call as planned)"
+                               : r->interrupted ? "no (interrupted)"
+                                                : "NO");
+}
+
+/* stdout in the asked format, the record, and why the status is not 0; returns the status. */
+static int emit(const struct pk_comm *c, const struct api_opts *o, const struct api_run *r,
+                const struct api_summary *s)
+{
+    int status = s->status;
+    json_t *rec = make_record(c, o, r, s);
+    if (o->common.format == PK_FORMAT_JSON) {
         json_dumpf(rec, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
         putchar('\n');
-    } else {
-        printf("# parkit api: %llu calls, %llu workers, mean %.4f s per call (with retries)\n",
-               (unsigned long long)n, (unsigned long long)workers, mean_t);
-        if (sequential)
-            printf("Sequential  %.3f s\n", seq_s);
-        printf("Concurrent  %.3f s", pool_s);
-        if (sequential && pool_s > 0)
-            printf("   Speedup %.2fx", seq_s / pool_s);
-        printf("\nthroughput  %.2f calls/s, %.0f%% of Little's law bound W / mean = %.2f\n", thr,
-               bound > 0 ? 100 * thr / bound : 0.0, bound);
-        if (stores)
-            printf("business    %llu of %llu stores answered; total sales %.0f, total profit "
-                   "%.0f; %llu profitable (profit > 5000)\n",
-                   (unsigned long long)answered, (unsigned long long)n, sales, profit,
-                   (unsigned long long)profitable);
-        printf("failed      %zu call%s after retries\n", failed, failed == 1 ? "" : "s");
-        printf("verified    %s\n", verified           ? "yes (every call as planned)"
-                                   : pk_interrupted() ? "no (interrupted)"
-                                                      : "NO");
-    }
-    if (common.record && pk_record_append(common.record, rec, &err) != PK_OK) {
+    } else if (o->common.format == PK_FORMAT_CSV)
+        print_csv(o, r, s);
+    else
+        print_table(o, r, s);
+    struct pk_err err = {0};
+    if (o->common.record && pk_record_append(o->common.record, rec, &err) != PK_OK) {
         pk_error(c, false, "api", "%s", err.msg);
         status = PK_EXIT_RUNTIME;
     }
-    if (pk_interrupted())
-        pk_error(c, false, "api", "interrupted after %zu of %llu calls", finished,
-                 (unsigned long long)n);
-    else if (status == PK_EXIT_VERIFY)
-        pk_error(c, false, "api", "verification failed");
-    else if (failed)
-        pk_error(c, false, "api", "%zu call%s failed after %llu retr%s", failed,
-                 failed == 1 ? "" : "s", (unsigned long long)retries, retries == 1 ? "y" : "ies");
     json_decref(rec);
-    json_decref(sysinfo);
-    free_plan(&plan);
-    free(ctx);
-    free(ran);
-    free(fut);
+    if (r->interrupted)
+        pk_error(c, false, "api", "interrupted after %zu of %llu call%s", r->finished,
+                 (unsigned long long)o->n, plural(o->n));
+    else if (s->status == PK_EXIT_VERIFY)
+        pk_error(c, false, "api", "verification failed");
+    else if (r->failed)
+        pk_error(c, false, "api", "%zu call%s failed after %llu retr%s", r->failed,
+                 plural(r->failed), (unsigned long long)o->retries, o->retries == 1 ? "y" : "ies");
+    return status;
+}
+
+int pk_cmd_api(int argc, char **argv, const struct pk_comm *c)
+{
+    struct api_opts o;
+    int status = parse_opts(argc, argv, c, &o);
+    if (status != PK_EXIT_OK)
+        return status < 0 ? PK_EXIT_OK : status;
+    struct api_run r;
+    if (run_setup(&o, &r) != PK_OK) {
+        pk_error(c, false, "api", "out of memory");
+        run_free(&r);
+        return PK_EXIT_RUNTIME;
+    }
+    run(c, &o, &r);
+    struct api_summary s;
+    verify(&o, &r, &s);
+    status = emit(c, &o, &r, &s);
+    run_free(&r);
     return status;
 }
