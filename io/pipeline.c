@@ -8,6 +8,8 @@
  * time comes from the queues' own counters; busy time is measured around each call. */
 #include "parkit/pipeline.h"
 
+#include "mutex.h"
+
 #include "parkit/queue.h"
 
 #include <pthread.h>
@@ -155,7 +157,7 @@ int pk_pipeline_run(const struct pk_stage *stages, size_t nstages,
     int status = r.queue && r.taken && r.active && r.busy_s && r.items && w ? PK_OK : PK_ENOMEM;
     for (size_t s = 1; s < n && status == PK_OK; s++)
         status = pk_queue_create(stages[s].queue_capacity, stages[s - 1].free_item, &r.queue[s]);
-    if (status == PK_OK && pthread_mutex_init(&r.lock, NULL) != 0)
+    if (status == PK_OK && pk_mutex_init(&r.lock) != 0)
         status = PK_ENOMEM;
     if (status != PK_OK) {
         rep.status = pk_fail(err, status, "cannot set up the pipeline: %s", pk_strerror(status));

@@ -3,14 +3,18 @@
  *
  * One mutex (pool->lock) guards the pool and every future's state, which keeps the rules simple:
  * a future's fields other than fn, arg, done_q and the token's flag and deadline are read and
- * written only under it. Three condition variables share that mutex:
+ * written only under it. Two condition variables share that mutex:
  *   work:   a worker waits for (head != NULL || stopping);
- *   done:   waiters wait for their future(s) to reach F_DONE (broadcast only when someone waits);
- *   cancel: pk_cancel_sleep waits for its token's flag or its deadline (broadcast on any cancel).
+ *   done:   waiters wait for their future(s) to reach F_DONE (broadcast only when someone waits).
+ * Sleepers of pk_cancel_sleep do not touch it: each waits on the wake condition of one of
+ * SLEEP_STRIPES stripes (its own mutex), chosen by the token's address, until the token's flag
+ * is set or its time is up; a cancel broadcasts only on its token's stripe.
  * Lifetimes: a future is freed when its references (the submitter's, the pool's while queued or
  * running, the done queue's) are gone; the pool is freed when its owner destroyed it and no
  * future refers to it any more, so futures may outlive pk_pool_destroy. */
 #include "parkit/pool.h"
+
+#include "mutex.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -227,10 +231,10 @@ int pk_pool_create(int nthreads, struct pk_pool **out)
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    bool ok = p->threads && p->current && p->args && pthread_mutex_init(&p->lock, NULL) == 0;
+    bool ok = p->threads && p->current && p->args && pk_mutex_init(&p->lock) == 0;
     ok = ok && pthread_cond_init(&p->work, &ca) == 0 && pthread_cond_init(&p->done, &ca) == 0;
     for (int i = 0; i < SLEEP_STRIPES && ok; i++)
-        ok = pthread_mutex_init(&p->stripe[i].lock, NULL) == 0 &&
+        ok = pk_mutex_init(&p->stripe[i].lock) == 0 &&
              pthread_cond_init(&p->stripe[i].wake, &ca) == 0;
     pthread_condattr_destroy(&ca);
     if (!ok) { /* partial init only when the system is out of resources */

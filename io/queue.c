@@ -6,6 +6,8 @@
  * actual waits, so the counters cost nothing on the fast path. */
 #include "parkit/queue.h"
 
+#include "mutex.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
@@ -67,16 +69,10 @@ int pk_queue_create(size_t capacity, void (*free_item)(void *), struct pk_queue 
         free(q);
         return PK_ENOMEM;
     }
-    pthread_mutexattr_t ma;
-    pthread_mutexattr_init(&ma);
-#ifndef NDEBUG
-    /* Debug builds catch double unlocks and self-deadlocks, as libuv's debug builds do. */
-    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ERRORCHECK);
-#endif
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* timeouts immune to clock changes */
-    int rc = pthread_mutex_init(&q->lock, &ma);
+    int rc = pk_mutex_init(&q->lock);
     if (rc == 0) {
         rc = pthread_cond_init(&q->not_full, &ca);
         if (rc == 0) {
@@ -87,7 +83,6 @@ int pk_queue_create(size_t capacity, void (*free_item)(void *), struct pk_queue 
         if (rc != 0)
             pthread_mutex_destroy(&q->lock);
     }
-    pthread_mutexattr_destroy(&ma);
     pthread_condattr_destroy(&ca);
     if (rc != 0) {
         free(q->ring);
