@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: MIT */
+/* HTTP(S) GETs through libcurl's easy interface (see parkit/http.h).
+ *
+ * Design: a client is one easy handle whose request-independent options are set once, so that
+ * libcurl keeps its connection cache and DNS results for the client's lifetime. A request's
+ * per-call state (struct xfer) lives on the caller's stack and is what libcurl's callbacks get;
+ * nothing is shared between clients, so two threads with two clients never touch common state
+ * apart from libcurl's own global init, done once before threads start.
+ *
+ * Invariants: a saved body is only ever visible under its final name complete (it is written
+ * under a hidden temporary name beside it and renamed); on every failure path the temporary
+ * file is unlinked; res is filled on every return. */
+#define _GNU_SOURCE /* renameat2, mkostemp */
+#include "parkit/http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* Backoff waits are slept in slices this long, so that an abort is seen within 10 ms. */
+#define WAIT_SLICE_S 0.01
+
+struct pk_http {
+    CURL *curl;
+    struct pk_http_opts o;            /* user_agent is not kept: libcurl copied it */
+    char curl_error[CURL_ERROR_SIZE]; /* libcurl's message of the last attempt */
+};
+
+/* One request in flight: what libcurl's callbacks see. Lives on the requesting thread only. */
+struct xfer {
+    struct pk_http *h;
+    const struct pk_http_sink *sink;
+    struct pk_cancel *cancel;
+    int fd; /* the temporary file when saving, else -1 */
+    const char *tmp;
+    uint64_t bytes;
+    uLong crc;
+    int fail_status;    /* set by a callback that failed the transfer, else PK_OK */
+    struct pk_err *err; /* the caller's (may be NULL); a failing callback fills it */
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int pk_http_global_init(struct pk_err *err)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return pk_fail(err, PK_ENET, "libcurl failed to initialise");
+    return PK_OK;
+}
+
+void pk_http_global_cleanup(void)
+{
+    curl_global_cleanup();
+}
+
+const char *pk_http_version(void)
+{
+    return curl_version();
+}
+
+static bool aborted(const struct xfer *x)
+{
+    const struct pk_http_opts *o = &x->h->o;
+    return (x->cancel && pk_cancel_requested(x->cancel)) ||
+           (o->abort_requested && o->abort_requested(o->abort_ctx));
+}
+
+/* libcurl's write callback, on the requesting thread. Returning less than len fails the
+ * transfer with CURLE_WRITE_ERROR. */
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+    struct xfer *x = arg;
+    size_t len = size * n;
+    if (x->bytes + len > x->h->o.max_bytes) {
+        x->fail_status = pk_fail(x->err, PK_ERANGE, "body larger than %llu bytes",
+                                 (unsigned long long)x->h->o.max_bytes);
+        return 0;
+    }
+    for (size_t off = 0; x->fd >= 0 && off < len;) {
+        ssize_t w = write(x->fd, data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            x->fail_status =
+                pk_fail(x->err, PK_EIO, "cannot write '%s': %s", x->tmp, strerror(errno));
+            return 0;
+        }
+        off += (size_t)w;
+    }
+    if (x->sink && x->sink->write(x->sink->ctx, data, len, x->err) != 0) {
+        x->fail_status = PK_EIO;
+        return 0;
+    }
+    x->crc = crc32(x->crc, (const Bytef *)data, (uInt)len);
+    x->bytes += len;
+    return len;
+}
+
+/* Called by libcurl often during a transfer and about once a second while it waits: a non-zero
+ * return aborts the transfer, which is how a cancel reaches a slow request. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return aborted(arg);
+}
+
+static long ms(double s)
+{
+    double v = ceil(s * 1000);
+    return v < 1 ? 1 : (long)v; /* 0 would mean "no timeout" to libcurl */
+}
+
+static int check_opts(const struct pk_http_opts *o, struct pk_err *err)
+{
+    /* The upper bounds only keep the millisecond values libcurl takes far from overflow. */
+    if (!(o->connect_timeout_s > 0 && o->connect_timeout_s <= 1e7))
+        return pk_fail(err, PK_EINVAL, "connect timeout %g s not in (0, 1e7]",
+                       o->connect_timeout_s);
+    if (!(o->timeout_s > 0 && o->timeout_s <= 1e7))
+        return pk_fail(err, PK_EINVAL, "timeout %g s not in (0, 1e7]", o->timeout_s);
+    if (!(o->backoff_s >= 0 && o->backoff_s <= PK_HTTP_BACKOFF_CAP_S))
+        return pk_fail(err, PK_EINVAL, "backoff %g s not in [0, %g]", o->backoff_s,
+                       PK_HTTP_BACKOFF_CAP_S);
+    if (o->retries > 1000 || o->max_redirects > 1000)
+        return pk_fail(err, PK_EINVAL, "retries %u or redirects %u over 1000", o->retries,
+                       o->max_redirects);
+    return PK_OK;
+}
+
+int pk_http_create(const struct pk_http_opts *o, struct pk_http **out, struct pk_err *err)
+{
+    *out = NULL;
+    int rc = check_opts(o, err);
+    if (rc != PK_OK)
+        return rc;
+    struct pk_http *h = calloc(1, sizeof *h);
+    if (!h)
+        return pk_fail(err, PK_ENOMEM, "out of memory");
+    h->o = *o;
+    h->o.user_agent = NULL;
+    h->curl = curl_easy_init();
+    if (!h->curl) {
+        free(h);
+        return pk_fail(err, PK_ENOMEM, "cannot create a libcurl handle");
+    }
+    CURL *c = h->curl;
+    /* Options that stay the same for every request: set once. */
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for timeouts */
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, o->max_redirects > 0 ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)o->max_redirects);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms(o->connect_timeout_s));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms(o->timeout_s));
+    curl_easy_setopt(c, CURLOPT_USERAGENT, o->user_agent ? o->user_agent : "parkit");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_error);
+    *out = h;
+    return PK_OK;
+}
+
+void pk_http_destroy(struct pk_http *h)
+{
+    if (!h)
+        return;
+    curl_easy_cleanup(h->curl);
+    free(h);
+}
+
+static bool transient(CURLcode cc, long status)
+{
+    switch (cc) {
+    case CURLE_OK:
+        return status == 408 || status == 429 || (status >= 500 && status <= 599);
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Waits before retry k (0-based): Retry-After when the server sent one, else backoff * 2^k,
+ * capped. PK_ECANCELED as soon as the request is aborted. */
+static int back_off(struct xfer *x, int k)
+{
+    curl_off_t after = -1;
+    double wait = x->h->o.backoff_s * ldexp(1.0, k);
+    if (curl_easy_getinfo(x->h->curl, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after >= 0)
+        wait = (double)after;
+    wait = wait < PK_HTTP_BACKOFF_CAP_S ? wait : PK_HTTP_BACKOFF_CAP_S;
+    for (double end = now_s() + wait;;) {
+        if (aborted(x))
+            return PK_ECANCELED;
+        double left = end - now_s();
+        if (left <= 0)
+            return PK_OK;
+        double slice = left < WAIT_SLICE_S ? left : WAIT_SLICE_S;
+        if (x->cancel) {
+            if (pk_cancel_sleep(x->cancel, slice) != PK_OK)
+                return PK_ECANCELED;
+        } else {
+            struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(slice * 1e9)};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+/* Starts the body over for another attempt. */
+static int restart_body(struct xfer *x)
+{
+    x->bytes = 0;
+    x->crc = crc32(0L, Z_NULL, 0);
+    if (x->fd >= 0 && (ftruncate(x->fd, 0) != 0 || lseek(x->fd, 0, SEEK_SET) != 0))
+        return pk_fail(x->err, PK_EIO, "cannot rewind '%s': %s", x->tmp, strerror(errno));
+    if (x->sink && x->sink->restart && x->sink->restart(x->sink->ctx, x->err) != 0)
+        return PK_EIO;
+    return PK_OK;
+}
+
+/* Sends the request until it succeeds, fails for good or runs out of attempts. Returns the last
+ * attempt's libcurl code; fills res's status, length and attempts. */
+static CURLcode attempts(struct xfer *x, const char *url, struct pk_http_result *res)
+{
+    CURL *c = x->h->curl;
+    CURLcode cc = CURLE_OK;
+    int max_attempts = 1 + (int)x->h->o.retries;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
+    for (int k = 0; k < max_attempts; k++) {
+        if (k > 0 && back_off(x, k - 1) != PK_OK)
+            return CURLE_ABORTED_BY_CALLBACK;
+        if (k > 0 && restart_body(x) != PK_OK) {
+            x->fail_status = PK_EIO;
+            return CURLE_WRITE_ERROR;
+        }
+        x->h->curl_error[0] = '\0';
+        cc = curl_easy_perform(c);
+        res->attempts = k + 1;
+        res->status = 0;
+        curl_off_t announced = -1;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
+        curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
+        res->announced = announced;
+        if (cc == CURLE_ABORTED_BY_CALLBACK || x->fail_status != PK_OK ||
+            !transient(cc, res->status))
+            break;
+    }
+    return cc;
+}
+
+/* The request's status and message, from the last attempt. */
+static int outcome(const struct xfer *x, CURLcode cc, long status, struct pk_err *err)
+{
+    if (x->fail_status != PK_OK)
+        return x->fail_status; /* the callback that failed the transfer said why */
+    if (cc == CURLE_ABORTED_BY_CALLBACK)
+        return pk_fail(err, PK_ECANCELED, "cancelled");
+    if (cc != CURLE_OK)
+        return pk_fail(err, cc == CURLE_OPERATION_TIMEDOUT ? PK_ETIMEDOUT : PK_ENET, "%s",
+                       x->h->curl_error[0] ? x->h->curl_error : curl_easy_strerror(cc));
+    if (status < 200 || status > 299)
+        return pk_fail(err, PK_ENET, "HTTP %ld", status);
+    return PK_OK;
+}
+
+/* Creates the hidden temporary file beside save->path: "<dir>/.<name>.parkit-XXXXXX". */
+static int open_temp(const struct pk_http_save *save, char *tmp, size_t cap, struct pk_err *err)
+{
+    const char *slash = strrchr(save->path, '/');
+    size_t dirlen = slash ? (size_t)(slash - save->path) + 1 : 0;
+    int len =
+        snprintf(tmp, cap, "%.*s.%s.parkit-XXXXXX", (int)dirlen, save->path, save->path + dirlen);
+    if (len < 0 || (size_t)len >= cap)
+        return pk_fail(err, PK_EINVAL, "path too long: '%s'", save->path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return pk_fail(err, PK_EIO, "cannot create '%s': %s", tmp, strerror(errno));
+    return fd;
+}
+
+/* Gives the complete temporary file its mode and its name; without force an existing file
+ * stays. Closes fd. */
+static int publish(int fd, const char *tmp, const struct pk_http_save *save, struct pk_err *err)
+{
+    /* mkostemp made it 0600; a plain create would have given the caller's mode. */
+    if (fchmod(fd, (mode_t)save->mode) != 0) {
+        int e = errno;
+        close(fd);
+        return pk_fail(err, PK_EIO, "cannot set the mode of '%s': %s", tmp, strerror(e));
+    }
+    if (close(fd) != 0)
+        return pk_fail(err, PK_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+    if (save->force) {
+        if (rename(tmp, save->path) == 0)
+            return PK_OK;
+    } else if (renameat2(AT_FDCWD, tmp, AT_FDCWD, save->path, RENAME_NOREPLACE) == 0) {
+        return PK_OK;
+    } else if (errno == EINVAL || errno == ENOSYS) { /* no RENAME_NOREPLACE on this filesystem */
+        if (link(tmp, save->path) == 0) {
+            unlink(tmp);
+            return PK_OK;
+        }
+    }
+    if (errno == EEXIST)
+        return pk_fail(err, PK_EIO, "not replacing existing '%s'", save->path);
+    return pk_fail(err, PK_EIO, "%s '%s'", strerror(errno), save->path);
+}
+
+int pk_http_get(struct pk_http *h, const char *url, const struct pk_http_sink *sink,
+                const struct pk_http_save *save, struct pk_cancel *cancel,
+                struct pk_http_result *res, struct pk_err *err)
+{
+    *res = (struct pk_http_result){.announced = -1, .crc32 = (uint32_t)crc32(0L, Z_NULL, 0)};
+    if (sink && save)
+        return pk_fail(err, PK_EINVAL, "a body goes to a sink or a file, not both");
+    double t0 = now_s();
+    char tmp[PATH_MAX];
+    struct xfer x = {.h = h, .sink = sink, .cancel = cancel, .fd = -1, .tmp = tmp, .err = err};
+    x.crc = crc32(0L, Z_NULL, 0);
+    if (save) {
+        x.fd = open_temp(save, tmp, sizeof tmp, err);
+        if (x.fd < 0)
+            return x.fd;
+    }
+    CURLcode cc = attempts(&x, url, res);
+    res->bytes = x.bytes;
+    res->crc32 = (uint32_t)x.crc;
+    int status = outcome(&x, cc, res->status, err);
+    if (save && status == PK_OK) {
+        status = publish(x.fd, tmp, save, err);
+        x.fd = -1;
+        res->saved = status == PK_OK;
+    }
+    if (x.fd >= 0)
+        close(x.fd);
+    if (save && !res->saved)
+        unlink(tmp);
+    res->time_s = now_s() - t0;
+    return status;
+}
