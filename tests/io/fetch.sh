@@ -109,6 +109,30 @@ canary) # a corrupted saved file must fail verification
     run 3 "$base/bytes/1000" --canary
     expect "body length differs from Content-Length" stderr
     ;;
+newdir) # --out and its missing parents are created (0777 less umask), as resize and files --make
+    # create theirs; saved files get 0666 less umask like every other output, replaced ones too
+    umask 022
+    run 0 "$base/files/hello.txt" "$base/bytes/10" --out "$work/out/new/deeper"
+    cmp "$work/root/hello.txt" "$work/out/new/deeper/hello.txt" || fail "hello.txt differs"
+    modes=$(stat -c %a "$work/out/new" "$work/out/new/deeper" "$work/out/new/deeper/hello.txt" \
+        "$work/out/new/deeper/10" | tr '\n' ' ')
+    [[ $modes == "755 755 644 644 " ]] || fail "modes under umask 022: $modes"
+    run 0 "$base/files/hello.txt" --out "$work/out/new/deeper" --force
+    [[ $(stat -c %a "$work/out/new/deeper/hello.txt") == 644 ]] || fail "replaced file mode"
+    umask 027
+    run 0 "$base/bytes/10" --out "$work/out/other"
+    modes=$(stat -c %a "$work/out/other" "$work/out/other/10" | tr '\n' ' ')
+    [[ $modes == "750 640 " ]] || fail "modes under umask 027: $modes"
+    no_temp_files
+    ;;
+singular) # counts of one read in the singular
+    run 0 "$base/bytes/5" --workers 1
+    expect "^# parkit fetch: 1 URL on 1 worker " stdout
+    expect "^failed +0 of 1 URL; 0 retries$" stdout
+    run 1 "$base/status/503" --workers 1 --retries 1 --backoff 0
+    expect "failed +1 of 1 URL; 1 retry$" stdout
+    expect "1 of 1 URL failed$" stderr
+    ;;
 scale) # parkit scale sweeps fetch's worker count
     for i in $(seq 40); do echo "$base/slow/20?$i"; done > "$work/urls"
     "$parkit" scale fetch --workers 1,8 --reps 1 -- --url-file "$work/urls" --quiet \
