@@ -9,6 +9,7 @@
 #include "parkit/pipeline.h"
 
 #include "mutex.h"
+#include "parkit/clock.h"
 
 #include "parkit/queue.h"
 
@@ -43,13 +44,6 @@ struct worker {
     pthread_t thread;
     bool started;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Records the first failure and stops everything. Called from any worker, lock not held. */
 static void fail(struct run *r, size_t s, uint64_t item, int status, const char *msg)
@@ -90,9 +84,9 @@ static void *work(void *arg)
         }
         uint64_t ordinal = atomic_fetch_add(&r->taken[s], 1) + 1;
         struct pk_err err = {0};
-        double t0 = now_s();
+        double t0 = pk_now_s();
         int rc = st->fn(st->ctx, item, &product, &err);
-        busy += now_s() - t0;
+        busy += pk_now_s() - t0;
         if (rc == PK_ECLOSED && !in) {
             atomic_fetch_sub(&r->taken[s], 1); /* the end of the stream is not an item */
             break;
@@ -166,7 +160,7 @@ int pk_pipeline_run(const struct pk_stage *stages, size_t nstages,
     atomic_init(&r.failed, false);
     for (size_t s = 0; s < n; s++)
         r.active[s] = stages[s].workers;
-    double t0 = now_s();
+    double t0 = pk_now_s();
     size_t k = 0;
     for (size_t s = 0; s < n; s++) {
         for (int i = 0; i < stages[s].workers; i++, k++) {
@@ -187,7 +181,7 @@ int pk_pipeline_run(const struct pk_stage *stages, size_t nstages,
     for (k = 0; k < nworkers; k++)
         if (w[k].started)
             pthread_join(w[k].thread, NULL);
-    rep.wall_s = now_s() - t0;
+    rep.wall_s = pk_now_s() - t0;
     rep.status = r.status;
     rep.failed_stage = r.failed_stage;
     rep.failed_item = r.failed_item;

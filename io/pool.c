@@ -15,6 +15,7 @@
 #include "parkit/pool.h"
 
 #include "mutex.h"
+#include "parkit/clock.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -76,13 +77,6 @@ struct worker_arg {
     struct pk_pool *pool;
     int index;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static struct timespec abs_time(double t)
 {
@@ -269,7 +263,7 @@ int pk_pool_submit(struct pk_pool *p, pk_task_fn fn, void *arg, double deadline_
         return PK_ENOMEM;
     *f = (struct pk_future){.pool = p, .fn = fn, .arg = arg, .done_q = done, .state = F_QUEUED};
     f->cancel.pool = p;
-    f->cancel.deadline = deadline_s > 0 ? now_s() + deadline_s : 0;
+    f->cancel.deadline = deadline_s > 0 ? pk_now_s() + deadline_s : 0;
     atomic_init(&f->cancel.flag, false);
     f->refs = 2; /* the caller's and the pool's */
     lock(p);
@@ -349,7 +343,7 @@ int pk_future_wait(struct pk_future *f, double timeout_s, void **result, struct 
     struct pk_pool *p = f->pool;
     if (result)
         *result = NULL;
-    struct timespec deadline = abs_time(now_s() + (timeout_s < 0 ? 1e12 : timeout_s));
+    struct timespec deadline = abs_time(pk_now_s() + (timeout_s < 0 ? 1e12 : timeout_s));
     lock(p);
     if (f->state != F_DONE) {
         p->done_waiters++;
@@ -397,13 +391,13 @@ void pk_future_release_item(void *f)
 
 bool pk_cancel_requested(const struct pk_cancel *c)
 {
-    return atomic_load(&c->flag) || (c->deadline > 0 && now_s() >= c->deadline);
+    return atomic_load(&c->flag) || (c->deadline > 0 && pk_now_s() >= c->deadline);
 }
 
 int pk_cancel_sleep(struct pk_cancel *c, double seconds)
 {
     struct sleep_stripe *st = stripe_of(c);
-    double end = now_s() + (seconds > 0 ? seconds : 0);
+    double end = pk_now_s() + (seconds > 0 ? seconds : 0);
     double until = c->deadline > 0 && c->deadline < end ? c->deadline : end;
     struct timespec ts = abs_time(until);
     pthread_mutex_lock(&st->lock);
@@ -422,7 +416,7 @@ int pk_futures_wait(struct pk_future *const *f, size_t n, enum pk_wait_mode mode
     if (n == 0)
         return PK_OK;
     struct pk_pool *p = f[0]->pool;
-    struct timespec deadline = abs_time(now_s() + (timeout_s < 0 ? 1e12 : timeout_s));
+    struct timespec deadline = abs_time(pk_now_s() + (timeout_s < 0 ? 1e12 : timeout_s));
     int status = PK_ETIMEDOUT;
     lock(p);
     p->done_waiters++;

@@ -7,6 +7,7 @@
 #include "parkit/queue.h"
 
 #include "mutex.h"
+#include "parkit/clock.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -32,13 +33,6 @@ struct pk_queue {
     double push_blocked_s, pop_blocked_s;
     void (*free_item)(void *);
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Failing to lock or unlock our own valid mutex can only be our bug (a double unlock, a
  * relock): the error-checking mutexes of debug builds report it here. */
@@ -160,7 +154,7 @@ static int wait_room(struct pk_queue *q, const struct timespec *deadline)
     if (q->len < q->capacity || q->state != OPEN)
         return PK_OK;
     int status = PK_OK;
-    double t0 = now_s();
+    double t0 = pk_now_s();
     q->push_waiters++;
     while (q->len == q->capacity && q->state == OPEN) {
         int rc = deadline ? pthread_cond_timedwait(&q->not_full, &q->lock, deadline)
@@ -171,7 +165,7 @@ static int wait_room(struct pk_queue *q, const struct timespec *deadline)
         }
     }
     q->push_waiters--;
-    q->push_blocked_s += now_s() - t0;
+    q->push_blocked_s += pk_now_s() - t0;
     return status;
 }
 
@@ -181,7 +175,7 @@ static int wait_item(struct pk_queue *q, const struct timespec *deadline)
     if (q->len > 0 || q->state != OPEN)
         return PK_OK;
     int status = PK_OK;
-    double t0 = now_s();
+    double t0 = pk_now_s();
     q->pop_waiters++;
     while (q->len == 0 && q->state == OPEN) {
         int rc = deadline ? pthread_cond_timedwait(&q->not_empty, &q->lock, deadline)
@@ -192,7 +186,7 @@ static int wait_item(struct pk_queue *q, const struct timespec *deadline)
         }
     }
     q->pop_waiters--;
-    q->pop_blocked_s += now_s() - t0;
+    q->pop_blocked_s += pk_now_s() - t0;
     return status;
 }
 

@@ -24,6 +24,7 @@
  * (premultiplied, linearised through a table) and shrunk horizontally into an in_h x out_w float
  * image, which the vertical pass then reads; converting inside a vertical-first pass would
  * repeat the conversion for every output row that reads the input row. */
+#include "isa_clones.h"
 #include "parkit/resample.h"
 
 #include "parkit/status.h"
@@ -219,15 +220,6 @@ static uint8_t round_level(float v)
 /* Floats of padding after each scratch row that hpass_v4 reads (zeroed once by calloc). */
 #define PAD 4
 
-/* One clone per x86-64 level, picked at load time (ifunc), as in sumsq.c. The passes use no
- * contraction (-ffp-contract=off) and a fixed operation order per element, so every clone gives
- * the same bits; the AVX2 and AVX-512 clones just do more lanes at once. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
-#    define PK_ISA_CLONES                                                                          \
-        __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#    define PK_ISA_CLONES
-#endif
 
 /* ---- passes ----------------------------------------------------------------------------- */
 

@@ -5,6 +5,7 @@
  * lane is an independent scalar chain, and a fixed tree joins the lanes. Compilers vectorise
  * the lanes (4 zmm or 16 xmm registers) without changing the order of any chain, so the bits
  * depend only on the block's contents, never on the ISA, the alignment or the thread. */
+#include "isa_clones.h"
 #include "parkit/sumsq.h"
 
 #include "parkit/status.h"
@@ -55,14 +56,6 @@ static double block_sumsq(const double *x, size_t n)
 
 /* ---- integer range ---------------------------------------------------------------------- */
 
-/* One clone per x86-64 level, picked at load time (ifunc): the integer results are identical
- * on every level, and a portable binary still gets AVX2 or AVX-512 where the CPU has it. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
-#    define PK_ISA_CLONES                                                                          \
-        __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#    define PK_ISA_CLONES
-#endif
 
 /* sum of j^2 for j < len <= PK_SUMSQ_RANGE_BLOCK, every square computed exactly by its
  * difference from the one LANES before it (strength reduction: only 64-bit additions, which

@@ -26,6 +26,7 @@
  * chains joined by a fixed tree (compiled once per x86-64 level; the order of every chain is
  * the same on each, as -ffp-contract=off forbids fusing), then its parts go to exact
  * accumulators. */
+#include "isa_clones.h"
 #include "parkit/transform.h"
 
 #include "parkit/status.h"
@@ -88,13 +89,6 @@
 /* Blocks per parallel window: 64 M elements, 1.3 MB of block records. */
 #define WINDOW 16384
 
-/* One clone per x86-64 level, picked at load time (as in sumsq.c). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
-#    define PK_ISA_CLONES                                                                          \
-        __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#    define PK_ISA_CLONES
-#endif
 
 /* ---- instruction sets --------------------------------------------------------------------- */
 

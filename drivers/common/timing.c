@@ -7,13 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-double pk_now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 double pk_clock_tick_s(void)
 {
     /* The smallest non-zero difference over a few hundred back-to-back reads. */

@@ -3,8 +3,8 @@
 #ifndef PARKIT_TIMING_H
 #define PARKIT_TIMING_H
 
-/* Seconds on CLOCK_MONOTONIC. */
-double pk_now_s(void);
+#include "parkit/clock.h" /* pk_now_s */
+
 /* Smallest observable step of pk_now_s, measured once (as STREAM's checktick does). */
 double pk_clock_tick_s(void);
 
