@@ -13,6 +13,7 @@
  * the float64 reference and must agree within one level of 255; every written file is read back
  * and must have the planned size. */
 #include "commands.h"
+#include "emit.h"
 #include "interrupt.h"
 #include "parkit/image.h"
 #include "parkit/pipeline.h"
@@ -49,7 +50,8 @@ static const char usage[] =
     "                     thumbnail and libvips; larger: closer to a full resample, slower)\n"
     "  --no-shrink-on-load  decode JPEGs at full size: the quality of a full resample, slowest\n"
     "  --filter F         nearest, bilinear, bicubic, mitchell or lanczos3 (default)\n"
-    "  --format F         jpeg, png or same (default same; PNM inputs become png)\n"
+    "  --format F         the thumbnails' format: jpeg, png or same (default same; PNM\n"
+    "                     inputs become png)\n"
     "  --quality Q        JPEG quality 1..100 (default 85)\n"
     "  --force            replace existing files in DIR\n"
     "  --recursive        descend into subdirectories of INPUT directories\n"
@@ -62,7 +64,14 @@ static const char usage[] =
     "                     cores); a resample uses one thread, or -t threads for a single image\n"
     "  --check-all        compare every image, not just the smallest, with the float64\n"
     "                     reference resampler and report PSNR (slow: a quality study)\n"
-    "  --output-format F  table, csv or json: the shared --format of other commands\n"
+    "  -t, --threads T    threads of the resample when there is a single image (default:\n"
+    "                     OMP_NUM_THREADS or all cores)\n"
+    "  --record FILE      append one JSON line per run: parameters, result, timing, provenance\n"
+    "  --output-format F  table (default), csv (a header, then one row per image: input,\n"
+    "                     output, status, width, height, seconds, reference max error and\n"
+    "                     PSNR) or json (the record)\n"
+    "  --no-verify        skip the comparison with the float64 reference (recorded as such)\n"
+    "  -h, --help         this help\n"
     "\n"
     "A file that cannot be read, decoded or written is reported with its reason and skipped;\n"
     "the others are done and the exit status is 1. Output files are written under a temporary\n"
@@ -82,15 +91,25 @@ struct resize_opts {
     struct pk_common_opts common;
 };
 
+/* Where an image stands. Every rank lists every image; the owner's copy moves on through the
+ * run, and gather() then gives every rank the owners' outcomes. */
+enum item_state {
+    ITEM_QUEUED,   /* header read, within the budget: its rank resizes it */
+    ITEM_REFUSED,  /* refused before the run (header, budget, output name): rank 0 owns it */
+    ITEM_DONE,     /* written and read back */
+    ITEM_FAILED,   /* failed in a stage: its error says why */
+    ITEM_NOT_DONE, /* an interrupt came first */
+};
+
 struct item {
     char *path;
     const char *name; /* base name without extension, inside path */
     size_t name_len;
-    uint64_t pixels; /* from the header; 0 when the probe failed */
+    uint64_t pixels; /* from the header; 0 when refused */
     struct pk_image_info info;
     int rank; /* which rank resizes it */
     /* results */
-    int status;
+    enum item_state state;
     char error[320];
     int out_w, out_h;
     double seconds;
@@ -221,8 +240,8 @@ static int parse_box(const char *text, int *w, int *h, struct pk_err *err)
 }
 
 /* Output size and the crop of the input for the chosen mode. */
-static int plan(const struct resize_opts *o, int in_w, int in_h, struct pk_rect *crop, int *w,
-                int *h)
+static int fit_box(const struct resize_opts *o, int in_w, int in_h, struct pk_rect *crop, int *w,
+                   int *h)
 {
     *crop = (struct pk_rect){0, 0, (uint32_t)in_w, (uint32_t)in_h};
     uint32_t ow = (uint32_t)o->box_w, oh = (uint32_t)o->box_h;
@@ -252,21 +271,26 @@ static double psnr_of(const struct pk_image *a, const struct pk_image *b, double
     return se > 0 ? 10 * log10(255.0 * 255.0 / (se / (double)n)) : 99.0; /* as quality.py */
 }
 
-static void set_error(struct item *it, int status, const char *msg)
+static const char *plural(size_t n)
 {
-    it->status = status;
+    return n == 1 ? "" : "s";
+}
+
+static void set_state(struct item *it, enum item_state state, const char *msg)
+{
+    it->state = state;
     snprintf(it->error, sizeof it->error, "%s", msg);
 }
 
 static bool still_to_do(struct job *j, const char *stage)
 {
-    if (j->it->status != 1)
+    if (j->it->state != ITEM_QUEUED)
         return false; /* failed in an earlier stage: passed on to be counted */
     if (!pk_interrupted())
         return true;
     char msg[64];
     snprintf(msg, sizeof msg, "interrupted before %s", stage);
-    set_error(j->it, PK_ECANCELED, msg);
+    set_state(j->it, ITEM_NOT_DONE, msg);
     return false;
 }
 
@@ -315,7 +339,7 @@ static int decode_stage(void *ctx, void *in, void **out, struct pk_err *err)
     bool swap = info.orientation >= 5;
     int pw = swap ? info.height : info.width, ph = swap ? info.width : info.height;
     struct pk_rect crop;
-    if (rc == PK_OK && (rc = plan(o, pw, ph, &crop, &j->it->out_w, &j->it->out_h)) != PK_OK)
+    if (rc == PK_OK && (rc = fit_box(o, pw, ph, &crop, &j->it->out_w, &j->it->out_h)) != PK_OK)
         pk_fail(&e, rc, "%s: cannot fit %dx%d into %dx%d", j->it->path, pw, ph, o->box_w, o->box_h);
     if (rc == PK_OK) {
         struct pk_box all = pk_image_source_box(&info, true);
@@ -325,7 +349,7 @@ static int decode_stage(void *ctx, void *in, void **out, struct pk_err *err)
                                  all.y0 + (crop.y + crop.height) / d};
     }
     if (rc != PK_OK) {
-        set_error(j->it, rc, e.msg[0] ? e.msg : pk_strerror(rc));
+        set_state(j->it, ITEM_FAILED, e.msg[0] ? e.msg : pk_strerror(rc));
         job_release(j);
     }
     return PK_OK;
@@ -364,7 +388,7 @@ static int resample_stage(void *ctx, void *in, void **out, struct pk_err *err)
     if (rc != PK_OK) {
         char msg[320];
         snprintf(msg, sizeof msg, "%s: resampling failed: %s", it->path, pk_strerror(rc));
-        set_error(it, rc, msg);
+        set_state(it, ITEM_FAILED, msg);
         pk_image_free(&j->out);
     }
     return PK_OK;
@@ -388,17 +412,18 @@ static int write_stage(void *ctx, void *in, void **out, struct pk_err *err)
             rc = pk_fail(&e, PK_EIO, "%s: read back as %dx%d, wrote %dx%d", it->dest,
                          (int)back.width, (int)back.height, it->out_w, it->out_h);
         pk_image_free(&back);
-        it->status = rc;
-        if (rc != PK_OK)
-            set_error(it, rc, e.msg[0] ? e.msg : pk_strerror(rc));
+        if (rc == PK_OK)
+            it->state = ITEM_DONE;
+        else
+            set_state(it, ITEM_FAILED, e.msg[0] ? e.msg : pk_strerror(rc));
         it->seconds = pk_now_s() - j->t0;
     }
     job_release(j);
     pthread_mutex_lock(&r->lock);
     r->written++;
     if (r->tty)
-        fprintf(stderr, "\rparkit resize: %zu of %zu images, %.1f s", r->written, r->n,
-                pk_now_s() - r->t0);
+        fprintf(stderr, "\rparkit resize: %zu of %zu image%s, %.1f s", r->written, r->n,
+                plural(r->n), pk_now_s() - r->t0);
     pthread_mutex_unlock(&r->lock);
     return PK_OK;
 }
@@ -433,7 +458,7 @@ static int name_outputs(const struct resize_opts *o, struct item **order, size_t
     const struct item *keeper = NULL; /* the first image to be done with this output name */
     for (size_t i = 0; i < n; i++) {
         struct item *it = order[i];
-        if (it->status != 1)
+        if (it->state != ITEM_QUEUED)
             continue;
         if (!keeper || strcmp(keeper->dest, it->dest) != 0) {
             keeper = it;
@@ -442,7 +467,7 @@ static int name_outputs(const struct resize_opts *o, struct item **order, size_t
         char msg[320];
         snprintf(msg, sizeof msg, "%s: output '%s' is also the output of '%s'", it->path, it->dest,
                  keeper->path);
-        set_error(it, PK_EINVAL, msg);
+        set_state(it, ITEM_REFUSED, msg);
         it->pixels = 0;
     }
     return PK_OK;
@@ -473,7 +498,80 @@ static void assign_ranks(struct item **order, size_t n, int nranks)
     free(load);
 }
 
-int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
+/* Handles resize's own options; returns PK_OK, PK_EINVAL (err filled), or NOT_MINE for the
+ * shared ones and getopt's own codes. */
+enum { NOT_MINE = 1 };
+static int resize_option(int code, const char *arg, struct resize_opts *o, struct pk_err *err)
+{
+    uint64_t v;
+    int rc = PK_OK;
+    switch (code) {
+    case 'o':
+        o->out = arg;
+        return PK_OK;
+    case 's':
+        return parse_box(arg, &o->box_w, &o->box_h, err);
+    case 'F':
+        o->fill = true;
+        return PK_OK;
+    case 'E':
+        o->exact = true;
+        return PK_OK;
+    case 'N':
+        o->no_shrink = true;
+        return PK_OK;
+    case 'G':
+        return pk_parse_real("--reducing-gap", arg, 1, 1e6, &o->reducing_gap, err);
+    case 'f':
+        for (int i = 0; i < 5; i++)
+            if (strcmp(arg, filter_names[i]) == 0) {
+                o->filter = (enum pk_filter)i;
+                return PK_OK;
+            }
+        return pk_fail(
+            err, PK_EINVAL,
+            "--filter expects nearest, bilinear, bicubic, mitchell or lanczos3, got '%s'", arg);
+    case 'm':
+        if (strcmp(arg, "jpeg") == 0 || strcmp(arg, "jpg") == 0)
+            o->format = PK_IMAGE_JPEG;
+        else if (strcmp(arg, "png") == 0)
+            o->format = PK_IMAGE_PNG;
+        else if (strcmp(arg, "same") == 0)
+            o->format = PK_IMAGE_UNKNOWN;
+        else
+            return pk_fail(err, PK_EINVAL,
+                           "--format expects jpeg, png or same, got '%s' (it is the images' "
+                           "format; stdout's is --output-format)",
+                           arg);
+        return PK_OK;
+    case 'q':
+        rc = pk_parse_count("--quality", arg, 1, 100, &v, err);
+        o->quality = (int)v;
+        return rc;
+    case 'x':
+        o->force = true;
+        return PK_OK;
+    case 'R':
+        o->recursive = true;
+        return PK_OK;
+    case 'M':
+        return pk_parse_count("--max-pixels", arg, 1, UINT64_MAX, &o->max_pixels, err);
+    case 'L':
+        o->linear = true;
+        return PK_OK;
+    case 1004:
+        o->check_all = true;
+        return PK_OK;
+    case 'w':
+        rc = pk_parse_count("--workers", arg, 1, 1024, &v, err);
+        o->workers = (int)v;
+        return rc;
+    }
+    return NOT_MINE;
+}
+
+/* Returns PK_EXIT_OK, PK_EXIT_USAGE (printed), or -1 after --help. */
+static int parse_opts(int argc, char **argv, const struct pk_comm *c, struct resize_opts *o)
 {
     static const struct option longopts[] = {{"out", required_argument, NULL, 'o'},
                                              {"size", required_argument, NULL, 's'},
@@ -496,369 +594,467 @@ int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
                                              {"check-all", no_argument, NULL, 1004},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    struct resize_opts o = {.box_w = 256,
-                            .box_h = 256,
-                            .filter = PK_FILTER_LANCZOS3,
-                            .quality = 85,
-                            .reducing_gap = PK_IMAGE_SHRINK_SAFETY_DEFAULT,
-                            .max_pixels = PK_IMAGE_MAX_PIXELS_DEFAULT};
-    pk_common_defaults(&o.common);
-    o.workers = o.common.nthreads;
+    *o = (struct resize_opts){.box_w = 256,
+                              .box_h = 256,
+                              .filter = PK_FILTER_LANCZOS3,
+                              .quality = 85,
+                              .reducing_gap = PK_IMAGE_SHRINK_SAFETY_DEFAULT,
+                              .max_pixels = PK_IMAGE_MAX_PIXELS_DEFAULT};
+    pk_common_defaults(&o->common);
+    o->workers = o->common.nthreads;
     struct pk_err err = {0};
     opterr = 0;
     optind = 1;
     int code;
     /* --format is the image format here; the shared output format is --output-format */
     while ((code = getopt_long(argc, argv, ":t:h", longopts, NULL)) != -1) {
-        int rc = PK_OK;
-        uint64_t v;
-        switch (code) {
-        case 'o':
-            o.out = optarg;
-            break;
-        case 's':
-            rc = parse_box(optarg, &o.box_w, &o.box_h, &err);
-            break;
-        case 'F':
-            o.fill = true;
-            break;
-        case 'E':
-            o.exact = true;
-            break;
-        case 'N':
-            o.no_shrink = true;
-            break;
-        case 'G':
-            rc = pk_parse_real("--reducing-gap", optarg, 1, 1e6, &o.reducing_gap, &err);
-            break;
-        case 'f':
-            rc = PK_EINVAL;
-            for (int i = 0; i < 5; i++)
-                if (strcmp(optarg, filter_names[i]) == 0) {
-                    o.filter = (enum pk_filter)i;
-                    rc = PK_OK;
-                }
-            if (rc != PK_OK)
-                pk_fail(&err, rc,
-                        "--filter expects nearest, bilinear, bicubic, mitchell or lanczos3, got "
-                        "'%s'",
-                        optarg);
-            break;
-        case 'm':
-            if (strcmp(optarg, "jpeg") == 0 || strcmp(optarg, "jpg") == 0)
-                o.format = PK_IMAGE_JPEG;
-            else if (strcmp(optarg, "png") == 0)
-                o.format = PK_IMAGE_PNG;
-            else if (strcmp(optarg, "same") == 0)
-                o.format = PK_IMAGE_UNKNOWN;
-            else
-                rc = pk_fail(&err, PK_EINVAL, "--format expects jpeg, png or same, got '%s'",
-                             optarg);
-            break;
-        case 'q':
-            rc = pk_parse_count("--quality", optarg, 1, 100, &v, &err);
-            o.quality = (int)v;
-            break;
-        case 'x':
-            o.force = true;
-            break;
-        case 'R':
-            o.recursive = true;
-            break;
-        case 'M':
-            rc = pk_parse_count("--max-pixels", optarg, 1, UINT64_MAX, &o.max_pixels, &err);
-            break;
-        case 'L':
-            o.linear = true;
-            break;
-        case 1004:
-            o.check_all = true;
-            break;
-        case 'w':
-            rc = pk_parse_count("--workers", optarg, 1, 1024, &v, &err);
-            o.workers = (int)v;
-            break;
-        default: {
-            /* the shared options, under their codes */
-            /* no --reps or --warmup: a batch runs once (jobs/bench-resize.sh repeats it) */
-            int shared = code == 't'    ? PK_OPT_THREADS
-                         : code == 1001 ? PK_OPT_RECORD
-                         : code == 1002 ? PK_OPT_FORMAT
-                         : code == 1003 ? PK_OPT_NO_VERIFY
-                                        : code;
-            int handled = pk_cli_option(c, "resize", usage, shared, argv, &o.common);
-            if (handled == PK_OPT_HELP_SHOWN)
-                return PK_EXIT_OK;
-            if (handled != PK_OPT_DONE)
-                return PK_EXIT_USAGE;
-        }
-        }
-        if (rc != PK_OK) {
+        int rc = resize_option(code, optarg, o, &err);
+        if (rc != NOT_MINE && rc != PK_OK) {
             pk_error(c, false, "resize", "%s", err.msg);
             return PK_EXIT_USAGE;
         }
+        if (rc == PK_OK)
+            continue;
+        if (code == 'h') { /* not pk_cli_option's: resize takes only some shared options */
+            if (c->rank == 0)
+                printf("%s%s", usage, pk_exit_help);
+            return -1;
+        }
+        /* the shared options, under their codes; no --reps or --warmup: a batch runs once
+         * (jobs/bench-resize.sh repeats it) */
+        int shared = code == 1001   ? PK_OPT_RECORD
+                     : code == 1002 ? PK_OPT_FORMAT
+                     : code == 1003 ? PK_OPT_NO_VERIFY
+                                    : code;
+        if (pk_cli_option(c, "resize", usage, shared, argv, &o->common) != PK_OPT_DONE)
+            return PK_EXIT_USAGE;
     }
-    if (!o.out) {
-        pk_error(c, false, "resize", "give the output directory with --out DIR");
+    const char *why = !o->out               ? "give the output directory with --out DIR"
+                      : o->fill && o->exact ? "--fill and --exact exclude each other"
+                      : optind >= argc      ? "give the images (files or directories) to resize"
+                                            : NULL;
+    if (why) {
+        pk_error(c, false, "resize", "%s", why);
         return PK_EXIT_USAGE;
     }
-    if (o.fill && o.exact) {
-        pk_error(c, false, "resize", "--fill and --exact exclude each other");
-        return PK_EXIT_USAGE;
+    return PK_EXIT_OK;
+}
+
+enum stage { STAGE_LIST, STAGE_DECODE, STAGE_RESAMPLE, STAGE_WRITE, NSTAGES };
+static const char *const stage_names[NSTAGES] = {"list", "decode", "resample", "write"};
+
+/* The batch as planned and, after the run, as it went. */
+struct batch {
+    struct list l;       /* every image, in input order: the same list on every rank */
+    struct item **order; /* the same images, largest first */
+    uint64_t total_px;
+    size_t mine; /* images this rank resizes */
+    int rc;      /* PK_OK, or why this rank could not run */
+    bool interrupted;
+    double wall_s;
+    double busy_s[NSTAGES]; /* summed over workers, then (after gather) over ranks */
+};
+
+static void free_batch(struct batch *b)
+{
+    for (size_t i = 0; i < b->l.n; i++) {
+        free(b->l.v[i].path);
+        free(b->l.v[i].dest);
     }
-    if (optind >= argc) {
-        pk_error(c, false, "resize", "give the images (files or directories) to resize");
-        return PK_EXIT_USAGE;
-    }
-    struct list l = {0};
+    free(b->l.v);
+    free(b->order);
+}
+
+/* The operands: files as given, directories scanned (sorted); then the output directory. */
+static int list_inputs(const struct pk_comm *c, const struct resize_opts *o, int argc, char **argv,
+                       struct list *l, struct pk_err *err)
+{
     int rc = PK_OK;
     for (int a = optind; a < argc && rc == PK_OK; a++) {
         struct stat st;
         if (stat(argv[a], &st) != 0)
-            rc = pk_fail(&err, PK_EINVAL, "cannot open '%s': %s", argv[a], strerror(errno));
+            rc = pk_fail(err, PK_EINVAL, "cannot open '%s': %s", argv[a], strerror(errno));
         else if (S_ISDIR(st.st_mode))
-            rc = scan_dir(&l, argv[a], o.recursive, &err);
+            rc = scan_dir(l, argv[a], o->recursive, err);
         else
-            rc = add_item(&l, argv[a]);
+            rc = add_item(l, argv[a]);
     }
-    if (rc == PK_OK && c->rank == 0 && mkdir(o.out, 0777) != 0 && errno != EEXIST)
-        rc = pk_fail(&err, PK_EINVAL, "cannot create --out '%s': %s", o.out, strerror(errno));
+    if (rc == PK_OK && c->rank == 0 && mkdir(o->out, 0777) != 0 && errno != EEXIST)
+        rc = pk_fail(err, PK_EINVAL, "cannot create --out '%s': %s", o->out, strerror(errno));
     struct stat st;
-    if (rc == PK_OK && c->rank == 0 && (stat(o.out, &st) != 0 || !S_ISDIR(st.st_mode)))
-        rc = pk_fail(&err, PK_EINVAL, "--out '%s' is not a directory", o.out);
-    if (pk_dist_agree(c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_USAGE) != PK_EXIT_OK) {
-        if (rc != PK_OK)
-            pk_error(c, false, "resize", "%s", err.msg);
-        for (size_t i = 0; i < l.n; i++)
-            free(l.v[i].path);
-        free(l.v);
-        return rc == PK_ENOMEM ? PK_EXIT_RUNTIME : PK_EXIT_USAGE;
-    }
-    /* headers: sizes for the budget and the balance; a bad header is that file's failure */
-    struct item **order = calloc(l.n ? l.n : 1, sizeof *order);
-    uint64_t total_px = 0;
-    for (size_t i = 0; i < l.n; i++) {
+    if (rc == PK_OK && c->rank == 0 && (stat(o->out, &st) != 0 || !S_ISDIR(st.st_mode)))
+        rc = pk_fail(err, PK_EINVAL, "--out '%s' is not a directory", o->out);
+    return rc;
+}
+
+/* Headers: sizes for the budget and the balance; a bad header refuses that file alone. */
+static void probe_all(const struct resize_opts *o, struct batch *b)
+{
+    for (size_t i = 0; i < b->l.n; i++) {
         struct pk_err e = {0};
-        struct item *it = &l.v[i];
-        order[i] = it;
+        struct item *it = &b->l.v[i];
+        b->order[i] = it;
         if (pk_image_probe(it->path, &it->info, &e) != PK_OK) {
-            set_error(it, PK_EINVAL, e.msg);
+            set_state(it, ITEM_REFUSED, e.msg);
             continue;
         }
         it->pixels = (uint64_t)it->info.width * (uint64_t)it->info.height;
-        if (it->pixels > o.max_pixels) {
-            char msg[320];
-            snprintf(msg, sizeof msg,
-                     "%s: %dx%d is %.1f megapixels, above the budget of %.1f (--max-pixels)",
-                     it->path, it->info.width, it->info.height, (double)it->pixels / 1e6,
-                     (double)o.max_pixels / 1e6);
-            set_error(it, PK_ERANGE, msg);
-            it->pixels = 0;
-        } else {
-            it->status = 1; /* to do */
-            total_px += it->pixels;
-        }
+        it->state = ITEM_QUEUED;
+        if (it->pixels <= o->max_pixels)
+            continue;
+        char msg[320];
+        snprintf(msg, sizeof msg,
+                 "%s: %dx%d is %.1f megapixels, above the budget of %.1f (--max-pixels)", it->path,
+                 it->info.width, it->info.height, (double)it->pixels / 1e6,
+                 (double)o->max_pixels / 1e6);
+        set_state(it, ITEM_REFUSED, msg);
+        it->pixels = 0;
     }
-    if (name_outputs(&o, order, l.n) != PK_OK) {
-        pk_error(c, true, "resize", "out of memory");
-        rc = PK_ENOMEM;
-    }
-    total_px = 0;
-    for (size_t i = 0; i < l.n; i++)
-        total_px += l.v[i].pixels;
-    qsort(order, l.n, sizeof *order, cmp_pixels_desc);
-    assign_ranks(order, l.n, c->nranks);
-    json_t *sysinfo = pk_sysinfo_for_command(c, "resize", o.common.nthreads);
+}
 
-    /* this rank's images, largest first, through the pipeline */
-    size_t mine = 0;
-    for (size_t i = 0; i < l.n; i++)
-        mine += order[i]->status == 1 && order[i]->rank == c->rank;
-    struct run run = {.jobs = calloc(mine ? mine : 1, sizeof *run.jobs),
-                      .n = mine,
+/* Lists, probes and names every image, and deals them to the ranks (the same on every rank).
+ * Collective; returns the agreed exit status (errors printed). */
+static int plan_batch(const struct pk_comm *c, const struct resize_opts *o, int argc, char **argv,
+                      struct batch *b)
+{
+    struct pk_err err = {0};
+    int rc = list_inputs(c, o, argc, argv, &b->l, &err);
+    if (pk_dist_agree(c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_USAGE) != PK_EXIT_OK) {
+        if (rc != PK_OK)
+            pk_error(c, false, "resize", "%s", err.msg);
+        return rc == PK_ENOMEM ? PK_EXIT_RUNTIME : PK_EXIT_USAGE;
+    }
+    if (!(b->order = calloc(b->l.n ? b->l.n : 1, sizeof *b->order))) {
+        /* go on with nothing to do: the run and the gather are collective */
+        pk_error(c, true, "resize", "out of memory");
+        b->rc = PK_ENOMEM;
+        return PK_EXIT_OK;
+    }
+    probe_all(o, b);
+    if (name_outputs(o, b->order, b->l.n) != PK_OK) {
+        pk_error(c, true, "resize", "out of memory");
+        b->rc = PK_ENOMEM;
+    }
+    for (size_t i = 0; i < b->l.n; i++)
+        b->total_px += b->l.v[i].pixels;
+    qsort(b->order, b->l.n, sizeof *b->order, cmp_pixels_desc);
+    assign_ranks(b->order, b->l.n, c->nranks);
+    for (size_t i = 0; i < b->l.n; i++)
+        b->mine += b->order[i]->state == ITEM_QUEUED && b->order[i]->rank == c->rank;
+    return PK_EXIT_OK;
+}
+
+/* This rank's images, largest first, as pipeline jobs. */
+static int make_jobs(const struct pk_comm *c, const struct resize_opts *o, struct batch *b,
+                     struct run *r)
+{
+    *r = (struct run){.jobs = calloc(b->mine ? b->mine : 1, sizeof *r->jobs),
+                      .n = b->mine,
                       .tty = c->rank == 0 && isatty(STDERR_FILENO)};
-    pthread_mutex_init(&run.lock, NULL);
-    if (rc == PK_OK && !run.jobs)
-        rc = PK_ENOMEM;
-    for (size_t i = 0, k = 0; rc == PK_OK && i < l.n; i++)
-        if (order[i]->status == 1 && order[i]->rank == c->rank) {
-            run.jobs[k] = (struct job){
-                .o = &o,
-                .it = order[i],
-                .nthreads = mine == 1 ? o.common.nthreads : 1,
+    if (!r->jobs)
+        return PK_ENOMEM;
+    for (size_t i = 0, k = 0; b->order && i < b->l.n; i++)
+        if (b->order[i]->state == ITEM_QUEUED && b->order[i]->rank == c->rank) {
+            r->jobs[k] = (struct job){
+                .o = o,
+                .it = b->order[i],
+                .nthreads = b->mine == 1 ? o->common.nthreads : 1,
                 /* the smallest image, unless every one is asked for: the reference is slow */
-                .check_ref = !o.common.no_verify && (o.check_all || k == mine - 1)};
+                .check_ref = !o->common.no_verify && (o->check_all || k == b->mine - 1)};
             k++;
         }
-    int nw = (size_t)o.workers < mine ? o.workers : (int)(mine ? mine : 1);
+    return PK_OK;
+}
+
+/* decode -> resample -> write over this rank's images; every rank takes part (for the time). */
+static void run_batch(const struct pk_comm *c, const struct resize_opts *o, struct batch *b)
+{
+    struct run r;
+    if (make_jobs(c, o, b, &r) != PK_OK && b->rc == PK_OK)
+        b->rc = PK_ENOMEM;
+    pthread_mutex_init(&r.lock, NULL);
+    int nw = (size_t)o->workers < b->mine ? o->workers : (int)(b->mine ? b->mine : 1);
     /* Bounded queues keep at most 3 * nw decoded images alive, whatever the batch size. */
-    const struct pk_stage stages[] = {
-        {.name = "list", .workers = 1, .fn = next_image, .ctx = &run},
-        {"decode", nw, (size_t)nw, decode_stage, &run, job_release},
-        {"resample", nw, (size_t)nw, resample_stage, &run, job_release},
-        {"write", nw, (size_t)nw, write_stage, &run, NULL},
+    const struct pk_stage stages[NSTAGES] = {
+        [STAGE_LIST] = {.name = stage_names[STAGE_LIST], .workers = 1, .fn = next_image, .ctx = &r},
+        [STAGE_DECODE] = {stage_names[STAGE_DECODE], nw, (size_t)nw, decode_stage, &r, job_release},
+        [STAGE_RESAMPLE] = {stage_names[STAGE_RESAMPLE], nw, (size_t)nw, resample_stage, &r,
+                            job_release},
+        [STAGE_WRITE] = {stage_names[STAGE_WRITE], nw, (size_t)nw, write_stage, &r, NULL},
     };
-    enum { NSTAGES = sizeof stages / sizeof stages[0] };
     struct pk_stage_report sr[NSTAGES] = {{0}};
     pk_interrupt_install();
-    run.t0 = pk_now_s();
-    if (rc == PK_OK && mine > 0) {
+    r.t0 = pk_now_s();
+    if (b->rc == PK_OK && b->mine > 0) {
         struct pk_pipeline_report pr;
-        rc = pk_pipeline_run(stages, NSTAGES, sr, &pr, &err);
-        if (rc != PK_OK)
+        struct pk_err err = {0};
+        b->rc = pk_pipeline_run(stages, NSTAGES, sr, &pr, &err);
+        if (b->rc != PK_OK)
             pk_error(c, true, "resize", "%s", err.msg);
     }
-    if (run.tty)
+    if (r.tty)
         fprintf(stderr, "\r%60s\r", "");
-    double wall = pk_dist_max_double(c, pk_now_s() - run.t0);
+    b->wall_s = pk_dist_max_double(c, pk_now_s() - r.t0);
     pk_interrupt_restore();
-    for (size_t i = 0; i < mine; i++) {
-        job_release(&run.jobs[i]);
-        if (run.jobs[i].it->status == 1)
-            set_error(run.jobs[i].it, PK_ECANCELED,
+    for (size_t i = 0; r.jobs && i < b->mine; i++) {
+        job_release(&r.jobs[i]);
+        if (r.jobs[i].it->state == ITEM_QUEUED) /* never reached the pipeline */
+            set_state(r.jobs[i].it, ITEM_NOT_DONE,
                       pk_interrupted() ? "interrupted before decoding" : "not started");
     }
-    pthread_mutex_destroy(&run.lock);
-    bool interrupted = pk_interrupted();
+    for (size_t k = 0; k < NSTAGES; k++)
+        b->busy_s[k] = sr[k].busy_s;
+    pthread_mutex_destroy(&r.lock);
+    free(r.jobs);
+    b->interrupted = pk_interrupted();
+}
 
-    /* every rank's outcome on every rank, as sums: each image has one owner and the others
-     * add zeros, so even a double's bits come through exactly. Per image: done (1), failed
-     * (2) or not done for an interrupt (3), reference check (0 none, 1 within a level, 2 not), max
-     * error, PSNR; then each stage's busy time in ns, summed over ranks. */
-    enum { PER = 4 };
-    size_t nstat = l.n * PER + NSTAGES;
-    uint64_t *stat = calloc(nstat, sizeof *stat);
-    for (size_t i = 0; stat && i < l.n; i++) {
-        struct item *it = &l.v[i];
-        /* a file refused from its header belongs to rank 0, the others to their rank */
-        if ((it->pixels == 0 ? 0 : it->rank) != c->rank)
+/* Who reports an image: rank 0 those refused before the run, the others their rank. */
+static int owner(const struct item *it)
+{
+    return it->state == ITEM_REFUSED ? 0 : it->rank;
+}
+
+/* Gives every rank the owners' outcomes, as sums: each image has one owner and the others add
+ * zeros, so even a double's bits come through exactly. The stages' busy times add up. */
+static int gather(const struct pk_comm *c, struct batch *b)
+{
+    enum { G_STATE, G_REF, G_MAX_ERR, G_PSNR, G_W, G_H, G_SECONDS, PER };
+    size_t n = b->l.n * PER + NSTAGES;
+    uint64_t *g = calloc(n, sizeof *g);
+    if (!g)
+        return PK_ENOMEM;
+    for (size_t i = 0; i < b->l.n; i++) {
+        const struct item *it = &b->l.v[i];
+        uint64_t *s = g + PER * i;
+        if (owner(it) != c->rank)
             continue;
-        uint64_t *s = stat + PER * i;
-        s[0] = it->status == PK_OK ? 1 : it->status == PK_ECANCELED ? 3 : 2;
-        s[1] = !it->verified_ref ? 0 : it->max_err <= 1.0 ? 1 : 2;
-        s[2] = (uint64_t)it->max_err;
-        memcpy(&s[3], &it->psnr, sizeof it->psnr);
+        s[G_STATE] = 1 + (uint64_t)it->state; /* 0: not this rank's */
+        s[G_REF] = it->verified_ref;
+        memcpy(&s[G_MAX_ERR], &it->max_err, sizeof it->max_err);
+        memcpy(&s[G_PSNR], &it->psnr, sizeof it->psnr);
+        s[G_W] = (uint64_t)it->out_w;
+        s[G_H] = (uint64_t)it->out_h;
+        memcpy(&s[G_SECONDS], &it->seconds, sizeof it->seconds);
     }
-    for (size_t k = 0; stat && k < NSTAGES; k++)
-        stat[l.n * PER + k] = (uint64_t)llround(sr[k].busy_s * 1e9);
-    if (stat)
-        pk_dist_sum_u64(c, stat, nstat);
-    size_t done = 0, failed = 0, cancelled = 0, ref_checked = 0, ref_bad = 0;
-    double psnr_sum = 0, psnr_min = INFINITY, max_err = 0;
-    for (size_t i = 0; stat && i < l.n; i++) {
-        const uint64_t *s = stat + PER * i;
-        done += s[0] == 1;
-        failed += s[0] == 2;
-        cancelled += s[0] == 3;
-        if (s[1] == 0)
+    for (size_t k = 0; k < NSTAGES; k++)
+        g[b->l.n * PER + k] = (uint64_t)llround(b->busy_s[k] * 1e9);
+    pk_dist_sum_u64(c, g, n);
+    for (size_t i = 0; i < b->l.n; i++) {
+        struct item *it = &b->l.v[i];
+        const uint64_t *s = g + PER * i;
+        it->state = (enum item_state)(s[G_STATE] - 1);
+        it->verified_ref = s[G_REF] != 0;
+        memcpy(&it->max_err, &s[G_MAX_ERR], sizeof it->max_err);
+        memcpy(&it->psnr, &s[G_PSNR], sizeof it->psnr);
+        it->out_w = (int)s[G_W];
+        it->out_h = (int)s[G_H];
+        memcpy(&it->seconds, &s[G_SECONDS], sizeof it->seconds);
+    }
+    for (size_t k = 0; k < NSTAGES; k++)
+        b->busy_s[k] = (double)g[b->l.n * PER + k] / 1e9;
+    free(g);
+    return PK_OK;
+}
+
+struct summary {
+    size_t done, failed, not_done, ref_checked, ref_bad;
+    double psnr_sum, psnr_min, max_err;
+    bool verified;
+    int status;
+};
+
+/* Counts the outcomes and judges the reference checks (within one level of 255). */
+static int verify(const struct resize_opts *o, const struct batch *b, struct summary *s)
+{
+    *s = (struct summary){.psnr_min = INFINITY};
+    for (size_t i = 0; i < b->l.n; i++) {
+        const struct item *it = &b->l.v[i];
+        s->done += it->state == ITEM_DONE;
+        s->failed += it->state == ITEM_FAILED || it->state == ITEM_REFUSED;
+        s->not_done += it->state == ITEM_NOT_DONE || it->state == ITEM_QUEUED;
+        if (!it->verified_ref)
             continue;
-        double p;
-        memcpy(&p, &s[3], sizeof p);
-        ref_checked++;
-        ref_bad += s[1] == 2;
-        psnr_sum += p;
-        psnr_min = p < psnr_min ? p : psnr_min;
-        max_err = (double)s[2] > max_err ? (double)s[2] : max_err;
+        s->ref_checked++;
+        s->ref_bad += it->max_err > 1.0;
+        s->psnr_sum += it->psnr;
+        s->psnr_min = it->psnr < s->psnr_min ? it->psnr : s->psnr_min;
+        s->max_err = it->max_err > s->max_err ? it->max_err : s->max_err;
     }
-    bool verified = !o.common.no_verify && ref_checked > 0 && ref_bad == 0 && !interrupted;
-    int status = interrupted || rc != PK_OK ? PK_EXIT_RUNTIME
-                 : ref_bad                  ? PK_EXIT_VERIFY
-                 : failed                   ? PK_EXIT_RUNTIME
-                                            : PK_EXIT_OK;
-    /* failures are printed by the rank that met them */
-    for (size_t i = 0; i < l.n; i++) {
-        struct item *it = &l.v[i];
-        bool owner = it->pixels == 0 ? c->rank == 0 : it->rank == c->rank;
-        if (owner && it->status != PK_OK && it->status != PK_ECANCELED)
+    s->verified = !o->common.no_verify && s->ref_checked > 0 && s->ref_bad == 0 && !b->interrupted;
+    s->status = b->interrupted || b->rc != PK_OK ? PK_EXIT_RUNTIME
+                : s->ref_bad                     ? PK_EXIT_VERIFY
+                : s->failed                      ? PK_EXIT_RUNTIME
+                                                 : PK_EXIT_OK;
+    return s->status;
+}
+
+static const char *mode_name(const struct resize_opts *o)
+{
+    return o->fill ? "fill" : o->exact ? "exact" : "fit";
+}
+
+static json_t *make_record(const struct pk_comm *c, const struct resize_opts *o,
+                           const struct batch *b, const struct summary *s, const json_t *sysinfo)
+{
+    double mp = (double)b->total_px / 1e6, wall = b->wall_s;
+    json_t *rec = pk_record_new("resize");
+    json_object_set_new(
+        rec, "params",
+        json_pack("{s:I, s:i, s:i, s:s, s:s, s:s, s:i, s:b, s:b, s:f, s:i, s:i, s:i}", "images",
+                  (json_int_t)b->l.n, "box_w", o->box_w, "box_h", o->box_h, "mode", mode_name(o),
+                  "filter", filter_names[o->filter], "format",
+                  o->format == PK_IMAGE_UNKNOWN ? "same" : pk_image_format_name(o->format),
+                  "quality", o->quality, "linear", o->linear, "shrink_on_load", !o->no_shrink,
+                  "reducing_gap", o->reducing_gap, "workers", o->workers, "threads",
+                  o->common.nthreads, "ranks", c->nranks));
+    json_t *result =
+        json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:f}", "done", (json_int_t)s->done, "failed",
+                  (json_int_t)s->failed, "not_done", (json_int_t)s->not_done, "input_megapixels",
+                  mp, "wall_s", wall, "images_per_s", wall > 0 ? (double)s->done / wall : 0,
+                  "megapixels_per_s", wall > 0 ? mp / wall : 0);
+    if (s->ref_checked)
+        json_object_set_new(result, "reference",
+                            json_pack("{s:I, s:f, s:f, s:f}", "images", (json_int_t)s->ref_checked,
+                                      "max_error", s->max_err, "psnr_mean_db",
+                                      s->psnr_sum / (double)s->ref_checked, "psnr_min_db",
+                                      s->psnr_min));
+    json_t *busy = json_object();
+    for (size_t k = STAGE_DECODE; k < NSTAGES; k++)
+        json_object_set_new(busy, stage_names[k], json_real(b->busy_s[k]));
+    json_object_set_new(result, "stage_busy_s", busy);
+    json_object_set_new(rec, "result", result);
+    json_object_set_new(rec, "verified", json_boolean(s->verified));
+    pk_record_set_timing(rec, &wall, 1, 0);
+    pk_record_set_provenance(rec, sysinfo);
+    return rec;
+}
+
+static void blanks(struct pk_csvw *w, int n)
+{
+    while (n-- > 0)
+        pk_csvw_field(w, NULL);
+}
+
+/* A header, then one row per image in input order; what an image lacks is an empty field. */
+static void print_csv(const struct batch *b)
+{
+    static const char *const head[] = {
+        "input",   "output", "status", "width", "height", "seconds", "reference_max_error",
+        "psnr_db", NULL};
+    struct pk_csvw w;
+    pk_csvw_init(&w, stdout);
+    pk_csvw_row(&w, head);
+    for (size_t i = 0; i < b->l.n; i++) {
+        const struct item *it = &b->l.v[i];
+        bool done = it->state == ITEM_DONE;
+        pk_csvw_field(&w, it->path);
+        pk_csvw_field(&w, done ? it->dest : NULL);
+        pk_csvw_field(&w, done                                                    ? "done"
+                          : it->state == ITEM_FAILED || it->state == ITEM_REFUSED ? "failed"
+                                                                                  : "not_done");
+        if (done) {
+            pk_csvw_fieldf(&w, "%d", it->out_w);
+            pk_csvw_fieldf(&w, "%d", it->out_h);
+            pk_csvw_fieldf(&w, "%.6f", it->seconds);
+        } else
+            blanks(&w, 3);
+        if (it->verified_ref) {
+            pk_csvw_fieldf(&w, "%.0f", it->max_err);
+            pk_csvw_fieldf(&w, "%.2f", it->psnr);
+        } else
+            blanks(&w, 2);
+        pk_csvw_end(&w);
+    }
+}
+
+static void print_table(const struct pk_comm *c, const struct resize_opts *o, const struct batch *b,
+                        const struct summary *s)
+{
+    double mp = (double)b->total_px / 1e6, wall = b->wall_s;
+    printf("# parkit resize: %zu image%s (%.1f MP) into %dx%d (%s, %s), %d worker%s x %d rank%s\n",
+           b->l.n, plural(b->l.n), mp, o->box_w, o->box_h, mode_name(o), filter_names[o->filter],
+           o->workers, plural((size_t)o->workers), c->nranks, plural((size_t)c->nranks));
+    printf("done        %zu, failed %zu", s->done, s->failed);
+    if (s->not_done)
+        printf(", not done %zu (interrupted)", s->not_done);
+    printf("\n");
+    printf("time        %.3f s: %.1f images/s, %.1f MP/s\n", wall,
+           wall > 0 ? (double)s->done / wall : 0, wall > 0 ? mp / wall : 0);
+    printf("stages      busy s, summed over workers and ranks:");
+    for (size_t k = STAGE_DECODE; k < NSTAGES; k++)
+        printf(" %s %.2f", stage_names[k], b->busy_s[k]);
+    printf("\n");
+    if (s->ref_checked)
+        printf("reference   %zu image%s against the float64 resampler: max error %.0f of "
+               "255, PSNR mean %.1f dB, min %.1f dB\n",
+               s->ref_checked, plural(s->ref_checked), s->max_err,
+               s->psnr_sum / (double)s->ref_checked, s->psnr_min);
+    printf("verified    %s\n", s->verified           ? "yes"
+                               : o->common.no_verify ? "skipped"
+                               : b->interrupted      ? "no (interrupted)"
+                               : s->ref_checked == 0 ? "no (no image was resized)"
+                                                     : "NO");
+}
+
+/* Failures on stderr from the rank that met them; on rank 0 stdout in the asked format, the
+ * record, and why the status is not 0. Returns this rank's status. */
+static int emit(const struct pk_comm *c, const struct resize_opts *o, const struct batch *b,
+                const struct summary *s, const json_t *sysinfo)
+{
+    for (size_t i = 0; i < b->l.n; i++) {
+        const struct item *it = &b->l.v[i];
+        if (owner(it) == c->rank && (it->state == ITEM_FAILED || it->state == ITEM_REFUSED))
             pk_error(c, true, "resize", "%s", it->error[0] ? it->error : "failed");
     }
-    if (c->rank == 0) {
-        double mp = (double)total_px / 1e6;
-        json_t *rec = pk_record_new("resize");
-        json_object_set_new(
-            rec, "params",
-            json_pack("{s:I, s:i, s:i, s:s, s:s, s:s, s:i, s:b, s:b, s:f, s:i, s:i, s:i}", "images",
-                      (json_int_t)l.n, "box_w", o.box_w, "box_h", o.box_h, "mode",
-                      o.fill    ? "fill"
-                      : o.exact ? "exact"
-                                : "fit",
-                      "filter", filter_names[o.filter], "format",
-                      o.format == PK_IMAGE_UNKNOWN ? "same" : pk_image_format_name(o.format),
-                      "quality", o.quality, "linear", o.linear, "shrink_on_load", !o.no_shrink,
-                      "reducing_gap", o.reducing_gap, "workers", o.workers, "threads",
-                      o.common.nthreads, "ranks", c->nranks));
-        json_t *result =
-            json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:f}", "done", (json_int_t)done, "failed",
-                      (json_int_t)failed, "not_done", (json_int_t)cancelled, "input_megapixels", mp,
-                      "wall_s", wall, "images_per_s", wall > 0 ? (double)done / wall : 0,
-                      "megapixels_per_s", wall > 0 ? mp / wall : 0);
-        if (ref_checked)
-            json_object_set_new(result, "reference",
-                                json_pack("{s:I, s:f, s:f, s:f}", "images", (json_int_t)ref_checked,
-                                          "max_error", max_err, "psnr_mean_db",
-                                          psnr_sum / (double)ref_checked, "psnr_min_db", psnr_min));
-        json_t *busy = json_object();
-        for (size_t k = 1; k < NSTAGES; k++)
-            json_object_set_new(busy, stages[k].name,
-                                json_real(stat ? (double)stat[l.n * PER + k] / 1e9 : 0));
-        json_object_set_new(result, "stage_busy_s", busy);
-        json_object_set_new(rec, "result", result);
-        json_object_set_new(rec, "verified", json_boolean(verified));
-        pk_record_set_timing(rec, &wall, 1, 0);
-        pk_record_set_provenance(rec, sysinfo);
-        if (o.common.format == PK_FORMAT_JSON) {
-            json_dumpf(rec, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-            putchar('\n');
-        } else {
-            printf("# parkit resize: %zu images (%.1f MP) into %dx%d (%s, %s), %d worker%s x %d "
-                   "rank%s\n",
-                   l.n, mp, o.box_w, o.box_h,
-                   o.fill    ? "fill"
-                   : o.exact ? "exact"
-                             : "fit",
-                   filter_names[o.filter], o.workers, o.workers == 1 ? "" : "s", c->nranks,
-                   c->nranks == 1 ? "" : "s");
-            printf("done        %zu, failed %zu", done, failed);
-            if (cancelled)
-                printf(", not done %zu (interrupted)", cancelled);
-            printf("\n");
-            printf("time        %.3f s: %.1f images/s, %.1f MP/s\n", wall,
-                   wall > 0 ? (double)done / wall : 0, wall > 0 ? mp / wall : 0);
-            printf("stages      busy s, summed over workers and ranks:");
-            for (size_t k = 1; k < NSTAGES; k++)
-                printf(" %s %.2f", stages[k].name, stat ? (double)stat[l.n * PER + k] / 1e9 : 0);
-            printf("\n");
-            if (ref_checked)
-                printf("reference   %zu image%s against the float64 resampler: max error %.0f of "
-                       "255, PSNR mean %.1f dB, min %.1f dB\n",
-                       ref_checked, ref_checked == 1 ? "" : "s", max_err,
-                       psnr_sum / (double)ref_checked, psnr_min);
-            printf("verified    %s\n", verified             ? "yes"
-                                       : o.common.no_verify ? "skipped"
-                                       : interrupted        ? "no (interrupted)"
-                                       : ref_checked == 0   ? "no (no image was resized)"
-                                                            : "NO");
-        }
-        if (o.common.record && pk_record_append(o.common.record, rec, &err) != PK_OK) {
-            pk_error(c, false, "resize", "%s", err.msg);
-            status = PK_EXIT_RUNTIME;
-        }
-        if (interrupted)
-            pk_error(c, false, "resize", "interrupted after %zu of %zu images", done, l.n);
-        else if (ref_bad)
-            pk_error(c, false, "resize", "verification failed");
-        else if (failed)
-            pk_error(c, false, "resize", "%zu of %zu images failed", failed, l.n);
-        json_decref(rec);
+    if (c->rank != 0)
+        return s->status;
+    int status = s->status;
+    json_t *rec = make_record(c, o, b, s, sysinfo);
+    if (o->common.format == PK_FORMAT_JSON) {
+        json_dumpf(rec, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+        putchar('\n');
+    } else if (o->common.format == PK_FORMAT_CSV)
+        print_csv(b);
+    else
+        print_table(c, o, b, s);
+    struct pk_err err = {0};
+    if (o->common.record && pk_record_append(o->common.record, rec, &err) != PK_OK) {
+        pk_error(c, false, "resize", "%s", err.msg);
+        status = PK_EXIT_RUNTIME;
     }
-    json_decref(sysinfo);
-    for (size_t i = 0; i < l.n; i++) {
-        free(l.v[i].path);
-        free(l.v[i].dest);
+    json_decref(rec);
+    if (b->interrupted)
+        pk_error(c, false, "resize", "interrupted after %zu of %zu image%s", s->done, b->l.n,
+                 plural(b->l.n));
+    else if (s->ref_bad)
+        pk_error(c, false, "resize", "verification failed");
+    else if (s->failed)
+        pk_error(c, false, "resize", "%zu of %zu image%s failed", s->failed, b->l.n,
+                 plural(b->l.n));
+    return status;
+}
+
+int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
+{
+    struct resize_opts o;
+    int status = parse_opts(argc, argv, c, &o);
+    if (status != PK_EXIT_OK)
+        return status < 0 ? PK_EXIT_OK : status;
+    struct batch b = {0};
+    status = plan_batch(c, &o, argc, argv, &b);
+    if (status == PK_EXIT_OK) {
+        json_t *sysinfo = pk_sysinfo_for_command(c, "resize", o.common.nthreads);
+        run_batch(c, &o, &b);
+        if (gather(c, &b) != PK_OK) {
+            pk_error(c, true, "resize", "out of memory");
+            b.rc = PK_ENOMEM;
+        }
+        struct summary s;
+        verify(&o, &b, &s);
+        status = emit(c, &o, &b, &s, sysinfo);
+        json_decref(sysinfo);
     }
-    free(l.v);
-    free(order);
-    free(run.jobs);
-    free(stat);
+    free_batch(&b);
     return pk_dist_agree(c, status);
 }

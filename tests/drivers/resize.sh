@@ -41,6 +41,7 @@ good) # every kind of input; fit keeps the aspect ratio and never enlarges; orie
     [[ $(dims "$work/out/rgb.jpg") == 24x16 ]] || fail "rgb.jpg was enlarged"
     [[ $(dims "$work/out/exif6.jpg") == 16x24 ]] || fail "exif6.jpg not rotated: $(dims "$work/out/exif6.jpg")"
     run 0 "$work/big.ppm" --out "$work/fill" --size 50x50 --fill --format jpeg --quality 90
+    expect "^# parkit resize: 1 image \\(" stdout
     [[ $(dims "$work/fill/big.jpg") == 50x50 ]] || fail "fill gave $(dims "$work/fill/big.jpg")"
     run 0 "$work/big.ppm" --out "$work/exact" --size 30x70 --exact --filter bicubic --no-shrink-on-load
     [[ $(dims "$work/exact/big.png") == 30x70 ]] || fail "exact gave $(dims "$work/exact/big.png")"
@@ -130,6 +131,51 @@ PY
     for f in $(find "$work/out" -type f); do # none, when slow (sanitizers)
         [[ $(dims "$f") == 256x192 ]] || fail "$f is $(dims "$f")"
     done
+    ;;
+csv) # one row per image, in input order, read back by an RFC 4180 reader (Python's csv)
+    cp "$work/big.ppm" "$work/good/a,b \"c\".ppm"
+    cp "$work/in/empty.jpg" "$work/good/"
+    run 1 "$work/good" --out "$work/csv" --size 40x40 --output-format csv
+    python3 - "$work/stdout" "$work/good" "$work/csv" <<'PY'
+import csv, os, sys
+out, good, dest = sys.argv[1:]
+rows = list(csv.reader(open(out, newline="")))
+head = ["input", "output", "status", "width", "height", "seconds", "reference_max_error", "psnr_db"]
+assert rows[0] == head, rows[0]
+rows = [dict(zip(head, r)) for r in rows[1:]]
+names = sorted(n for n in os.listdir(good))
+assert [os.path.basename(r["input"]) for r in rows] == names, rows
+by = {os.path.basename(r["input"]): r for r in rows}
+q = by['a,b "c".ppm']
+assert q["status"] == "done" and q["output"] == dest + '/a,b "c".png', q
+assert (q["width"], q["height"]) == ("40", "30"), q
+assert by["empty.jpg"]["status"] == "failed" and by["empty.jpg"]["output"] == "", by["empty.jpg"]
+assert by["empty.jpg"]["width"] == "", by["empty.jpg"]
+assert sum(r["status"] == "done" for r in rows) == 7, rows
+checked = [r for r in rows if r["reference_max_error"]]
+assert len(checked) == 1 and float(checked[0]["reference_max_error"]) <= 1, checked
+assert all(float(r["seconds"]) > 0 for r in rows if r["status"] == "done"), rows
+PY
+    expect "empty.jpg' is empty" stderr
+    run 2 "$work/big.ppm" --out "$work/csv" --format csv
+    expect "--format expects jpeg, png or same, got 'csv'" stderr
+    ;;
+help_lists) # the help lists each option once, only those resize accepts
+    run 0 --help
+    cp "$work/stdout" "$work/help"
+    [[ $(grep -c -- '--format' "$work/help") == 1 ]] || fail "--format is listed more than once"
+    for o in --reps --warmup; do
+        grep -q -- "$o" "$work/help" && fail "help lists $o"
+        run 2 "$work/big.ppm" --out "$work/h" "$o" 2
+        expect "unknown option '$o'" stderr
+    done
+    for o in --out --size --fill --exact --reducing-gap --no-shrink-on-load --filter --format \
+        --quality --force --recursive --max-pixels --linear --workers --check-all --threads \
+        --record --output-format --no-verify --help; do
+        grep -q -- "$o" "$work/help" || fail "help lacks $o"
+    done
+    grep -Eq -- '--output-format F +table .default., csv .*one row per image' "$work/help" ||
+        fail "help does not describe --output-format csv"
     ;;
 *) fail "unknown scenario" ;;
 esac
