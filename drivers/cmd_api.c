@@ -9,6 +9,7 @@
  * in advance, each task ran exactly once per attempt, and for --preset stores the business
  * summary matches its closed form. */
 #include "commands.h"
+#include "emit.h"
 #include "interrupt.h"
 #include "parkit/pool.h"
 #include "record.h"
@@ -551,24 +552,45 @@ static json_t *make_record(const struct pk_comm *c, const struct api_opts *o,
     return rec;
 }
 
-/* One row: the run's summary. Every text field is a fixed word, so none needs quoting. */
+/* A header and one row: the run's summary; what was not run is an empty field. */
 static void print_csv(const struct api_opts *o, const struct api_run *r,
                       const struct api_summary *s)
 {
-    printf("tasks,workers,latency,a,b,fail_rate,timeout_s,retries,seed,preset,sequential_s,"
-           "pooled_s,speedup,throughput_per_s,littles_bound,mean_task_s,finished,failed,"
-           "verified\n");
-    printf("%llu,%llu,%s,%.9g,%.9g,%.9g,%.9g,%llu,%llu,%s,", (unsigned long long)o->n,
-           (unsigned long long)o->workers, dist_name(o->d), o->a, o->b, o->fail_rate, o->timeout_s,
-           (unsigned long long)o->retries, (unsigned long long)o->seed, preset_name(o));
+    static const char *const head[] = {
+        "tasks",    "workers",          "latency",       "a",
+        "b",        "fail_rate",        "timeout_s",     "retries",
+        "seed",     "preset",           "sequential_s",  "pooled_s",
+        "speedup",  "throughput_per_s", "littles_bound", "mean_task_s",
+        "finished", "failed",           "verified",      NULL};
+    struct pk_csvw w;
+    pk_csvw_init(&w, stdout);
+    pk_csvw_row(&w, head);
+    pk_csvw_fieldf(&w, "%llu", (unsigned long long)o->n);
+    pk_csvw_fieldf(&w, "%llu", (unsigned long long)o->workers);
+    pk_csvw_field(&w, dist_name(o->d));
+    pk_csvw_fieldf(&w, "%.9g", o->a);
+    pk_csvw_fieldf(&w, "%.9g", o->b);
+    pk_csvw_fieldf(&w, "%.9g", o->fail_rate);
+    pk_csvw_fieldf(&w, "%.9g", o->timeout_s);
+    pk_csvw_fieldf(&w, "%llu", (unsigned long long)o->retries);
+    pk_csvw_fieldf(&w, "%llu", (unsigned long long)o->seed);
+    pk_csvw_field(&w, preset_name(o));
     if (o->sequential)
-        printf("%.9f,%.9f,", r->seq_s, r->pool_s);
+        pk_csvw_fieldf(&w, "%.9f", r->seq_s);
     else
-        printf(",%.9f,", r->pool_s);
+        pk_csvw_field(&w, NULL);
+    pk_csvw_fieldf(&w, "%.9f", r->pool_s);
     if (o->sequential && r->pool_s > 0)
-        printf("%.6g", r->seq_s / r->pool_s);
-    printf(",%.6g,%.6g,%.9f,%zu,%zu,%s\n", s->thr, s->bound, s->mean_t, r->finished, r->failed,
-           s->verified ? "yes" : "no");
+        pk_csvw_fieldf(&w, "%.6g", r->seq_s / r->pool_s);
+    else
+        pk_csvw_field(&w, NULL);
+    pk_csvw_fieldf(&w, "%.6g", s->thr);
+    pk_csvw_fieldf(&w, "%.6g", s->bound);
+    pk_csvw_fieldf(&w, "%.9f", s->mean_t);
+    pk_csvw_fieldf(&w, "%zu", r->finished);
+    pk_csvw_fieldf(&w, "%zu", r->failed);
+    pk_csvw_field(&w, s->verified ? "yes" : "no");
+    pk_csvw_end(&w);
 }
 
 static void print_table(const struct api_opts *o, const struct api_run *r,
