@@ -13,6 +13,8 @@
 #define _GNU_SOURCE /* renameat2, mkostemp */
 #include "parkit/http.h"
 
+#include "parkit/clock.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,13 +50,6 @@ struct xfer {
     int fail_status;    /* set by a callback that failed the transfer, else PK_OK */
     struct pk_err *err; /* the caller's (may be NULL); a failing callback fills it */
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int pk_http_global_init(struct pk_err *err)
 {
@@ -204,18 +199,22 @@ static bool transient(CURLcode cc, long status)
 }
 
 /* Waits before retry k (0-based): Retry-After when the server sent one, else backoff * 2^k,
- * capped. PK_ECANCELED as soon as the request is aborted. */
+ * capped. PK_ECANCELED as soon as the request is aborted. CURLINFO_RETRY_AFTER reads 0 both
+ * for "Retry-After: 0" and for no header at all, so the header's presence is asked first. */
 static int back_off(struct xfer *x, int k)
 {
-    curl_off_t after = -1;
+    CURL *c = x->h->curl;
+    struct curl_header *hdr = NULL;
+    curl_off_t after = 0;
     double wait = x->h->o.backoff_s * ldexp(1.0, k);
-    if (curl_easy_getinfo(x->h->curl, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after >= 0)
+    if (curl_easy_header(c, "Retry-After", 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK &&
+        curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after >= 0)
         wait = (double)after;
     wait = wait < PK_HTTP_BACKOFF_CAP_S ? wait : PK_HTTP_BACKOFF_CAP_S;
-    for (double end = now_s() + wait;;) {
+    for (double end = pk_now_s() + wait;;) {
         if (aborted(x))
             return PK_ECANCELED;
-        double left = end - now_s();
+        double left = end - pk_now_s();
         if (left <= 0)
             return PK_OK;
         double slice = left < WAIT_SLICE_S ? left : WAIT_SLICE_S;
@@ -338,7 +337,7 @@ int pk_http_get(struct pk_http *h, const char *url, const struct pk_http_sink *s
     *res = (struct pk_http_result){.announced = -1, .crc32 = (uint32_t)crc32(0L, Z_NULL, 0)};
     if (sink && save)
         return pk_fail(err, PK_EINVAL, "a body goes to a sink or a file, not both");
-    double t0 = now_s();
+    double t0 = pk_now_s();
     char tmp[PATH_MAX];
     struct xfer x = {.h = h, .sink = sink, .cancel = cancel, .fd = -1, .tmp = tmp, .err = err};
     x.crc = crc32(0L, Z_NULL, 0);
@@ -360,6 +359,6 @@ int pk_http_get(struct pk_http *h, const char *url, const struct pk_http_sink *s
         close(x.fd);
     if (save && !res->saved)
         unlink(tmp);
-    res->time_s = now_s() - t0;
+    res->time_s = pk_now_s() - t0;
     return status;
 }

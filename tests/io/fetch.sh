@@ -80,6 +80,13 @@ retry) # transient 503s retried with backoff until they succeed or attempts run 
     expect "^503 .* 3  .*/flaky/b/5  HTTP 503" stdout
     expect "failed +1 of 2 URLs; 4 retries" stdout
     ;;
+backoff) # without Retry-After the waits are --backoff, then twice that (they were skipped)
+    start=$(date +%s%N)
+    run 1 "http://127.0.0.1:1/refused" --retries 2 --backoff 0.2
+    took=$((($(date +%s%N) - start) / 1000000))
+    expect "^- .* 3  http://127.0.0.1:1/refused  " stdout
+    ((took >= 600)) || fail "retried after $took ms, not 0.2 + 0.4 s"
+    ;;
 redirect) # redirects followed up to the limit
     run 1 "$base/redirect/3" "$base/redirect/9" --max-redirects 5
     expect "^200 +5 .*/redirect/3$" stdout
