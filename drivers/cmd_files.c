@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* parkit files: every CSV file of a directory read and summarised (rows; per number column
- * count, exact sum, mean, min, max; text columns counted), one file after another and then one
+/* parkit files: every CSV file of a directory read and summarised (rows; per column the values
+ * and missing (empty) values; per number column the exact sum, mean, min, max; per text column
+ * the distinct values), one file after another and then one
  * file per task on the io/ pool: the tutorials' "20 sales reports" with a ThreadPoolExecutor.
  * `--make DIR` writes a seeded set of such reports and a manifest of what it wrote.
  *
@@ -14,8 +15,8 @@
  * values it wrote, never from the text. */
 #include "bigout.h"
 #include "commands.h"
-#include "csv.h"
 #include "interrupt.h"
+#include "parkit/csv.h"
 #include "parkit/pool.h"
 #include "parkit/sumsq.h"
 #include "record.h"
@@ -46,9 +47,10 @@
 static const char usage[] =
     "Usage: parkit files DIR [--workers W] [--pattern GLOB] [--summary FILE] [options]\n"
     "       parkit files --make DIR [--count N] [--rows R] [--seed S] [--force]\n"
-    "Reads every CSV file in DIR whose name matches GLOB: rows, and per number column the count,\n"
-    "exact sum, mean, min and max (text columns are counted). One file after another, then one\n"
-    "file per task on a pool of W threads; prints both times, the speedup, files/s and MB/s.\n"
+    "Reads every CSV file in DIR whose name matches GLOB: rows, and per column the values and\n"
+    "missing (empty) values; per number column the exact sum, mean, min and max, per text\n"
+    "column the distinct values. One file after another, then one file per task on a pool of\n"
+    "W threads; prints both times, the speedup, files/s and MB/s.\n"
     "\n"
     "  -w, --workers W   pool threads, 1..4096 (default 8)\n"
     "      --pattern G   file names to read, a shell glob (default *.csv; hidden files only\n"
@@ -56,6 +58,7 @@ static const char usage[] =
     "      --summary F   write per-file, per-column statistics and totals as CSV to F,\n"
     "                    atomically; not written when interrupted or not verified\n"
     "      --no-sequential  skip the sequential run\n"
+    "      --no-header   the files have no header row: columns are named 1, 2, ...\n"
     "      --canary      leave the first data row of the first file out of the pooled run's\n"
     "                    statistics, to prove that verification fails (exit 3)\n"
     "      --make DIR    write a seeded set of sales reports to DIR (created if missing) and\n"
@@ -71,10 +74,12 @@ static const char usage[] =
     "                    read that puts the files in the page cache first\n"
     "      --format F    table (default), csv (the --summary lines) or json (the record)\n"
     "\n"
-    "CSV: a header row; comma separator; LF or CRLF; RFC 4180 quotes; UTF-8. A column is a\n"
-    "number column when its first data row holds a decimal number (no spaces, inf, nan or hex);\n"
-    "then every row must. Errors print to stderr as FILE:LINE:COLUMN: reason (FILE: reason when\n"
-    "the file cannot be read); the other files are still read, and the exit status is 1.\n"
+    "CSV: a header row (a first row of numbers only is refused, exit 2: use --no-header);\n"
+    "the same number of fields in every row; comma separator; LF or CRLF; RFC 4180 quotes;\n"
+    "UTF-8. An empty field is a missing value. A column is a number column when every\n"
+    "non-empty field in it is a finite decimal number (no spaces, inf, nan or hex), otherwise\n"
+    "text. Errors print to stderr as FILE:LINE:COLUMN: reason (FILE: reason when the file\n"
+    "cannot be read); the other files are still read, and the exit status is 1.\n"
     "Verified: the pooled run equals the sequential run bit for bit, and files listed in DIR's\n"
     "manifest match it (exit 3 otherwise). Ctrl-C stops both runs, reports what finished, exits\n"
     "1; a second Ctrl-C exits at once.\n\n";
@@ -84,9 +89,9 @@ struct opts {
     const char *summary; /* --summary or NULL */
     const char *pattern;
     uint64_t workers, count, rows, seed;
-    bool make, sequential, force, canary;
+    bool make, sequential, force, canary, no_header;
     bool make_only_given; /* --count, --rows, --seed or --force */
-    bool read_only_given; /* --summary, --pattern, --no-sequential or --canary */
+    bool read_only_given; /* --summary, --pattern, --no-sequential, --canary or --no-header */
     struct pk_common_opts common;
 };
 
@@ -576,6 +581,7 @@ struct file_result {
 struct file_task {
     const char *path;
     uint64_t canary_row;
+    bool no_header;
     struct file_result *res; /* written by the task, read after its future completed */
 };
 
@@ -590,7 +596,10 @@ static bool stop_reading(void *ctx)
 
 static void read_file(const struct file_task *t, struct pk_cancel *cancel)
 {
-    struct pk_csv_opts o = {.stop = stop_reading, .stop_ctx = cancel, .canary_row = t->canary_row};
+    struct pk_csv_opts o = {.stop = stop_reading,
+                            .stop_ctx = cancel,
+                            .canary_row = t->canary_row,
+                            .no_header = t->no_header};
     t->res->status = pk_csv_read_stats(t->path, &o, &t->res->st, &t->res->err);
 }
 
@@ -677,7 +686,8 @@ static bool same_result(struct file_result *a, struct file_result *b)
     for (size_t j = 0; j < a->st.ncols; j++) {
         struct pk_csv_column *x = &a->st.col[j], *y = &b->st.col[j];
         if (strcmp(x->name, y->name) != 0 || x->type != y->type || x->count != y->count ||
-            !same_sum(&x->sum, &y->sum))
+            x->missing != y->missing || x->distinct.n != y->distinct.n ||
+            x->distinct.more != y->distinct.more || !same_sum(&x->sum, &y->sum))
             return false;
         if (x->type == PK_CSV_NUMBER && x->count > 0 &&
             (!same_bits(x->min, y->min) || !same_bits(x->max, y->max)))
@@ -789,10 +799,18 @@ static size_t check_manifest(const struct pk_comm *c, const json_t *man, const s
 struct total {
     const char *name; /* borrowed from the results */
     bool number, text;
-    uint64_t count;
+    uint64_t count, missing;
     struct pk_xacc sum;
     double min, max;
+    struct pk_csv_distinct distinct; /* owned: the union of the files' sets */
 };
+
+static void free_totals(struct total *t, size_t n)
+{
+    for (size_t k = 0; t && k < n; k++)
+        pk_csv_distinct_fini(&t[k].distinct);
+    free(t);
+}
 
 static size_t totals_of(struct file_result *res, size_t n, struct total **out)
 {
@@ -829,6 +847,9 @@ static size_t totals_of(struct file_result *res, size_t n, struct total **out)
                 x->text = true;
             }
             x->count += c->count;
+            x->missing += c->missing;
+            if (pk_csv_distinct_merge(&x->distinct, &c->distinct) != PK_OK)
+                x->distinct.more = true; /* out of memory: the count is only a lower bound */
         }
     }
     *out = t;
@@ -956,6 +977,7 @@ struct outcome {
     double seq_s, pool_s; /* medians; 0 when not run */
     int seq_reps, pool_reps;
     size_t run_mismatches, manifest_files, manifest_matched, manifest_bad;
+    size_t headerless; /* failed files whose first row holds only numbers: --no-header? */
     bool have_manifest, verified, interrupted;
 };
 
@@ -982,18 +1004,21 @@ static void print_table(const struct opts *o, char **names, const struct file_re
     printf("# totals over %zu file%s read: %llu rows, %.3f MB\n", oc->finished - oc->failed,
            oc->finished - oc->failed == 1 ? "" : "s", (unsigned long long)oc->rows,
            (double)oc->bytes * 1e-6);
-    printf("%-16s %-6s %12s %22s %16s %16s %16s\n", "column", "type", "count", "sum", "mean", "min",
-           "max");
+    printf("%-16s %-6s %12s %10s %22s %16s %16s %16s\n", "column", "type", "count", "missing",
+           "sum", "mean", "min", "max");
     for (size_t k = 0; k < nt; k++) {
-        if (t[k].number) {
+        printf("%-16s %-6s %12llu %10llu", t[k].name, type_name(t[k].number, t[k].text),
+               (unsigned long long)t[k].count, (unsigned long long)t[k].missing);
+        if (t[k].number && !t[k].text) {
             struct pk_xacc acc = t[k].sum;
             double s = pk_xacc_round(&acc);
-            printf("%-16s %-6s %12llu %22.15g %16.8g %16.10g %16.10g\n", t[k].name,
-                   type_name(t[k].number, t[k].text), (unsigned long long)t[k].count, s,
-                   s / (double)t[k].count, t[k].min, t[k].max);
+            printf(" %22.15g %16.8g %16.10g %16.10g\n", s, s / (double)t[k].count, t[k].min,
+                   t[k].max);
+        } else if (t[k].text) {
+            printf("   %s%zu distinct\n", t[k].distinct.more ? "more than " : "",
+                   t[k].distinct.n);
         } else {
-            printf("%-16s %-6s %12llu\n", t[k].name, type_name(t[k].number, t[k].text),
-                   (unsigned long long)t[k].count);
+            putchar('\n');
         }
     }
     if (oc->seq_reps)
@@ -1050,9 +1075,11 @@ static json_t *build_record(const struct opts *o, char **names, const struct fil
                                                       (json_int_t)res[i].err.column, "reason",
                                                       res[i].err.reason));
     for (size_t k = 0; k < nt; k++) {
-        json_t *c = json_pack("{s:s, s:s, s:I}", "name", t[k].name, "type",
-                              type_name(t[k].number, t[k].text), "count", (json_int_t)t[k].count);
-        if (t[k].number) {
+        json_t *c = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "name", t[k].name, "type",
+                              type_name(t[k].number, t[k].text), "count", (json_int_t)t[k].count,
+                              "missing", (json_int_t)t[k].missing, "distinct",
+                              (json_int_t)t[k].distinct.n, "distinct_more", t[k].distinct.more);
+        if (t[k].number && !t[k].text) {
             struct pk_xacc acc = t[k].sum;
             double s = pk_xacc_round(&acc);
             char hx[40];
@@ -1159,6 +1186,7 @@ static int read_set(const struct pk_comm *c, struct opts *o)
     struct pk_pool *pool = NULL;
     struct pk_queue *done = NULL;
     struct total *totals = NULL;
+    size_t nt = 0;
     json_t *sysinfo = NULL;
     bool ok = paths && task && seq_rep_s && pool_rep_s;
     for (size_t i = 0; ok && i < n; i++) {
@@ -1191,6 +1219,7 @@ static int read_set(const struct pk_comm *c, struct opts *o)
             for (size_t i = 0; i < n; i++)
                 task[i] = (struct file_task){.path = paths[i],
                                              .res = &cur[i],
+                                             .no_header = o->no_header,
                                              .canary_row =
                                                  o->canary && pooled && rep == 0 && i == 0 ? 1 : 0};
             double t0 = pk_now_s();
@@ -1243,6 +1272,7 @@ static int read_set(const struct pk_comm *c, struct opts *o)
             continue;
         if (shown[i].status != PK_OK) {
             oc.failed++;
+            oc.headerless += shown[i].err.headerless;
             continue;
         }
         oc.rows += shown[i].st.rows;
@@ -1257,10 +1287,12 @@ static int read_set(const struct pk_comm *c, struct opts *o)
                  oc.run_mismatches, oc.run_mismatches == 1 ? " differs" : "s differ",
                  reps > 1 ? ", every rep" : "");
     oc.verified = !oc.interrupted && !incomplete && oc.run_mismatches == 0 && oc.manifest_bad == 0;
-    size_t nt = totals_of(shown, n, &totals);
+    nt = totals_of(shown, n, &totals);
     print_failures(o, names, n, shown);
+    /* a file without a header is the options' fault (--no-header), not the file's: exit 2 */
     status = oc.interrupted || incomplete           ? PK_EXIT_RUNTIME
              : !oc.verified && !o->common.no_verify ? PK_EXIT_VERIFY
+             : oc.headerless                        ? PK_EXIT_USAGE
              : oc.failed                            ? PK_EXIT_RUNTIME
                                                     : PK_EXIT_OK;
     char **lines = NULL;
@@ -1306,7 +1338,7 @@ static int read_set(const struct pk_comm *c, struct opts *o)
     if (oc.failed && !oc.interrupted)
         pk_error(c, false, "files", "%zu of %zu files failed", oc.failed, n);
 out:
-    free(totals);
+    free_totals(totals, nt);
     pk_pool_destroy(pool);
     pk_queue_destroy(done);
     free_results(ref, n);
@@ -1328,6 +1360,7 @@ int pk_cmd_files(int argc, char **argv, const struct pk_comm *c)
                                              {"pattern", required_argument, NULL, 'p'},
                                              {"summary", required_argument, NULL, 'S'},
                                              {"no-sequential", no_argument, NULL, 'Q'},
+                                             {"no-header", no_argument, NULL, 'H'},
                                              {"canary", no_argument, NULL, 'C'},
                                              {"make", required_argument, NULL, 'm'},
                                              {"count", required_argument, NULL, 'c'},
@@ -1374,6 +1407,10 @@ int pk_cmd_files(int argc, char **argv, const struct pk_comm *c)
             o.read_only_given = true;
             o.canary = true;
             break;
+        case 'H':
+            o.read_only_given = true;
+            o.no_header = true;
+            break;
         case 'm':
             o.make = true;
             o.dir = optarg;
@@ -1416,8 +1453,8 @@ int pk_cmd_files(int argc, char **argv, const struct pk_comm *c)
             return PK_EXIT_USAGE; /* --make DIR names the directory; another would be ambiguous */
         if (o.read_only_given) {
             pk_error(c, false, "files",
-                     "--summary, --pattern, --no-sequential and --canary read a set; --make "
-                     "writes one");
+                     "--summary, --pattern, --no-sequential, --canary and --no-header read a "
+                     "set; --make writes one");
             return PK_EXIT_USAGE;
         }
         return make_set(c, &o);

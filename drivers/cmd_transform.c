@@ -34,6 +34,7 @@
 /* MAP_POPULATE (Linux) is outside POSIX; without it the reader faults the pages itself. */
 #define _DEFAULT_SOURCE
 #include "commands.h"
+#include "parkit/csv.h"
 #include "parkit/queue.h"
 #include "parkit/rawfile.h"
 #include "parkit/transform.h"
@@ -85,9 +86,14 @@ static const char usage[] =
     "      --start S    first value (default 0)\n"
     "      --per-chunk  print (and record) every chunk's statistics\n"
     "      --input F    transform the values of F instead: raw little-endian float64, or a\n"
-    "                   CSV file with a header line when --column is given (or F ends in .csv;\n"
-    "                   then the first column is used by default)\n"
-    "      --column NAME  CSV column to read\n"
+    "                   CSV file (F ends in .csv, or --column or --no-header is given), read\n"
+    "                   as `parkit files` reads it: RFC 4180, a header row, empty fields are\n"
+    "                   missing values (skipped, counted and reported)\n"
+    "      --column C   CSV column to read: its header name; with --no-header its number,\n"
+    "                   1-based. Default: the first number column (every non-empty field a\n"
+    "                   decimal number), reported by its name\n"
+    "      --no-header  the CSV file has no header row (a first row of numbers only is\n"
+    "                   refused without it, exit 2); columns are numbered 1, 2, ...\n"
     "      --output F   write the transformed values to F (raw float64), via F.tmp renamed at\n"
     "                   the end; nothing is left behind on failure\n"
     "      --isa ISA    element code: auto (default), avx512, avx2, sse2, scalar; under MPI\n"
@@ -98,9 +104,11 @@ static const char usage[] =
     "|v| >= 32, where that moves the element by < 0.4 ulp). Statistics are exact sums of\n"
     "per-block parts, so they have the same bits for any thread count, rank count and split;\n"
     "variance is the population variance (ddof = 0). Files are streamed in 8 MiB buffers\n"
-    "(4 in flight per rank), so files larger than memory work. Bad input (a CSV field that\n"
-    "is not a number, a missing column, a raw file whose size is not a multiple of 8) exits 2\n"
-    "with the file, line and value named.\n"
+    "(4 in flight per rank), so files larger than memory work. Bad input (a non-empty CSV\n"
+    "field that is not a number, malformed CSV, an unknown column, a raw file whose size is\n"
+    "not a multiple of 8) exits 2 with FILE:LINE:COLUMN and the value named. For a CSV column\n"
+    "the count, missing values and exact sum of the values read are reported: the same bits\n"
+    "as `parkit files` prints for that column.\n"
     "\n";
 
 enum source { SRC_RANGE, SRC_RAW, SRC_CSV };
@@ -112,6 +120,12 @@ struct opts {
     enum pk_transform_isa isa;
     const char *input, *column, *output;
     enum source src;
+    bool no_header;      /* CSV: no header row; --column is then a 1-based number */
+    uint64_t column_no;  /* --column with --no-header */
+    size_t csv_col;      /* CSV: the column read (0-based), its header name (owned), its */
+    char *csv_name;      /* missing values and the exact sum of its values, from the */
+    uint64_t csv_missing; /* whole-file pass */
+    double csv_sum;
     struct pk_common_opts common;
 };
 
@@ -134,7 +148,8 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
         O_COLUMN,
         O_OUTPUT,
         O_ISA,
-        O_CANARY
+        O_CANARY,
+        O_NO_HEADER
     };
     static const struct option longopts[] = {{"op", required_argument, NULL, O_OP},
                                              {"n", required_argument, NULL, 'n'},
@@ -146,6 +161,7 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
                                              {"output", required_argument, NULL, O_OUTPUT},
                                              {"isa", required_argument, NULL, O_ISA},
                                              {"canary", no_argument, NULL, O_CANARY},
+                                             {"no-header", no_argument, NULL, O_NO_HEADER},
                                              PK_COMMON_LONGOPTS,
                                              {NULL, 0, NULL, 0}};
     *o = (struct opts){.op = PK_TRANSFORM_CHUNK, .isa = PK_TRANSFORM_ISA_AUTO};
@@ -205,6 +221,9 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
         case O_CANARY:
             o->canary = true;
             break;
+        case O_NO_HEADER:
+            o->no_header = true;
+            break;
         default: {
             int handled = pk_cli_option(c, CMD, usage, code, argv, &o->common);
             if (handled == PK_OPT_HELP_SHOWN)
@@ -228,6 +247,16 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
         pk_error(c, false, CMD, "--column needs --input");
         return PK_EXIT_USAGE;
     }
+    if (o->no_header && !o->input) {
+        pk_error(c, false, CMD, "--no-header needs --input (a CSV file)");
+        return PK_EXIT_USAGE;
+    }
+    /* without a header, columns have numbers only */
+    if (o->no_header && o->column &&
+        pk_parse_count("--column", o->column, 1, PK_CSV_MAX_COLUMNS, &o->column_no, &err) != PK_OK) {
+        pk_error(c, false, CMD, "%s (with --no-header, a column number)", err.msg);
+        return PK_EXIT_USAGE;
+    }
     if (o->output && o->input && strcmp(o->output, o->input) == 0) {
         pk_error(c, false, CMD, "--output '%s' would overwrite --input", o->output);
         return PK_EXIT_USAGE;
@@ -242,136 +271,137 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
                  o->start, o->n);
         return PK_EXIT_USAGE;
     }
-    o->src = !o->input ? SRC_RANGE : (o->column || ends_with(o->input, ".csv")) ? SRC_CSV : SRC_RAW;
+    o->src = !o->input                                                 ? SRC_RANGE
+             : (o->column || o->no_header || ends_with(o->input, ".csv")) ? SRC_CSV
+                                                                          : SRC_RAW;
     return PK_EXIT_OK;
 }
 
-/* ---- CSV column reader --------------------------------------------------------------------- */
+/* ---- CSV column (parkit/csv.h, the reader `parkit files` uses) ------------------------------ */
 
-/* Streams one numeric column of a CSV file: a header line names the columns, fields are
- * separated by commas (no quoting), blank lines are skipped. */
-struct csv {
-    FILE *f;
-    const char *path;
-    int col;    /* column index */
-    char *line; /* getline buffer */
-    size_t cap;
-    uint64_t lineno; /* of the last line read */
-};
-
-static void csv_close(struct csv *r)
+/* A reader error as FILE:LINE:COLUMN: reason (FILE:LINE: or FILE: where those are 0). A file
+ * that cannot be read is PK_EIO, anything wrong in it PK_EINVAL: both are the user's to fix. */
+static int csv_fail(struct pk_err *err, int rc, const char *path, const struct pk_csv_error *e)
 {
-    if (r->f)
-        fclose(r->f);
-    free(r->line);
-    r->f = NULL;
-    r->line = NULL;
+    if (e->line > 0 && e->column > 0)
+        return pk_fail(err, rc, "%s:%" PRIu64 ":%zu: %s", path, e->line, e->column, e->reason);
+    if (e->line > 0)
+        return pk_fail(err, rc, "%s:%" PRIu64 ": %s", path, e->line, e->reason);
+    return pk_fail(err, rc, "%s: %s", path, e->reason);
 }
 
-static void chomp(char *s)
+/* The header names as "a, b, c" for a message, cut with "..." when long. */
+static void column_list(const struct pk_csv_stats *st, char *out, size_t size)
 {
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
-        s[--n] = '\0';
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t j = 0; j < st->ncols && n < size; j++)
+        n += (size_t)snprintf(out + n, size - n, "%s'%s'", j ? ", " : "", st->col[j].name);
+    if (n >= size && size > 4)
+        strcpy(out + size - 4, "...");
 }
 
-static bool blank(const char *s)
+/* Chooses the column of st: --column by header name (or by 1-based number with --no-header),
+ * or else the first number column. */
+static int pick_column(const struct opts *o, const struct pk_csv_stats *st, size_t *col,
+                       struct pk_err *err)
 {
-    for (; *s; s++)
-        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
-            return false;
-    return true;
-}
-
-/* Opens path and finds the column (NULL: the first). PK_EIO or PK_EINVAL with err filled. */
-static int csv_open(struct csv *r, const char *path, const char *column, struct pk_err *err)
-{
-    *r = (struct csv){.path = path};
-    r->f = fopen(path, "r");
-    if (!r->f)
-        return pk_fail(err, PK_EIO, "cannot open '%s': %s", path, strerror(errno));
-    if (getline(&r->line, &r->cap, r->f) < 0) {
-        csv_close(r);
-        return pk_fail(err, PK_EINVAL, "'%s' is empty: a header line naming the columns is needed",
-                       path);
+    char names[160];
+    column_list(st, names, sizeof names);
+    if (o->column && o->no_header) {
+        if (o->column_no > st->ncols)
+            return pk_fail(err, PK_EINVAL, "--column %s: '%s' has %zu column%s", o->column,
+                           o->input, st->ncols, st->ncols == 1 ? "" : "s");
+        *col = (size_t)o->column_no - 1;
+        return PK_OK;
     }
-    r->lineno = 1;
-    chomp(r->line);
-    int k = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(r->line, ",", &save); t; t = strtok_r(NULL, ",", &save), k++) {
-        while (*t == ' ')
-            t++;
-        size_t len = strlen(t);
-        while (len > 0 && t[len - 1] == ' ')
-            t[--len] = '\0';
-        if (!column || strcmp(t, column) == 0) {
-            r->col = k;
+    for (size_t j = 0; j < st->ncols; j++) {
+        bool hit = o->column ? strcmp(st->col[j].name, o->column) == 0
+                             : st->col[j].type == PK_CSV_NUMBER;
+        if (hit) {
+            *col = j;
             return PK_OK;
         }
     }
-    csv_close(r);
-    return pk_fail(err, PK_EINVAL, "'%s' has no column '%s' in its header line", path, column);
+    if (o->column)
+        return pk_fail(err, PK_EINVAL, "'%s' has no column '%s'; its columns: %s", o->input,
+                       o->column, names);
+    return pk_fail(err, PK_EINVAL, "'%s' has no number column (columns: %s); choose one with --column",
+                   o->input, names);
 }
 
-/* Reads the next value: PK_OK, PK_ECLOSED at the end, PK_EINVAL (bad field) or PK_EIO. */
-static int csv_next(struct csv *r, const char *column, double *v, struct pk_err *err)
+/* The whole-file pass, on every rank before the run: checks every record, types every column
+ * over the whole column, chooses the column, and counts its values (o->n), its missing values
+ * and their exact sum, which `parkit files` computes the same way. */
+static int csv_scan_input(struct opts *o, struct pk_err *err)
 {
-    for (;;) {
-        errno = 0;
-        if (getline(&r->line, &r->cap, r->f) < 0) {
-            if (ferror(r->f))
-                return pk_fail(err, PK_EIO, "read error in '%s': %s", r->path, strerror(errno));
-            return PK_ECLOSED;
-        }
-        r->lineno++;
-        if (!blank(r->line))
-            break;
+    struct pk_csv_opts co = {.no_header = o->no_header};
+    struct pk_csv_stats st;
+    struct pk_csv_error e;
+    int rc = pk_csv_read_stats(o->input, &co, &st, &e);
+    if (rc != PK_OK) {
+        pk_csv_stats_fini(&st);
+        return csv_fail(err, rc == PK_EIO ? PK_EIO : PK_EINVAL, o->input, &e);
     }
-    chomp(r->line);
-    char *field = r->line;
-    for (int k = 0; k < r->col; k++) {
-        field = strchr(field, ',');
-        if (!field)
-            return pk_fail(err, PK_EINVAL, "'%s' line %" PRIu64 ": no column '%s' (only %d fields)",
-                           r->path, r->lineno, column ? column : "1", k + 1);
-        field++;
+    size_t j = 0;
+    rc = pick_column(o, &st, &j, err);
+    const struct pk_csv_column *c = rc == PK_OK ? &st.col[j] : NULL;
+    if (c && c->type == PK_CSV_TEXT)
+        rc = pk_fail(err, PK_EINVAL, "%s:%" PRIu64 ":%zu: '%s' in column '%s' is not a number",
+                     o->input, c->text_line, j + 1, c->text_value, c->name);
+    if (rc == PK_OK) {
+        o->csv_col = j;
+        o->n = c->count;
+        o->csv_missing = c->missing;
+        o->csv_sum = pk_xacc_round(&st.col[j].sum);
+        o->csv_name = strdup(c->name);
+        if (!o->csv_name)
+            rc = pk_fail(err, PK_ENOMEM, "out of memory");
     }
-    char *end = strchr(field, ',');
-    if (end)
-        *end = '\0';
-    char *p = field;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    char *stop;
-    errno = 0;
-    double x = strtod(p, &stop);
-    while (*stop == ' ' || *stop == '\t')
-        stop++;
-    if (stop == p || *stop != '\0')
-        return pk_fail(err, PK_EINVAL, "'%s' line %" PRIu64 ", column '%s': '%s' is not a number",
-                       r->path, r->lineno, column ? column : "1", field);
-    *v = x;
+    pk_csv_stats_fini(&st);
+    return rc;
+}
+
+/* Streams the values of one column: missing (empty) fields are skipped. */
+struct csv_column {
+    struct pk_csv_reader *r;
+    const struct opts *o;
+};
+
+static int csv_column_open(struct csv_column *c, const struct opts *o, struct pk_err *err)
+{
+    struct pk_csv_opts co = {.no_header = o->no_header};
+    struct pk_csv_error e;
+    *c = (struct csv_column){.o = o};
+    int rc = pk_csv_open(o->input, &co, &c->r, &e);
+    if (rc != PK_OK)
+        return csv_fail(err, rc == PK_EIO ? PK_EIO : PK_EINVAL, o->input, &e);
+    if (o->csv_col >= pk_csv_ncols(c->r) || strcmp(pk_csv_name(c->r, o->csv_col), o->csv_name))
+        return pk_fail(err, PK_EIO, "'%s' changed while it was read", o->input);
     return PK_OK;
 }
 
-/* Number of data rows (non-blank lines after the header) after validating the column. */
-static int csv_count(const char *path, const char *column, uint64_t *n, struct pk_err *err)
+/* The next value: PK_OK, PK_ECLOSED at the end, PK_EINVAL (bad field) or PK_EIO. */
+static int csv_column_next(struct csv_column *c, double *v, struct pk_err *err)
 {
-    struct csv r;
-    *n = 0;
-    int rc = csv_open(&r, path, column, err);
-    if (rc != PK_OK)
-        return rc;
     for (;;) {
-        if (getline(&r.line, &r.cap, r.f) < 0)
-            break;
-        if (!blank(r.line))
-            (*n)++;
+        const struct pk_csv_field *f;
+        struct pk_csv_error e;
+        int rc = pk_csv_next(c->r, &f, &e);
+        if (rc == PK_ECLOSED)
+            return rc;
+        if (rc != PK_OK)
+            return csv_fail(err, rc == PK_EIO ? PK_EIO : PK_EINVAL, c->o->input, &e);
+        const struct pk_csv_field *x = &f[c->o->csv_col];
+        if (x->len == 0)
+            continue; /* a missing value */
+        if (pk_csv_number(x->text, x->len, v))
+            return PK_OK;
+        char shown[64];
+        pk_csv_shown(x->text, x->len, shown, sizeof shown);
+        return pk_fail(err, PK_EINVAL, "%s:%" PRIu64 ":%zu: '%s' in column '%s' is not a number",
+                       c->o->input, x->line, c->o->csv_col + 1, shown, c->o->csv_name);
     }
-    rc = ferror(r.f) ? pk_fail(err, PK_EIO, "read error in '%s'", path) : PK_OK;
-    csv_close(&r);
-    return rc;
 }
 
 /* ---- the pipeline ------------------------------------------------------------------------- */
@@ -475,15 +505,15 @@ static void *reader_main(void *arg)
 {
     struct pipe *p = arg;
     const struct opts *o = p->o;
-    struct csv csv = {0};
+    struct csv_column csv = {0};
     int fd = -1;
     int rc = PK_OK;
     bool use_map = false;
     if (o->src == SRC_CSV) {
-        rc = csv_open(&csv, o->input, o->column, &p->reader.err);
+        rc = csv_column_open(&csv, o, &p->reader.err);
         double skip;
         for (uint64_t i = 0; rc == PK_OK && i < p->lo; i++)
-            rc = csv_next(&csv, o->column, &skip, &p->reader.err);
+            rc = csv_column_next(&csv, &skip, &p->reader.err);
     } else if (o->src == SRC_RAW) {
         use_map = true;
         fd = open(o->input, O_RDONLY);
@@ -526,7 +556,7 @@ static void *reader_main(void *arg)
             }
         } else if (o->src == SRC_CSV) {
             for (size_t j = 0; rc == PK_OK && j < m; j++) {
-                rc = csv_next(&csv, o->column, &b->v[j], &p->reader.err);
+                rc = csv_column_next(&csv, &b->v[j], &p->reader.err);
                 if (rc == PK_ECLOSED)
                     rc = pk_fail(&p->reader.err, PK_EIO, "'%s' ended after %" PRIu64 " values",
                                  o->input, b->i0 + j);
@@ -542,7 +572,7 @@ static void *reader_main(void *arg)
     }
     if (fd >= 0)
         close(fd);
-    csv_close(&csv);
+    pk_csv_close(csv.r);
     p->reader.status = rc;
     pk_queue_close(p->full_q);
     return NULL;
@@ -1147,6 +1177,15 @@ static json_t *summary_json(const struct pk_tsummary *s)
     return j;
 }
 
+/* The CSV column as read (before the transform): what `parkit files` reports for it. */
+static json_t *input_json(const struct opts *o)
+{
+    char hex[40];
+    snprintf(hex, sizeof hex, "%a", o->csv_sum);
+    return json_pack("{s:s, s:I, s:I, s:f, s:s}", "column", o->csv_name, "count", (json_int_t)o->n,
+                     "missing", (json_int_t)o->csv_missing, "sum", o->csv_sum, "sum_hex", hex);
+}
+
 static json_t *params_json(const struct run *r)
 {
     const struct opts *o = r->o;
@@ -1161,8 +1200,10 @@ static json_t *params_json(const struct run *r)
     json_object_set_new(p, "source", json_string(src));
     if (o->input)
         json_object_set_new(p, "input", json_string(o->input));
-    if (o->column)
-        json_object_set_new(p, "column", json_string(o->column));
+    if (o->src == SRC_CSV && o->csv_name)
+        json_object_set_new(p, "column", json_string(o->csv_name));
+    if (o->src == SRC_CSV)
+        json_object_set_new(p, "no_header", json_boolean(o->no_header));
     if (o->output)
         json_object_set_new(p, "output", json_string(o->output));
     return p;
@@ -1202,6 +1243,10 @@ static void print_table(const struct run *r, const json_t *rec)
     print_summary_row("total", &r->total);
     printf("hex       sum %a  mean %a  variance %a  min %a  max %a\n", r->total.sum, r->total.mean,
            r->total.variance, r->total.min, r->total.max);
+    if (o->src == SRC_CSV)
+        printf("input     column '%s': %" PRIu64 " value%s, %" PRIu64 " missing (skipped); sum of the "
+               "values read %.17g (%a)\n",
+               o->csv_name, o->n, o->n == 1 ? "" : "s", o->csv_missing, o->csv_sum, o->csv_sum);
     if (json_is_null(ver))
         printf("verified  skipped (--no-verify)\n");
     else
@@ -1398,6 +1443,8 @@ static int execute(const struct pk_comm *c, struct opts *o, const json_t *sysinf
         json_t *rec = pk_record_new(CMD);
         json_object_set_new(rec, "params", params_json(r));
         json_t *res = json_pack("{s:o}", "total", summary_json(&r->total));
+        if (o->src == SRC_CSV)
+            json_object_set_new(res, "input", input_json(o));
         if (o->per_chunk && r->chunks) {
             json_t *arr = json_array();
             uint64_t nchunks = pk_transform_nchunks(o->n, o->chunk);
@@ -1435,8 +1482,7 @@ static int input_size(const struct pk_comm *c, struct opts *o)
     if (!o->input)
         return PK_EXIT_OK;
     struct pk_err err = {0};
-    int rc = o->src == SRC_CSV ? csv_count(o->input, o->column, &o->n, &err)
-                               : pk_rawfile_count(o->input, &o->n, &err);
+    int rc = o->src == SRC_CSV ? csv_scan_input(o, &err) : pk_rawfile_count(o->input, &o->n, &err);
     if (rc != PK_OK)
         pk_error(c, true, CMD, "%s", err.msg);
     return pk_dist_agree(c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_USAGE);
@@ -1466,12 +1512,16 @@ int pk_cmd_transform(int argc, char **argv, const struct pk_comm *c)
     if (status != PK_EXIT_OK)
         return status;
     status = input_size(c, &o);
-    if (status != PK_EXIT_OK)
+    if (status != PK_EXIT_OK) {
+        free(o.csv_name);
         return status;
+    }
     struct run r = {.c = c, .o = &o};
     status = choose_isa(c, &o, &r.job.isa);
-    if (status != PK_EXIT_OK)
+    if (status != PK_EXIT_OK) {
+        free(o.csv_name);
         return status;
+    }
     r.job.op = o.op;
     r.job.n = o.n;
     r.job.chunk = o.chunk;
@@ -1502,5 +1552,6 @@ int pk_cmd_transform(int argc, char **argv, const struct pk_comm *c)
     json_decref(rec);
     json_decref(sysinfo);
     run_free(&r);
+    free(o.csv_name);
     return pk_dist_agree(c, status);
 }
