@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/* parkit report, baseline: every point measured in both sets (same kernel, mode, size, threads
+ * and ranks) is compared with the two-sided Mann-Whitney rank test, which assumes nothing about
+ * the distribution of the times; and for a point that got slower, the provenance facts that
+ * differ (build, machine, binding) say what might explain it. */
+#include "commands.h"
+#include "report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The provenance facts compared when a point regressed: path into provenance, label. */
+static const char *const prov_fields[][2] = {
+    {"machine.host", "host"},
+    {"git_commit", "commit"},
+    {"version", "version"},
+    {"compiler", "compiler"},
+    {"c_flags", "flags"},
+    {"build_type", "build type"},
+    {"native", "native"},
+    {"openmp", "OpenMP"},
+    {"mpi", "MPI"},
+    {"gsl", "GSL"},
+    {"gmp", "GMP"},
+    {"jansson", "jansson"},
+    {"machine.cores", "cores"},
+    {"machine.openmp.proc_bind", "proc_bind"},
+    {"machine.openmp.places", "places"},
+    {"machine.openmp.env.OMP_PROC_BIND", "OMP_PROC_BIND"},
+    {"machine.openmp.env.OMP_PLACES", "OMP_PLACES"},
+    {"machine.openmp.env.OMP_WAIT_POLICY", "OMP_WAIT_POLICY"},
+    {"machine.ranks", "binding"},
+};
+enum { NPROV = sizeof prov_fields / sizeof prov_fields[0] };
+
+static const json_t *json_path(const json_t *o, const char *path)
+{
+    char key[64];
+    while (o && *path) {
+        size_t n = strcspn(path, ".");
+        if (n >= sizeof key)
+            return NULL;
+        memcpy(key, path, n);
+        key[n] = 0;
+        o = json_object_get(o, key);
+        path += n + (path[n] == '.');
+    }
+    return o;
+}
+
+/* The binding as text (malloc'd): the cpusets of every rank and its threads. */
+static char *binding_text(const json_t *ranks)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    size_t i, k;
+    json_t *r, *t;
+    json_array_foreach(ranks, i, r)
+    {
+        fprintf(f, "%srank %lld on %s cpus %s", i ? "; " : "",
+                (long long)json_integer_value(json_object_get(r, "rank")),
+                pk__report_str_or(r, "host", "?"), pk__report_str_or(r, "cpuset", "?"));
+        json_array_foreach(json_object_get(r, "threads"), k, t)
+            fprintf(f, "%s%s", k ? "," : " threads ", pk__report_str_or(t, "cpuset", "?"));
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Text of a provenance fact (malloc'd; NULL when out of memory). */
+static char *fact_text(const json_t *prov, const char *path)
+{
+    const json_t *v = json_path(prov, path);
+    if (!v)
+        return strdup("(absent)");
+    if (strcmp(path, "machine.ranks") == 0 && json_is_array(v))
+        return binding_text(v);
+    if (json_is_string(v))
+        return strdup(json_string_value(v));
+    return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+}
+
+/* Calls fn(ctx, label, baseline text, now text) for each fact that differs. Returns how many. */
+static int each_diff(const json_t *base, const json_t *now,
+                     void (*fn)(void *ctx, const char *label, const char *a, const char *b),
+                     void *ctx)
+{
+    int n = 0;
+    for (size_t i = 0; i < NPROV; i++) {
+        char *a = fact_text(base, prov_fields[i][0]), *b = fact_text(now, prov_fields[i][0]);
+        if (a && b && strcmp(a, b) != 0) {
+            fn(ctx, prov_fields[i][1], a, b);
+            n++;
+        }
+        free(a);
+        free(b);
+    }
+    return n;
+}
+
+struct diff_line {
+    FILE *out;
+    const char *prefix;
+};
+
+static void diff_print(void *ctx, const char *label, const char *a, const char *b)
+{
+    const struct diff_line *d = ctx;
+    fprintf(d->out, "%s%s: '%s' (baseline) -> '%s'\n", d->prefix, label, a, b);
+}
+
+static void diff_json(void *ctx, const char *label, const char *a, const char *b)
+{
+    json_object_set_new(ctx, label, json_pack("{s:s, s:s}", "baseline", a, "now", b));
+}
+
+int pk__report_prov_diff(FILE *out, const char *prefix, const json_t *base, const json_t *now)
+{
+    struct diff_line d = {out, prefix};
+    return each_diff(base, now, diff_print, &d);
+}
+
+json_t *pk__report_prov_diff_json(const json_t *base, const json_t *now)
+{
+    json_t *diff = json_object();
+    each_diff(base, now, diff_json, diff);
+    return diff;
+}
+
+void pk__report_key_diff(const struct report_group *a, const struct report_group *b, char *buf,
+                         size_t len)
+{
+    const char *names[] = {"host", "commit", "compiler", "flags", "MPI"};
+    const char *va[] = {a->host, a->commit, a->compiler, a->flags, a->mpi};
+    const char *vb[] = {b->host, b->commit, b->compiler, b->flags, b->mpi};
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < 5; i++)
+        if (strcmp(va[i], vb[i]) != 0 && used < len)
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", names[i]);
+}
+
+/* Compares point p of g with point bp of b into x. Returns a pk_status. */
+static int compare_point(const struct report_group *g, const struct report_point *p,
+                         const struct report_group *b, const struct report_point *bp,
+                         struct report_cmp *x)
+{
+    *x = (struct report_cmp){.g = g, .b = b, .p = p, .bp = bp};
+    double u;
+    if (pk_scaling_mann_whitney(p->t, p->n, bp->t, bp->n, &u, &x->p_value, &x->exact) != PK_OK)
+        return PK_ENOMEM;
+    x->change_pct = 100 * (p->median / bp->median - 1);
+    x->verdict = x->p_value >= PK_REPORT_ALPHA ? "no significant change"
+                 : p->median > bp->median      ? "slower"
+                                               : "faster";
+    return PK_OK;
+}
+
+/* Appends the comparisons of the points g and b share to *c (n entries, capacity *cap). */
+static int compare_groups(const struct report_group *g, const struct report_group *b,
+                          struct report_cmp **c, size_t *n, size_t *cap)
+{
+    for (size_t k = 0; k < g->npt; k++)
+        for (size_t m = 0; m < b->npt; m++) {
+            const struct report_point *p = &g->pt[k], *bp = &b->pt[m];
+            if (p->threads != bp->threads || p->ranks != bp->ranks)
+                continue;
+            if (*n == *cap) {
+                size_t ncap = *cap ? 2 * *cap : 16;
+                struct report_cmp *nc = realloc(*c, ncap * sizeof *nc);
+                if (!nc)
+                    return PK_ENOMEM;
+                *c = nc;
+                *cap = ncap;
+            }
+            if (compare_point(g, p, b, bp, &(*c)[*n]) != PK_OK)
+                return PK_ENOMEM;
+            (*n)++;
+        }
+    return PK_OK;
+}
+
+int pk__report_compare(const struct report_set *now, const struct report_set *base,
+                       struct report_cmp **out, size_t *nout)
+{
+    size_t n = 0, cap = 0;
+    struct report_cmp *c = NULL;
+    for (size_t i = 0; i < now->n; i++)
+        for (size_t j = 0; j < base->n; j++) {
+            if (!pk__report_same_experiment(&now->g[i], &base->g[j]))
+                continue;
+            if (compare_groups(&now->g[i], &base->g[j], &c, &n, &cap) != PK_OK) {
+                free(c);
+                *out = NULL;
+                *nout = 0;
+                return PK_ENOMEM;
+            }
+        }
+    *out = c;
+    *nout = n;
+    return PK_OK;
+}
+
+/* The smallest two-sided p of the exact test is 2 / C(n + m, n) (complete separation). */
+bool pk__report_detectable(size_t n, size_t m)
+{
+    double log_c = lgamma((double)(n + m + 1)) - lgamma((double)(n + 1)) - lgamma((double)(m + 1));
+    return log(2.0) - log_c < log(PK_REPORT_ALPHA);
+}
