@@ -12,7 +12,9 @@
  * the bytes and CRC-32 that came off the wire; with --compare the sequential and pooled runs got
  * the same bytes for every URL. */
 #include "commands.h"
+#include "emit.h"
 #include "interrupt.h"
+#include "opt.h"
 #include "parkit/http.h"
 #include "parkit/outdir.h"
 #include "parkit/pool.h"
@@ -22,7 +24,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,41 +35,16 @@
 #define MAX_RETRIES 10
 #define MAX_URLS    (UINT64_C(1) << 24)
 
-static const char usage[] =
-    "Usage: parkit fetch URL... [options]\n"
-    "       parkit fetch --url-file FILE [options]\n"
-    "HTTP(S) GET of every URL on a pool of worker threads, each with its own libcurl handle\n"
-    "(connections are kept alive and reused). Prints, per URL in the order given, the HTTP\n"
+static const char description[] =
+    "Connections are kept alive and reused. Prints, per URL in the order given, the HTTP\n"
     "status, bytes, seconds, attempts and any error, then requests/s and MB/s.\n"
-    "\n"
-    "  --url-file FILE        URLs one per line ('-' for stdin); blank lines and # comments\n"
-    "                         are skipped\n"
-    "  --workers W            concurrent requests, 1..1024 (default 8)\n"
-    "  --connect-timeout S    seconds to connect (default 10)\n"
-    "  --timeout S            seconds for a whole request (default 60)\n"
-    "  --retries R            attempts after a transient failure: connect error, timeout,\n"
-    "                         truncated reply, HTTP 408, 429 or 5xx; 0..10 (default 2)\n"
-    "  --backoff S            first retry waits S seconds, doubling each time up to 30 s;\n"
-    "                         a Retry-After header wins (default 0.2)\n"
-    "  --max-redirects N      redirects followed, 0..50 (default 5); http and https only\n"
-    "  --max-bytes N          a larger body fails (default 1 GiB)\n"
-    "  --out DIR              save each 2xx body as DIR/<last path segment> ('index.html'\n"
-    "                         when empty; '.K' appended to a name used earlier in the list),\n"
-    "                         written under a temporary name and renamed when complete, with\n"
-    "                         the mode any new file gets (0666 less the umask); DIR is\n"
-    "                         created with its missing parents when it does not exist; an\n"
-    "                         existing file is an error for that URL unless --force\n"
-    "  --force                replace existing files in DIR\n"
-    "  --compare              fetch every URL one after another first, then on the pool, and\n"
-    "                         print the speedup (the sequential run saves nothing)\n"
-    "  --quiet                no per-URL lines, only the summary\n"
-    "  --canary               corrupt one result after the run, to prove verification fails\n"
     "\n"
     "A URL is a failure when it could not be fetched or its final status is not 2xx. Verified:\n"
     "each 2xx body has the announced Content-Length, each saved file reads back with the same\n"
     "bytes and CRC-32, and with --compare both runs got the same bytes (exit 3 otherwise).\n"
+    "--format csv: a header, then one row per URL in the order given (--quiet does not apply).\n"
     "Ctrl-C cancels what has not finished, aborts transfers within about a second, reports what\n"
-    "finished and exits 1; a second Ctrl-C exits at once.\n\n";
+    "finished and exits 1; a second Ctrl-C exits at once.\n";
 
 struct fetch_opts {
     uint64_t workers, retries, max_redirs, max_bytes;
@@ -113,80 +89,28 @@ struct run {
     char first_bad[PATH_MAX + 128];
 };
 
-static const struct option longopts[] = {{"url-file", required_argument, NULL, 'u'},
-                                         {"workers", required_argument, NULL, 'w'},
-                                         {"connect-timeout", required_argument, NULL, 'C'},
-                                         {"timeout", required_argument, NULL, 'T'},
-                                         {"retries", required_argument, NULL, 'R'},
-                                         {"backoff", required_argument, NULL, 'B'},
-                                         {"max-redirects", required_argument, NULL, 'M'},
-                                         {"max-bytes", required_argument, NULL, 'X'},
-                                         {"out", required_argument, NULL, 'o'},
-                                         {"force", no_argument, NULL, 'F'},
-                                         {"compare", no_argument, NULL, 'S'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"canary", no_argument, NULL, 'K'},
-                                         PK_COMMON_LONGOPTS,
-                                         {NULL, 0, NULL, 0}};
-
-static int parse_seconds(const char *option, const char *text, double min, double max, double *out,
-                         struct pk_err *err)
+/* What the table cannot say: one process, one URL source, a canary only when verifying. */
+static int check_parsed(const struct pk_comm *c, const struct fetch_opts *o,
+                        const struct pk_args *args)
 {
-    char *end = NULL;
-    double v = strtod(text, &end);
-    if (end == text || *end || !(v >= min && v <= max))
-        return pk_fail(err, PK_EINVAL, "%s expects seconds in [%g, %g], got '%s'", option, min, max,
-                       text);
-    *out = v;
-    return PK_OK;
-}
-
-/* One option of fetch's own: PK_OK, PK_EINVAL with err filled on a bad value, or NOT_FETCHS
- * (positive, unlike every status) for a code fetch does not declare. */
-enum { NOT_FETCHS = 1 };
-static int fetch_option(struct fetch_opts *o, int code, const char *arg, struct pk_err *err)
-{
-    switch (code) {
-    case 'u':
-        o->url_file = arg;
-        return PK_OK;
-    case 'w':
-        return pk_parse_count("--workers", arg, 1, 1024, &o->workers, err);
-    case 'C':
-        return parse_seconds("--connect-timeout", arg, 0.001, 3600, &o->connect_timeout_s, err);
-    case 'T':
-        return parse_seconds("--timeout", arg, 0.001, 86400, &o->timeout_s, err);
-    case 'R':
-        return pk_parse_count("--retries", arg, 0, MAX_RETRIES, &o->retries, err);
-    case 'B':
-        return parse_seconds("--backoff", arg, 0, PK_HTTP_BACKOFF_CAP_S, &o->backoff_s, err);
-    case 'M':
-        return pk_parse_count("--max-redirects", arg, 0, 50, &o->max_redirs, err);
-    case 'X':
-        return pk_parse_count("--max-bytes", arg, 0, UINT64_C(1) << 40, &o->max_bytes, err);
-    case 'o':
-        o->out_dir = arg;
-        return PK_OK;
-    case 'F':
-        o->force = true;
-        return PK_OK;
-    case 'S':
-        o->compare = true;
-        return PK_OK;
-    case 'q':
-        o->quiet = true;
-        return PK_OK;
-    case 'K':
-        o->canary = true;
-        return PK_OK;
-    default:
-        return NOT_FETCHS; /* a shared option, or none */
+    if (pk_cli_single_process(c, "fetch") != PK_EXIT_OK)
+        return PK_EXIT_USAGE;
+    if (o->url_file && args->noperands > 0) {
+        pk_error(c, false, "fetch", "give URLs as operands or --url-file, not both (got '%s')",
+                 args->operand[0]);
+        return PK_EXIT_USAGE;
     }
+    if (o->canary && o->common.no_verify) {
+        pk_error(c, false, "fetch", "--canary proves that verification fails; drop --no-verify");
+        return PK_EXIT_USAGE;
+    }
+    return PK_EXIT_OK;
 }
 
-/* Fills o from argv; optind is left at the first operand. Returns -1 to go on, else the exit
- * status (after --help, or a usage error that was printed). */
-static int parse_options(int argc, char **argv, const struct pk_comm *c, struct fetch_opts *o)
+/* Fills o and args (the URL operands) from argv. Returns PK_EXIT_OK to go on, else the
+ * pk_opts_parse result or a usage error that was printed. */
+static int parse(int argc, char **argv, const struct pk_comm *c, struct fetch_opts *o,
+                 struct pk_args *args)
 {
     *o = (struct fetch_opts){.workers = 8,
                              .retries = 2,
@@ -195,41 +119,66 @@ static int parse_options(int argc, char **argv, const struct pk_comm *c, struct 
                              .connect_timeout_s = 10,
                              .timeout_s = 60,
                              .backoff_s = 0.2};
-    pk_common_defaults(&o->common);
-    struct pk_err err = {0};
-    opterr = 0;
-    optind = 1;
-    int code;
-    while ((code = getopt_long(argc, argv, ":" PK_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        int rc = fetch_option(o, code, optarg, &err);
-        if (rc == NOT_FETCHS) {
-            int handled = pk_cli_option(c, "fetch", usage, code, argv, &o->common);
-            if (handled == PK_OPT_HELP_SHOWN)
-                return PK_EXIT_OK;
-            if (handled != PK_OPT_DONE)
-                return PK_EXIT_USAGE;
-        } else if (rc != PK_OK) {
-            pk_error(c, false, "fetch", "%s", err.msg);
-            return PK_EXIT_USAGE;
-        }
-    }
-    if (pk_cli_single_process(c, "fetch") != PK_EXIT_OK)
-        return PK_EXIT_USAGE;
-    if (o->url_file && optind < argc) {
-        pk_error(c, false, "fetch", "give URLs as operands or --url-file, not both (got '%s')",
-                 argv[optind]);
-        return PK_EXIT_USAGE;
-    }
-    return -1;
+    const struct pk_opt table[] = {
+        {"url-file", 0, PK_OPT_PATH, &o->url_file, "FILE",
+         "URLs one per line ('-' for stdin); blank lines and # comments\nare skipped"},
+        {"workers", 0, PK_OPT_COUNT, &o->workers, "W", "concurrent requests, 1..1024 (default 8)",
+         .min = 1, .max = 1024},
+        {"connect-timeout", 0, PK_OPT_SECONDS, &o->connect_timeout_s, "S",
+         "time to connect (default 10s)", .rmin = 0.001, .rmax = 3600},
+        {"timeout", 0, PK_OPT_SECONDS, &o->timeout_s, "S", "time for a whole request (default 60s)",
+         .rmin = 0.001, .rmax = 86400},
+        {"retries", 0, PK_OPT_COUNT, &o->retries, "R",
+         "attempts after a transient failure: connect error, timeout,\n"
+         "truncated reply, HTTP 408, 429 or 5xx; 0..10 (default 2)",
+         .max = MAX_RETRIES},
+        {"backoff", 0, PK_OPT_SECONDS, &o->backoff_s, "S",
+         "the first retry waits S, doubling each time up to 30s;\n"
+         "a Retry-After header wins (default 0.2s)",
+         .rmax = PK_HTTP_BACKOFF_CAP_S},
+        {"max-redirects", 0, PK_OPT_COUNT, &o->max_redirs, "N",
+         "redirects followed, 0..50 (default 5); http and https only", .max = 50},
+        {"max-bytes", 0, PK_OPT_SIZE, &o->max_bytes, "BYTES",
+         "a larger body fails, at most 1TiB (default 1GiB)", .max = UINT64_C(1) << 40},
+        {"out", 0, PK_OPT_PATH, &o->out_dir, "DIR",
+         "save each 2xx body as DIR/<last path segment> ('index.html'\n"
+         "when empty; '.K' appended to a name used earlier in the list),\n"
+         "written under a temporary name and renamed when complete, with\n"
+         "the mode any new file gets (0666 less the umask); DIR is\n"
+         "created with its missing parents when it does not exist; an\n"
+         "existing file is an error for that URL unless --force"},
+        {"force", 0, PK_OPT_FLAG, &o->force, NULL, "replace existing files in DIR"},
+        {"compare", 0, PK_OPT_FLAG, &o->compare, NULL,
+         "fetch every URL one after another first, then on the pool, and\n"
+         "print the speedup (the sequential run saves nothing)"},
+        {"quiet", 0, PK_OPT_FLAG, &o->quiet, NULL,
+         "no per-URL lines in the table, only the summary"},
+        {"canary", 0, PK_OPT_FLAG, &o->canary, NULL,
+         "corrupt one result after the run, to prove verification fails"},
+        {NULL},
+    };
+    /* No -t (no OpenMP) and no --reps/--warmup (one run; parkit scale fetch repeats it). */
+    const struct pk_cmd_spec spec = {
+        .name = "fetch",
+        .synopsis = "URL... [options]\n       parkit fetch --url-file FILE [options]",
+        .summary = "HTTP(S) GET of every URL on a pool of worker threads, one libcurl handle each.",
+        .description = description,
+        .opts = table,
+        .shared = PK_SHARED_RECORD | PK_SHARED_FORMAT | PK_SHARED_NO_VERIFY,
+        .formats = PK_FORMATS_CSV,
+        .operands = "URL",
+    };
+    int status = pk_opts_parse(&spec, c, argc, argv, &o->common, args);
+    return status == PK_EXIT_OK ? check_parsed(c, o, args) : status;
 }
 
 /* The next URL candidate: the next non-blank, non-comment line of f (trimmed, in *line), or
  * the next operand when f is NULL. NULL at the end. */
-static const char *next_url(FILE *f, char **line, size_t *cap, size_t *lineno, int argc,
-                            char *const argv[], int *arg)
+static const char *next_url(FILE *f, char **line, size_t *cap, size_t *lineno,
+                            const struct pk_args *args, size_t *arg)
 {
     if (!f)
-        return *arg < argc ? argv[(*arg)++] : NULL;
+        return *arg < args->noperands ? args->operand[(*arg)++] : NULL;
     ssize_t len;
     while ((len = getline(line, cap, f)) >= 0) {
         (*lineno)++;
@@ -269,9 +218,9 @@ static void free_strings(char **v, size_t n)
     free(v);
 }
 
-/* Reads the URL list: operands from optind, or file (one per line, '#' comments). Each must be
- * an http:// or https:// URL. */
-static int read_urls(const char *file, int argc, char *const argv[], char ***urls, size_t *n,
+/* Reads the URL list: the operands, or file (one per line, '#' comments). Each must be an
+ * http:// or https:// URL. */
+static int read_urls(const char *file, const struct pk_args *args, char ***urls, size_t *n,
                      struct pk_err *err)
 {
     FILE *f = NULL;
@@ -283,9 +232,10 @@ static int read_urls(const char *file, int argc, char *const argv[], char ***url
     }
     char **list = NULL, *line = NULL;
     size_t count = 0, cap = 0, linecap = 0, lineno = 0;
-    int arg = optind, rc = PK_OK;
+    size_t arg = 0;
+    int rc = PK_OK;
     const char *u;
-    while (rc == PK_OK && (u = next_url(f, &line, &linecap, &lineno, argc, argv, &arg))) {
+    while (rc == PK_OK && (u = next_url(f, &line, &linecap, &lineno, args, &arg))) {
         if (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0)
             rc = push_url(&list, &count, &cap, u, err);
         else if (f)
@@ -417,7 +367,7 @@ static int make_clients(const struct fetch_opts *o, struct run *r, struct pk_err
 
 /* The URL list read, --out made ready (created when missing), names and jobs laid out, the
  * clients made. Returns -1 to go on, else the exit status (the error printed). */
-static int plan(int argc, char **argv, const struct pk_comm *c, const struct fetch_opts *o,
+static int plan(const struct pk_args *args, const struct pk_comm *c, const struct fetch_opts *o,
                 struct run *r)
 {
     struct pk_err err = {0};
@@ -425,7 +375,7 @@ static int plan(int argc, char **argv, const struct pk_comm *c, const struct fet
     mode_t mask = umask(0); /* no other thread yet: reading the umask sets it for a moment */
     umask(mask);
     r->s.file_mode = 0666 & ~mask;
-    if (read_urls(o->url_file, argc, argv, &r->urls, &r->n, &err) != PK_OK) {
+    if (read_urls(o->url_file, args, &r->urls, &r->n, &err) != PK_OK) {
         pk_error(c, false, "fetch", "%s", err.msg);
         return err.status == PK_ENOMEM ? PK_EXIT_RUNTIME : PK_EXIT_USAGE;
     }
@@ -562,10 +512,10 @@ static void apply_canary(const struct fetch_opts *o, struct job *jobs, size_t n)
 }
 
 /* Checks every result; sets r->bad to the number of URLs that fail a check and describes the
- * first in r->first_bad. */
+ * first in r->first_bad. Nothing is read back under --no-verify. */
 static void verify(const struct fetch_opts *o, struct run *r)
 {
-    if (r->rc != PK_OK)
+    if (r->rc != PK_OK || o->common.no_verify)
         return;
     if (o->canary)
         apply_canary(o, r->jobs, r->n);
@@ -602,53 +552,59 @@ static json_t *results_json(const struct job *jobs, size_t n)
     return a;
 }
 
+/* How the run was checked, and the first URL that failed a check. */
+static json_t *verification_json(const struct fetch_opts *o, const struct run *r)
+{
+    json_t *v = json_pack("{s:s, s:I}", "method",
+                          o->compare ? "Content-Length, saved files' bytes and CRC-32 read back, "
+                                       "sequential and pooled runs' bytes and CRC-32"
+                                     : "Content-Length, saved files' bytes and CRC-32 read back",
+                          "urls_bad", (json_int_t)r->bad);
+    if (r->bad)
+        json_object_set_new(v, "first_bad", json_string(r->first_bad));
+    return v;
+}
+
 /* The run as a record: params, result, verdict, timing, provenance (owned by the caller). */
 static json_t *make_record(const struct fetch_opts *o, const struct run *r, json_t *sysinfo)
 {
     double rate = r->pool_s > 0 ? (double)r->finished / r->pool_s : 0;
     /* the per-URL list only when it is read: for thousands of URLs it costs milliseconds */
-    bool list = r->rc == PK_OK && (o->common.record || o->common.format == PK_FORMAT_JSON);
+    bool list = r->rc == PK_OK && (o->common.record || o->common.format != PK_FORMAT_TABLE);
     json_t *rec = pk_record_new("fetch");
     json_object_set_new(rec, "params",
-                        json_pack("{s:I, s:I, s:f, s:f, s:I, s:f, s:I, s:s?, s:b, s:s}", "urls",
-                                  (json_int_t)r->n, "workers", (json_int_t)o->workers,
+                        json_pack("{s:I, s:I, s:f, s:f, s:I, s:f, s:I, s:I, s:s?, s:b, s:b, s:s}",
+                                  "urls", (json_int_t)r->n, "workers", (json_int_t)o->workers,
                                   "connect_timeout_s", o->connect_timeout_s, "timeout_s",
                                   o->timeout_s, "retries", (json_int_t)o->retries, "backoff_s",
-                                  o->backoff_s, "max_redirects", (json_int_t)o->max_redirs, "out",
-                                  o->out_dir, "compare", o->compare, "libcurl", pk_http_version()));
+                                  o->backoff_s, "max_redirects", (json_int_t)o->max_redirs,
+                                  "max_bytes", (json_int_t)o->max_bytes, "out", o->out_dir,
+                                  "compare", o->compare, "verify", !o->common.no_verify, "libcurl",
+                                  pk_http_version()));
     json_object_set_new(rec, "result",
                         json_pack("{s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:o}", "finished",
                                   (json_int_t)r->finished, "failed", (json_int_t)r->failed,
                                   "retries", (json_int_t)r->retried, "bytes", (json_int_t)r->bytes,
                                   "pooled_s", r->pool_s, "sequential_s", r->seq_s, "requests_per_s",
                                   rate, "urls", list ? results_json(r->jobs, r->n) : json_array()));
-    json_object_set_new(rec, "verified", json_boolean(verified(r)));
+    json_object_set_new(rec, "verified",
+                        o->common.no_verify ? json_null() : json_boolean(verified(r)));
+    if (!o->common.no_verify)
+        json_object_set_new(rec, "verification", verification_json(o, r));
     double pool_s = r->pool_s;
     pk_record_set_timing(rec, &pool_s, 1, 0);
     pk_record_set_provenance(rec, sysinfo);
     return rec;
 }
 
-static const char *plural(size_t n, const char *one, const char *many)
-{
-    return n == 1 ? one : many;
-}
+/* ---- output ------------------------------------------------------------------------------ */
 
 /* The per-URL lines, in the order given. */
-static void print_results(const struct job *jobs, size_t n, enum pk_format format)
+static void print_results(const struct job *jobs, size_t n)
 {
-    if (format == PK_FORMAT_CSV)
-        printf("url,status,bytes,time_s,attempts,ok,error\n");
-    else
-        printf("%-6s %12s %9s %3s  %s\n", "status", "bytes", "seconds", "try", "url");
+    printf("%-6s %12s %9s %3s  %s\n", "status", "bytes", "seconds", "try", "url");
     for (size_t i = 0; i < n; i++) {
         const struct url_result *u = &jobs[i].r;
-        if (format == PK_FORMAT_CSV) {
-            printf("\"%s\",%ld,%llu,%.6f,%d,%s,\"%s\"\n", jobs[i].url, u->h.status,
-                   (unsigned long long)u->h.bytes, u->h.time_s, u->h.attempts, u->ok ? "yes" : "no",
-                   u->error);
-            continue;
-        }
         char status[16];
         snprintf(status, sizeof status, u->h.status ? "%ld" : "-", u->h.status);
         printf("%-6s %12llu %9.4f %3d  %s%s%s\n", status, (unsigned long long)u->h.bytes,
@@ -656,47 +612,77 @@ static void print_results(const struct job *jobs, size_t n, enum pk_format forma
     }
 }
 
-/* Everything fetch prints after the run: the record or the table, and the verdict's error. */
-static void emit(const struct pk_comm *c, const struct fetch_opts *o, const struct run *r,
-                 json_t *rec)
+static const char *verdict(const json_t *rec, const struct run *r)
 {
-    if (o->common.format == PK_FORMAT_JSON) {
-        json_dumpf(rec, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-        putchar('\n');
-    } else if (r->rc == PK_OK) {
-        if (!o->quiet)
-            print_results(r->jobs, r->n, o->common.format);
-        if (o->common.format == PK_FORMAT_TABLE) {
-            printf("# parkit fetch: %zu %s on %llu %s (one libcurl handle each)\n", r->n,
-                   plural(r->n, "URL", "URLs"), (unsigned long long)o->workers,
-                   plural(o->workers, "worker", "workers"));
-            if (r->seq)
-                printf("Sequential  %.3f s\n", r->seq_s);
-            printf("Concurrent  %.3f s", r->pool_s);
-            if (r->seq && r->pool_s > 0)
-                printf("   Speedup %.2fx", r->seq_s / r->pool_s);
-            printf("\nthroughput  %.0f requests/s, %.2f MB/s (%llu bytes)\n",
-                   r->pool_s > 0 ? (double)r->finished / r->pool_s : 0.0,
-                   r->pool_s > 0 ? (double)r->bytes / r->pool_s / 1e6 : 0.0,
-                   (unsigned long long)r->bytes);
-            printf("failed      %zu of %zu %s; %zu %s\n", r->failed, r->n,
-                   plural(r->n, "URL", "URLs"), r->retried, plural(r->retried, "retry", "retries"));
-            printf("verified    %s\n", verified(r)      ? "yes (lengths, saved files, runs agree)"
-                                       : r->interrupted ? "no (interrupted)"
-                                                        : "NO");
-        }
+    const json_t *ver = json_object_get(rec, "verified");
+    if (json_is_null(ver))
+        return "skipped (--no-verify)";
+    if (json_is_true(ver))
+        return "yes (lengths, saved files, runs agree)";
+    return r->interrupted ? "no (interrupted)" : "NO";
+}
+
+/* The table: per-URL lines (from the run: the record holds them only when asked), summary. */
+static void print_table(const json_t *rec, const void *ctx)
+{
+    const struct run *r = ctx;
+    const struct fetch_opts *o = r->s.o;
+    if (r->rc != PK_OK)
+        return;
+    if (!o->quiet)
+        print_results(r->jobs, r->n);
+    printf("# parkit fetch: %zu %s on %llu %s (one libcurl handle each)\n", r->n,
+           pk_plural(r->n, "URL", "URLs"), (unsigned long long)o->workers,
+           pk_plural(o->workers, "worker", "workers"));
+    if (r->seq)
+        printf("Sequential  %.3f s\n", r->seq_s);
+    printf("Concurrent  %.3f s", r->pool_s);
+    if (r->seq && r->pool_s > 0)
+        printf("   Speedup %.2fx", r->seq_s / r->pool_s);
+    printf("\nthroughput  %.0f requests/s, %.2f MB/s (%llu bytes)\n",
+           r->pool_s > 0 ? (double)r->finished / r->pool_s : 0.0,
+           r->pool_s > 0 ? (double)r->bytes / r->pool_s / 1e6 : 0.0, (unsigned long long)r->bytes);
+    printf("failed      %zu of %zu %s; %zu %s\n", r->failed, r->n, pk_plural(r->n, "URL", "URLs"),
+           r->retried, pk_plural(r->retried, "retry", "retries"));
+    printf("verified    %s\n", verdict(rec, r));
+}
+
+/* One row per URL, in the order given, from the record's list. */
+static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
+{
+    (void)ctx;
+    static const char *const header[] = {"url",      "status", "bytes", "time_s",
+                                         "attempts", "ok",     "error", NULL};
+    pk_csvw_row(w, header);
+    size_t i;
+    const json_t *u;
+    json_array_foreach(json_object_get(json_object_get(rec, "result"), "urls"), i, u)
+    {
+        pk_csvw_field(w, json_string_value(json_object_get(u, "url")));
+        pk_csvw_fieldf(w, "%lld", (long long)json_integer_value(json_object_get(u, "status")));
+        pk_csvw_fieldf(w, "%lld", (long long)json_integer_value(json_object_get(u, "bytes")));
+        pk_csvw_fieldf(w, "%.6f", json_real_value(json_object_get(u, "time_s")));
+        pk_csvw_fieldf(w, "%lld", (long long)json_integer_value(json_object_get(u, "attempts")));
+        pk_csvw_field(w, json_is_true(json_object_get(u, "ok")) ? "yes" : "no");
+        pk_csvw_field(w, json_string_value(json_object_get(u, "error")));
+        pk_csvw_end(w);
     }
+}
+
+/* What went wrong, on stderr, whatever the format. */
+static void report_failures(const struct pk_comm *c, const struct run *r)
+{
     if (r->rc != PK_OK)
         pk_error(c, false, "fetch", "%s", pk_strerror(r->rc));
     else if (r->interrupted)
         pk_error(c, false, "fetch", "interrupted after %zu of %zu %s", r->finished, r->n,
-                 plural(r->n, "URL", "URLs"));
+                 pk_plural(r->n, "URL", "URLs"));
     else if (r->bad)
         pk_error(c, false, "fetch", "verification failed for %zu %s; first: %s", r->bad,
-                 plural(r->bad, "URL", "URLs"), r->first_bad);
+                 pk_plural(r->bad, "URL", "URLs"), r->first_bad);
     else if (r->failed)
         pk_error(c, false, "fetch", "%zu of %zu %s failed", r->failed, r->n,
-                 plural(r->n, "URL", "URLs"));
+                 pk_plural(r->n, "URL", "URLs"));
 }
 
 static int exit_status(const struct run *r)
@@ -720,31 +706,31 @@ static void run_fini(struct run *r)
 int pk_cmd_fetch(int argc, char **argv, const struct pk_comm *c)
 {
     struct fetch_opts o;
-    int status = parse_options(argc, argv, c, &o);
-    if (status >= 0)
-        return status;
+    struct pk_args args = {0};
+    int status = parse(argc, argv, c, &o, &args);
     struct pk_err err = {0};
-    if (pk_http_global_init(&err) != PK_OK) {
+    if (status == PK_EXIT_OK && pk_http_global_init(&err) != PK_OK) {
         pk_error(c, false, "fetch", "%s", err.msg);
-        return PK_EXIT_RUNTIME;
+        status = PK_EXIT_RUNTIME;
+    }
+    if (status != PK_EXIT_OK) {
+        pk_args_free(&args);
+        return pk_opts_exit(status);
     }
     struct run r = {0};
-    status = plan(argc, argv, c, &o, &r);
+    status = plan(&args, c, &o, &r);
     if (status < 0) {
         json_t *sysinfo = pk_sysinfo_for_command(c, "fetch", 1);
         run(&o, &r);
         verify(&o, &r);
         json_t *rec = make_record(&o, &r, sysinfo);
-        emit(c, &o, &r, rec);
-        status = exit_status(&r);
-        if (o.common.record && pk_record_append(o.common.record, rec, &err) != PK_OK) {
-            pk_error(c, false, "fetch", "%s", err.msg);
-            status = PK_EXIT_RUNTIME;
-        }
-        json_decref(rec);
         json_decref(sysinfo);
+        report_failures(c, &r);
+        static const struct pk_view view = {print_table, print_csv};
+        status = pk_emit(c, "fetch", &o.common, &view, &r, rec, exit_status(&r));
     }
     run_fini(&r);
+    pk_args_free(&args);
     pk_http_global_cleanup();
     return status;
 }

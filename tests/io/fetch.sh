@@ -140,6 +140,34 @@ singular) # counts of one read in the singular
     expect "failed +1 of 1 URL; 1 retry$" stdout
     expect "1 of 1 URL failed$" stderr
     ;;
+csv) # --format csv: a header and one row per URL in the order given, read back by Python's csv
+    # module (a comma in a URL and in an error are quoted); --quiet does not drop the rows
+    run 1 "$base/bytes/7?a,b" "$base/status/404" "http://127.0.0.1:1/refused" "$base/files/hello.txt" \
+        --retries 0 --format csv --quiet
+    curl -s -o "$work/404" "$base/status/404" || true
+    python3 - "$work/stdout" "$base" "$(stat -c %s "$work/404")" <<'EOF' || fail "CSV rows"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+base, body404 = sys.argv[2], sys.argv[3]
+assert rows[0] == ["url", "status", "bytes", "time_s", "attempts", "ok", "error"], rows[0]
+got = [(r[0], r[1], r[2], r[4], r[5]) for r in rows[1:]]
+want = [(base + "/bytes/7?a,b", "200", "7", "1", "yes"), (base + "/status/404", "404", body404, "1", "no"),
+        ("http://127.0.0.1:1/refused", "0", "0", "1", "no"), (base + "/files/hello.txt", "200", "6", "1", "yes")]
+assert got == want, got
+assert rows[1][6] == "" and rows[2][6] == "HTTP 404" and rows[3][6], rows
+assert all(float(r[3]) >= 0 for r in rows[1:])
+EOF
+    expect "2 of 4 URLs failed" stderr
+    ;;
+noverify) # --no-verify reads nothing back: a canary-free run says skipped, the record holds null
+    run 0 "$base/bytes/10" --out "$work/out" --no-verify --record "$work/rec.jsonl"
+    expect "^verified +skipped \(--no-verify\)$" stdout
+    python3 -c 'import json, sys; r = json.loads(open(sys.argv[1]).readline()); assert r["verified"] is None and r["params"]["verify"] is False and len(r["result"]["urls"]) == 1, r' \
+        "$work/rec.jsonl" || fail "record"
+    run 0 "$base/bytes/10" --out "$work/out" --force --format json
+    python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r["verified"] is True and r["verification"]["urls_bad"] == 0 and r["result"]["urls"][0]["bytes"] == 10, r' \
+        "$work/stdout" || fail "json"
+    ;;
 scale) # parkit scale sweeps fetch's worker count
     for i in $(seq 40); do echo "$base/slow/20?$i"; done > "$work/urls"
     "$parkit" scale fetch --workers 1,8 --reps 1 -- --url-file "$work/urls" --quiet \
