@@ -9,61 +9,26 @@
  * --serial runs every point on one thread while labelling it with the point's workers: a check
  * of the harness and of `report`, whose efficiency must come out near 1/p. */
 #include "commands.h"
+#include "emit.h"
+#include "opt.h"
+#include "parkit/sumsq.h"
 #include "record.h"
 #include "selfrun.h"
 #include "sysinfo.h"
 #include "timing.h"
 
-#include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_POINTS 64
-
-static const char usage[] =
-    "Usage: parkit scale sumsq --range N | --gauss N [--chunk C] | --array N [options]\n"
-    "       parkit scale factsum N [options]\n"
-    "       parkit scale fib N [options]\n"
-    "       parkit scale sleep SECONDS [options]\n"
-    "       parkit scale api|fetch|pipeline --workers LIST [options] -- [its options]\n"
-    "       parkit scale grain [--total N] [--chunk LIST]   (see parkit scale grain --help)\n"
-    "Runs the kernel once per thread count, verified, and prints time, speedup, parallel\n"
-    "efficiency and the Karp-Flatt serial fraction of each point; with --record every point\n"
-    "becomes a JSON line for `parkit report`.\n"
-    "\n"
-    "  --threads LIST   thread counts per rank, e.g. 1,2,4 (default 1 and every power of two\n"
-    "                   up to the cores, then the cores)\n"
-    "  --mode strong    the size stays N at every point (default)\n"
-    "  --mode weak      the size is N x workers: the work per worker stays the same (for\n"
-    "                   factsum the work grows a little faster than N, so ideal weak\n"
-    "                   efficiency is slightly below 1)\n"
-    "  --chunk C        sumsq --gauss chunk size (default 1e6)\n"
-    "  --seed S         sumsq --gauss/--array seed (default 42)\n"
-    "  --serial         run every point on one thread (harness check: efficiency ~ 1/p)\n"
-    "  --experiment ID  the records' experiment id (default: kernel, time and process id);\n"
-    "                   give one id to points run by separate commands, e.g. a rank sweep\n"
-    "\n"
-    "sleep is the harness's own calibration: each repetition sleeps SECONDS / workers\n"
-    "(perfect scaling) or, with --serial, SECONDS at every point (no scaling at all); it\n"
-    "computes nothing, so it reads the same on a busy machine, and what it reports beyond\n"
-    "the ideal is the harness's overhead. Verified: no repetition was shorter than asked.\n"
-    "\n"
-    "api, fetch and pipeline sweep the worker count of the I/O commands (--workers, e.g.\n"
-    "1,2,4,...,512): each point runs the command (a child process, --reps times after\n"
-    "--warmup) with the options after '--', and reports its time and throughput against the\n"
-    "bound: Little's law (W / mean call time) for api, the slowest stage for pipeline. In\n"
-    "the options, {w} stands for the point's worker count: pipeline needs it in --stages\n"
-    "(e.g. -- --stages read:0.01:{w},parse:0.02:{w}); api and fetch get --workers W.\n"
-    "\n"
-    "Workers = ranks x threads. A point whose threads outnumber the cores is run but warned\n"
-    "about first, and its record says so. A progress line goes to stderr on a terminal.\n"
-    "Speedup is against the first point (scaled speedup p T1 / Tp for weak scaling).\n\n";
-
 enum kernel { K_SUMSQ, K_FACTSUM, K_FIB, K_SLEEP, K_API, K_FETCH, K_PIPELINE };
+static const char *const kernel_words[] = {"sumsq", "factsum", "fib",      "sleep",
+                                           "api",   "fetch",   "pipeline", NULL};
+static const char *const mode_names[] = {"strong", "weak", NULL};
 
 static bool is_io(enum kernel k)
 {
@@ -72,71 +37,28 @@ static bool is_io(enum kernel k)
 
 struct scale_opts {
     enum kernel kernel;
-    enum pk_sumsq_variant variant;
+    int variant;      /* sumsq: enum pk_sumsq_variant; -1 until --range/--gauss/--array */
+    int sumsq_tuning; /* 1 when --chunk or --seed was given */
     uint64_t n, chunk, seed;
-    double seconds;         /* sleep */
-    char **pass;            /* api, fetch, pipeline: the command's own options ({w} = workers) */
+    double seconds; /* sleep */
+    char **pass;    /* api, fetch, pipeline: the command's own options ({w} = workers) */
+    size_t npass;
     const char *experiment; /* --experiment: one id for points run by separate commands */
-    int npass;
+    int mode;               /* index into mode_names */
     bool weak, serial;
-    int threads[MAX_POINTS];
-    int npoints;
+    struct pk_count_list threads, workers; /* as given */
+    struct pk_count_list points;           /* the sweep: threads (kernels) or workers (I/O) */
+    int nranks;
     struct pk_common_opts common;
 };
 
-static int parse_threads(const char *text, struct scale_opts *o, struct pk_err *err)
-{
-    char *copy = strdup(text);
-    if (!copy)
-        return pk_fail(err, PK_ENOMEM, "out of memory");
-    o->npoints = 0;
-    int rc = PK_OK;
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok && rc == PK_OK;
-         tok = strtok_r(NULL, ",", &save)) {
-        uint64_t t;
-        if (o->npoints == MAX_POINTS)
-            rc = pk_fail(err, PK_EINVAL, "--threads: at most %d counts", MAX_POINTS);
-        else if ((rc = pk_parse_count("--threads", tok, 1, 4096, &t, err)) == PK_OK)
-            o->threads[o->npoints++] = (int)t;
-    }
-    if (rc == PK_OK && o->npoints == 0)
-        rc = pk_fail(err, PK_EINVAL, "--threads expects a list like 1,2,4, got '%s'", text);
-    free(copy);
-    return rc;
-}
-
-/* 1, 2, 4, ... up to the cores, then the cores themselves. */
-static void default_threads(struct scale_opts *o)
-{
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    o->npoints = 0;
-    for (int t = 1; t <= cores && o->npoints < MAX_POINTS - 1; t *= 2)
-        o->threads[o->npoints++] = t;
-    if (o->threads[o->npoints - 1] != cores && cores > 1)
-        o->threads[o->npoints++] = (int)cores;
-}
-
 static const char *kernel_name(const struct scale_opts *o)
 {
-    switch (o->kernel) {
-    case K_SUMSQ:
+    if (o->kernel == K_SUMSQ)
         return o->variant == PK_SUMSQ_RANGE   ? "sumsq:range"
                : o->variant == PK_SUMSQ_GAUSS ? "sumsq:gauss"
                                               : "sumsq:array";
-    case K_FACTSUM:
-        return "factsum";
-    case K_SLEEP:
-        return "sleep";
-    case K_API:
-        return "api";
-    case K_FETCH:
-        return "fetch";
-    case K_PIPELINE:
-        return "pipeline";
-    default:
-        return "fib";
-    }
+    return kernel_words[o->kernel];
 }
 
 /* The calibration kernel: every rank sleeps `seconds` per repetition after a barrier; the time
@@ -207,7 +129,7 @@ static char *with_workers(const char *text, int w)
  * the timing of all of them and its throughput. */
 static int run_io(const struct scale_opts *o, int w, json_t **rec)
 {
-    const char *cmd = kernel_name(o);
+    const char *cmd = kernel_words[o->kernel];
     char wstr[16];
     snprintf(wstr, sizeof wstr, "%d", w);
     char **args = calloc((size_t)o->npass + 8, sizeof *args);
@@ -221,7 +143,7 @@ static int run_io(const struct scale_opts *o, int w, json_t **rec)
     args[n++] = "parkit";
     args[n++] = (char *)cmd;
     int first_pass = n;
-    for (int i = 0; i < o->npass; i++)
+    for (size_t i = 0; i < o->npass; i++)
         if (!(args[n++] = with_workers(o->pass[i], w)))
             status = PK_EXIT_RUNTIME;
     int last_pass = n;
@@ -278,8 +200,11 @@ static int run_point(const struct pk_comm *c, const struct scale_opts *o, uint64
     struct pk_common_opts common = o->common;
     common.nthreads = o->serial ? 1 : nthreads;
     if (o->kernel == K_SUMSQ) {
-        struct pk_sumsq_opts so = {
-            .variant = o->variant, .n = size, .chunk = o->chunk, .seed = o->seed, .common = common};
+        struct pk_sumsq_opts so = {.variant = (enum pk_sumsq_variant)o->variant,
+                                   .n = size,
+                                   .chunk = o->chunk,
+                                   .seed = o->seed,
+                                   .common = common};
         return pk_sumsq_execute(c, &so, sysinfo, rec);
     }
     if (is_io(o->kernel))
@@ -327,221 +252,416 @@ static void progress(int done, int total, double elapsed, double est_left)
     fflush(stderr);
 }
 
-static int parse_args(int argc, char **argv, const struct pk_comm *c, struct scale_opts *o)
+/* ---- options ----------------------------------------------------------------------------- */
+
+static const char synopsis[] =
+    "sumsq --range N | --gauss N [--chunk C] | --array N [options]\n"
+    "       parkit scale factsum N [options]\n"
+    "       parkit scale fib N [options]\n"
+    "       parkit scale sleep SECONDS [options]\n"
+    "       parkit scale api|fetch|pipeline --workers LIST [options] -- [its options]\n"
+    "       parkit scale grain [options]   (see parkit scale grain --help)";
+
+static const char description[] =
+    "Strong scaling keeps the size N at every point; --mode weak makes it N x workers, so the\n"
+    "work per worker stays the same (for factsum the work grows a little faster than N, so\n"
+    "ideal weak efficiency is slightly below 1). With --record every point becomes a JSON line\n"
+    "for `parkit report`.\n"
+    "\n"
+    "sleep is the harness's own calibration: each repetition sleeps SECONDS / workers\n"
+    "(perfect scaling) or, with --serial, SECONDS at every point (no scaling at all); it\n"
+    "computes nothing, so it reads the same on a busy machine, and what it reports beyond\n"
+    "the ideal is the harness's overhead. Verified: no repetition was shorter than asked.\n"
+    "\n"
+    "api, fetch and pipeline sweep the worker count of the I/O commands (--workers, e.g.\n"
+    "1,2,4,...,512): each point runs the command (a child process, --reps times after\n"
+    "--warmup) with the options after '--', and reports its time and throughput against the\n"
+    "bound: Little's law (W / mean call time) for api, the slowest stage for pipeline. In\n"
+    "the options, {w} stands for the point's worker count: pipeline needs it in --stages\n"
+    "(e.g. -- --stages read:0.01:{w},parse:0.02:{w}); api and fetch get --workers W.\n"
+    "\n"
+    "Workers = ranks x threads. A point whose threads outnumber the cores is run but warned\n"
+    "about first, and its record says so. A progress line goes to stderr on a terminal.\n"
+    "Speedup is against the first point (scaled speedup p T1 / Tp for weak scaling).\n";
+
+static int check_experiment(const struct pk_opt *opt, const char *text, struct pk_err *err)
 {
-    static const struct option longopts[] = {{"range", required_argument, NULL, 'R'},
-                                             {"gauss", required_argument, NULL, 'G'},
-                                             {"array", required_argument, NULL, 'A'},
-                                             {"chunk", required_argument, NULL, 'C'},
-                                             {"seed", required_argument, NULL, 'S'},
-                                             {"mode", required_argument, NULL, 'M'},
-                                             {"serial", no_argument, NULL, 'Z'},
-                                             {"workers", required_argument, NULL, 'W'},
-                                             {"experiment", required_argument, NULL, 'E'},
-                                             PK_COMMON_LONGOPTS,
-                                             {NULL, 0, NULL, 0}};
-    struct pk_err err = {0};
-    if (argc < 2 || argv[1][0] == '-') {
-        if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-            if (c->rank == 0)
-                printf("%s%s%s", usage, pk_common_help, pk_exit_help);
-            return PK_OPT_HELP_SHOWN;
-        }
-        pk_error(c, false, "scale",
-                 "name a kernel: sumsq, factsum, fib, sleep, api, fetch or pipeline (see --help)");
-        return PK_EXIT_USAGE;
-    }
-    const char *k = argv[1];
-    if (strcmp(k, "sumsq") == 0)
-        o->kernel = K_SUMSQ;
-    else if (strcmp(k, "factsum") == 0)
-        o->kernel = K_FACTSUM;
-    else if (strcmp(k, "fib") == 0)
-        o->kernel = K_FIB;
-    else if (strcmp(k, "sleep") == 0)
-        o->kernel = K_SLEEP;
-    else if (strcmp(k, "api") == 0)
-        o->kernel = K_API;
-    else if (strcmp(k, "fetch") == 0)
-        o->kernel = K_FETCH;
-    else if (strcmp(k, "pipeline") == 0)
-        o->kernel = K_PIPELINE;
-    else {
-        pk_error(c, false, "scale",
-                 "unknown kernel '%s' (sumsq, factsum, fib, sleep, api, fetch or pipeline)", k);
-        return PK_EXIT_USAGE;
-    }
-    int nvariants = 0;
-    bool have_threads = false;
-    /* -t/--threads is the shared option, but here it takes a list */
-    opterr = 0;
-    optind = 2;
-    int code;
-    while ((code = getopt_long(argc, argv, ":" PK_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        int rc = PK_OK;
-        switch (code) {
-        case 'R':
-        case 'G':
-        case 'A':
-            if (o->kernel != K_SUMSQ) {
-                pk_error(c, false, "scale", "--range, --gauss and --array are sumsq options");
-                return PK_EXIT_USAGE;
-            }
-            o->variant = code == 'R'   ? PK_SUMSQ_RANGE
-                         : code == 'G' ? PK_SUMSQ_GAUSS
-                                       : PK_SUMSQ_ARRAY;
-            nvariants++;
-            rc = pk_parse_count(code == 'R'   ? "--range"
-                                : code == 'G' ? "--gauss"
-                                              : "--array",
-                                optarg, 1, UINT64_C(1) << 40, &o->n, &err);
-            break;
-        case 'C':
-            rc = pk_parse_count("--chunk", optarg, 1, UINT64_C(1) << 30, &o->chunk, &err);
-            break;
-        case 'S':
-            rc = pk_parse_count("--seed", optarg, 0, UINT64_MAX, &o->seed, &err);
-            break;
-        case PK_OPT_THREADS:
-        case 'W':
-            if ((code == 'W') != is_io(o->kernel)) {
-                pk_error(c, false, "scale", "%s",
-                         is_io(o->kernel)
-                             ? "api, fetch and pipeline sweep --workers, not --threads"
-                             : "--workers is for api, fetch and pipeline; kernels take --threads");
-                return PK_EXIT_USAGE;
-            }
-            rc = parse_threads(optarg, o, &err);
-            have_threads = true;
-            break;
-        case 'M':
-            if (strcmp(optarg, "strong") == 0 || strcmp(optarg, "weak") == 0)
-                o->weak = strcmp(optarg, "weak") == 0;
-            else
-                rc = pk_fail(&err, PK_EINVAL, "--mode expects strong or weak, got '%s'", optarg);
-            break;
-        case 'Z':
-            o->serial = true;
-            break;
-        case 'E':
-            if (strlen(optarg) >= 120 || !*optarg)
-                rc = pk_fail(&err, PK_EINVAL, "--experiment expects 1 to 119 characters, got '%s'",
-                             optarg);
-            o->experiment = optarg;
-            break;
-        default: {
-            int handled = pk_cli_option(c, "scale", usage, code, argv, &o->common);
-            if (handled != PK_OPT_DONE)
-                return handled;
-        }
-        }
-        if (rc != PK_OK) {
-            pk_error(c, false, "scale", "%s", err.msg);
-            return PK_EXIT_USAGE;
-        }
-    }
-    if (is_io(o->kernel)) {
-        if (!have_threads) {
-            pk_error(c, false, "scale", "%s needs --workers LIST, e.g. 1,2,4,8", k);
-            return PK_EXIT_USAGE;
-        }
-        if (c->nranks > 1) {
-            pk_error(c, false, "scale", "%s runs on one process; start it without mpirun", k);
-            return PK_EXIT_USAGE;
-        }
-        o->pass = argv + optind;
-        o->npass = argc - optind;
-        bool has_w = false;
-        for (int i = 0; i < o->npass; i++)
-            has_w = has_w || strstr(o->pass[i], "{w}");
-        if (o->kernel == K_PIPELINE && !has_w) {
-            pk_error(c, false, "scale",
-                     "pipeline: put {w} where the worker count goes, e.g. -- --stages "
-                     "a:0.01:{w},b:0.02:{w}");
-            return PK_EXIT_USAGE;
-        }
-        if (o->weak) {
-            pk_error(c, false, "scale", "%s sweeps are strong only (a fixed number of tasks)", k);
-            return PK_EXIT_USAGE;
-        }
-        o->n = 0;
-        return PK_OPT_DONE;
-    }
-    if (o->kernel == K_SUMSQ) {
-        if (nvariants != 1) {
-            pk_error(c, false, "scale",
-                     "sumsq needs exactly one of --range N, --gauss N, --array N");
-            return PK_EXIT_USAGE;
-        }
-        if (optind < argc) {
-            pk_error(c, false, "scale", "unexpected argument '%s'", argv[optind]);
-            return PK_EXIT_USAGE;
-        }
-    } else {
-        if (optind + 1 != argc) {
-            pk_error(c, false, "scale", "%s needs exactly one %s%s%s%s", k,
-                     o->kernel == K_SLEEP ? "time in SECONDS" : "size N",
-                     optind < argc ? " (got '" : "", optind < argc ? argv[argc - 1] : "",
-                     optind < argc ? "' too)" : "");
-            return PK_EXIT_USAGE;
-        }
-        if (o->kernel == K_SLEEP) {
-            char *end = NULL;
-            o->seconds = strtod(argv[optind], &end);
-            o->n = 1;
-            if (end == argv[optind] || *end || !(o->seconds > 0 && o->seconds <= 60)) {
-                pk_error(c, false, "scale", "sleep expects seconds in (0, 60], got '%s'",
-                         argv[optind]);
-                return PK_EXIT_USAGE;
-            }
-        } else if (pk_parse_count("N", argv[optind], 1, UINT64_C(1) << 32, &o->n, &err) != PK_OK) {
-            pk_error(c, false, "scale", "%s", err.msg);
-            return PK_EXIT_USAGE;
-        }
-    }
-    if (!have_threads)
-        default_threads(o);
-    /* the largest size must still be something the kernel accepts */
-    uint64_t most = 1;
-    for (int i = 0; i < o->npoints; i++)
-        most = (uint64_t)o->threads[i] * (uint64_t)c->nranks > most
-                   ? (uint64_t)o->threads[i] * (uint64_t)c->nranks
-                   : most;
-    if (o->weak && o->n > UINT64_MAX / most) {
-        pk_error(c, false, "scale", "weak scaling: %" PRIu64 " x %" PRIu64 " workers overflows",
-                 o->n, most);
-        return PK_EXIT_USAGE;
-    }
-    return PK_OPT_DONE;
+    (void)opt;
+    if (strlen(text) < 120)
+        return PK_OK;
+    return pk_fail(err, PK_EINVAL, "--experiment expects 1 to 119 characters, got '%s'", text);
 }
 
-static void print_row(const struct scale_opts *o, int workers, int threads, int ranks,
-                      uint64_t size, const json_t *rec, double t1, int workers1, bool over)
+#define SUMSQ_VARIANT(o, v) .tag = &(o)->variant, .tag_value = (v), .group = 1
+#define SUMSQ_TUNING(o)     .tag = &(o)->sumsq_tuning, .tag_value = 1
+
+/* The declared options; scale's sumsq options (the kernel's own, re-declared for the sweep)
+ * live here and nowhere else in scale. */
+static int parse_options(int argc, char **argv, const struct pk_comm *c, struct scale_opts *o,
+                         struct pk_args *args)
 {
-    json_t *tim = json_object_get(rec, "timing");
-    double med = json_real_value(json_object_get(tim, "median_s"));
-    double mn = json_real_value(json_object_get(tim, "min_s"));
-    double mx = json_real_value(json_object_get(tim, "max_s"));
-    double rel = (double)workers / workers1; /* workers relative to the first point */
-    double speedup = med > 0 ? (o->weak ? rel * t1 / med : t1 / med) : 0;
-    double eff = rel > 0 ? speedup / rel : 0;
-    bool verified = json_is_true(json_object_get(rec, "verified"));
-    const char *v = verified ? "yes" : o->common.no_verify ? "skipped" : "NO";
-    if (o->common.format == PK_FORMAT_CSV) {
-        printf("%s,%s,%d,%d,%d,%" PRIu64 ",%.9f,%.9f,%.9f,%.4f,%.4f,%s,%s\n", kernel_name(o),
-               o->weak ? "weak" : "strong", workers, threads, ranks, size, med, mn, mx, speedup,
-               eff, v, over ? "yes" : "no");
-        return;
+    const uint64_t most = UINT64_C(1) << 40;
+    const struct pk_opt table[] = {
+        {"threads", 't', PK_OPT_LIST, &o->threads, "LIST",
+         "thread counts per rank, e.g. 1,2,4 (default 1 and every power of two\n"
+         "up to the cores, then the cores); not for api, fetch and pipeline",
+         .min = 1, .max = 4096},
+        {"workers", 0, PK_OPT_LIST, &o->workers, "LIST",
+         "api, fetch and pipeline: the worker counts to sweep, e.g. 1,2,4,8", .min = 1,
+         .max = 4096},
+        {"mode", 0, PK_OPT_ENUM, &o->mode, "MODE",
+         "strong (default): the size stays N at every point; weak: the size\n"
+         "is N x workers",
+         .choices = mode_names},
+        {"range", 0, PK_OPT_COUNT, &o->n, "N", "sumsq: exact sum of i*i for 0 <= i < N", .min = 1,
+         .max = most, SUMSQ_VARIANT(o, PK_SUMSQ_RANGE)},
+        {"gauss", 0, PK_OPT_COUNT, &o->n, "N", "sumsq: N standard-normal values in chunks",
+         .min = 1, .max = most, SUMSQ_VARIANT(o, PK_SUMSQ_GAUSS)},
+        {"array", 0, PK_OPT_COUNT, &o->n, "N", "sumsq: N uniform float64 values in memory",
+         .min = 1, .max = most, SUMSQ_VARIANT(o, PK_SUMSQ_ARRAY)},
+        {"chunk", 0, PK_OPT_COUNT, &o->chunk, "C", "sumsq --gauss chunk size (default 1e6)",
+         .min = 1, .max = UINT64_C(1) << 30, SUMSQ_TUNING(o)},
+        {"seed", 0, PK_OPT_COUNT, &o->seed, "S", "sumsq --gauss/--array seed (default 42)",
+         SUMSQ_TUNING(o)},
+        {"serial", 0, PK_OPT_FLAG, &o->serial, NULL,
+         "run every point on one thread (harness check: efficiency ~ 1/p)"},
+        {"experiment", 0, PK_OPT_STRING, &o->experiment, "ID",
+         "the records' experiment id (default: kernel, time and process id);\n"
+         "give one id to points run by separate commands, e.g. a rank sweep",
+         .check = check_experiment},
+        {NULL},
+    };
+    const struct pk_cmd_spec spec = {
+        .name = "scale",
+        .synopsis = synopsis,
+        .summary = "Runs the kernel once per thread count, verified, and prints time, speedup,\n"
+                   "parallel efficiency and the Karp-Flatt serial fraction of each point.",
+        .description = description,
+        .opts = table,
+        .shared = PK_SHARED_TIMED | PK_SHARED_RECORD | PK_SHARED_FORMAT | PK_SHARED_NO_VERIFY,
+        .formats = PK_FORMATS_CSV,
+        .reps_default = 5,
+        .operands = "KERNEL",
+        .rest = "OPTIONS",
+    };
+    return pk_opts_parse(&spec, c, argc, argv, &o->common, args);
+}
+
+static int usage_error(const struct pk_comm *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int usage_error(const struct pk_comm *c, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pk_error(c, false, "scale", "%s", msg);
+    return PK_EXIT_USAGE;
+}
+
+/* The kernel (the first operand) and its size operand. */
+static int read_kernel(const struct pk_comm *c, struct scale_opts *o, const struct pk_args *a)
+{
+    if (a->noperands == 0)
+        return usage_error(c, "name a kernel: sumsq, factsum, fib, sleep, api, fetch or pipeline"
+                              " (or scale grain; see --help)");
+    const char *k = a->operand[0];
+    int i = 0;
+    while (kernel_words[i] && strcmp(kernel_words[i], k) != 0)
+        i++;
+    if (strcmp(k, "grain") == 0)
+        return usage_error(c, "grain is a command of its own: parkit scale grain [options]");
+    if (!kernel_words[i])
+        return usage_error(c,
+                           "unknown kernel '%s' (sumsq, factsum, fib, sleep, api, fetch or "
+                           "pipeline)",
+                           k);
+    o->kernel = (enum kernel)i;
+    bool sized = o->kernel == K_FACTSUM || o->kernel == K_FIB || o->kernel == K_SLEEP;
+    if (!sized) {
+        if (a->noperands > 1)
+            return usage_error(c, "unexpected argument '%s'", a->operand[1]);
+        return PK_EXIT_OK;
     }
+    if (a->noperands != 2) {
+        const char *what = o->kernel == K_SLEEP ? "time in SECONDS" : "size N";
+        if (a->noperands > 2)
+            return usage_error(c, "%s needs exactly one %s (got '%s' too)", k, what,
+                               a->operand[a->noperands - 1]);
+        return usage_error(c, "%s needs exactly one %s", k, what);
+    }
+    struct pk_err err = {0};
+    const char *text = a->operand[1];
+    if (o->kernel == K_SLEEP) {
+        o->n = 1;
+        if (pk_parse_real("sleep", text, 0, 60, &o->seconds, &err) != PK_OK || o->seconds <= 0)
+            return usage_error(c, "sleep expects seconds in (0, 60], got '%s'", text);
+        return PK_EXIT_OK;
+    }
+    if (pk_parse_count("N", text, 1, UINT64_C(1) << 32, &o->n, &err) != PK_OK)
+        return usage_error(c, "%s", err.msg);
+    return PK_EXIT_OK;
+}
+
+/* Options that belong to some kernels only are refused for the others. */
+static int check_kernel_options(const struct pk_comm *c, const struct scale_opts *o,
+                                const struct pk_args *a)
+{
+    const char *k = kernel_words[o->kernel];
+    if (o->kernel == K_SUMSQ && o->variant < 0)
+        return usage_error(c, "sumsq needs exactly one of --range N, --gauss N, --array N");
+    if (o->kernel != K_SUMSQ && o->variant >= 0)
+        return usage_error(c, "--range, --gauss and --array are sumsq options");
+    if (o->kernel != K_SUMSQ && o->sumsq_tuning)
+        return usage_error(c, "--chunk and --seed are sumsq options");
+    if (!is_io(o->kernel) && a->nrest > 0)
+        return usage_error(c, "options after '--' go to api, fetch or pipeline, not %s", k);
+    if (is_io(o->kernel) && o->threads.n > 0)
+        return usage_error(c, "api, fetch and pipeline sweep --workers, not --threads");
+    if (!is_io(o->kernel) && o->workers.n > 0)
+        return usage_error(c, "--workers is for api, fetch and pipeline; kernels take "
+                              "--threads");
+    /* the child verifies on its own; scale cannot skip it, or run it on one thread */
+    if ((is_io(o->kernel) || o->kernel == K_SLEEP) && o->common.no_verify)
+        return usage_error(c, "--no-verify does not apply to scale %s", k);
+    if (is_io(o->kernel) && o->serial)
+        return usage_error(c, "--serial is for the kernels, not %s", k);
+    return PK_EXIT_OK;
+}
+
+/* api, fetch, pipeline: one process, a worker list, {w} where pipeline needs it, strong only. */
+static int check_io(const struct pk_comm *c, struct scale_opts *o, const struct pk_args *a)
+{
+    const char *k = kernel_words[o->kernel];
+    if (o->workers.n == 0)
+        return usage_error(c, "%s needs --workers LIST, e.g. 1,2,4,8", k);
+    if (c->nranks > 1)
+        return usage_error(c, "%s runs on one process; start it without mpirun", k);
+    o->pass = a->rest;
+    o->npass = a->nrest;
+    bool has_w = false;
+    for (size_t i = 0; i < o->npass; i++)
+        has_w = has_w || strstr(o->pass[i], "{w}");
+    if (o->kernel == K_PIPELINE && !has_w)
+        return usage_error(c, "pipeline: put {w} where the worker count goes, e.g. -- --stages "
+                              "a:0.01:{w},b:0.02:{w}");
+    if (o->weak)
+        return usage_error(c, "%s sweeps are strong only (a fixed number of tasks)", k);
+    o->n = 0;
+    return PK_EXIT_OK;
+}
+
+/* 1, 2, 4, ... up to the cores, then the cores themselves. */
+static int default_threads(struct pk_count_list *l)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cores = cores < 1 ? 1 : cores > 4096 ? 4096 : cores;
+    l->v = calloc(16, sizeof *l->v);
+    if (!l->v)
+        return PK_EXIT_RUNTIME;
+    l->n = 0;
+    for (long t = 1; t <= cores; t *= 2)
+        l->v[l->n++] = (uint64_t)t;
+    if (l->v[l->n - 1] != (uint64_t)cores)
+        l->v[l->n++] = (uint64_t)cores;
+    return PK_EXIT_OK;
+}
+
+/* The largest size of a weak sweep must still be one the kernel takes. */
+static int check_sizes(const struct pk_comm *c, const struct scale_opts *o)
+{
+    uint64_t most = 1;
+    for (size_t i = 0; i < o->points.n; i++) {
+        uint64_t w = o->points.v[i] * (uint64_t)c->nranks;
+        most = w > most ? w : most;
+    }
+    if (!o->weak)
+        most = 1;
+    char text[96];
+    if (o->n > UINT64_MAX / most) {
+        snprintf(text, sizeof text, "%" PRIu64 " x %" PRIu64, o->n, most);
+        return usage_error(c, "weak scaling: %s workers overflows", text);
+    }
+    if (o->kernel == K_SUMSQ && o->variant == PK_SUMSQ_RANGE && o->n * most > PK_SUMSQ_RANGE_MAX) {
+        snprintf(text, sizeof text, "%" PRIu64 " x %" PRIu64, o->n, most);
+        return usage_error(c,
+                           "--range: %s workers would overflow 128 bits in the sum of "
+                           "squares",
+                           text);
+    }
+    return PK_EXIT_OK;
+}
+
+static void free_opts(struct scale_opts *o)
+{
+    pk_count_list_free(&o->threads);
+    pk_count_list_free(&o->workers);
+    pk_count_list_free(&o->points);
+}
+
+/* parse -> kernel -> kernel options -> points -> sizes. *a keeps the rest for I/O kernels. */
+static int parse(int argc, char **argv, const struct pk_comm *c, struct scale_opts *o,
+                 struct pk_args *a)
+{
+    *o = (struct scale_opts){.variant = -1, .chunk = 1000000, .seed = 42, .nranks = c->nranks};
+    int status = parse_options(argc, argv, c, o, a);
+    if (status != PK_EXIT_OK)
+        return status;
+    o->weak = o->mode == 1;
+    if ((status = read_kernel(c, o, a)) != PK_EXIT_OK ||
+        (status = check_kernel_options(c, o, a)) != PK_EXIT_OK)
+        return status;
+    if (is_io(o->kernel)) {
+        if ((status = check_io(c, o, a)) != PK_EXIT_OK)
+            return status;
+        o->points = o->workers;
+        o->workers = (struct pk_count_list){0};
+    } else if (o->threads.n > 0) {
+        o->points = o->threads;
+        o->threads = (struct pk_count_list){0};
+    } else if (default_threads(&o->points) != PK_EXIT_OK) {
+        pk_error(c, false, "scale", "out of memory");
+        return PK_EXIT_RUNTIME;
+    }
+    return check_sizes(c, o);
+}
+
+/* ---- the sweep --------------------------------------------------------------------------- */
+
+static int append_record(const struct pk_comm *c, const struct scale_opts *o, const json_t *rec)
+{
+    struct pk_err err = {0};
+    if (!o->common.record || pk_record_append(o->common.record, rec, &err) == PK_OK)
+        return PK_EXIT_OK;
+    pk_error(c, false, "scale", "%s", err.msg);
+    return PK_EXIT_RUNTIME;
+}
+
+/* Point i: run, label with the scale block, append to --record at once (a sweep stopped later
+ * keeps its points), and add to points (rank 0). Returns this rank's status. */
+static int run_one(const struct pk_comm *c, const struct scale_opts *o, size_t i,
+                   const char *experiment, json_t *points)
+{
+    int t = (int)o->points.v[i];
+    int workers = t * c->nranks;
+    uint64_t size = o->weak ? o->n * (uint64_t)workers : o->n;
+    /* gathered per point: the warnings speak of this point's threads, and go out before it */
+    json_t *sysinfo = pk_sysinfo_for_command(
+        c, "scale", o->serial || o->kernel == K_SLEEP || is_io(o->kernel) ? 1 : t);
+    bool over = c->rank == 0 && oversubscribed(sysinfo);
+    json_t *rec = NULL;
+    int status = run_point(c, o, size, t, sysinfo, &rec);
+    if (rec && is_io(o->kernel)) { /* the size is the command's task count */
+        json_t *params = json_object_get(rec, "params");
+        const char *key = o->kernel == K_API ? "tasks" : o->kernel == K_FETCH ? "urls" : "items";
+        size = (uint64_t)json_integer_value(json_object_get(params, key));
+        pk_record_set_provenance(rec, sysinfo);
+    }
+    json_decref(sysinfo);
+    if (!rec)
+        return status;
+    json_object_set_new(rec, "scale",
+                        json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:b, s:b, s:i, s:i}",
+                                  "experiment", experiment, "mode", mode_names[o->weak], "kernel",
+                                  kernel_name(o), "workers", workers, "threads", t, "ranks",
+                                  c->nranks, "size", (json_int_t)size, "base_size",
+                                  (json_int_t)o->n, "oversubscribed", over, "serial", o->serial,
+                                  "point", (int)i, "points", (int)o->points.n));
+    int rc = append_record(c, o, rec);
+    json_array_append_new(points, rec);
+    return status > rc ? status : rc;
+}
+
+/* Every point in turn; a failed point ends the sweep on every rank alike. */
+static int sweep(const struct pk_comm *c, const struct scale_opts *o, const char *experiment,
+                 json_t *points)
+{
+    bool tty = c->rank == 0 && isatty(STDERR_FILENO);
+    int worst = PK_EXIT_OK;
+    double start = pk_now_s();
+    for (size_t i = 0; i < o->points.n; i++) {
+        int status = run_one(c, o, i, experiment, points);
+        worst = status > worst ? status : worst;
+        if (tty) {
+            double el = pk_now_s() - start;
+            progress((int)i + 1, (int)o->points.n, el,
+                     el / (double)(i + 1) * (double)(o->points.n - i - 1));
+        }
+        if (pk_dist_agree(c, status) != PK_EXIT_OK)
+            break;
+    }
+    return worst;
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+/* One point as the table and the CSV show it. */
+struct row {
+    int workers, threads, ranks;
+    uint64_t size;
+    double med, mn, mx, speedup, eff, rel;
+    bool verified, over;
+};
+
+/* The point rec against the sweep's first point. */
+static struct row row_of(const struct scale_opts *o, const json_t *rec, const json_t *first)
+{
+    const json_t *s = json_object_get(rec, "scale"), *tim = json_object_get(rec, "timing");
+    struct row r = {
+        .workers = (int)json_integer_value(json_object_get(s, "workers")),
+        .threads = (int)json_integer_value(json_object_get(s, "threads")),
+        .ranks = (int)json_integer_value(json_object_get(s, "ranks")),
+        .size = (uint64_t)json_integer_value(json_object_get(s, "size")),
+        .med = json_real_value(json_object_get(tim, "median_s")),
+        .mn = json_real_value(json_object_get(tim, "min_s")),
+        .mx = json_real_value(json_object_get(tim, "max_s")),
+        .verified = json_is_true(json_object_get(rec, "verified")),
+        .over = json_is_true(json_object_get(s, "oversubscribed")),
+    };
+    const json_t *s1 = json_object_get(first, "scale");
+    double t1 = json_real_value(json_object_get(json_object_get(first, "timing"), "median_s"));
+    int workers1 = (int)json_integer_value(json_object_get(s1, "workers"));
+    r.rel = workers1 > 0 ? (double)r.workers / workers1 : 0; /* workers relative to the first */
+    r.speedup = r.med > 0 ? (o->weak ? r.rel * t1 / r.med : t1 / r.med) : 0;
+    r.eff = r.rel > 0 ? r.speedup / r.rel : 0;
+    return r;
+}
+
+static const char *verified_word(const struct scale_opts *o, const struct row *r, bool table)
+{
+    return r->verified ? "yes" : o->common.no_verify ? "skipped" : table ? "NO" : "no";
+}
+
+static void print_header(const struct scale_opts *o)
+{
+    char size[64];
+    if (o->kernel == K_SLEEP)
+        snprintf(size, sizeof size, "%g s of sleep", o->seconds);
+    else if (is_io(o->kernel))
+        snprintf(size, sizeof size, "a fixed number of tasks");
+    else
+        snprintf(size, sizeof size, "N = %" PRIu64, o->n);
+    printf("# parkit scale: %s, %s scaling, %s%s, %d %s; median of %d after %d warm-up%s\n",
+           kernel_name(o), mode_names[o->weak], size, o->weak ? " per worker" : "", o->nranks,
+           pk_plural((unsigned long long)o->nranks, "rank", "ranks"), o->common.reps,
+           o->common.warmup, o->serial ? "; --serial: one thread always" : "");
+    printf("%7s %7s %5s %14s %10s %10s %10s %8s %10s %10s  %s\n", "workers", "threads", "ranks",
+           "size", "median_s", "min_s", "max_s", "speedup", "efficiency", "karp-flatt", "verified");
+}
+
+static void print_row(const struct scale_opts *o, const struct row *r, const json_t *rec)
+{
     char kf[16] = "-";
     /* Karp-Flatt: e = (1/S - 1/p) / (1 - 1/p), the serial fraction the measured speedup implies */
-    if (rel > 1 && speedup > 0)
-        snprintf(kf, sizeof kf, "%.3f", (1 / speedup - 1 / rel) / (1 - 1 / rel));
-    printf("%7d %7d %5d %14" PRIu64 " %10.4f %10.4f %10.4f %8.2f %10.2f %10s  %s%s", workers,
-           threads, ranks, size, med, mn, mx, speedup, eff, kf, v, over ? "  oversubscribed" : "");
+    if (r->rel > 1 && r->speedup > 0)
+        snprintf(kf, sizeof kf, "%.3f", (1 / r->speedup - 1 / r->rel) / (1 - 1 / r->rel));
+    printf("%7d %7d %5d %14" PRIu64 " %10.4f %10.4f %10.4f %8.2f %10.2f %10s  %s%s", r->workers,
+           r->threads, r->ranks, r->size, r->med, r->mn, r->mx, r->speedup, r->eff, kf,
+           verified_word(o, r, true), r->over ? "  oversubscribed" : "");
     if (is_io(o->kernel)) {
         /* throughput against the command's own bound: Little's law or the slowest stage */
-        json_t *res = json_object_get(rec, "result");
+        const json_t *res = json_object_get(rec, "result");
         double thr = json_number_value(json_object_get(res, "median_throughput_per_s"));
         double bound = json_number_value(
             json_object_get(res, o->kernel == K_API ? "littles_bound" : "bound_per_s"));
@@ -552,19 +672,60 @@ static void print_row(const struct scale_opts *o, int workers, int threads, int 
     putchar('\n');
 }
 
+static void print_table(const json_t *points, const void *ctx)
+{
+    const struct scale_opts *o = ctx;
+    print_header(o);
+    size_t i;
+    json_t *rec;
+    json_array_foreach(points, i, rec)
+    {
+        struct row r = row_of(o, rec, json_array_get(points, 0));
+        print_row(o, &r, rec);
+    }
+}
+
+static void print_csv(const json_t *points, struct pk_csvw *w, const void *ctx)
+{
+    const struct scale_opts *o = ctx;
+    static const char *const header[] = {
+        "kernel", "mode",  "workers", "threads",    "ranks",    "size",           "median_s",
+        "min_s",  "max_s", "speedup", "efficiency", "verified", "oversubscribed", NULL};
+    pk_csvw_row(w, header);
+    size_t i;
+    json_t *rec;
+    json_array_foreach(points, i, rec)
+    {
+        struct row r = row_of(o, rec, json_array_get(points, 0));
+        pk_csvw_field(w, kernel_name(o));
+        pk_csvw_field(w, mode_names[o->weak]);
+        pk_csvw_fieldf(w, "%d", r.workers);
+        pk_csvw_fieldf(w, "%d", r.threads);
+        pk_csvw_fieldf(w, "%d", r.ranks);
+        pk_csvw_fieldf(w, "%" PRIu64, r.size);
+        pk_csvw_fieldf(w, "%.9f", r.med);
+        pk_csvw_fieldf(w, "%.9f", r.mn);
+        pk_csvw_fieldf(w, "%.9f", r.mx);
+        pk_csvw_fieldf(w, "%.4f", r.speedup);
+        pk_csvw_fieldf(w, "%.4f", r.eff);
+        pk_csvw_field(w, verified_word(o, &r, false));
+        pk_csvw_field(w, r.over ? "yes" : "no");
+        pk_csvw_end(w);
+    }
+}
+
 int pk_cmd_scale(int argc, char **argv, const struct pk_comm *c)
 {
     if (argc >= 2 && strcmp(argv[1], "grain") == 0)
         return pk_scale_grain(argc, argv, c);
-    struct scale_opts o = {.chunk = 1000000, .seed = 42};
-    pk_common_defaults(&o.common);
-    o.common.reps = 5;
-    int rc = parse_args(argc, argv, c, &o);
-    if (rc == PK_OPT_HELP_SHOWN)
-        return PK_EXIT_OK;
-    if (rc != PK_OPT_DONE)
-        return PK_EXIT_USAGE;
-
+    struct scale_opts o;
+    struct pk_args args = {0};
+    int status = parse(argc, argv, c, &o, &args);
+    if (status != PK_EXIT_OK) {
+        free_opts(&o);
+        pk_args_free(&args);
+        return pk_opts_exit(status);
+    }
     /* one id for the whole sweep, so `report` can tell experiments apart */
     char experiment[128];
     if (o.experiment)
@@ -572,85 +733,18 @@ int pk_cmd_scale(int argc, char **argv, const struct pk_comm *c)
     else
         snprintf(experiment, sizeof experiment, "%s-%ld-%d", kernel_name(&o), (long)time(NULL),
                  (int)getpid());
-    bool tty = c->rank == 0 && isatty(STDERR_FILENO);
-    if (c->rank == 0) {
-        if (o.common.format == PK_FORMAT_CSV)
-            printf("kernel,mode,workers,threads,ranks,size,median_s,min_s,max_s,speedup,"
-                   "efficiency,verified,oversubscribed\n");
-        else if (o.common.format == PK_FORMAT_TABLE) {
-            char size[64];
-            if (o.kernel == K_SLEEP)
-                snprintf(size, sizeof size, "%g s of sleep", o.seconds);
-            else if (is_io(o.kernel))
-                snprintf(size, sizeof size, "a fixed number of tasks");
-            else
-                snprintf(size, sizeof size, "N = %" PRIu64, o.n);
-            printf("# parkit scale: %s, %s scaling, %s%s, %d rank%s; median of %d "
-                   "after %d warm-up%s\n%7s %7s %5s %14s %10s %10s %10s %8s %10s %10s  %s\n",
-                   kernel_name(&o), o.weak ? "weak" : "strong", size, o.weak ? " per worker" : "",
-                   c->nranks, c->nranks > 1 ? "s" : "", o.common.reps, o.common.warmup,
-                   o.serial ? "; --serial: one thread always" : "", "workers", "threads", "ranks",
-                   "size", "median_s", "min_s", "max_s", "speedup", "efficiency", "karp-flatt",
-                   "verified");
-        }
-        fflush(stdout);
+    json_t *points = json_array();
+    status = sweep(c, &o, experiment, points);
+    if (c->rank != 0 || json_array_size(points) == 0) { /* nothing to show: the error said why */
+        json_decref(points);
+        points = NULL;
     }
-    json_t *all = json_array();
-    int worst = PK_EXIT_OK;
-    double t1 = 0, start = pk_now_s();
-    int workers1 = 0;
-    for (int i = 0; i < o.npoints; i++) {
-        int t = o.threads[i];
-        int workers = t * c->nranks;
-        uint64_t size = o.weak ? o.n * (uint64_t)workers : o.n;
-        /* gathered per point: the warnings speak of this point's threads, and go out before it */
-        json_t *sysinfo = pk_sysinfo_for_command(
-            c, "scale", o.serial || o.kernel == K_SLEEP || is_io(o.kernel) ? 1 : t);
-        bool over = c->rank == 0 && oversubscribed(sysinfo);
-        json_t *rec = NULL;
-        int status = run_point(c, &o, size, t, sysinfo, &rec);
-        worst = status > worst ? status : worst;
-        if (rec && is_io(o.kernel)) { /* the size is the command's task count */
-            json_t *params = json_object_get(rec, "params");
-            const char *key = o.kernel == K_API ? "tasks" : o.kernel == K_FETCH ? "urls" : "items";
-            size = (uint64_t)json_integer_value(json_object_get(params, key));
-            pk_record_set_provenance(rec, sysinfo);
-        }
-        if (rec) {
-            json_object_set_new(
-                rec, "scale",
-                json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:b, s:b, s:i, s:i}",
-                          "experiment", experiment, "mode", o.weak ? "weak" : "strong", "kernel",
-                          kernel_name(&o), "workers", workers, "threads", t, "ranks", c->nranks,
-                          "size", (json_int_t)size, "base_size", (json_int_t)o.n, "oversubscribed",
-                          over, "serial", o.serial, "point", i, "points", o.npoints));
-            if (i == 0) {
-                t1 = json_real_value(json_object_get(json_object_get(rec, "timing"), "median_s"));
-                workers1 = workers;
-            }
-            if (o.common.format != PK_FORMAT_JSON)
-                print_row(&o, workers, t, c->nranks, size, rec, t1, workers1, over);
-            fflush(stdout);
-            struct pk_err err = {0};
-            if (o.common.record && pk_record_append(o.common.record, rec, &err) != PK_OK) {
-                pk_error(c, false, "scale", "%s", err.msg);
-                worst = worst > PK_EXIT_RUNTIME ? worst : PK_EXIT_RUNTIME;
-            }
-            json_array_append_new(all, rec);
-        }
-        json_decref(sysinfo);
-        if (tty) {
-            double el = pk_now_s() - start;
-            progress(i + 1, o.npoints, el, el / (i + 1) * (o.npoints - i - 1));
-        }
-        /* a failed point ends the sweep on every rank alike */
-        if (pk_dist_agree(c, status) != PK_EXIT_OK)
-            break;
-    }
-    if (c->rank == 0 && o.common.format == PK_FORMAT_JSON) {
-        json_dumpf(all, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-        putchar('\n');
-    }
-    json_decref(all);
-    return pk_dist_agree(c, worst);
+    /* every point went to --record as it finished; the emitter shows the sweep */
+    struct pk_common_opts shown = o.common;
+    shown.record = NULL;
+    static const struct pk_view view = {print_table, print_csv};
+    status = pk_emit(c, "scale", &shown, &view, &o, points, status);
+    free_opts(&o);
+    pk_args_free(&args);
+    return status;
 }
