@@ -7,6 +7,8 @@
  * (CPU-bound: spread it over the cores with OpenMP or ranks; in C threads compute in parallel,
  * there is no GIL), and which worker count fits. */
 #include "commands.h"
+#include "emit.h"
+#include "opt.h"
 #include "record.h"
 #include "sysinfo.h"
 #include "timing.h"
@@ -14,7 +16,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,17 +26,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static const char usage[] =
-    "Usage: parkit advise [--format table|json] [--record FILE] -- COMMAND [ARGS...]\n"
-    "Runs COMMAND, measures its wall time against the CPU time it and its children used,\n"
-    "their context switches and how many threads it ran, and says whether it is I/O-bound\n"
-    "(it waits: use threads, a pool of W workers) or CPU-bound (it computes: use the cores,\n"
-    "with OpenMP threads or MPI ranks), with a worker count to try. COMMAND's own output\n"
-    "passes through; the advice goes to stdout after it.\n"
-    "\n"
-    "Exit status: 0 when COMMAND ran and exited 0; 1 when it failed or was killed (the\n"
-    "measurements are still printed); 2 for a usage error, or when COMMAND cannot be run.\n\n";
 
 /* Below this share of the wall time on a CPU, the command mostly waits. */
 #define WAITING_BELOW 0.30
@@ -226,97 +216,219 @@ static void decide(const struct measure *m, long cores, struct advice *a)
     }
 }
 
-int pk_cmd_advise(int argc, char **argv, const struct pk_comm *c)
+/* ---- options ----------------------------------------------------------------------------- */
+
+static const char description[] =
+    "Runs COMMAND, measures its wall time against the CPU time it and its children used,\n"
+    "their context switches and how many threads it ran, and says whether it is I/O-bound\n"
+    "(it waits: use threads, a pool of W workers) or CPU-bound (it computes: use the cores,\n"
+    "with OpenMP threads or MPI ranks), with a worker count to try. COMMAND's own output\n"
+    "passes through; the advice goes to stdout after it (--format csv: a header row and one\n"
+    "row of measurements).\n"
+    "\n"
+    "Exit status: 0 when COMMAND ran and exited 0; 1 when it failed or was killed (the\n"
+    "measurements are still printed); 2 for a usage error, or when COMMAND cannot be run.\n";
+
+/* The command to run is everything after "--", so its own options are never advise's. */
+static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_common_opts *common,
+                 struct pk_args *args)
 {
-    static const struct option longopts[] = {PK_COMMON_LONGOPTS, {NULL, 0, NULL, 0}};
-    struct pk_common_opts common;
-    pk_common_defaults(&common);
-    opterr = 0;
-    optind = 1;
-    int code;
-    /* "+": stop at the first operand, so COMMAND's own options are left alone */
-    while ((code = getopt_long(argc, argv, "+:" PK_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        int handled = pk_cli_option(c, "advise", usage, code, argv, &common);
-        if (handled == PK_OPT_HELP_SHOWN)
-            return PK_EXIT_OK;
-        if (handled != PK_OPT_DONE)
-            return PK_EXIT_USAGE;
-    }
-    if (optind >= argc) {
+    static const struct pk_opt table[] = {{NULL}};
+    const struct pk_cmd_spec spec = {
+        .name = "advise",
+        .synopsis = "[--format F] [--record FILE] -- COMMAND [ARGS...]",
+        .summary = "Threads or processes? Measures COMMAND and says whether it waits or computes.",
+        .description = description,
+        .opts = table,
+        .shared = PK_SHARED_RECORD | PK_SHARED_FORMAT,
+        .formats = PK_FORMATS_CSV,
+        .rest = "COMMAND",
+    };
+    int status = pk_opts_parse(&spec, c, argc, argv, common, args);
+    if (status != PK_EXIT_OK)
+        return status;
+    if (args->nrest == 0) {
         pk_error(c, false, "advise", "give the command to run after '--'");
         return PK_EXIT_USAGE;
     }
-    if (pk_cli_single_process(c, "advise") != PK_EXIT_OK)
-        return PK_EXIT_USAGE;
-    fflush(stdout);
-    struct measure m;
-    int e = run_measured(argv + optind, &m);
-    if (e) {
-        pk_error(c, false, "advise", "cannot run '%s': %s", argv[optind], strerror(e));
-        return PK_EXIT_USAGE;
-    }
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    struct advice a;
-    decide(&m, cores > 0 ? cores : 1, &a);
-    bool ok = WIFEXITED(m.status) && WEXITSTATUS(m.status) == 0;
-    char how[64];
-    if (WIFEXITED(m.status))
-        snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(m.status));
-    else if (WIFSIGNALED(m.status))
-        snprintf(how, sizeof how, "killed by signal %d (%s)", WTERMSIG(m.status),
-                 strsignal(WTERMSIG(m.status)));
-    else
-        snprintf(how, sizeof how, "ended (status 0x%x)", m.status);
+    return pk_cli_single_process(c, "advise");
+}
 
+/* ---- the record -------------------------------------------------------------------------- */
+
+/* How the command ended, in words. */
+static void ending(int status, char *how, size_t size)
+{
+    if (WIFEXITED(status))
+        snprintf(how, size, "exited with status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(how, size, "killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(how, size, "ended (status 0x%x)", status);
+}
+
+static json_t *make_record(const struct pk_comm *c, const struct pk_args *a,
+                           const struct measure *m, const struct advice *adv, long cores)
+{
+    char how[64];
+    ending(m->status, how, sizeof how);
     json_t *cmd = json_array();
-    for (int i = optind; i < argc; i++)
-        json_array_append_new(cmd, json_string(argv[i]));
+    for (size_t i = 0; i < a->nrest; i++)
+        json_array_append_new(cmd, json_string(a->rest[i]));
     json_t *rec = pk_record_new("advise");
     json_object_set_new(rec, "params", json_pack("{s:o}", "command", cmd));
     json_object_set_new(
         rec, "result",
         json_pack(
             "{s:s, s:f, s:f, s:f, s:f, s:f, s:i, s:I, s:I, s:I, s:I, s:I, s:s, s:i, s:s, s:i}",
-            "exit", how, "wall_s", m.wall_s, "user_s", m.user_s, "sys_s", m.sys_s, "busy_cores",
-            a.busy, "run_queue_s", m.queued_s, "max_threads", m.max_threads, "voluntary_switches",
-            (json_int_t)m.vcsw, "involuntary_switches", (json_int_t)m.ivcsw, "blocks_read",
-            (json_int_t)m.inblock, "blocks_written", (json_int_t)m.oublock, "max_rss_kb",
-            (json_int_t)m.maxrss_kb, "kind", a.kind, "workers", a.workers, "advice", a.text,
-            "cores", (int)cores));
+            "exit", how, "wall_s", m->wall_s, "user_s", m->user_s, "sys_s", m->sys_s, "busy_cores",
+            adv->busy, "run_queue_s", m->queued_s, "max_threads", m->max_threads,
+            "voluntary_switches", (json_int_t)m->vcsw, "involuntary_switches", (json_int_t)m->ivcsw,
+            "blocks_read", (json_int_t)m->inblock, "blocks_written", (json_int_t)m->oublock,
+            "max_rss_kb", (json_int_t)m->maxrss_kb, "kind", adv->kind, "workers", adv->workers,
+            "advice", adv->text, "cores", (int)cores));
     json_object_set_new(rec, "verified", json_null()); /* a measurement, nothing to verify */
-    pk_record_set_timing(rec, &m.wall_s, 1, 0);
+    pk_record_set_timing(rec, &m->wall_s, 1, 0);
     json_t *sysinfo = pk_sysinfo_for_command(c, "advise", 1);
     pk_record_set_provenance(rec, sysinfo);
-    if (common.format == PK_FORMAT_JSON) {
-        json_dumpf(rec, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-        putchar('\n');
-    } else {
-        printf("# parkit advise\n");
-        printf("command     ");
-        for (int i = optind; i < argc; i++)
-            printf("%s%s", argv[i], i + 1 < argc ? " " : "\n");
-        printf("ended       %s\n", how);
-        printf("wall        %.3f s\n", m.wall_s);
-        printf("cpu         %.3f s user + %.3f s sys = %.2f cores busy on average (of %ld)\n",
-               m.user_s, m.sys_s, a.busy, cores);
-        printf("threads     up to %d (sampled every %.0f ms)\n", m.max_threads, SAMPLE_S * 1e3);
-        printf("run queue   %.3f s ready to run but without a free core\n", m.queued_s);
-        printf("switches    %ld voluntary (it blocked), %ld involuntary (it was preempted)\n",
-               m.vcsw, m.ivcsw);
-        printf("disk        %ld blocks read, %ld written; peak memory %.1f MiB\n", m.inblock,
-               m.oublock, (double)m.maxrss_kb / 1024);
-        printf("verdict     %s; try %d worker%s\n", a.kind, a.workers, a.workers == 1 ? "" : "s");
-        printf("advice      %s\n", a.text);
-    }
-    int status = ok ? PK_EXIT_OK : PK_EXIT_RUNTIME;
-    struct pk_err err = {0};
-    if (common.record && pk_record_append(common.record, rec, &err) != PK_OK) {
-        pk_error(c, false, "advise", "%s", err.msg);
-        status = PK_EXIT_RUNTIME;
-    }
-    if (!ok)
-        pk_error(c, false, "advise", "'%s' %s", argv[optind], how);
-    json_decref(rec);
     json_decref(sysinfo);
+    return rec;
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+static double num(const json_t *res, const char *key)
+{
+    return json_number_value(json_object_get(res, key));
+}
+
+static long long whole(const json_t *res, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(res, key));
+}
+
+static const char *text(const json_t *res, const char *key)
+{
+    return json_string_value(json_object_get(res, key));
+}
+
+static void print_table(const json_t *rec, const void *ctx)
+{
+    (void)ctx;
+    const json_t *res = json_object_get(rec, "result");
+    printf("# parkit advise\ncommand     ");
+    size_t i;
+    json_t *w;
+    const json_t *cmd = json_object_get(json_object_get(rec, "params"), "command");
+    json_array_foreach(cmd, i, w)
+        printf("%s%s", json_string_value(w), i + 1 < json_array_size(cmd) ? " " : "\n");
+    printf("ended       %s\n", text(res, "exit"));
+    printf("wall        %.3f s\n", num(res, "wall_s"));
+    printf("cpu         %.3f s user + %.3f s sys = %.2f cores busy on average (of %lld)\n",
+           num(res, "user_s"), num(res, "sys_s"), num(res, "busy_cores"), whole(res, "cores"));
+    printf("threads     up to %lld (sampled every %.0f ms)\n", whole(res, "max_threads"),
+           SAMPLE_S * 1e3);
+    printf("run queue   %.3f s ready to run but without a free core\n", num(res, "run_queue_s"));
+    printf("switches    %lld voluntary (it blocked), %lld involuntary (it was preempted)\n",
+           whole(res, "voluntary_switches"), whole(res, "involuntary_switches"));
+    printf("disk        %lld blocks read, %lld written; peak memory %.1f MiB\n",
+           whole(res, "blocks_read"), whole(res, "blocks_written"),
+           (double)whole(res, "max_rss_kb") / 1024);
+    long long workers = whole(res, "workers");
+    printf("verdict     %s; try %lld %s\n", text(res, "kind"), workers,
+           pk_plural((unsigned long long)workers, "worker", "workers"));
+    printf("advice      %s\n", text(res, "advice"));
+}
+
+/* One row: the measurements and the verdict. */
+static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
+{
+    (void)ctx;
+    static const char *const header[] = {"command",
+                                         "exit",
+                                         "wall_s",
+                                         "user_s",
+                                         "sys_s",
+                                         "busy_cores",
+                                         "cores",
+                                         "max_threads",
+                                         "run_queue_s",
+                                         "voluntary_switches",
+                                         "involuntary_switches",
+                                         "blocks_read",
+                                         "blocks_written",
+                                         "max_rss_kb",
+                                         "kind",
+                                         "workers",
+                                         "advice",
+                                         NULL};
+    const json_t *res = json_object_get(rec, "result");
+    pk_csvw_row(w, header);
+    /* the command as one field, its words separated by spaces */
+    char cmd[1024] = "";
+    size_t i, len = 0;
+    json_t *word;
+    json_array_foreach(json_object_get(json_object_get(rec, "params"), "command"), i, word) len +=
+        (size_t)snprintf(cmd + len, len < sizeof cmd ? sizeof cmd - len : 0, "%s%s", i ? " " : "",
+                         json_string_value(word));
+    pk_csvw_field(w, cmd);
+    pk_csvw_field(w, text(res, "exit"));
+    pk_csvw_fieldf(w, "%.6f", num(res, "wall_s"));
+    pk_csvw_fieldf(w, "%.6f", num(res, "user_s"));
+    pk_csvw_fieldf(w, "%.6f", num(res, "sys_s"));
+    pk_csvw_fieldf(w, "%.4f", num(res, "busy_cores"));
+    pk_csvw_fieldf(w, "%lld", whole(res, "cores"));
+    pk_csvw_fieldf(w, "%lld", whole(res, "max_threads"));
+    pk_csvw_fieldf(w, "%.6f", num(res, "run_queue_s"));
+    pk_csvw_fieldf(w, "%lld", whole(res, "voluntary_switches"));
+    pk_csvw_fieldf(w, "%lld", whole(res, "involuntary_switches"));
+    pk_csvw_fieldf(w, "%lld", whole(res, "blocks_read"));
+    pk_csvw_fieldf(w, "%lld", whole(res, "blocks_written"));
+    pk_csvw_fieldf(w, "%lld", whole(res, "max_rss_kb"));
+    pk_csvw_field(w, text(res, "kind"));
+    pk_csvw_fieldf(w, "%lld", whole(res, "workers"));
+    pk_csvw_field(w, text(res, "advice"));
+    pk_csvw_end(w);
+}
+
+int pk_cmd_advise(int argc, char **argv, const struct pk_comm *c)
+{
+    struct pk_common_opts common;
+    struct pk_args args = {0};
+    int status = parse(argc, argv, c, &common, &args);
+    if (status != PK_EXIT_OK) {
+        pk_args_free(&args);
+        return pk_opts_exit(status);
+    }
+    /* execvp wants a NULL-terminated list */
+    char **cmd = calloc(args.nrest + 1, sizeof *cmd);
+    if (!cmd) {
+        pk_error(c, false, "advise", "out of memory");
+        pk_args_free(&args);
+        return PK_EXIT_RUNTIME;
+    }
+    memcpy(cmd, args.rest, args.nrest * sizeof *cmd);
+    fflush(stdout);
+    struct measure m;
+    int e = run_measured(cmd, &m);
+    free(cmd);
+    if (e) {
+        pk_error(c, false, "advise", "cannot run '%s': %s", args.rest[0], strerror(e));
+        pk_args_free(&args);
+        return PK_EXIT_USAGE;
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cores = cores > 0 ? cores : 1;
+    struct advice adv;
+    decide(&m, cores, &adv);
+    json_t *rec = make_record(c, &args, &m, &adv, cores);
+    bool ok = WIFEXITED(m.status) && WEXITSTATUS(m.status) == 0;
+    if (!ok)
+        pk_error(c, false, "advise", "'%s' %s", args.rest[0],
+                 text(json_object_get(rec, "result"), "exit"));
+    static const struct pk_view view = {print_table, print_csv};
+    status = pk_emit(c, "advise", &common, &view, NULL, rec, ok ? PK_EXIT_OK : PK_EXIT_RUNTIME);
+    pk_args_free(&args);
     return status;
 }
