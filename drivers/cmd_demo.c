@@ -5,12 +5,13 @@
  * line), each sequential against its pool; then a thread-scaling sweep of sumsq and factsum
  * with its report and plots, written to a directory named at the end. */
 #include "commands.h"
+#include "emit.h"
+#include "opt.h"
 #include "record.h"
 #include "selfrun.h"
 #include "sysinfo.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,28 +19,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static const char usage[] =
-    "Usage: parkit demo [-t T] [--reps R] [--record FILE] [--scale K | --tiny] [--out DIR]\n"
-    "                   [--quick]\n"
-    "Runs each kernel at laptop size with 1 thread and with T threads (default: all cores),\n"
-    "verifies every result, and prints Sequential | Concurrent | Speedup. Under mpirun every\n"
-    "rank takes part. --scale K multiplies every size by K (default 1).\n"
-    "Kernels: sumsq --range 1e9 (exact, 128-bit), sumsq --gauss 2e7 (chunks of 1e6),\n"
-    "sumsq --array 2^25 (float64 in memory, 256 MiB), factsum 1000 2000 3000 4000 (the\n"
-    "tutorial), factsum 3e5, fib 1e5 2e5 3e5 4e5 (the tutorial), transform chunk 1e8 and\n"
-    "heavy 2e7 (on rank 0).\n"
-    "Then, on rank 0, the I/O drivers, each one after another and on a pool: api (50 calls of\n"
-    "20 ms, 10 workers), files (20 CSV reports of 1e4 rows, made first), pipeline (the\n"
-    "tutorial's three stages at a tenth of their times; its sequential time is the sum of\n"
-    "the stage times, not a run). Last, a thread-scaling sweep (parkit scale) of sumsq --range\n"
-    "and factsum from 1 to T threads, and its report (parkit report) with plots.\n"
-    "\n"
-    "  --out DIR   where the sweep's records, report and plots and the CSV reports go\n"
-    "              (default results/demo/<UTC time>)\n"
-    "  --quick     skip the I/O drivers and the sweep\n"
-    "  --tiny      every kernel and sweep size divided by 1000: a smoke test of the demo\n"
-    "              itself (the times mean nothing)\n\n";
 
 /* n times the demo's size factor, at least 1. */
 static uint64_t sized(uint64_t n, double factor)
@@ -139,7 +118,7 @@ static bool path_join(char *out, size_t n, const char *dir, const char *name);
 
 /* transform runs on rank 0 as its own process, 1 thread then nthreads: a kernel row like the
  * others, from the records it prints. */
-static int transform_rows(double factor, int nthreads, int reps)
+static int transform_rows(double factor, const struct pk_common_opts *common)
 {
     static const struct {
         const char *label, *op, *size;
@@ -148,18 +127,20 @@ static int transform_rows(double factor, int nthreads, int reps)
                {"transform heavy (SLEEF)", "heavy", "2e7", 20000000, 500000}};
     int worst = PK_EXIT_OK;
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
-        char n[32], chunk[32], t[2][16], r[16];
+        char n[32], chunk[32], t[2][16], r[16], w[16];
         snprintf(n, sizeof n, "%llu", (unsigned long long)sized(ops[k].n, factor));
         snprintf(chunk, sizeof chunk, "%llu", (unsigned long long)sized(ops[k].chunk, factor));
         snprintf(t[0], sizeof t[0], "1");
-        snprintf(t[1], sizeof t[1], "%d", nthreads);
-        snprintf(r, sizeof r, "%d", reps);
+        snprintf(t[1], sizeof t[1], "%d", common->nthreads);
+        snprintf(r, sizeof r, "%d", common->reps);
+        snprintf(w, sizeof w, "%d", common->warmup);
         double median[2] = {0, 0};
         bool ok = true;
         for (int pass = 0; pass < 2; pass++) {
-            char *args[] = {"parkit",   "transform", "--op", (char *)ops[k].op, "--n",    n,
-                            "--chunk",  chunk,       "-t",   t[pass],           "--reps", r,
-                            "--format", "json",      NULL};
+            char *args[] = {
+                "parkit",   "transform", "--op",  (char *)ops[k].op, "--n", n,          "--chunk",
+                chunk,      "-t",        t[pass], "--reps",          r,     "--warmup", w,
+                "--format", "json",      NULL};
             json_t *rec;
             int rc = pk_run_self_json(args, &rec);
             median[pass] =
@@ -251,12 +232,14 @@ static int make_dirs(const char *path)
 }
 
 /* The thread sweep of sumsq and factsum (collective: every rank runs it), then rank 0 reports. */
-static int sweep(const struct pk_comm *c, const char *dir, int nthreads, int reps, double factor)
+static int sweep(const struct pk_comm *c, const char *dir, const struct pk_common_opts *common,
+                 double factor)
 {
+    int nthreads = common->nthreads;
     char range[32], fact[32];
     snprintf(range, sizeof range, "%llu", (unsigned long long)sized(4000000000, factor));
     snprintf(fact, sizeof fact, "%llu", (unsigned long long)sized(200000, factor));
-    char threads[256] = "1", records[4096], plots[4096], r[16];
+    char threads[256] = "1", records[4096], plots[4096], r[16], w[16];
     for (int t = 2; t <= nthreads; t *= 2)
         snprintf(threads + strlen(threads), sizeof threads - strlen(threads), ",%d", t);
     if (nthreads > 1 && (nthreads & (nthreads - 1)))
@@ -264,17 +247,19 @@ static int sweep(const struct pk_comm *c, const char *dir, int nthreads, int rep
     if (!path_join(records, sizeof records, dir, "records.jsonl") ||
         !path_join(plots, sizeof plots, dir, "plots"))
         return pk_dist_agree(c, PK_EXIT_USAGE);
-    snprintf(r, sizeof r, "%d", reps < 3 ? 3 : reps);
+    snprintf(r, sizeof r, "%d", common->reps < 3 ? 3 : common->reps);
+    snprintf(w, sizeof w, "%d", common->warmup);
     if (c->rank == 0)
         printf("\n# thread-scaling sweep (parkit scale), records in %s\n", records);
     fflush(stdout);
-    char *s1[] = {"scale",  "sumsq", "--range",  range,   "-t", threads,
-                  "--reps", r,       "--record", records, NULL};
-    char *s2[] = {"scale", "factsum", fact, "-t", threads, "--reps", r, "--record", records, NULL};
-    int worst = pk_cmd_scale(10, s1, c);
+    char *s1[] = {"scale", "sumsq",    "--range", range,      "-t",    threads, "--reps",
+                  r,       "--warmup", w,         "--record", records, NULL};
+    char *s2[] = {"scale", "factsum",  fact, "-t",       threads, "--reps",
+                  r,       "--warmup", w,    "--record", records, NULL};
+    int worst = pk_cmd_scale(12, s1, c);
     if (c->rank == 0)
         putchar('\n');
-    int rc = pk_cmd_scale(9, s2, c);
+    int rc = pk_cmd_scale(11, s2, c);
     worst = rc > worst ? rc : worst;
     if (c->rank == 0 && worst == PK_EXIT_OK) {
         printf("\n# report (parkit report %s --plots %s)\n", records, plots);
@@ -291,133 +276,190 @@ static int sweep(const struct pk_comm *c, const char *dir, int nthreads, int rep
     return pk_dist_agree(c, worst);
 }
 
-int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c)
-{
-    static const struct option longopts[] = {{"scale", required_argument, NULL, 's'},
-                                             {"out", required_argument, NULL, 'o'},
-                                             {"quick", no_argument, NULL, 'q'},
-                                             {"tiny", no_argument, NULL, 'T'},
-                                             PK_COMMON_LONGOPTS,
-                                             {NULL, 0, NULL, 0}};
+/* ---- options ----------------------------------------------------------------------------- */
+
+struct demo_opts {
+    uint64_t scale; /* every size times this */
+    bool tiny, quick;
+    const char *out;
+    double factor; /* scale, or 1/1000 with --tiny */
     struct pk_common_opts common;
-    pk_common_defaults(&common);
-    common.reps = 3;
-    uint64_t scale = 1;
-    bool tiny = false;
-    const char *out = NULL;
-    bool quick = false;
-    struct pk_err err = {0};
-    opterr = 0;
-    optind = 1;
-    int code;
-    while ((code = getopt_long(argc, argv, ":" PK_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        int rc = pk_cli_option(c, "demo", usage, code, argv, &common);
-        if (rc == PK_OPT_HELP_SHOWN)
-            return PK_EXIT_OK;
-        if (rc == PK_OPT_MINE && code == 'o') {
-            out = optarg;
-            rc = PK_OPT_DONE;
-            if (strlen(out) > 3000) {
-                pk_error(c, false, "demo", "--out path is too long (%zu bytes)", strlen(out));
-                rc = PK_EXIT_USAGE;
-            }
-        } else if (rc == PK_OPT_MINE && code == 'T') {
-            tiny = true;
-            rc = PK_OPT_DONE;
-        } else if (rc == PK_OPT_MINE && code == 'q') {
-            quick = true;
-            rc = PK_OPT_DONE;
-        } else if (rc == PK_OPT_MINE) {
-            rc = PK_OPT_DONE;
-            if (pk_parse_count("--scale", optarg, 1, 1000000, &scale, &err) != PK_OK) {
+};
+
+static const char description[] =
+    "Runs each kernel at laptop size with 1 thread and with T threads (default: all cores),\n"
+    "verifies every result, and prints Sequential | Concurrent | Speedup. Under mpirun every\n"
+    "rank takes part.\n"
+    "Kernels: sumsq --range 1e9 (exact, 128-bit), sumsq --gauss 2e7 (chunks of 1e6),\n"
+    "sumsq --array 2^25 (float64 in memory, 256 MiB), factsum 1000 2000 3000 4000 (the\n"
+    "tutorial), factsum 3e5, fib 1e5 2e5 3e5 4e5 (the tutorial), transform chunk 1e8 and\n"
+    "heavy 2e7 (on rank 0).\n"
+    "Then, on rank 0, the I/O drivers, each one after another and on a pool: api (50 calls of\n"
+    "20 ms, 10 workers), files (20 CSV reports of 1e4 rows, made first), pipeline (the\n"
+    "tutorial's three stages at a tenth of their times; its sequential time is the sum of\n"
+    "the stage times, not a run). Last, a thread-scaling sweep (parkit scale) of sumsq --range\n"
+    "and factsum from 1 to T threads, and its report (parkit report) with plots.\n"
+    "Each table is printed as its rows finish, so there is no --format; --record keeps\n"
+    "every kernel run's record.\n";
+
+static int check_out(const struct pk_opt *opt, const char *text, struct pk_err *err)
+{
+    (void)opt;
+    if (strlen(text) <= 3000)
+        return PK_OK;
+    return pk_fail(err, PK_EINVAL, "--out path is too long (%zu bytes)", strlen(text));
+}
+
+static int parse(int argc, char **argv, const struct pk_comm *c, struct demo_opts *o)
+{
+    *o = (struct demo_opts){.scale = 1};
+    const struct pk_opt table[] = {
+        {"scale", 0, PK_OPT_COUNT, &o->scale, "K", "multiply every size by K (default 1)", .min = 1,
+         .max = 1000000, .group = 1},
+        {"tiny", 0, PK_OPT_FLAG, &o->tiny, NULL,
+         "every kernel and sweep size divided by 1000: a smoke test of the demo\n"
+         "itself (the times mean nothing)",
+         .group = 1},
+        {"out", 0, PK_OPT_PATH, &o->out, "DIR",
+         "where the sweep's records, report and plots and the CSV reports go\n"
+         "(default results/demo/<UTC time>)",
+         .check = check_out},
+        {"quick", 0, PK_OPT_FLAG, &o->quick, NULL, "skip the I/O drivers and the sweep"},
+        {NULL},
+    };
+    const struct pk_cmd_spec spec = {
+        .name = "demo",
+        .synopsis = "[-t T] [--reps R] [--record FILE] [--scale K | --tiny] [--out DIR] [--quick]",
+        .summary = "The main job: every kernel sequential and concurrent, the I/O drivers, a "
+                   "scaling sweep.",
+        .description = description,
+        .opts = table,
+        .shared = PK_SHARED_THREADS | PK_SHARED_TIMED | PK_SHARED_RECORD,
+        .reps_default = 3,
+    };
+    int status = pk_opts_parse(&spec, c, argc, argv, &o->common, NULL);
+    o->factor = o->tiny ? 1e-3 : (double)o->scale;
+    return status;
+}
+
+/* ---- the kernel table -------------------------------------------------------------------- */
+
+/* One kernel row: 1 thread, then all; each record appended to --record. */
+static int kernel_row(const struct pk_comm *c, const struct demo_opts *o,
+                      const struct demo_row *row, const json_t *sysinfo)
+{
+    double median[2] = {0, 0};
+    bool ok[2] = {false, false};
+    int worst = PK_EXIT_OK;
+    for (int pass = 0; pass < 2; pass++) {
+        struct pk_common_opts common = o->common;
+        common.nthreads = pass == 0 ? 1 : o->common.nthreads;
+        json_t *rec = NULL;
+        int status = row->run(&row->item, c, &common, o->factor, sysinfo, &rec);
+        worst = status > worst ? status : worst;
+        struct pk_err err = {0};
+        if (rec) {
+            median[pass] =
+                json_real_value(json_object_get(json_object_get(rec, "timing"), "median_s"));
+            ok[pass] = json_is_true(json_object_get(rec, "verified"));
+            if (o->common.record && pk_record_append(o->common.record, rec, &err) != PK_OK) {
                 pk_error(c, false, "demo", "%s", err.msg);
-                rc = PK_EXIT_USAGE;
+                worst = worst > PK_EXIT_RUNTIME ? worst : PK_EXIT_RUNTIME;
             }
         }
-        if (rc != PK_OPT_DONE)
-            return rc;
+        json_decref(rec);
     }
-    if (pk_cli_no_operands(c, "demo", argc, argv) != PK_EXIT_OK)
-        return PK_EXIT_USAGE;
-    double factor = tiny ? 1e-3 : (double)scale;
-    json_t *sysinfo = pk_sysinfo_for_command(c, "demo", common.nthreads);
+    if (c->rank != 0)
+        return worst;
+    char size[32];
+    if (o->tiny)
+        snprintf(size, sizeof size, "%s /1000", row->size);
+    else if (o->scale == 1)
+        snprintf(size, sizeof size, "%s", row->size);
+    else
+        snprintf(size, sizeof size, "%s x%llu", row->size, (unsigned long long)o->scale);
+    io_row(row->label, size, median[0], median[1], ok[0] && ok[1], "");
+    return worst;
+}
+
+/* The kernels and transform, sequential against concurrent. Returns the agreed status. */
+static int kernel_table(const struct pk_comm *c, const struct demo_opts *o)
+{
+    json_t *sysinfo = pk_sysinfo_for_command(c, "demo", o->common.nthreads);
     if (c->rank == 0) {
-        printf("parkit demo: 1 thread vs %d threads per rank, %d rank%s, median of %d runs "
-               "after %d warm-up\n\n",
-               common.nthreads, c->nranks, c->nranks > 1 ? "s" : "", common.reps, common.warmup);
+        int nt = o->common.nthreads;
+        printf("parkit demo: 1 thread vs %d threads per rank, %d %s, median of %d runs after %d "
+               "warm-up\n\n",
+               nt, c->nranks, pk_plural((unsigned long long)c->nranks, "rank", "ranks"),
+               o->common.reps, o->common.warmup);
         printf("%-30s %12s %12s %12s %8s  %s\n", "kernel", "size", "Sequential", "Concurrent",
                "Speedup", "verified");
         fflush(stdout);
     }
     int worst = PK_EXIT_OK;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        double median[2] = {0, 0};
-        int ok[2] = {0, 0};
-        for (int pass = 0; pass < 2; pass++) {
-            struct pk_common_opts o = common;
-            o.nthreads = pass == 0 ? 1 : common.nthreads;
-            json_t *rec = NULL;
-            int status = rows[i].run(&rows[i].item, c, &o, factor, sysinfo, &rec);
-            if (status > worst)
-                worst = status;
-            if (rec) {
-                json_t *tim = json_object_get(rec, "timing");
-                median[pass] = json_real_value(json_object_get(tim, "median_s"));
-                ok[pass] = json_is_true(json_object_get(rec, "verified"));
-                if (common.record && pk_record_append(common.record, rec, &err) != PK_OK) {
-                    pk_error(c, false, "demo", "%s", err.msg);
-                    worst = worst > PK_EXIT_RUNTIME ? worst : PK_EXIT_RUNTIME;
-                }
-            }
-            json_decref(rec);
-        }
-        if (c->rank == 0) {
-            char size[32];
-            if (tiny)
-                snprintf(size, sizeof size, "%s /1000", rows[i].size);
-            else if (scale == 1)
-                snprintf(size, sizeof size, "%s", rows[i].size);
-            else
-                snprintf(size, sizeof size, "%s x%llu", rows[i].size, (unsigned long long)scale);
-            printf("%-30s %12s %10.4f s %10.4f s %7.2fx  %s\n", rows[i].label, size, median[0],
-                   median[1], median[1] > 0 ? median[0] / median[1] : 0.0,
-                   ok[0] && ok[1]     ? "yes"
-                   : common.no_verify ? "skipped"
-                                      : "NO");
-            fflush(stdout);
-        }
+        int rc = kernel_row(c, o, &rows[i], sysinfo);
+        worst = rc > worst ? rc : worst;
     }
     if (c->rank == 0) {
-        int rc = transform_rows(factor, common.nthreads, common.reps);
+        int rc = transform_rows(o->factor, &o->common);
         worst = rc > worst ? rc : worst;
     }
     json_decref(sysinfo);
-    worst = pk_dist_agree(c, worst);
-    if (quick || worst != PK_EXIT_OK)
-        return worst;
+    return pk_dist_agree(c, worst);
+}
 
-    char dir[4096];
-    if (out) {
-        snprintf(dir, sizeof dir, "%s", out);
+/* The demo prints as it goes, so it ends as pk_emit would: a failed write of stdout is a
+ * failure, a failed verification is named, and every rank agrees. */
+static int demo_done(const struct pk_comm *c, int status)
+{
+    if (c->rank == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+        pk_error(c, false, "demo", "cannot write the output: %s", strerror(errno));
+        status = status == PK_EXIT_OK ? PK_EXIT_RUNTIME : status;
+    }
+    if (status == PK_EXIT_VERIFY)
+        pk_error(c, false, "demo", "verification failed");
+    return pk_dist_agree(c, status);
+}
+
+/* ---- the I/O drivers and the sweep ------------------------------------------------------- */
+
+/* --out, or results/demo/<UTC time>, made on rank 0 (collective). */
+static int output_dir(const struct pk_comm *c, const struct demo_opts *o, char *dir, size_t size)
+{
+    if (o->out) {
+        snprintf(dir, size, "%s", o->out);
     } else {
         time_t now = time(NULL);
         struct tm tm;
         gmtime_r(&now, &tm);
-        strftime(dir, sizeof dir, "results/demo/%Y%m%dT%H%M%SZ", &tm);
+        strftime(dir, size, "results/demo/%Y%m%dT%H%M%SZ", &tm);
     }
     int rc = PK_EXIT_OK;
     if (c->rank == 0 && make_dirs(dir) != 0) {
         pk_error(c, false, "demo", "cannot create '%s': %s", dir, strerror(errno));
         rc = PK_EXIT_RUNTIME;
     }
-    if (pk_dist_agree(c, rc) != PK_EXIT_OK)
+    return pk_dist_agree(c, rc);
+}
+
+int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c)
+{
+    struct demo_opts o;
+    int status = parse(argc, argv, c, &o);
+    if (status != PK_EXIT_OK)
+        return pk_opts_exit(status);
+    int worst = kernel_table(c, &o);
+    if (o.quick || worst != PK_EXIT_OK)
+        return demo_done(c, worst);
+    char dir[4096];
+    if (output_dir(c, &o, dir, sizeof dir) != PK_EXIT_OK)
         return PK_EXIT_RUNTIME;
-    if (c->rank == 0)
-        rc = io_rows(dir);
+    int rc = c->rank == 0 ? io_rows(dir) : PK_EXIT_OK;
     worst = pk_dist_agree(c, rc);
-    rc = sweep(c, dir, common.nthreads, common.reps, factor);
+    rc = sweep(c, dir, &o.common, o.factor);
     worst = rc > worst ? rc : worst;
     if (c->rank == 0)
         printf("\nparkit demo: records, report plots and CSV reports are in %s\n", dir);
-    return worst;
+    return demo_done(c, worst);
 }
