@@ -236,19 +236,20 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_commo
     static const struct pk_opt table[] = {{NULL}};
     const struct pk_cmd_spec spec = {
         .name = "advise",
-        .synopsis = "[--format F] [--record FILE] -- COMMAND [ARGS...]",
+        .synopsis = "[--format F] [--record FILE] [--] COMMAND [ARGS...]",
         .summary = "Threads or processes? Measures COMMAND and says whether it waits or computes.",
         .description = description,
         .opts = table,
         .shared = PK_SHARED_RECORD | PK_SHARED_FORMAT,
         .formats = PK_FORMATS_CSV,
         .rest = "COMMAND",
+        .rest_at_operand = true,
     };
     int status = pk_opts_parse(&spec, c, argc, argv, common, args);
     if (status != PK_EXIT_OK)
         return status;
     if (args->nrest == 0) {
-        pk_error(c, false, "advise", "give the command to run after '--'");
+        pk_error(c, false, "advise", "give the command to run");
         return PK_EXIT_USAGE;
     }
     return pk_cli_single_process(c, "advise");

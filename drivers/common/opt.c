@@ -446,6 +446,9 @@ static int parse_words(struct parser *p, int argc, char **argv)
             rc = long_option(p, argc, argv, &i);
         } else if (w[0] == '-' && w[1] != '\0') {
             rc = short_options(p, argc, argv, &i);
+        } else if (p->spec->rest && p->spec->rest_at_operand) {
+            a->dashdash = true;
+            a->rest[a->nrest++] = w;
         } else {
             a->operand[a->noperands++] = w;
         }

@@ -86,6 +86,7 @@ struct pk_cmd_spec {
     size_t min_operands;            /* with operands */
     size_t max_operands;            /* 0: no limit */
     const char *rest;               /* name of what follows "--" ("COMMAND"); NULL: operands */
+    bool rest_at_operand; /* with rest: the first operand starts it too, as for env(1) */
 };
 
 /* What is left after the options. Pointers into argv. */
