@@ -8,21 +8,20 @@
  * (a different algorithm), primes spread over the ranks' threads. */
 #include "bigout.h"
 #include "commands.h"
+#include "emit.h"
+#include "opt.h"
 #include "parkit/factsum.h"
 #include "record.h"
 #include "sysinfo.h"
 #include "timing.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define NPRIMES 4
 
-static const char usage[] =
-    "Usage: parkit factsum N [N ...] [--digits FILE] [--max-memory BYTES] [options]\n"
-    "Exact left factorial !N = sum of i! for 0 <= i < N (OEIS A003422) with GMP.\n"
+static const char description[] =
     "Prints per N: decimal digits, the first and last 20 digits, the value mod 2^64 and\n"
     "mod 10^9+7. N is an integer in 0..1e9.\n"
     "\n"
@@ -39,60 +38,64 @@ static const char usage[] =
     "exceeds the available memory (or --max-memory) is refused before starting (exit 2);\n"
     "GMP running out of memory anyway ends every rank with exit 1 and a message.\n"
     "\n"
-    "  --digits FILE       write the full decimal value(s), one line per N in the order given;\n"
-    "                      written to a temporary name and renamed when complete\n"
-    "  --max-memory BYTES  memory limit (default: MemAvailable); also a hard cap on GMP\n"
-    "  --force             skip the estimate check (the hard cap still applies)\n"
-    "  --canary            corrupt the merges (T = T1 + P2*T2): verification must fail;\n"
-    "                      needs a merge, i.e. any N > 129 or two N\n"
-    "\n"
     "Verification: !N for N <= 10 against the OEIS values; every N mod four 62-bit primes by\n"
-    "the O(N) recurrence fact = fact*i mod p, sum += fact (Montgomery arithmetic, in parallel).\n"
-    "\n";
+    "the O(N) recurrence fact = fact*i mod p, sum += fact (Montgomery arithmetic, in parallel).\n";
 
-static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_factsum_opts *o)
+/* The operands: the N as given, each in 0..max (named "N" in errors); *n is malloc'd. */
+static int parse_ns(const struct pk_comm *c, const char *cmd, const struct pk_args *a, uint64_t max,
+                    uint64_t **n, size_t *count)
 {
-    static const struct option longopts[] = {{"digits", required_argument, NULL, 'd'},
-                                             {"max-memory", required_argument, NULL, 'm'},
-                                             {"force", no_argument, NULL, 'F'},
-                                             {"canary", no_argument, NULL, 'C'},
-                                             PK_COMMON_LONGOPTS,
-                                             {NULL, 0, NULL, 0}};
-    pk_common_defaults(&o->common);
-    o->common.reps = 3;
+    *n = calloc(a->noperands, sizeof **n);
+    *count = a->noperands;
+    if (!*n) {
+        pk_error(c, false, cmd, "out of memory");
+        return PK_EXIT_RUNTIME;
+    }
     struct pk_err err = {0};
-    opterr = 0;
-    optind = 1;
-    int code;
-    while ((code = getopt_long(argc, argv, ":" PK_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        int rc = PK_OK;
-        switch (code) {
-        case 'd':
-            o->digits = optarg;
-            break;
-        case 'm':
-            rc = pk_parse_count("--max-memory", optarg, 1, UINT64_MAX, &o->max_memory, &err);
-            break;
-        case 'F':
-            o->force = true;
-            break;
-        case 'C':
-            o->canary = true;
-            break;
-        default: {
-            int handled = pk_cli_option(c, "factsum", usage, code, argv, &o->common);
-            if (handled == PK_OPT_HELP_SHOWN)
-                return -1;
-            if (handled != PK_OPT_DONE)
-                return PK_EXIT_USAGE;
-        }
-        }
-        if (rc != PK_OK) {
-            pk_error(c, false, "factsum", "%s", err.msg);
+    for (size_t i = 0; i < a->noperands; i++) {
+        if (pk_parse_count("N", a->operand[i], 0, max, &(*n)[i], &err) != PK_OK) {
+            pk_error(c, false, cmd, "%s", err.msg);
             return PK_EXIT_USAGE;
         }
     }
-    return pk_cli_counts(c, "factsum", argc, argv, PK_FACTSUM_MAX_N, &o->n, &o->count);
+    return PK_EXIT_OK;
+}
+
+static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_factsum_opts *o)
+{
+    *o = (struct pk_factsum_opts){0};
+    const struct pk_opt table[] = {
+        {"digits", 0, PK_OPT_PATH, &o->digits, "FILE",
+         "write the full decimal value(s), one line per N in the order given;\n"
+         "written to a temporary name and renamed when complete"},
+        {"max-memory", 0, PK_OPT_SIZE, &o->max_memory, "BYTES",
+         "memory limit (default: MemAvailable); also a hard cap on GMP", .min = 1},
+        {"force", 0, PK_OPT_FLAG, &o->force, NULL,
+         "skip the estimate check (the hard cap still applies)"},
+        {"canary", 0, PK_OPT_FLAG, &o->canary, NULL,
+         "corrupt the merges (T = T1 + P2*T2): verification must fail;\n"
+         "needs a merge, i.e. any N > 129 or two N"},
+        {NULL},
+    };
+    const struct pk_cmd_spec spec = {
+        .name = "factsum",
+        .synopsis = "N [N ...] [--digits FILE] [--max-memory BYTES] [options]",
+        .summary = "Exact left factorial !N = sum of i! for 0 <= i < N (OEIS A003422) with GMP.",
+        .description = description,
+        .opts = table,
+        .shared = PK_SHARED_ALL,
+        .formats = PK_FORMATS_CSV,
+        .reps_default = 3,
+        .operands = "at least one N",
+        .min_operands = 1,
+    };
+    struct pk_args args;
+    int status = pk_opts_parse(&spec, c, argc, argv, &o->common, &args);
+    if (status != PK_EXIT_OK)
+        return status;
+    status = parse_ns(c, "factsum", &args, PK_FACTSUM_MAX_N, &o->n, &o->count);
+    pk_args_free(&args);
+    return status;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -234,188 +237,270 @@ static void gmp_out_of_memory(size_t requested)
     _exit(PK_EXIT_RUNTIME);
 }
 
-/* ---- run ----------------------------------------------------------------------------------- */
+/* ---- one run: plan, time, verify, record ------------------------------------------------ */
 
 static const uint64_t oeis[] = {0, 1, 2, 4, 10, 34, 154, 874, 5914, 46234, 409114};
 
-int pk_cmd_factsum(int argc, char **argv, const struct pk_comm *c)
+struct run {
+    const struct pk_comm *c;
+    const struct pk_factsum_opts *o;
+    uint64_t *marks; /* the distinct N >= 2, ascending (N = 0, 1 need no work) */
+    size_t nmarks;
+    uint64_t nmax, estimate; /* the largest N; the memory it needs */
+    double *rep_s;
+    mpz_t *value; /* !n[i] on rank 0, count of them (all initialised) */
+    bool verified;
+    json_t *vjson; /* how it was verified */
+};
+
+/* Allocates the run's arrays. Returns a local exit status. */
+static int alloc_run(struct run *r)
 {
-    struct pk_factsum_opts o = {0};
-    int status = parse(argc, argv, c, &o);
-    if (status == PK_EXIT_OK) {
-        json_t *sysinfo = pk_sysinfo_for_command(c, "factsum", o.common.nthreads);
-        status = pk_factsum_execute(c, &o, sysinfo, NULL);
-        json_decref(sysinfo);
+    size_t count = r->o->count;
+    r->marks = malloc(sizeof *r->marks * count);
+    r->rep_s = calloc((size_t)r->o->common.reps, sizeof *r->rep_s);
+    r->value = malloc(sizeof(mpz_t) * count);
+    r->vjson = json_object();
+    if (!r->marks || !r->rep_s || !r->value || !r->vjson) {
+        free(r->value);
+        r->value = NULL;
+        pk_error(r->c, true, "factsum", "out of memory");
+        return PK_EXIT_RUNTIME;
     }
-    free(o.n);
-    return status < 0 ? PK_EXIT_OK : status;
+    for (size_t i = 0; i < count; i++)
+        mpz_init(r->value[i]);
+    return PK_EXIT_OK;
+}
+
+static void free_run(struct run *r)
+{
+    for (size_t i = 0; r->value && i < r->o->count; i++)
+        mpz_clear(r->value[i]);
+    free(r->value);
+    free(r->rep_s);
+    free(r->marks);
+    json_decref(r->vjson);
+}
+
+/* Whether --canary can show anything: the canary corrupts rank 0's merges, so rank 0 needs one. */
+static bool canary_has_merge(const struct run *r)
+{
+    uint64_t *pts = malloc(sizeof *pts * ((size_t)r->c->nranks + 1));
+    bool ok = true;
+    if (pts && rank_cuts(r->c, r->nmax, pts) == PK_OK) {
+        bool marks_inside = r->nmarks > 0 && r->marks[0] < pts[1];
+        ok = pts[1] - 1 > PK_FACTSUM_LEAF || marks_inside;
+    }
+    free(pts);
+    return ok;
+}
+
+/* The marks, the largest N and the checks made before any work: the memory estimate (rank 0,
+ * against sysinfo's MemAvailable or --max-memory) and the canary. Returns a local status. */
+static int plan(struct run *r, const json_t *sysinfo)
+{
+    const struct pk_factsum_opts *o = r->o;
+    memcpy(r->marks, o->n, sizeof *r->marks * o->count);
+    qsort(r->marks, o->count, sizeof *r->marks, cmp_u64);
+    r->nmax = r->marks[o->count - 1];
+    for (size_t i = 0; i < o->count; i++)
+        if (r->marks[i] >= 2 && (r->nmarks == 0 || r->marks[r->nmarks - 1] != r->marks[i]))
+            r->marks[r->nmarks++] = r->marks[i];
+    r->estimate = pk_factsum_memory_estimate(r->nmax);
+    uint64_t limit = o->max_memory;
+    if (!limit)
+        limit = (uint64_t)json_integer_value(json_object_get(sysinfo, "mem_available_bytes"));
+    if (r->c->rank == 0 && limit && r->estimate > limit && !o->force) {
+        pk_error(r->c, false, "factsum",
+                 "!%llu needs about %.3g GB (estimate), more than the %.3g GB %s; "
+                 "give a smaller N, more memory, or --force",
+                 (unsigned long long)r->nmax, r->estimate * 1e-9, limit * 1e-9,
+                 o->max_memory ? "allowed by --max-memory" : "available");
+        return PK_EXIT_USAGE;
+    }
+    if (o->canary && !canary_has_merge(r)) {
+        pk_error(r->c, false, "factsum",
+                 "--canary needs a merge on rank 0: give a larger N or more N");
+        return PK_EXIT_USAGE;
+    }
+    return PK_EXIT_OK;
+}
+
+/* Warm-up and timed repetitions of the whole computation; rank 0 then reads every !N off its
+ * final part. Collective; returns the agreed status. */
+static int time_runs(struct run *r)
+{
+    const struct pk_common_opts *co = &r->o->common;
+    const struct pk_comm *c = r->c;
+    struct pk_factsum_part part = {0};
+    unsigned flags = r->o->canary ? PK_FACTSUM_CANARY : 0;
+    int status = PK_EXIT_OK;
+    for (int i = -co->warmup; i < co->reps && status == PK_EXIT_OK; i++) {
+        pk_factsum_part_free(&part);
+        pk_dist_barrier(c);
+        double t0 = pk_now_s();
+        int rc = compute(c, r->marks, r->nmarks, r->nmax, co->nthreads, flags, &part);
+        double dt = pk_dist_max_double(c, pk_now_s() - t0);
+        if (i >= 0)
+            r->rep_s[i] = dt;
+        if (rc != PK_OK)
+            pk_error(c, true, "factsum", "computation failed: %s", pk_strerror(rc));
+        status = pk_dist_agree(c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_RUNTIME);
+    }
+    for (size_t i = 0; status == PK_EXIT_OK && c->rank == 0 && i < r->o->count; i++)
+        left_factorial(r->value[i], &part, r->o->n[i]);
+    pk_factsum_part_free(&part);
+    return status;
+}
+
+/* res[j * count + i] = !n[i] mod primes[j], each rank doing its share of the primes (one per
+ * thread) into got, and the shares summed over ranks (the other slots stay 0). Collective. */
+static int residues(const struct run *r, const uint64_t *primes, uint64_t *res, uint64_t *got)
+{
+    const struct pk_comm *c = r->c;
+    size_t count = r->o->count;
+    uint64_t mine[NPRIMES];
+    size_t nmine = 0;
+    for (int j = c->rank; j < NPRIMES; j += c->nranks)
+        mine[nmine++] = primes[j];
+    int rc = PK_OK;
+    if (nmine > 0)
+        rc = pk_factsum_mod(r->o->n, count, mine, nmine, r->o->common.nthreads, got);
+    for (size_t k = 0; rc == PK_OK && k < nmine; k++)
+        memcpy(res + (size_t)(c->rank + (int)k * c->nranks) * count, got + k * count,
+               sizeof *got * count);
+    /* The sum is collective: every rank takes part even after a local failure. */
+    int rc2 = pk_dist_sum_u64(c, res, count * NPRIMES);
+    return rc != PK_OK ? rc : rc2;
+}
+
+/* Rank 0: every value against its residues and, for N <= 10, against OEIS. */
+static void check_values(struct run *r, const uint64_t *primes, const uint64_t *res)
+{
+    size_t count = r->o->count, nbad = 0;
+    for (size_t i = 0; i < count; i++) {
+        for (int j = 0; j < NPRIMES; j++)
+            if (mpz_fdiv_ui(r->value[i], primes[j]) != res[(size_t)j * count + i])
+                nbad++;
+        if (r->o->n[i] <= 10 && mpz_cmp_ui(r->value[i], oeis[r->o->n[i]]) != 0)
+            nbad++;
+    }
+    r->verified = nbad == 0;
+    json_t *pj = json_array();
+    for (int j = 0; j < NPRIMES; j++) {
+        char buf[24];
+        snprintf(buf, sizeof buf, "%llu", (unsigned long long)primes[j]);
+        json_array_append_new(pj, json_string(buf));
+    }
+    json_object_set_new(r->vjson, "method",
+                        json_string("OEIS A003422 for N <= 10; !N mod 4 primes near 2^62 "
+                                    "by the O(N) recurrence"));
+    json_object_set_new(r->vjson, "primes", pj);
+    json_object_set_new(r->vjson, "mismatches", json_integer((json_int_t)nbad));
+}
+
+/* Residues computed by all ranks, checked on rank 0. Collective; returns the agreed status. */
+static int verify(struct run *r)
+{
+    size_t n = r->o->count * NPRIMES;
+    uint64_t primes[NPRIMES];
+    pk_oracle_primes(primes, NPRIMES);
+    uint64_t *res = calloc(n, sizeof *res), *got = calloc(n, sizeof *got);
+    int rc = res && got ? PK_OK : PK_ENOMEM;
+    /* agreed before the collective sum, so no rank waits for one that has no buffers */
+    if (pk_dist_agree(r->c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_RUNTIME) != PK_EXIT_OK)
+        rc = PK_ENOMEM;
+    else
+        rc = residues(r, primes, res, got);
+    if (rc == PK_OK && r->c->rank == 0)
+        check_values(r, primes, res);
+    free(res);
+    free(got);
+    if (rc != PK_OK)
+        pk_error(r->c, true, "factsum", "verification could not run: %s", pk_strerror(rc));
+    return pk_dist_agree(r->c, rc != PK_OK                      ? PK_EXIT_RUNTIME
+                               : r->c->rank != 0 || r->verified ? PK_EXIT_OK
+                                                                : PK_EXIT_VERIFY);
+}
+
+/* Rank 0: decimal conversion, --digits and the record. */
+static int build_record(struct run *r, const json_t *sysinfo, json_t **rec)
+{
+    const struct pk_factsum_opts *o = r->o;
+    struct pk_big_run big = {
+        .command = "factsum",
+        .method = "one pass: segments between the N, binary splitting, rank tree",
+        .n = o->n,
+        .count = o->count,
+        .value = r->value,
+        .common = &o->common,
+        .digits_path = o->digits,
+        .nranks = r->c->nranks,
+        .verified = r->verified,
+        .canary = o->canary,
+        .verification = r->vjson,
+        .extra = json_pack("{s:{s:I, s:I}}", "memory", "estimate_bytes", (json_int_t)r->estimate,
+                           "gmp_peak_bytes", (json_int_t)pk_gmp_guard_peak()),
+        .rep_s = r->rep_s,
+        .sysinfo = sysinfo,
+    };
+    r->vjson = NULL; /* the record took it */
+    return pk_big_record(r->c, &big, rec);
+}
+
+/* The whole run: rank 0 gets *rec for a finished run (verified or not); writes --digits when
+ * o->digits is set. Collective; returns the agreed status. */
+static int factsum_run(const struct pk_comm *c, const struct pk_factsum_opts *o,
+                       const json_t *sysinfo, json_t **rec)
+{
+    *rec = NULL;
+    struct run r = {.c = c, .o = o};
+    int status = alloc_run(&r);
+    if (status == PK_EXIT_OK)
+        status = plan(&r, sysinfo);
+    status = pk_dist_agree(c, status);
+    oom_comm = c;
+    oom_limit = o->max_memory;
+    pk_gmp_guard_install(o->max_memory, gmp_out_of_memory);
+    if (status == PK_EXIT_OK)
+        status = time_runs(&r);
+    if (status == PK_EXIT_OK && !o->common.no_verify)
+        status = verify(&r);
+    if (c->rank == 0 && (status == PK_EXIT_OK || status == PK_EXIT_VERIFY)) {
+        int rc = build_record(&r, sysinfo, rec);
+        if (rc != PK_EXIT_OK)
+            status = rc;
+    }
+    free_run(&r);
+    return pk_dist_agree(c, status);
 }
 
 int pk_factsum_execute(const struct pk_comm *c, const struct pk_factsum_opts *opts,
                        const json_t *sysinfo, json_t **record)
 {
-    const struct pk_factsum_opts o = *opts;
-    int status = PK_EXIT_OK;
-    size_t count = o.count;
-    uint64_t *sorted = malloc(sizeof *sorted * count);
-    double *rep_s = calloc((size_t)o.common.reps, sizeof *rep_s);
-    mpz_t *value = malloc(sizeof(mpz_t) * count);
-    if (!sorted || !rep_s || !value) {
-        pk_error(c, true, "factsum", "out of memory");
-        free(sorted);
-        free(rep_s);
-        free(value);
-        /* the same collectives as the other ranks: the agree after set-up, then the last one */
-        pk_dist_agree(c, PK_EXIT_RUNTIME);
-        return pk_dist_agree(c, PK_EXIT_RUNTIME);
+    if (record) {
+        /* handed over: nothing printed, appended or written */
+        struct pk_factsum_opts quiet = *opts;
+        quiet.digits = NULL;
+        return factsum_run(c, &quiet, sysinfo, record);
     }
-    memcpy(sorted, o.n, sizeof *sorted * count);
-    qsort(sorted, count, sizeof *sorted, cmp_u64);
-    uint64_t nmax = sorted[count - 1];
-    /* marks: distinct N >= 2 (N = 0, 1 need no work) */
-    size_t nmarks = 0;
-    for (size_t i = 0; i < count; i++)
-        if (sorted[i] >= 2 && (nmarks == 0 || sorted[nmarks - 1] != sorted[i]))
-            sorted[nmarks++] = sorted[i];
+    json_t *rec;
+    int status = factsum_run(c, opts, sysinfo, &rec);
+    return pk_emit(c, "factsum", &opts->common, &pk_big_view, NULL, rec, status);
+}
 
-    uint64_t estimate = pk_factsum_memory_estimate(nmax);
-    if (c->rank == 0) {
-        uint64_t limit = o.max_memory;
-        if (!limit)
-            limit = (uint64_t)json_integer_value(json_object_get(sysinfo, "mem_available_bytes"));
-        if (limit && estimate > limit && !o.force) {
-            pk_error(c, false, "factsum",
-                     "!%llu needs about %.3g GB (estimate), more than the %.3g GB %s; "
-                     "give a smaller N, more memory, or --force",
-                     (unsigned long long)nmax, estimate * 1e-9, limit * 1e-9,
-                     o.max_memory ? "allowed by --max-memory" : "available");
-            status = PK_EXIT_USAGE;
-        }
+int pk_cmd_factsum(int argc, char **argv, const struct pk_comm *c)
+{
+    struct pk_factsum_opts o;
+    int status = parse(argc, argv, c, &o);
+    if (status != PK_EXIT_OK) {
+        free(o.n);
+        return pk_opts_exit(status);
     }
-    if (o.canary && status == PK_EXIT_OK) {
-        /* The canary corrupts rank 0's merges; without one it would prove nothing. */
-        uint64_t *pts = malloc(sizeof *pts * ((size_t)c->nranks + 1));
-        if (pts && rank_cuts(c, nmax, pts) == PK_OK) {
-            bool marks_inside = nmarks > 0 && sorted[0] < pts[1];
-            if (pts[1] - 1 <= PK_FACTSUM_LEAF && !marks_inside) {
-                pk_error(c, false, "factsum",
-                         "--canary needs a merge on rank 0: give a larger N or more N");
-                status = PK_EXIT_USAGE;
-            }
-        }
-        free(pts);
-    }
-    status = pk_dist_agree(c, status);
-    oom_comm = c;
-    oom_limit = o.max_memory;
-    pk_gmp_guard_install(o.max_memory, gmp_out_of_memory);
-
-    struct pk_factsum_part part = {0};
-    unsigned flags = o.canary ? PK_FACTSUM_CANARY : 0;
-    for (int i = -o.common.warmup; i < o.common.reps && status == PK_EXIT_OK; i++) {
-        pk_factsum_part_free(&part);
-        pk_dist_barrier(c);
-        double t0 = pk_now_s();
-        int rc = compute(c, sorted, nmarks, nmax, o.common.nthreads, flags, &part);
-        double dt = pk_dist_max_double(c, pk_now_s() - t0);
-        if (i >= 0)
-            rep_s[i] = dt;
-        if (rc != PK_OK)
-            pk_error(c, true, "factsum", "computation failed: %s", pk_strerror(rc));
-        status = pk_dist_agree(c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_RUNTIME);
-    }
-    for (size_t i = 0; i < count; i++) {
-        mpz_init(value[i]);
-        if (status == PK_EXIT_OK && c->rank == 0)
-            left_factorial(value[i], &part, o.n[i]);
-    }
-    pk_factsum_part_free(&part);
-
-    /* Verification: residues computed by all ranks (primes spread over them), checked on 0. */
-    bool verified = false;
-    json_t *vjson = json_object();
-    uint64_t primes[NPRIMES];
-    uint64_t *res = calloc(count * NPRIMES, sizeof *res);
-    if (status == PK_EXIT_OK && !o.common.no_verify) {
-        pk_oracle_primes(primes, NPRIMES);
-        /* This rank's primes in one call: one prime per thread, the others' slots stay 0 for
-         * the sum over ranks. */
-        uint64_t mine[NPRIMES];
-        size_t nmine = 0;
-        for (int j = c->rank; j < NPRIMES; j += c->nranks)
-            mine[nmine++] = primes[j];
-        uint64_t *got = calloc(count * NPRIMES, sizeof *got);
-        int rc = res && got ? PK_OK : PK_ENOMEM;
-        if (rc == PK_OK && nmine > 0)
-            rc = pk_factsum_mod(o.n, count, mine, nmine, o.common.nthreads, got);
-        for (size_t k = 0; rc == PK_OK && k < nmine; k++)
-            memcpy(res + (size_t)(c->rank + (int)k * c->nranks) * count, got + k * count,
-                   sizeof *got * count);
-        free(got);
-        if (rc == PK_OK)
-            rc = pk_dist_sum_u64(c, res, count * NPRIMES);
-        if (rc == PK_OK && c->rank == 0) {
-            verified = true;
-            size_t nbad = 0;
-            for (size_t i = 0; i < count; i++) {
-                for (int j = 0; j < NPRIMES; j++)
-                    if (mpz_fdiv_ui(value[i], primes[j]) != res[(size_t)j * count + i])
-                        nbad++;
-                if (o.n[i] <= 10 && mpz_cmp_ui(value[i], oeis[o.n[i]]) != 0)
-                    nbad++;
-            }
-            verified = nbad == 0;
-            json_t *pj = json_array();
-            for (int j = 0; j < NPRIMES; j++) {
-                char buf[24];
-                snprintf(buf, sizeof buf, "%llu", (unsigned long long)primes[j]);
-                json_array_append_new(pj, json_string(buf));
-            }
-            json_object_set_new(vjson, "method",
-                                json_string("OEIS A003422 for N <= 10; !N mod 4 primes near 2^62 "
-                                            "by the O(N) recurrence"));
-            json_object_set_new(vjson, "primes", pj);
-            json_object_set_new(vjson, "mismatches", json_integer((json_int_t)nbad));
-        }
-        if (rc != PK_OK)
-            pk_error(c, true, "factsum", "verification could not run: %s", pk_strerror(rc));
-        status = pk_dist_agree(c, rc != PK_OK                ? PK_EXIT_RUNTIME
-                                  : c->rank != 0 || verified ? PK_EXIT_OK
-                                                             : PK_EXIT_VERIFY);
-    }
-
-    if (c->rank == 0 && (status == PK_EXIT_OK || status == PK_EXIT_VERIFY)) {
-        struct pk_big_run run = {
-            .command = "factsum",
-            .n = o.n,
-            .count = count,
-            .value = value,
-            .common = &o.common,
-            .digits_path = o.digits,
-            .nranks = c->nranks,
-            .verified = verified,
-            .canary = o.canary,
-            .method = "one pass: segments between the N, binary splitting, rank tree",
-            .verification = vjson,
-            .extra = json_pack("{s:{s:I, s:I}}", "memory", "estimate_bytes", (json_int_t)estimate,
-                               "gmp_peak_bytes", (json_int_t)pk_gmp_guard_peak()),
-            .rep_s = rep_s,
-            .sysinfo = sysinfo,
-            .record_out = record,
-        };
-        vjson = NULL;
-        int rc = pk_big_report(c, &run);
-        if (rc != PK_EXIT_OK)
-            status = rc;
-        if (status == PK_EXIT_VERIFY && !record)
-            pk_error(c, false, "factsum", "verification failed");
-    }
-    json_decref(vjson);
-    for (size_t i = 0; i < count; i++)
-        mpz_clear(value[i]);
-    free(value);
-    free(res);
-    free(rep_s);
-    free(sorted);
-    return pk_dist_agree(c, status);
+    json_t *sysinfo = pk_sysinfo_for_command(c, "factsum", o.common.nthreads);
+    json_t *rec;
+    status = factsum_run(c, &o, sysinfo, &rec);
+    json_decref(sysinfo);
+    free(o.n);
+    return pk_emit(c, "factsum", &o.common, &pk_big_view, NULL, rec, status);
 }

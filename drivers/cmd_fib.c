@@ -5,63 +5,73 @@
  * F(N) mod each prime by a 2x2 matrix power, which shares nothing with GMP's algorithm. */
 #include "bigout.h"
 #include "commands.h"
+#include "emit.h"
+#include "opt.h"
 #include "parkit/factsum.h"
 #include "parkit/fib.h"
 #include "record.h"
 #include "sysinfo.h"
 #include "timing.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define NPRIMES 4
 
-static const char usage[] =
-    "Usage: parkit fib N [N ...] [--digits FILE] [options]\n"
-    "Exact Fibonacci numbers F(N) with GMP (F(0) = 0, F(1) = 1); N in 0..1e9. Prints per N:\n"
-    "decimal digits, first and last 20 digits, the value mod 2^64 and mod 10^9+7 (the tutorial\n"
-    "prints the last 10 digits of F(100000) .. F(400000): parkit fib 1e5 2e5 3e5 4e5).\n"
+static const char description[] =
+    "Prints per N: decimal digits, first and last 20 digits, the value mod 2^64 and mod\n"
+    "10^9+7 (the tutorial prints the last 10 digits of F(100000) .. F(400000): parkit fib 1e5\n"
+    "2e5 3e5 4e5). N is an integer in 0..1e9.\n"
     "Many N are spread over ranks (largest first, round robin) and over each rank's threads\n"
     "(dynamic schedule, largest first); every value is computed by one thread.\n"
     "Memory: F(N) has about 0.694 N bits; a run needs about N/2 bytes per value plus 16 MiB,\n"
     "and is refused (exit 2) when that exceeds the available memory.\n"
     "\n"
-    "  --digits FILE   write the full decimal values, one line per N in the order given\n"
-    "                  (temporary name, renamed when complete)\n"
-    "  --canary        corrupt the first value (F(N) + 1): verification must fail\n"
-    "\n"
     "Verification: Cassini's identity F(N-1)F(N+1) - F(N)^2 = (-1)^N on the exact values mod\n"
-    "four primes near 2^62, and F(N) mod each prime by a 2x2 matrix power.\n"
-    "\n";
+    "four primes near 2^62, and F(N) mod each prime by a 2x2 matrix power.\n";
 
 static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_fib_opts *o)
 {
-    static const struct option longopts[] = {{"digits", required_argument, NULL, 'd'},
-                                             {"canary", no_argument, NULL, 'C'},
-                                             PK_COMMON_LONGOPTS,
-                                             {NULL, 0, NULL, 0}};
-    pk_common_defaults(&o->common);
-    o->common.reps = 3;
-    opterr = 0;
-    optind = 1;
-    int code;
-    while ((code = getopt_long(argc, argv, ":" PK_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        if (code == 'd') {
-            o->digits = optarg;
-            continue;
-        }
-        if (code == 'C') {
-            o->canary = true;
-            continue;
-        }
-        int handled = pk_cli_option(c, "fib", usage, code, argv, &o->common);
-        if (handled == PK_OPT_HELP_SHOWN)
-            return -1;
-        if (handled != PK_OPT_DONE)
-            return PK_EXIT_USAGE;
+    *o = (struct pk_fib_opts){0};
+    const struct pk_opt table[] = {
+        {"digits", 0, PK_OPT_PATH, &o->digits, "FILE",
+         "write the full decimal values, one line per N in the order given\n"
+         "(temporary name, renamed when complete)"},
+        {"canary", 0, PK_OPT_FLAG, &o->canary, NULL,
+         "corrupt the first value (F(N) + 1): verification must fail"},
+        {NULL},
+    };
+    const struct pk_cmd_spec spec = {
+        .name = "fib",
+        .synopsis = "N [N ...] [--digits FILE] [options]",
+        .summary = "Exact Fibonacci numbers F(N) with GMP (F(0) = 0, F(1) = 1).",
+        .description = description,
+        .opts = table,
+        .shared = PK_SHARED_ALL,
+        .formats = PK_FORMATS_CSV,
+        .reps_default = 3,
+        .operands = "at least one N",
+        .min_operands = 1,
+    };
+    struct pk_args args;
+    int status = pk_opts_parse(&spec, c, argc, argv, &o->common, &args);
+    if (status != PK_EXIT_OK)
+        return status;
+    o->n = calloc(args.noperands, sizeof *o->n);
+    o->count = args.noperands;
+    struct pk_err err = {0};
+    if (!o->n) {
+        pk_error(c, false, "fib", "out of memory");
+        status = PK_EXIT_RUNTIME;
     }
-    return pk_cli_counts(c, "fib", argc, argv, PK_FIB_MAX_N, &o->n, &o->count);
+    for (size_t i = 0; status == PK_EXIT_OK && i < args.noperands; i++) {
+        if (pk_parse_count("N", args.operand[i], 0, PK_FIB_MAX_N, &o->n[i], &err) != PK_OK) {
+            pk_error(c, false, "fib", "%s", err.msg);
+            status = PK_EXIT_USAGE;
+        }
+    }
+    pk_args_free(&args);
+    return status;
 }
 
 /* Rank owning value i: by descending N, dealt round robin, so ranks get similar work. */
@@ -122,155 +132,223 @@ static int gather_values(const struct pk_comm *c, mpz_t *value, const int *owner
     return status;
 }
 
-int pk_cmd_fib(int argc, char **argv, const struct pk_comm *c)
+/* ---- one run: plan, time, verify, collect, record ---------------------------------------- */
+
+struct run {
+    const struct pk_comm *c;
+    const struct pk_fib_opts *o;
+    int *owner;     /* the rank computing value i */
+    uint64_t *mine; /* this rank's N ... */
+    size_t *where;  /* ... their indices ... */
+    size_t nmine;   /* ... and how many */
+    mpz_t *mv, *mp; /* this rank's F(N) and F(N-1), nmine each (all initialised) */
+    mpz_t *value;   /* F(n[i]), count of them (all initialised); complete on rank 0 at the end */
+    double *rep_s;
+    bool verified;
+    json_t *vjson; /* how it was verified */
+};
+
+/* The memory estimate against MemAvailable (rank 0). Returns a local exit status. */
+static int plan(const struct run *r, const json_t *sysinfo)
 {
-    struct pk_fib_opts o = {0};
-    int status = parse(argc, argv, c, &o);
-    if (status == PK_EXIT_OK) {
-        json_t *sysinfo = pk_sysinfo_for_command(c, "fib", o.common.nthreads);
-        status = pk_fib_execute(c, &o, sysinfo, NULL);
-        json_decref(sysinfo);
+    uint64_t estimate = UINT64_C(16) << 20;
+    for (size_t i = 0; i < r->o->count; i++)
+        estimate += r->o->n[i] / 2;
+    if (r->c->rank != 0)
+        return PK_EXIT_OK;
+    uint64_t avail = (uint64_t)json_integer_value(json_object_get(sysinfo, "mem_available_bytes"));
+    if (avail && estimate > avail) {
+        pk_error(r->c, false, "fib", "these N need about %.3g GB, more than the %.3g GB available",
+                 estimate * 1e-9, avail * 1e-9);
+        return PK_EXIT_USAGE;
     }
-    free(o.n);
-    return status < 0 ? PK_EXIT_OK : status;
+    return PK_EXIT_OK;
+}
+
+static mpz_t *mpz_array(size_t n)
+{
+    mpz_t *a = malloc(sizeof(mpz_t) * (n ? n : 1));
+    for (size_t i = 0; a && i < n; i++)
+        mpz_init(a[i]);
+    return a;
+}
+
+/* a may be NULL; otherwise all n are initialised (mpz_array). */
+static void mpz_array_free(mpz_t *a, size_t n)
+{
+    for (size_t i = 0; a && i < n; i++)
+        mpz_clear(a[i]);
+    free(a);
+}
+
+/* Deals the N over the ranks and allocates this rank's share. Returns a local exit status. */
+static int alloc_run(struct run *r)
+{
+    size_t count = r->o->count;
+    r->owner = owners(r->o->n, count, r->c->nranks);
+    r->mine = malloc(sizeof *r->mine * count);
+    r->where = malloc(sizeof *r->where * count);
+    r->rep_s = calloc((size_t)r->o->common.reps, sizeof *r->rep_s);
+    r->vjson = json_object();
+    if (!r->owner || !r->mine || !r->where || !r->rep_s || !r->vjson) {
+        pk_error(r->c, true, "fib", "out of memory");
+        return PK_EXIT_RUNTIME;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (r->owner[i] == r->c->rank) {
+            r->where[r->nmine] = i;
+            r->mine[r->nmine++] = r->o->n[i];
+        }
+    }
+    r->value = mpz_array(count);
+    r->mv = r->value ? mpz_array(r->nmine) : NULL;
+    r->mp = r->mv ? mpz_array(r->nmine) : NULL;
+    if (!r->mp) {
+        pk_error(r->c, true, "fib", "out of memory");
+        return PK_EXIT_RUNTIME;
+    }
+    return PK_EXIT_OK;
+}
+
+static void free_run(struct run *r)
+{
+    mpz_array_free(r->mp, r->nmine);
+    mpz_array_free(r->mv, r->nmine);
+    mpz_array_free(r->value, r->o->count);
+    free(r->owner);
+    free(r->mine);
+    free(r->where);
+    free(r->rep_s);
+    json_decref(r->vjson);
+}
+
+/* Warm-up and timed repetitions; then the canary's corruption. Collective; agreed status. */
+static int time_runs(struct run *r)
+{
+    const struct pk_common_opts *co = &r->o->common;
+    int status = PK_EXIT_OK;
+    for (int i = -co->warmup; i < co->reps && status == PK_EXIT_OK; i++) {
+        pk_dist_barrier(r->c);
+        double t0 = pk_now_s();
+        int rc = pk_fib_many(r->mv, r->mp, r->mine, r->nmine, co->nthreads);
+        double dt = pk_dist_max_double(r->c, pk_now_s() - t0);
+        if (i >= 0)
+            r->rep_s[i] = dt;
+        if (rc != PK_OK)
+            pk_error(r->c, true, "fib", "computation failed: %s", pk_strerror(rc));
+        status = pk_dist_agree(r->c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_RUNTIME);
+    }
+    for (size_t k = 0; status == PK_EXIT_OK && r->o->canary && k < r->nmine; k++)
+        if (r->where[k] == 0)
+            mpz_add_ui(r->mv[k], r->mv[k], 1);
+    return status;
+}
+
+/* Each rank checks the values it computed. Collective; returns the agreed status. */
+static int verify(struct run *r)
+{
+    uint64_t primes[NPRIMES], bad = 0;
+    pk_oracle_primes(primes, NPRIMES);
+    for (size_t k = 0; k < r->nmine; k++)
+        for (int j = 0; j < NPRIMES; j++)
+            bad += !pk_fib_cassini_mod(r->mv[k], r->mp[k], r->mine[k], primes[j]) ||
+                   mpz_fdiv_ui(r->mv[k], primes[j]) != pk_fib_mod(r->mine[k], primes[j]);
+    int rc = pk_dist_sum_u64(r->c, &bad, 1);
+    r->verified = rc == PK_OK && bad == 0;
+    json_object_set_new(r->vjson, "method",
+                        json_string("Cassini's identity mod 4 primes near 2^62; F(N) mod "
+                                    "each prime by a 2x2 matrix power"));
+    json_object_set_new(r->vjson, "mismatches", json_integer((json_int_t)bad));
+    return pk_dist_agree(r->c, rc != PK_OK   ? PK_EXIT_RUNTIME
+                               : r->verified ? PK_EXIT_OK
+                                             : PK_EXIT_VERIFY);
+}
+
+/* Moves this rank's values into place and brings them all to rank 0. Collective. */
+static int collect(struct run *r)
+{
+    for (size_t k = 0; k < r->nmine; k++)
+        mpz_swap(r->value[r->where[k]], r->mv[k]);
+    int rc = gather_values(r->c, r->value, r->owner, r->o->count);
+    if (rc != PK_OK)
+        pk_error(r->c, true, "fib", "cannot collect results: %s", pk_strerror(rc));
+    return pk_dist_agree(r->c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_RUNTIME);
+}
+
+/* Rank 0: decimal conversion, --digits and the record. */
+static int build_record(struct run *r, const json_t *sysinfo, json_t **rec)
+{
+    const struct pk_fib_opts *o = r->o;
+    struct pk_big_run big = {
+        .command = "fib",
+        .method = "mpz_fib2_ui per N; N dealt over ranks and threads",
+        .n = o->n,
+        .count = o->count,
+        .value = r->value,
+        .common = &o->common,
+        .digits_path = o->digits,
+        .nranks = r->c->nranks,
+        .verified = r->verified,
+        .canary = o->canary,
+        .verification = r->vjson,
+        .rep_s = r->rep_s,
+        .sysinfo = sysinfo,
+    };
+    r->vjson = NULL; /* the record took it */
+    return pk_big_record(r->c, &big, rec);
+}
+
+/* The whole run: rank 0 gets *rec for a finished run (verified or not); writes --digits when
+ * o->digits is set. Collective; returns the agreed status. */
+static int fib_run(const struct pk_comm *c, const struct pk_fib_opts *o, const json_t *sysinfo,
+                   json_t **rec)
+{
+    *rec = NULL;
+    struct run r = {.c = c, .o = o};
+    int status = pk_dist_agree(c, plan(&r, sysinfo));
+    if (status == PK_EXIT_OK)
+        status = pk_dist_agree(c, alloc_run(&r));
+    if (status == PK_EXIT_OK)
+        status = time_runs(&r);
+    if (status == PK_EXIT_OK && !o->common.no_verify)
+        status = verify(&r);
+    if ((status == PK_EXIT_OK || status == PK_EXIT_VERIFY) && collect(&r) != PK_EXIT_OK)
+        status = PK_EXIT_RUNTIME;
+    if (c->rank == 0 && (status == PK_EXIT_OK || status == PK_EXIT_VERIFY)) {
+        int rc = build_record(&r, sysinfo, rec);
+        if (rc != PK_EXIT_OK)
+            status = rc;
+    }
+    free_run(&r);
+    return pk_dist_agree(c, status);
 }
 
 int pk_fib_execute(const struct pk_comm *c, const struct pk_fib_opts *opts, const json_t *sysinfo,
                    json_t **record)
 {
-    const struct pk_fib_opts o = *opts;
-    int status = PK_EXIT_OK;
-    size_t count = o.count;
-    uint64_t estimate = UINT64_C(16) << 20;
-    for (size_t i = 0; i < count; i++)
-        estimate += o.n[i] / 2;
-    if (c->rank == 0) {
-        uint64_t avail =
-            (uint64_t)json_integer_value(json_object_get(sysinfo, "mem_available_bytes"));
-        if (avail && estimate > avail) {
-            pk_error(c, false, "fib", "these N need about %.3g GB, more than the %.3g GB available",
-                     estimate * 1e-9, avail * 1e-9);
-            status = PK_EXIT_USAGE;
-        }
+    if (record) {
+        /* handed over: nothing printed, appended or written */
+        struct pk_fib_opts quiet = *opts;
+        quiet.digits = NULL;
+        return fib_run(c, &quiet, sysinfo, record);
     }
-    status = pk_dist_agree(c, status);
-    mpz_t *value = malloc(sizeof(mpz_t) * count);
-    mpz_t *prev = malloc(sizeof(mpz_t) * count);
-    uint64_t *mine = malloc(sizeof *mine * count);
-    size_t *where = malloc(sizeof *where * count);
-    double *rep_s = calloc((size_t)o.common.reps, sizeof *rep_s);
-    int *owner = owners(o.n, count, c->nranks);
-    mpz_t *mv = NULL, *mp = NULL;
-    size_t nmine = 0;
-    json_t *vjson = NULL;
-    if (!value || !prev || !mine || !where || !rep_s || !owner) {
-        pk_error(c, true, "fib", "out of memory");
-        free(value);
-        free(prev);
-        value = prev = NULL;
-        count = 0;
-        /* the same collectives as the other ranks: the agree after set-up, then the last one */
-        status = pk_dist_agree(c, PK_EXIT_RUNTIME);
-        goto out;
+    json_t *rec;
+    int status = fib_run(c, opts, sysinfo, &rec);
+    return pk_emit(c, "fib", &opts->common, &pk_big_view, NULL, rec, status);
+}
+
+int pk_cmd_fib(int argc, char **argv, const struct pk_comm *c)
+{
+    struct pk_fib_opts o;
+    int status = parse(argc, argv, c, &o);
+    if (status != PK_EXIT_OK) {
+        free(o.n);
+        return pk_opts_exit(status);
     }
-    /* This rank's values are computed in mv/mp (where[k] is their index), then moved. */
-    for (size_t i = 0; i < count; i++) {
-        mpz_inits(value[i], prev[i], NULL);
-        if (owner[i] == c->rank) {
-            where[nmine] = i;
-            mine[nmine++] = o.n[i];
-        }
-    }
-    mv = malloc(sizeof(mpz_t) * (nmine ? nmine : 1));
-    mp = malloc(sizeof(mpz_t) * (nmine ? nmine : 1));
-    int rc = mv && mp ? PK_OK : PK_ENOMEM;
-    for (size_t k = 0; k < nmine && rc == PK_OK; k++)
-        mpz_inits(mv[k], mp[k], NULL);
-    status = pk_dist_agree(c, rc == PK_OK && status == PK_EXIT_OK ? PK_EXIT_OK
-                              : status != PK_EXIT_OK              ? status
-                                                                  : PK_EXIT_RUNTIME);
-    for (int r = -o.common.warmup; r < o.common.reps && status == PK_EXIT_OK; r++) {
-        pk_dist_barrier(c);
-        double t0 = pk_now_s();
-        rc = pk_fib_many(mv, mp, mine, nmine, o.common.nthreads);
-        double dt = pk_dist_max_double(c, pk_now_s() - t0);
-        if (r >= 0)
-            rep_s[r] = dt;
-        if (rc != PK_OK)
-            pk_error(c, true, "fib", "computation failed: %s", pk_strerror(rc));
-        status = pk_dist_agree(c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_RUNTIME);
-    }
-    if (status == PK_EXIT_OK && o.canary && nmine > 0 && c->rank == owner[0])
-        for (size_t k = 0; k < nmine; k++)
-            if (where[k] == 0)
-                mpz_add_ui(mv[k], mv[k], 1);
-    /* Verify where computed, then bring every value to rank 0. */
-    bool verified = false;
-    vjson = json_object();
-    if (status == PK_EXIT_OK && !o.common.no_verify) {
-        uint64_t primes[NPRIMES], bad = 0;
-        pk_oracle_primes(primes, NPRIMES);
-        for (size_t k = 0; k < nmine; k++)
-            for (int j = 0; j < NPRIMES; j++)
-                bad += !pk_fib_cassini_mod(mv[k], mp[k], mine[k], primes[j]) ||
-                       mpz_fdiv_ui(mv[k], primes[j]) != pk_fib_mod(mine[k], primes[j]);
-        rc = pk_dist_sum_u64(c, &bad, 1);
-        verified = rc == PK_OK && bad == 0;
-        json_object_set_new(vjson, "method",
-                            json_string("Cassini's identity mod 4 primes near 2^62; F(N) mod "
-                                        "each prime by a 2x2 matrix power"));
-        json_object_set_new(vjson, "mismatches", json_integer((json_int_t)bad));
-        status = pk_dist_agree(c, rc != PK_OK ? PK_EXIT_RUNTIME
-                                  : verified  ? PK_EXIT_OK
-                                              : PK_EXIT_VERIFY);
-    }
-    for (size_t k = 0; k < nmine; k++)
-        mpz_swap(value[where[k]], mv[k]);
-    if (status == PK_EXIT_OK || status == PK_EXIT_VERIFY) {
-        rc = gather_values(c, value, owner, count);
-        if (rc != PK_OK)
-            pk_error(c, true, "fib", "cannot collect results: %s", pk_strerror(rc));
-        if (pk_dist_agree(c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_RUNTIME) != PK_EXIT_OK)
-            status = PK_EXIT_RUNTIME;
-    }
-    if (c->rank == 0 && (status == PK_EXIT_OK || status == PK_EXIT_VERIFY)) {
-        struct pk_big_run run = {
-            .command = "fib",
-            .n = o.n,
-            .count = count,
-            .value = value,
-            .common = &o.common,
-            .digits_path = o.digits,
-            .nranks = c->nranks,
-            .verified = verified,
-            .canary = o.canary,
-            .method = "mpz_fib2_ui per N; N dealt over ranks and threads",
-            .verification = vjson,
-            .extra = NULL,
-            .rep_s = rep_s,
-            .sysinfo = sysinfo,
-            .record_out = record,
-        };
-        vjson = NULL;
-        int rs = pk_big_report(c, &run);
-        if (rs != PK_EXIT_OK)
-            status = rs;
-        if (status == PK_EXIT_VERIFY && !record)
-            pk_error(c, false, "fib", "verification failed");
-    }
-out:
-    json_decref(vjson);
-    for (size_t k = 0; mv && mp && k < nmine; k++)
-        mpz_clears(mv[k], mp[k], NULL);
-    for (size_t i = 0; i < count; i++)
-        mpz_clears(value[i], prev[i], NULL);
-    free(mv);
-    free(mp);
-    free(value);
-    free(prev);
-    free(mine);
-    free(where);
-    free(rep_s);
-    free(owner);
-    return pk_dist_agree(c, status);
+    json_t *sysinfo = pk_sysinfo_for_command(c, "fib", o.common.nthreads);
+    json_t *rec;
+    status = fib_run(c, &o, sysinfo, &rec);
+    json_decref(sysinfo);
+    free(o.n);
+    return pk_emit(c, "fib", &o.common, &pk_big_view, NULL, rec, status);
 }

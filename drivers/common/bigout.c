@@ -94,111 +94,64 @@ int pk_write_lines_atomic(const char *path, char *const *lines, size_t n, struct
     return status;
 }
 
-static void print_table(const struct pk_big_run *r, const struct pk_bigsummary *sum,
-                        const struct pk_stats *st, double decimal_s)
+/* ---- the record ------------------------------------------------------------------------- */
+
+/* Every value in decimal: the summaries, and the full text when it is to be written. */
+static int summarize_all(const struct pk_big_run *r, struct pk_bigsummary *sum, char **text)
 {
-    const struct pk_common_opts *o = r->common;
-    printf("# parkit %s: %zu value%s, threads=%d ranks=%d reps=%d\n", r->command, r->count,
-           r->count > 1 ? "s" : "", o->nthreads, r->nranks, o->reps);
-    printf("%12s %10s  %-20s  %-20s  %20s  %10s\n", "N", "digits", "first 20", "last 20",
-           "mod 2^64", "mod 1e9+7");
-    for (size_t i = 0; i < r->count; i++)
-        printf("%12llu %10zu  %-20s  %-20s  %20llu  %10llu\n", (unsigned long long)r->n[i],
-               sum[i].digits, sum[i].first, sum[i].last, (unsigned long long)sum[i].mod_2_64,
-               (unsigned long long)sum[i].mod_1e9_7);
-    const json_t *method = json_object_get(r->verification, "method");
-    printf("verified  %s%s%s%s\n",
-           o->no_verify  ? "skipped (--no-verify)"
-           : r->verified ? "yes"
-                         : "NO",
-           method ? " (" : "", method ? json_string_value(method) : "", method ? ")" : "");
-    printf("time_s    median %.6f  min %.6f  max %.6f  (%d reps, max over ranks); decimal %.6f\n",
-           st->median, st->min, st->max, o->reps, decimal_s);
-    const json_t *mem = json_object_get(r->extra, "memory");
-    if (mem)
-        printf("memory    GMP peak %.3g MB on rank 0 (estimate %.3g MB)\n",
-               (double)json_integer_value(json_object_get(mem, "gmp_peak_bytes")) * 1e-6,
-               (double)json_integer_value(json_object_get(mem, "estimate_bytes")) * 1e-6);
+    int rc = PK_OK;
+    for (size_t i = 0; i < r->count && rc == PK_OK; i++)
+        rc = pk_big_summarize(r->value[i], r->common->nthreads, &sum[i],
+                              r->digits_path ? &text[i] : NULL);
+    return rc;
 }
 
-static void print_csv(const struct pk_big_run *r, const struct pk_bigsummary *sum,
-                      const struct pk_stats *st, double decimal_s)
+static json_t *build_record(const struct pk_big_run *r, const struct pk_bigsummary *sum,
+                            double decimal_s)
 {
     const struct pk_common_opts *o = r->common;
-    printf("driver,n,digits,first20,last20,mod_2_64,mod_1e9_7,nthreads,nranks,time_s,"
-           "decimal_s,verified\n");
-    for (size_t i = 0; i < r->count; i++)
-        printf("%s,%llu,%zu,%s,%s,%llu,%llu,%d,%d,%.9f,%.9f,%s\n", r->command,
-               (unsigned long long)r->n[i], sum[i].digits, sum[i].first, sum[i].last,
-               (unsigned long long)sum[i].mod_2_64, (unsigned long long)sum[i].mod_1e9_7,
-               o->nthreads, r->nranks, st->median, decimal_s,
-               o->no_verify  ? "skipped"
-               : r->verified ? "yes"
-                             : "no");
+    json_t *rec = pk_record_new(r->command);
+    json_t *results = json_array(), *ns = json_array();
+    for (size_t i = 0; i < r->count; i++) {
+        json_t *one = pk_big_summary_json(&sum[i]);
+        json_object_set_new(one, "n", json_integer((json_int_t)r->n[i]));
+        json_array_append_new(results, one);
+        json_array_append_new(ns, json_integer((json_int_t)r->n[i]));
+    }
+    json_object_set_new(rec, "params",
+                        json_pack("{s:o, s:i, s:i, s:i, s:i, s:b, s:b, s:s}", "n", ns, "threads",
+                                  o->nthreads, "ranks", r->nranks, "reps", o->reps, "warmup",
+                                  o->warmup, "verify", !o->no_verify, "canary", r->canary, "method",
+                                  r->method));
+    json_object_set_new(rec, "result", results);
+    json_object_set_new(rec, "verified", o->no_verify ? json_null() : json_boolean(r->verified));
+    json_object_set(rec, "verification", r->verification);
+    json_object_set_new(rec, "decimal_s", json_real(decimal_s));
+    if (r->extra)
+        json_object_update(rec, r->extra);
+    pk_record_set_timing(rec, r->rep_s, o->reps, o->warmup);
+    pk_record_set_provenance(rec, r->sysinfo);
+    return rec;
 }
 
-int pk_big_report(const struct pk_comm *c, struct pk_big_run *r)
+int pk_big_record(const struct pk_comm *c, struct pk_big_run *r, json_t **rec)
 {
-    const struct pk_common_opts *o = r->common;
+    *rec = NULL;
     struct pk_err err = {0};
-    int status = PK_EXIT_OK;
     double t0 = pk_now_s();
     struct pk_bigsummary *sum = calloc(r->count, sizeof *sum);
     char **text = calloc(r->count, sizeof *text);
-    int rc = sum && text ? PK_OK : PK_ENOMEM;
-    for (size_t i = 0; i < r->count && rc == PK_OK; i++)
-        rc = pk_big_summarize(r->value[i], o->nthreads, &sum[i], r->digits_path ? &text[i] : NULL);
+    int rc = sum && text ? summarize_all(r, sum, text) : PK_ENOMEM;
     double decimal_s = pk_now_s() - t0;
     /* A value that failed verification is never written out as if it were the answer. */
-    bool write_digits = r->digits_path && !r->record_out && (r->verified || o->no_verify);
+    bool write_digits = r->digits_path && (r->verified || r->common->no_verify);
     if (rc == PK_OK && write_digits &&
         pk_write_lines_atomic(r->digits_path, text, r->count, &err) != PK_OK)
         rc = err.status;
-    if (rc != PK_OK) {
+    if (rc == PK_OK)
+        *rec = build_record(r, sum, decimal_s);
+    else
         pk_error(c, false, r->command, "%s", err.msg[0] ? err.msg : pk_strerror(rc));
-        status = PK_EXIT_RUNTIME;
-    } else {
-        json_t *rec = pk_record_new(r->command);
-        json_t *results = json_array();
-        for (size_t i = 0; i < r->count; i++) {
-            json_t *one = pk_big_summary_json(&sum[i]);
-            json_object_set_new(one, "n", json_integer((json_int_t)r->n[i]));
-            json_array_append_new(results, one);
-        }
-        json_t *ns = json_array();
-        for (size_t i = 0; i < r->count; i++)
-            json_array_append_new(ns, json_integer((json_int_t)r->n[i]));
-        json_object_set_new(rec, "params",
-                            json_pack("{s:o, s:i, s:i, s:i, s:i, s:b, s:b, s:s}", "n", ns,
-                                      "threads", o->nthreads, "ranks", r->nranks, "reps", o->reps,
-                                      "warmup", o->warmup, "verify", !o->no_verify, "canary",
-                                      r->canary, "method", r->method));
-        json_object_set_new(rec, "result", results);
-        json_object_set_new(rec, "verified",
-                            o->no_verify ? json_null() : json_boolean(r->verified));
-        json_object_set(rec, "verification", r->verification);
-        json_object_set_new(rec, "decimal_s", json_real(decimal_s));
-        if (r->extra)
-            json_object_update(rec, r->extra);
-        pk_record_set_timing(rec, r->rep_s, o->reps, o->warmup);
-        pk_record_set_provenance(rec, r->sysinfo);
-        struct pk_stats st = pk_stats_of(r->rep_s, o->reps);
-        if (r->record_out) {
-            *r->record_out = json_incref(rec);
-        } else if (o->format == PK_FORMAT_JSON) {
-            json_dumpf(rec, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-            putchar('\n');
-        } else if (o->format == PK_FORMAT_CSV) {
-            print_csv(r, sum, &st, decimal_s);
-        } else {
-            print_table(r, sum, &st, decimal_s);
-        }
-        if (!r->record_out && o->record && pk_record_append(o->record, rec, &err) != PK_OK) {
-            pk_error(c, false, r->command, "%s", err.msg);
-            status = PK_EXIT_RUNTIME;
-        }
-        json_decref(rec);
-    }
     for (size_t i = 0; text && i < r->count; i++)
         free(text[i]);
     free(text);
@@ -206,5 +159,91 @@ int pk_big_report(const struct pk_comm *c, struct pk_big_run *r)
     json_decref(r->verification);
     json_decref(r->extra);
     r->verification = r->extra = NULL;
-    return status;
+    return rc == PK_OK ? PK_EXIT_OK : PK_EXIT_RUNTIME;
 }
+
+/* ---- the views ------------------------------------------------------------------------- */
+
+static long long param_int(const json_t *rec, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(json_object_get(rec, "params"), key));
+}
+
+static double timing_s(const json_t *rec, const char *key)
+{
+    return json_real_value(json_object_get(json_object_get(rec, "timing"), key));
+}
+
+static const char *verified_text(const json_t *rec)
+{
+    const json_t *v = json_object_get(rec, "verified");
+    return json_is_null(v) ? "skipped (--no-verify)" : json_is_true(v) ? "yes" : "NO";
+}
+
+static void print_table(const json_t *rec, const void *ctx)
+{
+    (void)ctx;
+    const json_t *res = json_object_get(rec, "result");
+    size_t count = json_array_size(res);
+    printf("# parkit %s: %zu %s, threads=%lld ranks=%lld reps=%lld\n",
+           json_string_value(json_object_get(rec, "command")), count,
+           pk_plural(count, "value", "values"), param_int(rec, "threads"), param_int(rec, "ranks"),
+           param_int(rec, "reps"));
+    printf("%12s %10s  %-20s  %-20s  %20s  %10s\n", "N", "digits", "first 20", "last 20",
+           "mod 2^64", "mod 1e9+7");
+    size_t i;
+    const json_t *one;
+    json_array_foreach(res, i, one)
+    {
+        printf("%12lld %10lld  %-20s  %-20s  %20s  %10lld\n",
+               (long long)json_integer_value(json_object_get(one, "n")),
+               (long long)json_integer_value(json_object_get(one, "digits")),
+               json_string_value(json_object_get(one, "first")),
+               json_string_value(json_object_get(one, "last")),
+               json_string_value(json_object_get(one, "mod_2_64")),
+               (long long)json_integer_value(json_object_get(one, "mod_1e9_7")));
+    }
+    const char *method =
+        json_string_value(json_object_get(json_object_get(rec, "verification"), "method"));
+    printf("verified  %s%s%s%s\n", verified_text(rec), method ? " (" : "", method ? method : "",
+           method ? ")" : "");
+    printf("time_s    median %.6f  min %.6f  max %.6f  (%lld reps, max over ranks); decimal %.6f\n",
+           timing_s(rec, "median_s"), timing_s(rec, "min_s"), timing_s(rec, "max_s"),
+           param_int(rec, "reps"), json_real_value(json_object_get(rec, "decimal_s")));
+    const json_t *mem = json_object_get(rec, "memory");
+    if (mem)
+        printf("memory    GMP peak %.3g MB on rank 0 (estimate %.3g MB)\n",
+               (double)json_integer_value(json_object_get(mem, "gmp_peak_bytes")) * 1e-6,
+               (double)json_integer_value(json_object_get(mem, "estimate_bytes")) * 1e-6);
+}
+
+static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
+{
+    (void)ctx;
+    static const char *const header[] = {"driver",    "n",         "digits",   "first20", "last20",
+                                         "mod_2_64",  "mod_1e9_7", "nthreads", "nranks",  "time_s",
+                                         "decimal_s", "verified",  NULL};
+    const json_t *v = json_object_get(rec, "verified");
+    const char *verified = json_is_null(v) ? "skipped" : json_is_true(v) ? "yes" : "no";
+    pk_csvw_row(w, header);
+    size_t i;
+    const json_t *one;
+    json_array_foreach(json_object_get(rec, "result"), i, one)
+    {
+        pk_csvw_field(w, json_string_value(json_object_get(rec, "command")));
+        pk_csvw_fieldf(w, "%lld", (long long)json_integer_value(json_object_get(one, "n")));
+        pk_csvw_fieldf(w, "%lld", (long long)json_integer_value(json_object_get(one, "digits")));
+        pk_csvw_field(w, json_string_value(json_object_get(one, "first")));
+        pk_csvw_field(w, json_string_value(json_object_get(one, "last")));
+        pk_csvw_field(w, json_string_value(json_object_get(one, "mod_2_64")));
+        pk_csvw_fieldf(w, "%lld", (long long)json_integer_value(json_object_get(one, "mod_1e9_7")));
+        pk_csvw_fieldf(w, "%lld", param_int(rec, "threads"));
+        pk_csvw_fieldf(w, "%lld", param_int(rec, "ranks"));
+        pk_csvw_fieldf(w, "%.9f", timing_s(rec, "median_s"));
+        pk_csvw_fieldf(w, "%.9f", json_real_value(json_object_get(rec, "decimal_s")));
+        pk_csvw_field(w, verified);
+        pk_csvw_end(w);
+    }
+}
+
+const struct pk_view pk_big_view = {print_table, print_csv};

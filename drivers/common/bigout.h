@@ -5,6 +5,7 @@
 #define PARKIT_BIGOUT_H
 
 #include "cli.h"
+#include "emit.h"
 #include "parkit/status.h"
 
 #include <gmp.h>
@@ -36,7 +37,7 @@ json_t *pk_big_summary_json(const struct pk_bigsummary *s);
 int pk_write_lines_atomic(const char *path, char *const *lines, size_t n, struct pk_err *err);
 
 /* One run of a command whose results are exact big integers (factsum, fib), as rank 0 reports
- * it. The json_t fields are stolen (the report owns and frees them). */
+ * it. The json_t fields are stolen (the record owns or frees them). */
 struct pk_big_run {
     const char *command; /* "factsum" */
     const char *method;  /* how the values were computed, for the record */
@@ -50,11 +51,14 @@ struct pk_big_run {
     json_t *verification, *extra; /* extra: more top-level record fields, or NULL */
     const double *rep_s;
     const json_t *sysinfo;
-    json_t **record_out; /* not NULL: hand the record over instead of printing and recording */
 };
-/* Converts every value (timed: decimal_s), writes --digits atomically (only for a verified or
- * unverified-by-request result), prints the table, CSV or JSON, and appends the record. Rank 0
- * only. Returns an exit status (0 or PK_EXIT_RUNTIME). */
-int pk_big_report(const struct pk_comm *c, struct pk_big_run *run);
+/* Converts every value to decimal (timed: decimal_s), writes digits_path atomically (only for a
+ * verified or unverified-by-request result: a wrong value is never written as the answer) and
+ * builds the record into *rec (the caller owns it; NULL on failure). Rank 0 only; prints its
+ * errors. Returns an exit status (0 or PK_EXIT_RUNTIME). */
+int pk_big_record(const struct pk_comm *c, struct pk_big_run *run, json_t **rec);
+
+/* The table and CSV (one row per N) views of such a record, for pk_emit; ctx is unused. */
+extern const struct pk_view pk_big_view;
 
 #endif
