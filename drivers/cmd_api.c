@@ -11,13 +11,13 @@
 #include "commands.h"
 #include "emit.h"
 #include "interrupt.h"
+#include "opt.h"
 #include "parkit/pool.h"
 #include "record.h"
 #include "sysinfo.h"
 #include "timing.h"
 
 #include <ctype.h>
-#include <getopt.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
@@ -29,37 +29,26 @@
 
 #define MAX_RETRIES 10
 
-static const char usage[] =
-    "Usage: parkit api [--tasks N] [--workers W] [--latency DIST] [options]\n"
-    "       parkit api --preset stores|health\n"
-    "Simulated API calls: each waits its latency; runs them one after another, then on a pool\n"
-    "of W threads, and prints both, the speedup, and the pooled throughput against Little's\n"
-    "law, W / mean latency.\n"
-    "\n"
-    "  -n, --tasks N     calls (default 50)\n"
-    "  --workers W       pool threads, 1..4096 (default 10)\n"
-    "  --latency DIST    fixed:S | uniform:A:B | exponential:MEAN | lognormal:MU:SIGMA, or S:\n"
-    "                    a bare number S is fixed:S (seconds, 0..3600; lognormal: of the\n"
-    "                    seconds' log), drawn with GSL (default fixed:0.1)\n"
-    "  --seed S          seed of every draw (default 42)\n"
-    "  --fail-rate P     probability that a call fails, 0..1 (default 0)\n"
-    "  --timeout S       a call taking longer is abandoned (default: none)\n"
-    "  --retries R       attempts after a failure or timeout, 0..10 (default 0)\n"
-    "  --no-sequential   skip the sequential run\n"
-    "  --preset stores   the tutorial's 50 stores x 0.1 s on 10 workers, with its business\n"
-    "                    summary (sales = 25000 + 800 id, profit = 0.28 sales - 12000)\n"
-    "  --preset health   the tutorial's health checks, printed as they complete (table only)\n"
-    "  --record FILE     append one JSON line per run: parameters, result, timing, provenance\n"
-    "  --format F        stdout: table (default), csv (a header and one row, the run's summary)\n"
-    "                    or json (the record)\n"
-    "  -h, --help        this help\n"
+static const char description[] =
+    "Each call waits its latency. The calls run one after another, then on a pool of W threads;\n"
+    "printed: both times, the speedup, and the pooled throughput against Little's law,\n"
+    "W / mean latency.\n"
     "\n"
     "The latencies, failures and retries are drawn before either run, so both runs make the\n"
-    "same calls. Verified: every call's outcome matches that plan (exit 3 otherwise). A run with\n"
-    "calls that failed after their retries exits 1. The calls only wait: --workers is the\n"
-    "one parallelism to choose, and every run is checked.\n\n";
+    "same calls. Verified: every call's outcome matches that plan (exit 3 otherwise); --preset\n"
+    "stores also checks its business summary against the closed form. A run with calls that\n"
+    "failed after their retries exits 1. The calls only wait: --workers is the one parallelism\n"
+    "to choose, and every run is checked. Runs on one process.\n";
 
 enum dist { FIXED, UNIFORM, EXPONENTIAL, LOGNORMAL };
+
+/* --latency: the text as given (first, so that it is the option's destination) and what it
+ * means once checked. */
+struct latency {
+    const char *text;
+    enum dist d;
+    double a, b; /* the distribution's parameters */
+};
 
 struct plan {
     size_t n;
@@ -78,11 +67,13 @@ struct call_ctx {
     bool ok;
 };
 
-static int parse_latency(const char *text, enum dist *d, double *a, double *b, struct pk_err *err)
+/* The .check of --latency: the text is in l->text (its first member); fills in what it means. */
+static int check_latency(const struct pk_opt *opt, const char *text, struct pk_err *err)
 {
+    struct latency *l = opt->dest;
     char name[16] = "", tail = 0, *end = NULL;
-    *a = *b = 0;
-    int n = sscanf(text, "%15[a-z]:%lf:%lf%c", name, a, b, &tail);
+    l->a = l->b = 0;
+    int n = sscanf(text, "%15[a-z]:%lf:%lf%c", name, &l->a, &l->b, &tail);
     bool ok = false;
     double bare = strtod(text, &end);
     /* decimal text only: strtod alone would also take inf, nan and hex */
@@ -90,21 +81,21 @@ static int parse_latency(const char *text, enum dist *d, double *a, double *b, s
                    strspn(text, "0123456789.eE+-") == strlen(text);
     if (decimal && end != text && !*end) {
         /* a bare number, as people type it: fixed seconds */
-        *d = FIXED;
-        *a = bare;
-        ok = *a >= 0 && *a <= 3600;
+        l->d = FIXED;
+        l->a = bare;
+        ok = l->a >= 0 && l->a <= 3600;
     } else if (strcmp(name, "fixed") == 0) {
-        *d = FIXED;
-        ok = n == 2 && *a >= 0 && *a <= 3600;
+        l->d = FIXED;
+        ok = n == 2 && l->a >= 0 && l->a <= 3600;
     } else if (strcmp(name, "uniform") == 0) {
-        *d = UNIFORM;
-        ok = n == 3 && *a >= 0 && *b >= *a && *b <= 3600;
+        l->d = UNIFORM;
+        ok = n == 3 && l->a >= 0 && l->b >= l->a && l->b <= 3600;
     } else if (strcmp(name, "exponential") == 0) {
-        *d = EXPONENTIAL;
-        ok = n == 2 && *a > 0 && *a <= 3600;
+        l->d = EXPONENTIAL;
+        ok = n == 2 && l->a > 0 && l->a <= 3600;
     } else if (strcmp(name, "lognormal") == 0) {
-        *d = LOGNORMAL; /* mu and sigma of log(seconds) */
-        ok = n == 3 && *a >= -50 && *a <= 8 && *b >= 0 && *b <= 10;
+        l->d = LOGNORMAL; /* mu and sigma of log(seconds) */
+        ok = n == 3 && l->a >= -50 && l->a <= 8 && l->b >= 0 && l->b <= 10;
     }
     if (ok)
         return PK_OK;
@@ -218,17 +209,13 @@ static size_t check_run(const struct plan *p, const struct call_ctx *ctx, const 
     return bad;
 }
 
-static const char *plural(uint64_t n)
-{
-    return n == 1 ? "" : "s";
-}
-
 /* What the command was asked to do, presets applied. */
 struct api_opts {
     uint64_t n, workers, seed, retries;
-    double fail_rate, timeout_s, a, b; /* a, b: the latency distribution's parameters */
-    enum dist d;
-    bool sequential, stores, health;
+    double fail_rate, timeout_s; /* timeout 0: none */
+    struct latency lat;
+    int preset; /* -1: none; else an index into preset_names */
+    bool no_sequential, sequential, stores, health;
     struct pk_common_opts common; /* of the shared options, api takes --record and --format */
 };
 
@@ -261,101 +248,71 @@ static void apply_preset(struct api_opts *o)
     if (o->stores) { /* the tutorial: 50 stores, 0.1 s each, 10 workers */
         o->n = 50;
         o->workers = 10;
-        o->d = FIXED;
-        o->a = 0.1;
+        o->lat.d = FIXED;
+        o->lat.a = 0.1;
     } else if (o->health) { /* eight services, some slow or down */
         o->n = sizeof health_names / sizeof health_names[0];
         o->workers = o->n;
-        o->d = UNIFORM;
-        o->a = 0.05;
-        o->b = 0.3;
+        o->lat.d = UNIFORM;
+        o->lat.a = 0.05;
+        o->lat.b = 0.3;
         o->fail_rate = 0.2;
         o->timeout_s = 0.25;
         o->sequential = false;
     }
 }
 
-/* Returns PK_EXIT_OK, PK_EXIT_USAGE (printed), or -1 after --help. */
-static int parse_opts(int argc, char **argv, const struct pk_comm *c, struct api_opts *o)
+static const char *const preset_names[] = {"stores", "health", NULL};
+
+/* Fills o, presets applied; returns a pk_opts_parse result (errors and help printed). */
+static int parse(int argc, char **argv, const struct pk_comm *c, struct api_opts *o)
 {
-    static const struct option longopts[] = {{"tasks", required_argument, NULL, 'n'},
-                                             {"workers", required_argument, NULL, 'w'},
-                                             {"latency", required_argument, NULL, 'l'},
-                                             {"seed", required_argument, NULL, 's'},
-                                             {"fail-rate", required_argument, NULL, 'f'},
-                                             {"timeout", required_argument, NULL, 'T'},
-                                             {"retries", required_argument, NULL, 'R'},
-                                             {"no-sequential", no_argument, NULL, 'Q'},
-                                             {"preset", required_argument, NULL, 'P'},
-                                             {"record", required_argument, NULL, PK_OPT_RECORD},
-                                             {"format", required_argument, NULL, PK_OPT_FORMAT},
-                                             {"help", no_argument, NULL, PK_OPT_HELP},
-                                             {NULL, 0, NULL, 0}};
-    *o = (struct api_opts){.n = 50, .workers = 10, .seed = 42, .a = 0.1, .sequential = true};
-    pk_common_defaults(&o->common);
-    struct pk_err err = {0};
-    opterr = 0;
-    optind = 1;
-    int code;
-    while ((code = getopt_long(argc, argv, ":n:h", longopts, NULL)) != -1) {
-        int rc = PK_OK;
-        char *end = NULL;
-        switch (code) {
-        case 'n':
-            rc = pk_parse_count("--tasks", optarg, 0, UINT64_C(1) << 24, &o->n, &err);
-            break;
-        case 'w':
-            rc = pk_parse_count("--workers", optarg, 1, 4096, &o->workers, &err);
-            break;
-        case 'l':
-            rc = parse_latency(optarg, &o->d, &o->a, &o->b, &err);
-            break;
-        case 's':
-            rc = pk_parse_count("--seed", optarg, 0, UINT64_MAX, &o->seed, &err);
-            break;
-        case 'f':
-            o->fail_rate = strtod(optarg, &end);
-            if (end == optarg || *end || !(o->fail_rate >= 0 && o->fail_rate <= 1))
-                rc = pk_fail(&err, PK_EINVAL,
-                             "--fail-rate expects a probability in [0, 1], got '%s'", optarg);
-            break;
-        case 'T':
-            o->timeout_s = strtod(optarg, &end);
-            if (end == optarg || *end || !(o->timeout_s > 0 && o->timeout_s <= 3600))
-                rc = pk_fail(&err, PK_EINVAL, "--timeout expects seconds in (0, 3600], got '%s'",
-                             optarg);
-            break;
-        case 'R':
-            rc = pk_parse_count("--retries", optarg, 0, MAX_RETRIES, &o->retries, &err);
-            break;
-        case 'Q':
-            o->sequential = false;
-            break;
-        case 'P':
-            o->stores = strcmp(optarg, "stores") == 0;
-            o->health = strcmp(optarg, "health") == 0;
-            if (!o->stores && !o->health)
-                rc =
-                    pk_fail(&err, PK_EINVAL, "--preset expects stores or health, got '%s'", optarg);
-            break;
-        case PK_OPT_HELP: /* not pk_cli_option's: api takes few of the shared options */
-            if (c->rank == 0)
-                printf("%s%s", usage, pk_exit_help);
-            return -1;
-        default:
-            if (pk_cli_option(c, "api", usage, code, argv, &o->common) != PK_OPT_DONE)
-                return PK_EXIT_USAGE;
-        }
-        if (rc != PK_OK) {
-            pk_error(c, false, "api", "%s", err.msg);
-            return PK_EXIT_USAGE;
-        }
-    }
-    if (pk_cli_no_operands(c, "api", argc, argv) != PK_EXIT_OK ||
-        pk_cli_single_process(c, "api") != PK_EXIT_OK)
-        return PK_EXIT_USAGE;
+    *o = (struct api_opts){
+        .n = 50, .workers = 10, .seed = 42, .lat = {.d = FIXED, .a = 0.1}, .preset = -1};
+    const struct pk_opt table[] = {
+        {"tasks", 'n', PK_OPT_COUNT, &o->n, "N", "calls (default 50)", .max = UINT64_C(1) << 24},
+        {"workers", 0, PK_OPT_COUNT, &o->workers, "W", "pool threads, 1..4096 (default 10)",
+         .min = 1, .max = 4096},
+        {"latency", 0, PK_OPT_STRING, &o->lat.text, "DIST",
+         "fixed:S | uniform:A:B | exponential:MEAN | lognormal:MU:SIGMA, or S:\n"
+         "a bare number S is fixed:S (seconds, 0..3600; lognormal: of the\n"
+         "seconds' log), drawn with GSL (default fixed:0.1)",
+         .check = check_latency},
+        {"seed", 0, PK_OPT_COUNT, &o->seed, "S", "seed of every draw (default 42)"},
+        {"fail-rate", 0, PK_OPT_REAL, &o->fail_rate, "P",
+         "probability that a call fails, 0..1 (default 0)", .rmin = 0, .rmax = 1},
+        {"timeout", 0, PK_OPT_SECONDS, &o->timeout_s, "S",
+         "a call taking longer is abandoned, up to 1h (default 0: none)", .rmax = 3600},
+        {"retries", 0, PK_OPT_COUNT, &o->retries, "R",
+         "attempts after a failure or timeout, 0..10 (default 0)", .max = MAX_RETRIES},
+        {"no-sequential", 0, PK_OPT_FLAG, &o->no_sequential, NULL, "skip the sequential run"},
+        {"preset", 0, PK_OPT_ENUM, &o->preset, "NAME",
+         "stores: the tutorial's 50 stores x 0.1 s on 10 workers, with its\n"
+         "business summary (sales = 25000 + 800 id, profit = 0.28 sales - 12000);\n"
+         "health: the tutorial's health checks, printed as they complete (table\n"
+         "only). Replaces what it sets",
+         .choices = preset_names},
+        {NULL},
+    };
+    /* No -t, --reps, --warmup or --no-verify: the calls only wait (--workers is the
+     * parallelism), each run is made once, and it is always checked. */
+    const struct pk_cmd_spec spec = {
+        .name = "api",
+        .synopsis = "[--tasks N] [--workers W] [--latency DIST] [--preset stores|health] [options]",
+        .summary = "Simulated API calls, one after another and on a thread pool, against Little's law.",
+        .description = description,
+        .opts = table,
+        .shared = PK_SHARED_RECORD | PK_SHARED_FORMAT,
+        .formats = PK_FORMATS_CSV,
+    };
+    int status = pk_opts_parse(&spec, c, argc, argv, &o->common, NULL);
+    if (status == PK_EXIT_OK)
+        status = pk_cli_single_process(c, "api");
+    o->sequential = !o->no_sequential;
+    o->stores = o->preset == 0;
+    o->health = o->preset == 1;
     apply_preset(o);
-    return PK_EXIT_OK;
+    return status;
 }
 
 /* The as-completed lines of --preset health (name NULL: their heading); table output only, so
@@ -380,7 +337,7 @@ static int run_setup(const struct api_opts *o, struct api_run *r)
     *r = (struct api_run){.ctx = calloc(n, sizeof *r->ctx),
                           .ran = calloc(n, sizeof *r->ran),
                           .fut = calloc(n, sizeof *r->fut)};
-    int rc = make_plan(&r->plan, (size_t)o->n, (int)o->retries + 1, o->timeout_s, o->d, o->a, o->b,
+    int rc = make_plan(&r->plan, (size_t)o->n, (int)o->retries + 1, o->timeout_s, o->lat.d, o->lat.a, o->lat.b,
                        o->fail_rate, o->seed);
     return rc != PK_OK || !r->ctx || !r->ran || !r->fut ? PK_ENOMEM : PK_OK;
 }
@@ -535,7 +492,8 @@ static json_t *make_record(const struct pk_comm *c, const struct api_opts *o,
     json_object_set_new(rec, "params",
                         json_pack("{s:I, s:I, s:s, s:f, s:f, s:f, s:f, s:I, s:I, s:s}", "tasks",
                                   (json_int_t)o->n, "workers", (json_int_t)o->workers, "latency",
-                                  dist_name(o->d), "a", o->a, "b", o->b, "fail_rate", o->fail_rate,
+                                  dist_name(o->lat.d), "a", o->lat.a, "b", o->lat.b, "fail_rate",
+                                  o->fail_rate,
                                   "timeout_s", o->timeout_s, "retries", (json_int_t)o->retries,
                                   "seed", (json_int_t)o->seed, "preset", preset_name(o)));
     json_object_set_new(rec, "result",
@@ -552,53 +510,66 @@ static json_t *make_record(const struct pk_comm *c, const struct api_opts *o,
     return rec;
 }
 
+/* What the views print besides the record: the plan's and the run's details. */
+struct api_view {
+    const struct api_opts *o;
+    const struct api_run *r;
+    const struct api_summary *s;
+};
+
 /* A header and one row: the run's summary; what was not run is an empty field. */
-static void print_csv(const struct api_opts *o, const struct api_run *r,
-                      const struct api_summary *s)
+static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
 {
+    const struct api_view *v = ctx;
+    const struct api_opts *o = v->o;
+    const struct api_run *r = v->r;
+    const struct api_summary *s = v->s;
     static const char *const head[] = {
         "tasks",    "workers",          "latency",       "a",
         "b",        "fail_rate",        "timeout_s",     "retries",
         "seed",     "preset",           "sequential_s",  "pooled_s",
         "speedup",  "throughput_per_s", "littles_bound", "mean_task_s",
         "finished", "failed",           "verified",      NULL};
-    struct pk_csvw w;
-    pk_csvw_init(&w, stdout);
-    pk_csvw_row(&w, head);
-    pk_csvw_fieldf(&w, "%llu", (unsigned long long)o->n);
-    pk_csvw_fieldf(&w, "%llu", (unsigned long long)o->workers);
-    pk_csvw_field(&w, dist_name(o->d));
-    pk_csvw_fieldf(&w, "%.9g", o->a);
-    pk_csvw_fieldf(&w, "%.9g", o->b);
-    pk_csvw_fieldf(&w, "%.9g", o->fail_rate);
-    pk_csvw_fieldf(&w, "%.9g", o->timeout_s);
-    pk_csvw_fieldf(&w, "%llu", (unsigned long long)o->retries);
-    pk_csvw_fieldf(&w, "%llu", (unsigned long long)o->seed);
-    pk_csvw_field(&w, preset_name(o));
+    (void)rec;
+    pk_csvw_row(w, head);
+    pk_csvw_fieldf(w, "%llu", (unsigned long long)o->n);
+    pk_csvw_fieldf(w, "%llu", (unsigned long long)o->workers);
+    pk_csvw_field(w, dist_name(o->lat.d));
+    pk_csvw_fieldf(w, "%.9g", o->lat.a);
+    pk_csvw_fieldf(w, "%.9g", o->lat.b);
+    pk_csvw_fieldf(w, "%.9g", o->fail_rate);
+    pk_csvw_fieldf(w, "%.9g", o->timeout_s);
+    pk_csvw_fieldf(w, "%llu", (unsigned long long)o->retries);
+    pk_csvw_fieldf(w, "%llu", (unsigned long long)o->seed);
+    pk_csvw_field(w, preset_name(o));
     if (o->sequential)
-        pk_csvw_fieldf(&w, "%.9f", r->seq_s);
+        pk_csvw_fieldf(w, "%.9f", r->seq_s);
     else
-        pk_csvw_field(&w, NULL);
-    pk_csvw_fieldf(&w, "%.9f", r->pool_s);
+        pk_csvw_field(w, NULL);
+    pk_csvw_fieldf(w, "%.9f", r->pool_s);
     if (o->sequential && r->pool_s > 0)
-        pk_csvw_fieldf(&w, "%.6g", r->seq_s / r->pool_s);
+        pk_csvw_fieldf(w, "%.6g", r->seq_s / r->pool_s);
     else
-        pk_csvw_field(&w, NULL);
-    pk_csvw_fieldf(&w, "%.6g", s->thr);
-    pk_csvw_fieldf(&w, "%.6g", s->bound);
-    pk_csvw_fieldf(&w, "%.9f", s->mean_t);
-    pk_csvw_fieldf(&w, "%zu", r->finished);
-    pk_csvw_fieldf(&w, "%zu", r->failed);
-    pk_csvw_field(&w, s->verified ? "yes" : "no");
-    pk_csvw_end(&w);
+        pk_csvw_field(w, NULL);
+    pk_csvw_fieldf(w, "%.6g", s->thr);
+    pk_csvw_fieldf(w, "%.6g", s->bound);
+    pk_csvw_fieldf(w, "%.9f", s->mean_t);
+    pk_csvw_fieldf(w, "%zu", r->finished);
+    pk_csvw_fieldf(w, "%zu", r->failed);
+    pk_csvw_field(w, s->verified ? "yes" : "no");
+    pk_csvw_end(w);
 }
 
-static void print_table(const struct api_opts *o, const struct api_run *r,
-                        const struct api_summary *s)
+static void print_table(const json_t *rec, const void *ctx)
 {
-    printf("# parkit api: %llu call%s, %llu worker%s, mean %.4f s per call (with retries)\n",
-           (unsigned long long)o->n, plural(o->n), (unsigned long long)o->workers,
-           plural(o->workers), s->mean_t);
+    const struct api_view *v = ctx;
+    const struct api_opts *o = v->o;
+    const struct api_run *r = v->r;
+    const struct api_summary *s = v->s;
+    (void)rec;
+    printf("# parkit api: %llu %s, %llu %s, mean %.4f s per call (with retries)\n",
+           (unsigned long long)o->n, pk_plural(o->n, "call", "calls"),
+           (unsigned long long)o->workers, pk_plural(o->workers, "worker", "workers"), s->mean_t);
     if (o->sequential)
         printf("Sequential  %.3f s\n", r->seq_s);
     printf("Concurrent  %.3f s", r->pool_s);
@@ -607,52 +578,36 @@ static void print_table(const struct api_opts *o, const struct api_run *r,
     printf("\nthroughput  %.2f calls/s, %.0f%% of Little's law bound W / mean = %.2f\n", s->thr,
            s->bound > 0 ? 100 * s->thr / s->bound : 0.0, s->bound);
     if (o->stores)
-        printf("business    %llu of %llu store%s answered; total sales %.0f, total profit %.0f; "
+        printf("business    %llu of %llu %s answered; total sales %.0f, total profit %.0f; "
                "%llu profitable (profit > 5000)\n",
-               (unsigned long long)s->answered, (unsigned long long)o->n, plural(o->n), s->sales,
-               s->profit, (unsigned long long)s->profitable);
-    printf("failed      %zu call%s after retries\n", r->failed, plural(r->failed));
+               (unsigned long long)s->answered, (unsigned long long)o->n,
+               pk_plural(o->n, "store", "stores"), s->sales, s->profit,
+               (unsigned long long)s->profitable);
+    printf("failed      %zu %s after retries\n", r->failed, pk_plural(r->failed, "call", "calls"));
     printf("verified    %s\n", s->verified      ? "yes (every call as planned)"
                                : r->interrupted ? "no (interrupted)"
                                                 : "NO");
 }
 
-/* stdout in the asked format, the record, and why the status is not 0; returns the status. */
-static int emit(const struct pk_comm *c, const struct api_opts *o, const struct api_run *r,
-                const struct api_summary *s)
+/* Why the status is not 0, besides a failed verification (pk_emit names that). */
+static void say_why(const struct pk_comm *c, const struct api_opts *o, const struct api_run *r,
+                    const struct api_summary *s)
 {
-    int status = s->status;
-    json_t *rec = make_record(c, o, r, s);
-    if (o->common.format == PK_FORMAT_JSON) {
-        json_dumpf(rec, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-        putchar('\n');
-    } else if (o->common.format == PK_FORMAT_CSV)
-        print_csv(o, r, s);
-    else
-        print_table(o, r, s);
-    struct pk_err err = {0};
-    if (o->common.record && pk_record_append(o->common.record, rec, &err) != PK_OK) {
-        pk_error(c, false, "api", "%s", err.msg);
-        status = PK_EXIT_RUNTIME;
-    }
-    json_decref(rec);
     if (r->interrupted)
-        pk_error(c, false, "api", "interrupted after %zu of %llu call%s", r->finished,
-                 (unsigned long long)o->n, plural(o->n));
-    else if (s->status == PK_EXIT_VERIFY)
-        pk_error(c, false, "api", "verification failed");
-    else if (r->failed)
-        pk_error(c, false, "api", "%zu call%s failed after %llu retr%s", r->failed,
-                 plural(r->failed), (unsigned long long)o->retries, o->retries == 1 ? "y" : "ies");
-    return status;
+        pk_error(c, false, "api", "interrupted after %zu of %llu %s", r->finished,
+                 (unsigned long long)o->n, pk_plural(o->n, "call", "calls"));
+    else if (s->status != PK_EXIT_VERIFY && r->failed)
+        pk_error(c, false, "api", "%zu %s failed after %llu %s", r->failed,
+                 pk_plural(r->failed, "call", "calls"), (unsigned long long)o->retries,
+                 pk_plural(o->retries, "retry", "retries"));
 }
 
 int pk_cmd_api(int argc, char **argv, const struct pk_comm *c)
 {
     struct api_opts o;
-    int status = parse_opts(argc, argv, c, &o);
+    int status = parse(argc, argv, c, &o);
     if (status != PK_EXIT_OK)
-        return status < 0 ? PK_EXIT_OK : status;
+        return pk_opts_exit(status);
     struct api_run r;
     if (run_setup(&o, &r) != PK_OK) {
         pk_error(c, false, "api", "out of memory");
@@ -662,7 +617,10 @@ int pk_cmd_api(int argc, char **argv, const struct pk_comm *c)
     run(c, &o, &r);
     struct api_summary s;
     verify(&o, &r, &s);
-    status = emit(c, &o, &r, &s);
+    static const struct pk_view view = {print_table, print_csv};
+    const struct api_view ctx = {&o, &r, &s};
+    status = pk_emit(c, "api", &o.common, &view, &ctx, make_record(c, &o, &r, &s), s.status);
+    say_why(c, &o, &r, &s);
     run_free(&r);
     return status;
 }

@@ -48,7 +48,7 @@ help_lists) # every option it lists is accepted, and the shared ones it ignores 
     for o in --threads --reps --warmup --no-verify; do
         grep -q -- "$o" "$work/help" && fail "help lists $o"
         run 2 "$o" 2
-        grep -q "unknown option '$o'" "$work/stderr" || fail "$o not named"
+        grep -q "option '$o' does not apply to parkit api" "$work/stderr" || fail "$o not named"
     done
     grep -Eq -- '(^|[ ,])-t[ ,]' "$work/help" && fail "help lists -t"
     for o in --tasks --workers --latency --seed --fail-rate --timeout --retries --no-sequential \
