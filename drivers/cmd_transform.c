@@ -34,6 +34,8 @@
 /* MAP_POPULATE (Linux) is outside POSIX; without it the reader faults the pages itself. */
 #define _DEFAULT_SOURCE
 #include "commands.h"
+#include "emit.h"
+#include "opt.h"
 #include "parkit/csv.h"
 #include "parkit/queue.h"
 #include "parkit/rawfile.h"
@@ -44,7 +46,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -72,34 +73,8 @@
 /* Sampled elements checked one by one against the twin. */
 #define ELEM_SAMPLES 1000
 
-static const char usage[] =
-    "Usage: parkit transform [--op chunk|heavy] [-n N] [--chunk C] [--start S] [options]\n"
-    "       parkit transform --input FILE [--column NAME] [--output FILE] [options]\n"
-    "Chunked transforms with per-chunk and overall count, sum, mean, min, max (with their\n"
-    "indices) and variance; OpenMP inside each rank, chunk ranges across MPI ranks.\n"
-    "\n"
-    "  --op OP          chunk: v*v + sin(v)*100 (the tutorial's process_data_chunk, default)\n"
-    "                   heavy: (sin(v)*cos(v) + sqrt(v+1)) * log(v+1) (heavy_computation;\n"
-    "                   computed with log1p(v), which is log(v+1) without rounding v+1)\n"
-    "  -n, --n N        values v = S, S+1, ..., S+N-1 (default: 5e5 for chunk, 2e6 for heavy)\n"
-    "      --chunk C    chunk length (default: 1e5 for chunk, 5e5 for heavy; the tutorials)\n"
-    "      --start S    first value (default 0)\n"
-    "      --per-chunk  print (and record) every chunk's statistics\n"
-    "      --input F    transform the values of F instead: raw little-endian float64, or a\n"
-    "                   CSV file (F ends in .csv, or --column or --no-header is given), read\n"
-    "                   as `parkit files` reads it: RFC 4180, a header row, empty fields are\n"
-    "                   missing values (skipped, counted and reported)\n"
-    "      --column C   CSV column to read: its header name; with --no-header its number,\n"
-    "                   1-based. Default: the first number column (every non-empty field a\n"
-    "                   decimal number), reported by its name\n"
-    "      --no-header  the CSV file has no header row (a first row of numbers only is\n"
-    "                   refused without it, exit 2); columns are numbered 1, 2, ...\n"
-    "      --output F   write the transformed values to F (raw float64), via F.tmp renamed at\n"
-    "                   the end; nothing is left behind on failure\n"
-    "      --isa ISA    element code: auto (default), avx512, avx2, sse2, scalar; under MPI\n"
-    "                   every rank uses the lowest level any rank supports\n"
-    "      --canary     make one element wrong: verification must fail (exit 3)\n"
-    "\n"
+/* The prose of --help after the options. */
+static const char description[] =
     "Elements use SLEEF (sin/cos/log within 1 ulp; the chunk op's sin within 3.5 ulp where\n"
     "|v| >= 32, where that moves the element by < 0.4 ulp). Statistics are exact sums of\n"
     "per-block parts, so they have the same bits for any thread count, rank count and split;\n"
@@ -109,14 +84,17 @@ static const char usage[] =
     "not a multiple of 8) exits 2 with FILE:LINE:COLUMN and the value named. For a CSV column\n"
     "the count, missing values and exact sum of the values read are reported: the same bits\n"
     "as `parkit files` prints for that column.\n"
-    "\n";
+    "\n"
+    "--format csv: a header, then one row per chunk with --per-chunk (part = the chunk's\n"
+    "index) and the overall result (part = total); time_s is the median repetition.\n";
 
 enum source { SRC_RANGE, SRC_RAW, SRC_CSV };
 
 struct opts {
     enum pk_transform_op op;
     uint64_t n, chunk, start;
-    bool n_set, chunk_set, per_chunk, canary;
+    bool per_chunk, canary;
+    int n_set, chunk_set; /* tags: the option was given */
     enum pk_transform_isa isa;
     const char *input, *column, *output;
     enum source src;
@@ -137,108 +115,18 @@ static bool ends_with(const char *s, const char *suffix)
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
+/* --isa's choices in the order the help lists them (best first), and what each one means. */
+static const char *const isa_choices[] = {"auto", "avx512", "avx2", "sse2", "scalar", NULL};
+static const enum pk_transform_isa isa_values[] = {PK_TRANSFORM_ISA_AUTO, PK_TRANSFORM_ISA_AVX512,
+                                                   PK_TRANSFORM_ISA_AVX2, PK_TRANSFORM_ISA_SSE2,
+                                                   PK_TRANSFORM_ISA_SCALAR};
+static const char *const op_choices[] = {"chunk", "heavy", NULL}; /* enum pk_transform_op */
+
+/* What the table cannot say: options that need or exclude each other, the defaults that depend
+ * on --op, and the range limit. Then the source the options describe. */
+static int check_combination(const struct pk_comm *c, struct opts *o)
 {
-    enum {
-        O_OP = 2000,
-        O_CHUNK,
-        O_START,
-        O_PER_CHUNK,
-        O_INPUT,
-        O_COLUMN,
-        O_OUTPUT,
-        O_ISA,
-        O_CANARY,
-        O_NO_HEADER
-    };
-    static const struct option longopts[] = {{"op", required_argument, NULL, O_OP},
-                                             {"n", required_argument, NULL, 'n'},
-                                             {"chunk", required_argument, NULL, O_CHUNK},
-                                             {"start", required_argument, NULL, O_START},
-                                             {"per-chunk", no_argument, NULL, O_PER_CHUNK},
-                                             {"input", required_argument, NULL, O_INPUT},
-                                             {"column", required_argument, NULL, O_COLUMN},
-                                             {"output", required_argument, NULL, O_OUTPUT},
-                                             {"isa", required_argument, NULL, O_ISA},
-                                             {"canary", no_argument, NULL, O_CANARY},
-                                             {"no-header", no_argument, NULL, O_NO_HEADER},
-                                             PK_COMMON_LONGOPTS,
-                                             {NULL, 0, NULL, 0}};
-    *o = (struct opts){.op = PK_TRANSFORM_CHUNK, .isa = PK_TRANSFORM_ISA_AUTO};
-    pk_common_defaults(&o->common);
     struct pk_err err = {0};
-    opterr = 0;
-    optind = 1;
-    int code, li = -1;
-    while ((code = getopt_long(argc, argv, ":n:" PK_COMMON_SHORTOPTS, longopts, &li)) != -1) {
-        int rc = PK_OK;
-        li = -1;
-        switch (code) {
-        case O_OP:
-            if (strcmp(optarg, "chunk") == 0)
-                o->op = PK_TRANSFORM_CHUNK;
-            else if (strcmp(optarg, "heavy") == 0)
-                o->op = PK_TRANSFORM_HEAVY;
-            else
-                rc = pk_fail(&err, PK_EINVAL, "--op expects chunk or heavy, got '%s'", optarg);
-            break;
-        case 'n':
-            /* generated values must stay exact integers in double: S + N <= 2^53 */
-            rc = pk_parse_count("-n", optarg, 0, UINT64_C(1) << 53, &o->n, &err);
-            o->n_set = true;
-            break;
-        case O_CHUNK:
-            rc = pk_parse_count("--chunk", optarg, 1, UINT64_MAX, &o->chunk, &err);
-            o->chunk_set = true;
-            break;
-        case O_START:
-            rc = pk_parse_count("--start", optarg, 0, UINT64_C(1) << 53, &o->start, &err);
-            break;
-        case O_PER_CHUNK:
-            o->per_chunk = true;
-            break;
-        case O_INPUT:
-            o->input = optarg;
-            break;
-        case O_COLUMN:
-            o->column = optarg;
-            break;
-        case O_OUTPUT:
-            o->output = optarg;
-            break;
-        case O_ISA: {
-            bool found = false;
-            for (int k = PK_TRANSFORM_ISA_AUTO; k <= PK_TRANSFORM_ISA_AVX512; k++)
-                if (strcmp(optarg, pk_transform_isa_name((enum pk_transform_isa)k)) == 0) {
-                    o->isa = (enum pk_transform_isa)k;
-                    found = true;
-                }
-            if (!found)
-                rc = pk_fail(&err, PK_EINVAL,
-                             "--isa expects auto, avx512, avx2, sse2 or scalar, got '%s'", optarg);
-            break;
-        }
-        case O_CANARY:
-            o->canary = true;
-            break;
-        case O_NO_HEADER:
-            o->no_header = true;
-            break;
-        default: {
-            int handled = pk_cli_option(c, CMD, usage, code, argv, &o->common);
-            if (handled == PK_OPT_HELP_SHOWN)
-                return -1;
-            if (handled != PK_OPT_DONE)
-                return PK_EXIT_USAGE;
-        }
-        }
-        if (rc != PK_OK) {
-            pk_error(c, false, CMD, "%s", err.msg);
-            return PK_EXIT_USAGE;
-        }
-    }
-    if (pk_cli_no_operands(c, CMD, argc, argv) != PK_EXIT_OK)
-        return PK_EXIT_USAGE;
     if (o->input && (o->n_set || o->start)) {
         pk_error(c, false, CMD, "-n and --start describe a generated range; --input reads them");
         return PK_EXIT_USAGE;
@@ -271,10 +159,73 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
                  o->start, o->n);
         return PK_EXIT_USAGE;
     }
-    o->src = !o->input                                                 ? SRC_RANGE
+    o->src = !o->input                                                    ? SRC_RANGE
              : (o->column || o->no_header || ends_with(o->input, ".csv")) ? SRC_CSV
                                                                           : SRC_RAW;
     return PK_EXIT_OK;
+}
+
+static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
+{
+    *o = (struct opts){.op = PK_TRANSFORM_CHUNK, .isa = PK_TRANSFORM_ISA_AUTO};
+    int op = PK_TRANSFORM_CHUNK, isa = 0;
+    const struct pk_opt table[] = {
+        {"op", 0, PK_OPT_ENUM, &op, "OP",
+         "chunk: v*v + sin(v)*100 (the tutorial's process_data_chunk, default)\n"
+         "heavy: (sin(v)*cos(v) + sqrt(v+1)) * log(v+1) (heavy_computation;\n"
+         "computed with log1p(v), which is log(v+1) without rounding v+1)",
+         .choices = op_choices},
+        /* generated values must stay exact integers in double: S + N <= 2^53 */
+        {"n", 'n', PK_OPT_COUNT, &o->n, "N",
+         "values v = S, S+1, ..., S+N-1 (default: 5e5 for chunk, 2e6 for heavy)",
+         .max = UINT64_C(1) << 53, .tag = &o->n_set, .tag_value = 1},
+        {"chunk", 0, PK_OPT_COUNT, &o->chunk, "C",
+         "chunk length (default: 1e5 for chunk, 5e5 for heavy; the tutorials)", .min = 1,
+         .tag = &o->chunk_set, .tag_value = 1},
+        {"start", 0, PK_OPT_COUNT, &o->start, "S", "first value (default 0)",
+         .max = UINT64_C(1) << 53},
+        {"per-chunk", 0, PK_OPT_FLAG, &o->per_chunk, NULL,
+         "print (and record) every chunk's statistics"},
+        {"input", 0, PK_OPT_PATH, &o->input, "F",
+         "transform the values of F instead: raw little-endian float64, or a\n"
+         "CSV file (F ends in .csv, or --column or --no-header is given), read\n"
+         "as `parkit files` reads it: RFC 4180, a header row, empty fields are\n"
+         "missing values (skipped, counted and reported)"},
+        {"column", 0, PK_OPT_STRING, &o->column, "C",
+         "CSV column to read: its header name; with --no-header its number,\n"
+         "1-based. Default: the first number column (every non-empty field a\n"
+         "decimal number), reported by its name"},
+        {"no-header", 0, PK_OPT_FLAG, &o->no_header, NULL,
+         "the CSV file has no header row (a first row of numbers only is\n"
+         "refused without it, exit 2); columns are numbered 1, 2, ..."},
+        {"output", 0, PK_OPT_PATH, &o->output, "F",
+         "write the transformed values to F (raw float64), via F.tmp renamed at\n"
+         "the end; nothing is left behind on failure"},
+        {"isa", 0, PK_OPT_ENUM, &isa, "ISA",
+         "element code: auto (default), avx512, avx2, sse2, scalar; under MPI\n"
+         "every rank uses the lowest level any rank supports",
+         .choices = isa_choices},
+        {"canary", 0, PK_OPT_FLAG, &o->canary, NULL,
+         "make one element wrong: verification must fail (exit 3)"},
+        {NULL},
+    };
+    const struct pk_cmd_spec spec = {
+        .name = CMD,
+        .synopsis = "[--op chunk|heavy] [-n N] [--chunk C] [--start S] [options]\n"
+                    "       parkit transform --input FILE [--column NAME] [--output FILE] [options]",
+        .summary = "Chunked transforms with per-chunk and overall count, sum, mean, min, max (with\n"
+                   "their indices) and variance; OpenMP inside each rank, chunk ranges across MPI\n"
+                   "ranks.",
+        .description = description,
+        .opts = table,
+        .shared = PK_SHARED_ALL,
+        .formats = PK_FORMATS_CSV,
+        .reps_default = 5,
+    };
+    int status = pk_opts_parse(&spec, c, argc, argv, &o->common, NULL);
+    o->op = (enum pk_transform_op)op;
+    o->isa = isa_values[isa];
+    return status != PK_EXIT_OK ? status : check_combination(c, o);
 }
 
 /* ---- CSV column (parkit/csv.h, the reader `parkit files` uses) ------------------------------ */
@@ -1209,21 +1160,41 @@ static json_t *params_json(const struct run *r)
     return p;
 }
 
+static int64_t index_or_minus1(uint64_t i)
+{
+    return i == PK_TRANSFORM_NONE ? (int64_t)-1 : (int64_t)i;
+}
+
 static void print_summary_row(const char *label, const struct pk_tsummary *s)
 {
     printf("%-8s %12" PRIu64 " %24.17g %24.17g %22.17g %12" PRId64 " %22.17g %12" PRId64
            " %24.17g\n",
-           label, s->n, s->sum, s->mean, s->min,
-           s->argmin == PK_TRANSFORM_NONE ? (int64_t)-1 : (int64_t)s->argmin, s->max,
-           s->argmax == PK_TRANSFORM_NONE ? (int64_t)-1 : (int64_t)s->argmax, s->variance);
+           label, s->n, s->sum, s->mean, s->min, index_or_minus1(s->argmin), s->max,
+           index_or_minus1(s->argmax), s->variance);
 }
 
-static void print_table(const struct run *r, const json_t *rec)
+static void print_verified(const json_t *rec)
 {
-    const struct opts *o = r->o;
-    const json_t *tim = json_object_get(rec, "timing");
     const json_t *ver = json_object_get(rec, "verified");
     const json_t *vj = json_object_get(rec, "verification");
+    if (json_is_null(ver))
+        printf("verified  skipped (--no-verify)\n");
+    else
+        printf("verified  %s (%lld elements: worst %.2f ulp of the long-double twin, functions "
+               "%.2f ulp; %lld windows vs the twin; overall: %s)\n",
+               json_is_true(ver) ? "yes" : "NO",
+               (long long)json_integer_value(json_object_get(vj, "elements_checked")),
+               json_real_value(json_object_get(vj, "element_worst_ulp")),
+               json_real_value(json_object_get(vj, "function_worst_ulp")),
+               (long long)json_integer_value(json_object_get(vj, "windows_checked")),
+               json_string_value(json_object_get(vj, "overall_method")));
+}
+
+static void print_table(const json_t *rec, const void *ctx)
+{
+    const struct run *r = ctx;
+    const struct opts *o = r->o;
+    const json_t *tim = json_object_get(rec, "timing");
     double med = json_real_value(json_object_get(tim, "median_s"));
     printf("# parkit transform --op %s n=%" PRIu64 " chunk=%" PRIu64 " start=%" PRIu64
            " threads=%d ranks=%d isa=%s reps=%d warmup=%d%s%s\n",
@@ -1244,20 +1215,11 @@ static void print_table(const struct run *r, const json_t *rec)
     printf("hex       sum %a  mean %a  variance %a  min %a  max %a\n", r->total.sum, r->total.mean,
            r->total.variance, r->total.min, r->total.max);
     if (o->src == SRC_CSV)
-        printf("input     column '%s': %" PRIu64 " value%s, %" PRIu64 " missing (skipped); sum of the "
+        printf("input     column '%s': %" PRIu64 " %s, %" PRIu64 " missing (skipped); sum of the "
                "values read %.17g (%a)\n",
-               o->csv_name, o->n, o->n == 1 ? "" : "s", o->csv_missing, o->csv_sum, o->csv_sum);
-    if (json_is_null(ver))
-        printf("verified  skipped (--no-verify)\n");
-    else
-        printf("verified  %s (%lld elements: worst %.2f ulp of the long-double twin, functions "
-               "%.2f ulp; %lld windows vs the twin; overall: %s)\n",
-               json_is_true(ver) ? "yes" : "NO",
-               (long long)json_integer_value(json_object_get(vj, "elements_checked")),
-               json_real_value(json_object_get(vj, "element_worst_ulp")),
-               json_real_value(json_object_get(vj, "function_worst_ulp")),
-               (long long)json_integer_value(json_object_get(vj, "windows_checked")),
-               json_string_value(json_object_get(vj, "overall_method")));
+               o->csv_name, o->n, pk_plural(o->n, "value", "values"), o->csv_missing, o->csv_sum,
+               o->csv_sum);
+    print_verified(rec);
     printf("time_s    median %.6f  min %.6f  max %.6f  (%d reps, max over ranks)\n", med,
            json_real_value(json_object_get(tim, "min_s")),
            json_real_value(json_object_get(tim, "max_s")), o->common.reps);
@@ -1267,35 +1229,62 @@ static void print_table(const struct run *r, const json_t *rec)
            rate * 1e-6 / workers, rate > 0 ? 1e9 * workers / rate : 0.0);
 }
 
-static void print_csv(const struct run *r, const json_t *rec)
+/* One CSV row: the run's columns, then part (a chunk's index or "total") and its statistics.
+ * %.17g gives every double back bit for bit. */
+static void csv_row(struct pk_csvw *w, const json_t *rec, const struct run *r, const char *part,
+                    const struct pk_tsummary *s)
 {
     const struct opts *o = r->o;
     const json_t *prov = json_object_get(rec, "provenance");
     const json_t *mach = json_object_get(prov, "machine");
-    const json_t *reps = json_object_get(json_object_get(rec, "timing"), "reps_s");
     const json_t *ver = json_object_get(rec, "verified");
-    const struct pk_tsummary *s = &r->total;
-    printf("driver,version,git_sha,host,nranks,nthreads,op,isa,n,chunk,start,rep,time_s,"
-           "rate_elem_per_s,count,sum,mean,variance,min,argmin,max,argmax,verified\n");
-    size_t i;
-    json_t *t;
-    json_array_foreach(reps, i, t)
-    {
-        double ts = json_real_value(t);
-        printf("transform,%s,%s,%s,%d,%d,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64
-               ",%zu,%.9f,%.6g,%" PRIu64 ",%a,%a,%a,%a,%" PRId64 ",%a,%" PRId64 ",%s\n",
-               json_string_value(json_object_get(prov, "version")),
-               json_string_value(json_object_get(prov, "git_commit")),
-               mach ? json_string_value(json_object_get(mach, "host")) : "", r->c->nranks,
-               o->common.nthreads, pk_transform_op_name(o->op), pk_transform_isa_name(r->job.isa),
-               o->n, o->chunk, o->start, i, ts, ts > 0 ? (double)o->n / ts : 0, s->n, s->sum,
-               s->mean, s->variance, s->min,
-               s->argmin == PK_TRANSFORM_NONE ? (int64_t)-1 : (int64_t)s->argmin, s->max,
-               s->argmax == PK_TRANSFORM_NONE ? (int64_t)-1 : (int64_t)s->argmax,
-               json_is_null(ver)   ? "skipped"
-               : json_is_true(ver) ? "yes"
-                                   : "no");
+    double med = json_real_value(json_object_get(json_object_get(rec, "timing"), "median_s"));
+    pk_csvw_field(w, CMD);
+    pk_csvw_field(w, json_string_value(json_object_get(prov, "version")));
+    pk_csvw_field(w, json_string_value(json_object_get(prov, "git_commit")));
+    pk_csvw_field(w, mach ? json_string_value(json_object_get(mach, "host")) : NULL);
+    pk_csvw_fieldf(w, "%d", r->c->nranks);
+    pk_csvw_fieldf(w, "%d", o->common.nthreads);
+    pk_csvw_field(w, pk_transform_op_name(o->op));
+    pk_csvw_field(w, pk_transform_isa_name(r->job.isa));
+    pk_csvw_fieldf(w, "%" PRIu64, o->n);
+    pk_csvw_fieldf(w, "%" PRIu64, o->chunk);
+    pk_csvw_fieldf(w, "%" PRIu64, o->start);
+    pk_csvw_field(w, part);
+    pk_csvw_fieldf(w, "%.9f", med);
+    pk_csvw_fieldf(w, "%.6g", med > 0 ? (double)o->n / med : 0);
+    pk_csvw_fieldf(w, "%" PRIu64, s->n);
+    pk_csvw_fieldf(w, "%.17g", s->sum);
+    pk_csvw_fieldf(w, "%.17g", s->mean);
+    pk_csvw_fieldf(w, "%.17g", s->variance);
+    pk_csvw_fieldf(w, "%.17g", s->min);
+    pk_csvw_fieldf(w, "%" PRId64, index_or_minus1(s->argmin));
+    pk_csvw_fieldf(w, "%.17g", s->max);
+    pk_csvw_fieldf(w, "%" PRId64, index_or_minus1(s->argmax));
+    pk_csvw_field(w, json_is_null(ver) ? "skipped" : json_is_true(ver) ? "yes" : "no");
+    pk_csvw_end(w);
+}
+
+/* --format csv: a header, every chunk with --per-chunk, then the overall result. The columns
+ * count..verified keep the places (15-23) that scripts cut them from. */
+static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
+{
+    const struct run *r = ctx;
+    static const char *const header[] = {
+        "driver", "version", "git_sha", "host",   "nranks",          "nthreads", "op",
+        "isa",    "n",       "chunk",   "start",  "part",            "time_s",   "rate_elem_per_s",
+        "count",  "sum",     "mean",    "variance", "min",           "argmin",   "max",
+        "argmax", "verified", NULL};
+    pk_csvw_row(w, header);
+    if (r->o->per_chunk && r->chunks) {
+        uint64_t nchunks = pk_transform_nchunks(r->o->n, r->o->chunk);
+        for (uint64_t k = 0; k < nchunks; k++) {
+            char part[24];
+            snprintf(part, sizeof part, "%" PRIu64, k);
+            csv_row(w, rec, r, part, &r->chunks[k]);
+        }
     }
+    csv_row(w, rec, r, "total", &r->total);
 }
 
 /* --per-chunk: rank 0 collects every rank's chunk summaries (rank order = chunk order). */
@@ -1507,17 +1496,12 @@ int pk_cmd_transform(int argc, char **argv, const struct pk_comm *c)
 {
     struct opts o;
     int status = parse(argc, argv, c, &o);
-    if (status < 0)
-        return PK_EXIT_OK;
     if (status != PK_EXIT_OK)
-        return status;
+        return pk_opts_exit(status);
     status = input_size(c, &o);
-    if (status != PK_EXIT_OK) {
-        free(o.csv_name);
-        return status;
-    }
     struct run r = {.c = c, .o = &o};
-    status = choose_isa(c, &o, &r.job.isa);
+    if (status == PK_EXIT_OK)
+        status = choose_isa(c, &o, &r.job.isa);
     if (status != PK_EXIT_OK) {
         free(o.csv_name);
         return status;
@@ -1531,27 +1515,10 @@ int pk_cmd_transform(int argc, char **argv, const struct pk_comm *c)
     json_t *sysinfo = pk_sysinfo_for_command(c, CMD, o.common.nthreads);
     json_t *rec = NULL;
     status = execute(c, &o, sysinfo, &rec, &r);
-    struct pk_err err = {0};
-    if (rec) {
-        if (o.common.format == PK_FORMAT_TABLE)
-            print_table(&r, rec);
-        else if (o.common.format == PK_FORMAT_CSV)
-            print_csv(&r, rec);
-        else {
-            json_dumpf(rec, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-            putchar('\n');
-        }
-        if (o.common.record && pk_record_append(o.common.record, rec, &err) != PK_OK) {
-            pk_error(c, false, CMD, "%s", err.msg);
-            if (status == PK_EXIT_OK)
-                status = PK_EXIT_RUNTIME;
-        }
-        if (status == PK_EXIT_VERIFY)
-            pk_error(c, false, CMD, "verification failed");
-    }
-    json_decref(rec);
     json_decref(sysinfo);
+    static const struct pk_view view = {print_table, print_csv};
+    status = pk_emit(c, CMD, &o.common, &view, &r, rec, status);
     run_free(&r);
     free(o.csv_name);
-    return pk_dist_agree(c, status);
+    return status;
 }
