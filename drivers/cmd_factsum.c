@@ -41,29 +41,10 @@ static const char description[] =
     "Verification: !N for N <= 10 against the OEIS values; every N mod four 62-bit primes by\n"
     "the O(N) recurrence fact = fact*i mod p, sum += fact (Montgomery arithmetic, in parallel).\n";
 
-/* The operands: the N as given, each in 0..max (named "N" in errors); *n is malloc'd. */
-static int parse_ns(const struct pk_comm *c, const char *cmd, const struct pk_args *a, uint64_t max,
-                    uint64_t **n, size_t *count)
-{
-    *n = calloc(a->noperands, sizeof **n);
-    *count = a->noperands;
-    if (!*n) {
-        pk_error(c, false, cmd, "out of memory");
-        return PK_EXIT_RUNTIME;
-    }
-    struct pk_err err = {0};
-    for (size_t i = 0; i < a->noperands; i++) {
-        if (pk_parse_count("N", a->operand[i], 0, max, &(*n)[i], &err) != PK_OK) {
-            pk_error(c, false, cmd, "%s", err.msg);
-            return PK_EXIT_USAGE;
-        }
-    }
-    return PK_EXIT_OK;
-}
-
 static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_factsum_opts *o)
 {
     *o = (struct pk_factsum_opts){0};
+    struct pk_count_list n = {0};
     const struct pk_opt table[] = {
         {"digits", 0, PK_OPT_PATH, &o->digits, "FILE",
          "write the full decimal value(s), one line per N in the order given;\n"
@@ -88,13 +69,12 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_facts
         .reps_default = 3,
         .operands = "at least one N",
         .min_operands = 1,
+        .counts = &n,
+        .counts_max = PK_FACTSUM_MAX_N,
     };
-    struct pk_args args;
-    int status = pk_opts_parse(&spec, c, argc, argv, &o->common, &args);
-    if (status != PK_EXIT_OK)
-        return status;
-    status = parse_ns(c, "factsum", &args, PK_FACTSUM_MAX_N, &o->n, &o->count);
-    pk_args_free(&args);
+    int status = pk_opts_parse(&spec, c, argc, argv, &o->common, NULL);
+    o->n = n.v;
+    o->count = n.n;
     return status;
 }
 

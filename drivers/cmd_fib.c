@@ -33,6 +33,7 @@ static const char description[] =
 static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_fib_opts *o)
 {
     *o = (struct pk_fib_opts){0};
+    struct pk_count_list n = {0};
     const struct pk_opt table[] = {
         {"digits", 0, PK_OPT_PATH, &o->digits, "FILE",
          "write the full decimal values, one line per N in the order given\n"
@@ -52,25 +53,12 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_fib_o
         .reps_default = 3,
         .operands = "at least one N",
         .min_operands = 1,
+        .counts = &n,
+        .counts_max = PK_FIB_MAX_N,
     };
-    struct pk_args args;
-    int status = pk_opts_parse(&spec, c, argc, argv, &o->common, &args);
-    if (status != PK_EXIT_OK)
-        return status;
-    o->n = calloc(args.noperands, sizeof *o->n);
-    o->count = args.noperands;
-    struct pk_err err = {0};
-    if (!o->n) {
-        pk_error(c, false, "fib", "out of memory");
-        status = PK_EXIT_RUNTIME;
-    }
-    for (size_t i = 0; status == PK_EXIT_OK && i < args.noperands; i++) {
-        if (pk_parse_count("N", args.operand[i], 0, PK_FIB_MAX_N, &o->n[i], &err) != PK_OK) {
-            pk_error(c, false, "fib", "%s", err.msg);
-            status = PK_EXIT_USAGE;
-        }
-    }
-    pk_args_free(&args);
+    int status = pk_opts_parse(&spec, c, argc, argv, &o->common, NULL);
+    o->n = n.v;
+    o->count = n.n;
     return status;
 }
 

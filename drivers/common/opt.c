@@ -458,6 +458,28 @@ static int parse_words(struct parser *p, int argc, char **argv)
     return PK_EXIT_OK;
 }
 
+static int operand_counts(struct parser *p)
+{
+    const struct pk_args *a = p->args;
+    struct pk_count_list *l = p->spec->counts;
+    pk_count_list_free(l);
+    if (a->noperands == 0)
+        return PK_EXIT_OK;
+    if (!(l->v = calloc(a->noperands, sizeof *l->v))) {
+        pk_error(p->c, false, p->spec->name, "out of memory");
+        return PK_EXIT_RUNTIME;
+    }
+    l->n = a->noperands;
+    for (size_t i = 0; i < a->noperands; i++) {
+        if (pk_parse_count("N", a->operand[i], 0, p->spec->counts_max, &l->v[i], &p->err) != PK_OK) {
+            pk_error(p->c, false, p->spec->name, "%s", p->err.msg);
+            pk_count_list_free(l);
+            return PK_EXIT_USAGE;
+        }
+    }
+    return PK_EXIT_OK;
+}
+
 int pk_opts_parse(const struct pk_cmd_spec *spec, const struct pk_comm *c, int argc, char **argv,
                   struct pk_common_opts *common, struct pk_args *args)
 {
@@ -479,6 +501,8 @@ int pk_opts_parse(const struct pk_cmd_spec *spec, const struct pk_comm *c, int a
     int rc = parse_words(&p, argc, argv);
     if (rc == PK_EXIT_OK)
         rc = check_operands(&p);
+    if (rc == PK_EXIT_OK && spec->counts)
+        rc = operand_counts(&p);
     p.common->format = (enum pk_format)p.format;
     if (rc == PK_OPTS_HELP && (!c || c->rank == 0))
         pk_opts_help(spec, stdout);

@@ -87,6 +87,10 @@ struct pk_cmd_spec {
     size_t max_operands;            /* 0: no limit */
     const char *rest;               /* name of what follows "--" ("COMMAND"); NULL: operands */
     bool rest_at_operand; /* with rest: the first operand starts it too, as for env(1) */
+    /* When not NULL, the operands are counts named "N" in errors, each in [0, counts_max],
+     * converted into this list (free with pk_count_list_free). */
+    struct pk_count_list *counts;
+    uint64_t counts_max;
 };
 
 /* What is left after the options. Pointers into argv. */
