@@ -31,8 +31,6 @@
  *    for every generated op, min and max recomputed at their indices; for files, the windows
  *    only (the file is not read twice).
  *  - --canary makes the element in the middle of the first window wrong: exit 3. */
-/* MAP_POPULATE (Linux) is outside POSIX; without it the reader faults the pages itself. */
-#define _DEFAULT_SOURCE
 #include "commands.h"
 #include "emit.h"
 #include "opt.h"
@@ -51,7 +49,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -359,17 +356,15 @@ static int csv_column_next(struct csv_column *c, double *v, struct pk_err *err)
 
 struct buf {
     uint64_t i0, i1;  /* global indices */
-    double *v;        /* BUF_VALUES values: CSV values read, and results for the writer */
-    const double *in; /* the arguments: v, or a view into map */
-    void *map;        /* raw files: read-only mapping of the values' pages, or NULL */
-    size_t maplen;
+    double *v;        /* BUF_VALUES values: values read, and results for the writer */
+    const double *in; /* the arguments: v, or a raw file's block mapped in place */
+    struct pk_rawfile_block blk; /* raw files: the block of i0..i1 (io/rawfile) */
 };
 
+/* The arguments are no longer needed: a mapped block goes back, whoever takes b next. */
 static void buf_unmap(struct buf *b)
 {
-    if (b->map)
-        munmap(b->map, b->maplen);
-    b->map = NULL;
+    pk_rawfile_block_release(&b->blk);
     b->in = b->v;
 }
 
@@ -381,47 +376,6 @@ static void buf_free(void *p)
         free(b->v);
     }
     free(b);
-}
-
-/* Raw files are mapped rather than copied: a page-cache file then costs what an array in
- * memory costs (pread's copy took a whole core at 1 Gelem/s on 2 cores). The reader maps and
- * faults in each buffer's pages ahead of the compute, so the reading still overlaps it, and
- * only NBUF buffers are ever mapped. Returns PK_OK, or PK_EIO when mapping is not possible
- * (the caller falls back to pread) or the file has shrunk (mapping past its end would raise
- * SIGBUS; a file truncated after this check still can, as with any mapped file). */
-static int map_values(int fd, struct buf *b, struct pk_err *err, const char *path)
-{
-    struct stat st;
-    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < b->i1 * 8)
-        return pk_fail(err, PK_EIO, "'%s' is shorter than %" PRIu64 " values: file truncated", path,
-                       b->i1);
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-    uint64_t off = b->i0 * 8, base = off - off % page;
-    size_t len = (size_t)(b->i1 * 8 - base);
-    if (len == 0)
-        return PK_OK;
-#ifdef MAP_POPULATE
-    int flags = MAP_SHARED | MAP_POPULATE;
-#else
-    int flags = MAP_SHARED;
-#endif
-    void *m = mmap(NULL, len, PROT_READ, flags, fd, (off_t)base);
-    if (m == MAP_FAILED)
-        return PK_EIO;
-        /* Fault the pages in here, on the reader's core, rather than in the compute's threads;
-         * the kernel maps neighbouring page-cache pages on each fault ("fault-around"). */
-#ifndef MAP_POPULATE
-    posix_madvise(m, len, POSIX_MADV_WILLNEED);
-    volatile const char *touch = m;
-    char sink = 0;
-    for (size_t k = 0; k < len; k += (size_t)page)
-        sink ^= touch[k];
-    (void)sink;
-#endif
-    b->map = m;
-    b->maplen = len;
-    b->in = (const double *)((const char *)m + (off - base));
-    return PK_OK;
 }
 
 /* Locking: the queues lock themselves. status and err of each stage are written by that stage's
@@ -457,19 +411,15 @@ static void *reader_main(void *arg)
     struct pipe *p = arg;
     const struct opts *o = p->o;
     struct csv_column csv = {0};
-    int fd = -1;
+    struct pk_rawfile_stream *raw = NULL;
     int rc = PK_OK;
-    bool use_map = false;
     if (o->src == SRC_CSV) {
         rc = csv_column_open(&csv, o, &p->reader.err);
         double skip;
         for (uint64_t i = 0; rc == PK_OK && i < p->lo; i++)
             rc = csv_column_next(&csv, &skip, &p->reader.err);
     } else if (o->src == SRC_RAW) {
-        use_map = true;
-        fd = open(o->input, O_RDONLY);
-        if (fd < 0)
-            rc = pk_fail(&p->reader.err, PK_EIO, "cannot open '%s': %s", o->input, strerror(errno));
+        rc = pk_rawfile_stream_open(o->input, true, &raw, &p->reader.err);
     }
     for (uint64_t pos = p->lo; rc == PK_OK && pos < p->hi;) {
         void *item;
@@ -482,29 +432,9 @@ static void *reader_main(void *arg)
         b->i1 = buf_end(o, pos, p->hi);
         size_t m = (size_t)(b->i1 - b->i0);
         b->in = b->v;
-        if (o->src == SRC_RAW && use_map) {
-            rc = map_values(fd, b, &p->reader.err, o->input);
-            if (rc == PK_EIO && !p->reader.err.msg[0]) {
-                use_map = false; /* cannot map this file: read it */
-                rc = PK_OK;
-            }
-        }
-        if (o->src == SRC_RAW && !b->map && rc == PK_OK) {
-            size_t done = 0;
-            while (rc == PK_OK && done < m * 8) {
-                ssize_t got =
-                    pread(fd, (char *)b->v + done, m * 8 - done, (off_t)(b->i0 * 8 + done));
-                if (got < 0 && errno == EINTR)
-                    continue;
-                if (got <= 0)
-                    rc = pk_fail(&p->reader.err, PK_EIO,
-                                 "'%s' ended or failed at value %" PRIu64 " (expected %" PRIu64
-                                 "): %s",
-                                 o->input, b->i0 + done / 8, o->n,
-                                 got < 0 ? strerror(errno) : "file truncated");
-                else
-                    done += (size_t)got;
-            }
+        if (o->src == SRC_RAW) {
+            rc = pk_rawfile_stream_get(raw, b->i0, m, b->v, &b->blk, &p->reader.err);
+            b->in = rc == PK_OK ? b->blk.values : b->v;
         } else if (o->src == SRC_CSV) {
             for (size_t j = 0; rc == PK_OK && j < m; j++) {
                 rc = csv_column_next(&csv, &b->v[j], &p->reader.err);
@@ -521,8 +451,7 @@ static void *reader_main(void *arg)
         }
         pos = b->i1;
     }
-    if (fd >= 0)
-        close(fd);
+    pk_rawfile_stream_close(raw);
     pk_csv_close(csv.r);
     p->reader.status = rc;
     pk_queue_close(p->full_q);

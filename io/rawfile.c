@@ -1,11 +1,33 @@
 /* SPDX-License-Identifier: MIT */
+/* Raw float64 files: whole slices (pk_rawfile_read) and streams of blocks; see parkit/rawfile.h.
+ * MAP_POPULATE (Linux) is outside POSIX; without it the stream faults the pages in itself. */
+#define _DEFAULT_SOURCE
 #include "parkit/rawfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Values are little-endian in the file; on a big-endian host they are swapped after reading. */
+static void from_little_endian(double *x, size_t n)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v;
+        memcpy(&v, &x[i], 8);
+        v = __builtin_bswap64(v);
+        memcpy(&x[i], &v, 8);
+    }
+#else
+    (void)x;
+    (void)n;
+#endif
+}
 
 int pk_rawfile_count(const char *path, uint64_t *n, struct pk_err *err)
 {
@@ -50,13 +72,136 @@ int pk_rawfile_read(const char *path, uint64_t first, size_t n, double *x, struc
         got += (size_t)r;
     }
     close(fd);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    for (size_t i = 0; i < n && status == PK_OK; i++) {
-        uint64_t v;
-        memcpy(&v, &x[i], 8);
-        v = __builtin_bswap64(v);
-        memcpy(&x[i], &v, 8);
-    }
-#endif
+    if (status == PK_OK)
+        from_little_endian(x, n);
     return status;
+}
+
+/* ---- streaming ------------------------------------------------------------------------------ */
+
+/* Only the thread calling pk_rawfile_stream_get uses it (see the header). */
+struct pk_rawfile_stream {
+    int fd;
+    bool map; /* mapping still worth trying */
+    uint64_t page;
+    char path[];
+};
+
+int pk_rawfile_stream_open(const char *path, bool map, struct pk_rawfile_stream **out,
+                           struct pk_err *err)
+{
+    *out = NULL;
+    struct pk_rawfile_stream *s = malloc(sizeof *s + strlen(path) + 1);
+    if (!s)
+        return pk_fail(err, PK_ENOMEM, "out of memory opening '%s'", path);
+    s->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (s->fd < 0) {
+        int rc = pk_fail(err, PK_EIO, "cannot open '%s': %s", path, strerror(errno));
+        free(s);
+        return rc;
+    }
+    /* a mapping holds the file's bytes as they are: no use where they need swapping */
+    s->map = map && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+    s->page = (uint64_t)sysconf(_SC_PAGESIZE);
+    strcpy(s->path, path);
+    (void)posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    *out = s;
+    return PK_OK;
+}
+
+bool pk_rawfile_stream_maps(const struct pk_rawfile_stream *s)
+{
+    return s->map;
+}
+
+/* Maps the pages of b's values and faults them in here, on the caller's core, rather than in
+ * the compute's threads (the kernel maps neighbouring page-cache pages on each fault,
+ * "fault-around"). PK_OK with b->map set; PK_OK with b->map NULL when mapping is refused (the
+ * caller reads instead); PK_EIO when the file is too short (mapping past its end would raise
+ * SIGBUS on access). */
+static int map_block(struct pk_rawfile_stream *s, struct pk_rawfile_block *b, struct pk_err *err)
+{
+    struct stat st;
+    uint64_t end = (b->first + b->n) * 8;
+    if (fstat(s->fd, &st) != 0 || (uint64_t)st.st_size < end)
+        return pk_fail(err, PK_EIO, "'%s' is shorter than %" PRIu64 " values: file truncated",
+                       s->path, b->first + b->n);
+    uint64_t off = b->first * 8, base = off - off % s->page;
+    size_t len = (size_t)(end - base);
+#ifdef MAP_POPULATE
+    int flags = MAP_SHARED | MAP_POPULATE;
+#else
+    int flags = MAP_SHARED;
+#endif
+    void *m = mmap(NULL, len, PROT_READ, flags, s->fd, (off_t)base);
+    if (m == MAP_FAILED)
+        return PK_OK;
+#ifndef MAP_POPULATE
+    posix_madvise(m, len, POSIX_MADV_WILLNEED);
+    volatile const char *touch = m;
+    char sink = 0;
+    for (size_t k = 0; k < len; k += (size_t)s->page)
+        sink ^= touch[k];
+    (void)sink;
+#endif
+    b->map = m;
+    b->maplen = len;
+    b->values = (const double *)((const char *)m + (off - base));
+    return PK_OK;
+}
+
+static int read_block(struct pk_rawfile_stream *s, struct pk_rawfile_block *b, double *buf,
+                      struct pk_err *err)
+{
+    size_t want = b->n * 8, done = 0;
+    while (done < want) {
+        ssize_t got = pread(s->fd, (char *)buf + done, want - done, (off_t)(b->first * 8 + done));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return pk_fail(err, PK_EIO,
+                           "'%s' ended or failed at value %" PRIu64 " (expected %" PRIu64 "): %s",
+                           s->path, b->first + done / 8, b->first + b->n,
+                           got < 0 ? strerror(errno) : "file truncated");
+        done += (size_t)got;
+    }
+    from_little_endian(buf, b->n);
+    b->values = buf;
+    return PK_OK;
+}
+
+int pk_rawfile_stream_get(struct pk_rawfile_stream *s, uint64_t first, size_t n, double *buf,
+                          struct pk_rawfile_block *b, struct pk_err *err)
+{
+    *b = (struct pk_rawfile_block){.values = buf, .first = first, .n = n};
+    if (n == 0)
+        return PK_OK;
+    int rc = PK_OK;
+    if (s->map) {
+        rc = map_block(s, b, err);
+        if (rc == PK_OK && !b->map)
+            s->map = false; /* refused (a file system without mmap, say): read from now on */
+    }
+    if (rc == PK_OK && !b->map)
+        rc = read_block(s, b, buf, err);
+    if (rc != PK_OK)
+        *b = (struct pk_rawfile_block){0};
+    return rc;
+}
+
+void pk_rawfile_block_release(struct pk_rawfile_block *b)
+{
+    if (!b)
+        return;
+    if (b->map)
+        munmap(b->map, b->maplen);
+    *b = (struct pk_rawfile_block){0};
+}
+
+void pk_rawfile_stream_close(struct pk_rawfile_stream *s)
+{
+    if (!s)
+        return;
+    close(s->fd);
+    free(s);
 }

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* Raw little-endian float64 files: the input format of `sumsq --file`. Under MPI each rank reads
- * only its own slice, so a file is never loaded whole by one process. Returns statuses and fills
- * a caller-owned struct pk_err that names the file; never prints. Thread-safe (no shared state). */
+/* Raw little-endian float64 files: the input format of `sumsq --file` and `transform --input`.
+ * Under MPI each rank reads only its own slice, so a file is never loaded whole by one process.
+ * Returns statuses and fills a caller-owned struct pk_err that names the file; never prints.
+ *
+ * Two ways in: pk_rawfile_read copies one slice into the caller's array (one call, thread-safe,
+ * no shared state); the stream below hands out a slice block by block, for a reader stage that
+ * runs ahead of the compute with a bounded number of blocks in flight. */
 #ifndef PARKIT_RAWFILE_H
 #define PARKIT_RAWFILE_H
 
 #include "parkit/status.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,5 +22,47 @@ int pk_rawfile_count(const char *path, uint64_t *n, struct pk_err *err);
  * converted from little-endian on big-endian hosts. PK_EIO on a read error or when the file is
  * shorter than expected (it changed since pk_rawfile_count). */
 int pk_rawfile_read(const char *path, uint64_t first, size_t n, double *x, struct pk_err *err);
+
+/* ---- streaming ------------------------------------------------------------------------------
+ * An open file read block by block. A block is either a read-only mapping of the file's
+ * page-cache pages, faulted in by pk_rawfile_stream_get so the caller's compute threads take no
+ * page faults (a file in the page cache then costs what an array in memory costs; pread's copy
+ * took a whole core at 1 Gelem/s), or, where mapping is refused or the host is big-endian, a
+ * copy made with pread into the caller's buffer. The stream falls back from mapping to pread
+ * once, for good, at the first refused mapping.
+ *
+ * Thread-safety: one thread at a time may call pk_rawfile_stream_get on a stream (it holds the
+ * fallback state); blocks are independent of it and of each other, so any thread may release a
+ * block, also after the stream is closed. A mapped block stays valid while the file is not
+ * truncated (as with any mapping, truncating it meanwhile can raise SIGBUS). */
+struct pk_rawfile_stream;
+
+/* A block of values. values points into the mapping the block owns (map, maplen: released by
+ * pk_rawfile_block_release) or into the caller's buffer passed to pk_rawfile_stream_get. */
+struct pk_rawfile_block {
+    const double *values; /* n values, the file's [first, first + n) */
+    uint64_t first;
+    size_t n;
+    void *map; /* the block's own mapping, or NULL (values are in the caller's buffer) */
+    size_t maplen;
+};
+
+/* Opens path for streaming. map: try mapping first (false: always pread, e.g. for files on
+ * file systems that map badly). On success *out owns the stream (pk_rawfile_stream_close frees
+ * it); on failure *out is NULL and err names the file (PK_EIO: cannot open, PK_ENOMEM). */
+int pk_rawfile_stream_open(const char *path, bool map, struct pk_rawfile_stream **out,
+                           struct pk_err *err);
+/* Makes values [first, first + n) available in *b. buf (caller-owned, room for n doubles) is
+ * used when the block cannot be mapped; the caller must keep it until b is released. PK_EIO
+ * with err naming the file when it is shorter than first + n values (truncated since it was
+ * counted) or a read fails; *b is then empty. */
+int pk_rawfile_stream_get(struct pk_rawfile_stream *s, uint64_t first, size_t n, double *buf,
+                          struct pk_rawfile_block *b, struct pk_err *err);
+/* True while the stream maps blocks (false after the fallback to pread). */
+bool pk_rawfile_stream_maps(const struct pk_rawfile_stream *s);
+/* Unmaps b's mapping, if any, and empties b. NULL and empty blocks ok; idempotent. */
+void pk_rawfile_block_release(struct pk_rawfile_block *b);
+/* Closes the file and frees s. NULL ok. Blocks not yet released stay valid. */
+void pk_rawfile_stream_close(struct pk_rawfile_stream *s);
 
 #endif
