@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* parkit files: every CSV file of a directory read and summarised (rows; per column the values
- * and missing (empty) values; per number column the exact sum, mean, min, max; per text column
- * the distinct values), one file after another and then one
- * file per task on the io/ pool: the tutorials' "20 sales reports" with a ThreadPoolExecutor.
- * `--make DIR` writes a seeded set of such reports and a manifest of what it wrote.
+ * and missing (empty) values; per number column the exact sum, mean, min, max; per column the
+ * distinct values), one file after another and then one file per task on the io/ pool: the
+ * tutorials' "20 sales reports" with a ThreadPoolExecutor. `--make DIR` writes a seeded set of
+ * such reports and a manifest of what it wrote.
  *
  * A malformed file (bad number, ragged row, invalid UTF-8, unreadable) is reported as
  * FILE:LINE:COLUMN and the others go on; the exit status says some failed.
@@ -12,26 +12,28 @@
  * thread read it; the pooled run must equal the sequential run bit for bit (failures included,
  * at the same line and column), and when the directory holds a manifest written by --make, every
  * file it lists must match the counts, sums, minima and maxima the generator computed from the
- * values it wrote, never from the text. */
+ * values it wrote, never from the text.
+ *
+ * Phases: parse -> plan (list, manifest, pool) -> run (sequential, pooled) -> verify -> emit. */
 #include "bigout.h"
 #include "commands.h"
+#include "emit.h"
 #include "interrupt.h"
+#include "opt.h"
 #include "parkit/csv.h"
+#include "parkit/dirlist.h"
+#include "parkit/outdir.h"
 #include "parkit/pool.h"
 #include "parkit/sumsq.h"
 #include "record.h"
 #include "sysinfo.h"
 #include "timing.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
-#include <getopt.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,35 +46,27 @@
 /* Mismatches printed in full; the rest are counted. */
 #define SHOW_MISMATCHES 10
 
-static const char usage[] =
-    "Usage: parkit files DIR [--workers W] [--pattern GLOB] [--summary FILE] [options]\n"
-    "       parkit files --make DIR [--count N] [--rows R] [--seed S] [--force]\n"
-    "Reads every CSV file in DIR whose name matches GLOB: rows, and per column the values and\n"
-    "missing (empty) values; per number column the exact sum, mean, min and max, per text\n"
-    "column the distinct values. One file after another, then one file per task on a pool of\n"
-    "W threads; prints both times, the speedup, files/s and MB/s.\n"
-    "\n"
-    "  -w, --workers W   pool threads, 1..4096 (default 8)\n"
-    "      --pattern G   file names to read, a shell glob (default *.csv; hidden files only\n"
-    "                    when G starts with a dot). A DIR without such files reports 0 files.\n"
-    "      --summary F   write per-file, per-column statistics and totals as CSV to F,\n"
-    "                    atomically; not written when interrupted or not verified\n"
-    "      --no-sequential  skip the sequential run\n"
-    "      --no-header   the files have no header row: columns are named 1, 2, ...\n"
-    "      --canary      leave the first data row of the first file out of the pooled run's\n"
-    "                    statistics, to prove that verification fails (exit 3)\n"
-    "      --make DIR    write a seeded set of sales reports to DIR (created if missing) and\n"
-    "                    " MANIFEST ", the generator's own statistics of every file.\n"
-    "                    DIR may hold only a previous set (replaced) unless --force. After\n"
-    "                    Ctrl-C the manifest lists the reports written so far\n"
-    "      --count N     reports to write, 1..100000 (default 20)\n"
-    "      --rows R      data rows per report, 0..1e7 (default 10000)\n"
-    "      --seed S      seed of every draw (default 42); report k is drawn from its own GSL\n"
-    "                    generator, so each can be regenerated alone\n"
-    "      --force       write the set even when DIR holds other files\n"
-    "      --reps R      timed runs of each kind (default 1); --warmup 0 skips the untimed\n"
-    "                    read that puts the files in the page cache first\n"
-    "      --format F    table (default), csv (the --summary lines) or json (the record)\n"
+struct opts {
+    const char *dir;      /* the operand (read) or --make's value */
+    const char *make_dir; /* --make DIR or NULL */
+    const char *summary;  /* --summary or NULL */
+    const char *pattern;
+    uint64_t workers, count, rows, seed;
+    bool no_sequential, force, canary, no_header;
+    int make_only; /* 1: --count, --rows, --seed or --force was given */
+    int read_only; /* 1: --summary, --pattern, --no-sequential, --canary or --no-header */
+    struct pk_common_opts common;
+};
+
+static const char description[] =
+    "One file after another, then one file per task on a pool of W threads (the pool is not\n"
+    "OpenMP: there is no -t); prints both times, the speedup, files/s and MB/s. --reps R times\n"
+    "R runs of each kind (default 1); --warmup 0 skips the untimed read that puts the files in\n"
+    "the page cache first (any other value reads them once). --format csv prints the --summary\n"
+    "rows: a header, then per file and column file,status,rows,bytes,column,type,count,missing,\n"
+    "distinct,sum,mean,min,max,sum_hex,error (distinct empty past 1000 values; the number\n"
+    "statistics empty for other columns; one row with the error for a file that failed), then\n"
+    "the totals over every file read as file '*'.\n"
     "\n"
     "CSV: a header row (a first row of numbers only is refused, exit 2: use --no-header);\n"
     "the same number of fields in every row; comma separator; LF or CRLF; RFC 4180 quotes;\n"
@@ -82,18 +76,7 @@ static const char usage[] =
     "cannot be read); the other files are still read, and the exit status is 1.\n"
     "Verified: the pooled run equals the sequential run bit for bit, and files listed in DIR's\n"
     "manifest match it (exit 3 otherwise). Ctrl-C stops both runs, reports what finished, exits\n"
-    "1; a second Ctrl-C exits at once.\n\n";
-
-struct opts {
-    const char *dir;     /* operand, or --make's value */
-    const char *summary; /* --summary or NULL */
-    const char *pattern;
-    uint64_t workers, count, rows, seed;
-    bool make, sequential, force, canary, no_header;
-    bool make_only_given; /* --count, --rows, --seed or --force */
-    bool read_only_given; /* --summary, --pattern, --no-sequential, --canary or --no-header */
-    struct pk_common_opts common;
-};
+    "1; a second Ctrl-C exits at once.\n";
 
 /* Shared helpers ------------------------------------------------------------------------------ */
 
@@ -110,57 +93,6 @@ static char *join_path(const char *dir, const char *name)
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Names in dir matching pattern (NULL: every entry but . and ..), sorted; *names is malloc'd,
- * each name too (free_names). Returns 0 or an errno. */
-static int list_dir(const char *dir, const char *pattern, char ***names, size_t *n)
-{
-    *names = NULL;
-    *n = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno;
-    size_t cap = 0;
-    int rc = 0;
-    for (;;) {
-        errno = 0;
-        struct dirent *e = readdir(d);
-        if (!e) {
-            rc = errno;
-            break;
-        }
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (pattern && fnmatch(pattern, e->d_name, FNM_PERIOD) != 0)
-            continue;
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **grown = realloc(*names, cap * sizeof *grown);
-            if (!grown) {
-                rc = ENOMEM;
-                break;
-            }
-            *names = grown;
-        }
-        (*names)[*n] = strdup(e->d_name);
-        if (!(*names)[*n]) {
-            rc = ENOMEM;
-            break;
-        }
-        (*n)++;
-    }
-    closedir(d);
-    if (*n > 1)
-        qsort(*names, *n, sizeof **names, cmp_str);
-    return rc;
-}
-
-static void free_names(char **names, size_t n)
-{
-    for (size_t i = 0; names && i < n; i++)
-        free(names[i]);
-    free(names);
 }
 
 static void hexf(char *buf, size_t len, double x)
@@ -215,22 +147,6 @@ static int sbuf_reserve(struct sbuf *b, size_t more)
         return PK_ENOMEM;
     b->p = p;
     b->cap = cap;
-    return PK_OK;
-}
-
-static int sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sbuf_printf(struct sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || sbuf_reserve(b, (size_t)n) != PK_OK)
-        return PK_ENOMEM;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
     return PK_OK;
 }
 
@@ -416,58 +332,40 @@ static const char **listed_names(const json_t *man, size_t *n)
     return v;
 }
 
-/* Makes dir ready for a new set: creates it, or checks that it holds only a previous set (or
- * --force) and removes that set, manifest first, so that no manifest ever describes files that
- * are not there. Returns an exit status and prints the error. */
-static int prepare_make_dir(const struct pk_comm *c, const struct opts *o)
+/* Refuses a directory that holds anything but the set its manifest lists (unless --force).
+ * Returns an exit status and prints the error. */
+static int refuse_foreign(const struct pk_comm *c, const struct opts *o, const json_t *man)
 {
-    struct stat st;
-    if (stat(o->dir, &st) != 0) {
-        if (errno != ENOENT || mkdir(o->dir, 0777) != 0) {
-            pk_error(c, false, "files", "cannot create directory '%s': %s", o->dir,
-                     strerror(errno));
-            return PK_EXIT_RUNTIME;
-        }
-        return PK_EXIT_OK;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        pk_error(c, false, "files", "--make: '%s' is not a directory", o->dir);
-        return PK_EXIT_USAGE;
-    }
-    struct pk_err err = {0};
-    json_t *man = NULL;
-    if (load_manifest(o->dir, &man, &err) != PK_OK && !o->force) {
-        pk_error(c, false, "files", "%s; use --force to write a new set to '%s' anyway", err.msg,
-                 o->dir);
-        return PK_EXIT_USAGE;
-    }
-    char **names;
-    size_t n;
-    int e = list_dir(o->dir, NULL, &names, &n);
+    struct pk_dirlist list = {0};
+    int e = pk_dirlist_read(o->dir, NULL, true, &list);
     if (e != 0) {
         pk_error(c, false, "files", "cannot list '%s': %s", o->dir, strerror(e));
-        json_decref(man);
-        free_names(names, n);
+        pk_dirlist_free(&list);
         return PK_EXIT_RUNTIME;
     }
     size_t nlisted;
     const char **set = listed_names(man, &nlisted);
-    for (size_t i = 0; i < n && !o->force; i++) {
-        const char *name = names[i];
-        if (strcmp(name, MANIFEST) != 0 &&
-            !(set && bsearch(&name, set, nlisted, sizeof *set, cmp_str))) {
-            pk_error(c, false, "files",
-                     "--make: '%s' holds '%s', which is not part of a parkit set (use --force to "
-                     "write there anyway)",
-                     o->dir, names[i]);
-            free(set);
-            json_decref(man);
-            free_names(names, n);
-            return PK_EXIT_USAGE;
-        }
+    int status = PK_EXIT_OK;
+    for (size_t i = 0; i < list.n && !o->force && status == PK_EXIT_OK; i++) {
+        const char *name = list.name[i];
+        if (strcmp(name, MANIFEST) == 0 ||
+            (set && bsearch(&name, set, nlisted, sizeof *set, cmp_str)))
+            continue;
+        pk_error(c, false, "files",
+                 "--make: '%s' holds '%s', which is not part of a parkit set (use --force to "
+                 "write there anyway)",
+                 o->dir, name);
+        status = PK_EXIT_USAGE;
     }
     free(set);
-    free_names(names, n);
+    pk_dirlist_free(&list);
+    return status;
+}
+
+/* Removes the set a manifest lists, manifest first, so that no manifest ever describes files
+ * that are not there. Returns an exit status and prints the error. */
+static int remove_set(const struct pk_comm *c, const struct opts *o, const json_t *man)
+{
     int status = PK_EXIT_OK;
     char *mpath = join_path(o->dir, MANIFEST);
     if (mpath && unlink(mpath) != 0 && errno != ENOENT) {
@@ -487,6 +385,32 @@ static int prepare_make_dir(const struct pk_comm *c, const struct opts *o)
         }
         free(path);
     }
+    return status;
+}
+
+/* Makes dir ready for a new set: creates it with its missing parents, or checks that it holds
+ * only a previous set (or --force) and removes that set. Returns an exit status and prints the
+ * error. */
+static int prepare_make_dir(const struct pk_comm *c, const struct opts *o)
+{
+    struct pk_err err = {0};
+    bool created = false;
+    int rc = pk_outdir_make(o->dir, &created, &err);
+    if (rc != PK_OK) {
+        pk_error(c, false, "files", "--make: %s", err.msg);
+        return rc == PK_EINVAL ? PK_EXIT_USAGE : PK_EXIT_RUNTIME;
+    }
+    if (created)
+        return PK_EXIT_OK;
+    json_t *man = NULL;
+    if (load_manifest(o->dir, &man, &err) != PK_OK && !o->force) {
+        pk_error(c, false, "files", "%s; use --force to write a new set to '%s' anyway", err.msg,
+                 o->dir);
+        return PK_EXIT_USAGE;
+    }
+    int status = refuse_foreign(c, o, man);
+    if (status == PK_EXIT_OK)
+        status = remove_set(c, o, man);
     json_decref(man);
     return status;
 }
@@ -503,6 +427,48 @@ static void report_name(char *out, size_t len, size_t k, size_t n)
     snprintf(out, len, "sales_%s%s.csv", pad, num);
 }
 
+/* The manifest of the reports written (after Ctrl-C, of those written so far, so that they can
+ * be read and verified, and a later --make replaces them without --force). */
+static int write_manifest(const struct opts *o, const struct make_sink *sink, bool complete,
+                          struct pk_err *err)
+{
+    json_t *man = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:O}", "schema",
+                            "parkit.files-manifest/1", "generator", "parkit files --make", "seed",
+                            (json_int_t)o->seed, "count", (json_int_t)sink->written, "rows",
+                            (json_int_t)o->rows, "complete", complete, "files", sink->files);
+    char *text = json_dumps(man, JSON_COMPACT);
+    char *mpath = join_path(o->dir, MANIFEST);
+    int rc = text && mpath ? pk_write_lines_atomic(mpath, &text, 1, err)
+                           : pk_fail(err, PK_ENOMEM, "out of memory");
+    free(text);
+    free(mpath);
+    json_decref(man);
+    return rc;
+}
+
+/* Builds the reports on the pool and writes each, in order, as it comes. Returns a pk_status
+ * (sink->err or err says why). */
+static int make_reports(const struct opts *o, struct make_task *task, size_t n,
+                        struct make_sink *sink, struct pk_err *err)
+{
+    void **in = calloc(n, sizeof *in);
+    struct pk_pool *pool = NULL;
+    if (!in || pk_pool_create((int)o->workers, &pool) != PK_OK) {
+        free(in);
+        return pk_fail(err, PK_ENOMEM, "cannot start %llu workers", (unsigned long long)o->workers);
+    }
+    for (size_t k = 0; k < n; k++) {
+        task[k] = (struct make_task){.k = k, .rows = o->rows, .seed = o->seed};
+        report_name(task[k].name, sizeof task[k].name, k, n);
+        in[k] = &task[k];
+    }
+    /* window = workers: each report in flight is held in memory until written, in order */
+    int rc = pk_pool_map(pool, make_file, in, n, (size_t)o->workers, write_report, sink, NULL, err);
+    pk_pool_destroy(pool);
+    free(in);
+    return rc;
+}
+
 static int make_set(const struct pk_comm *c, const struct opts *o)
 {
     int status = prepare_make_dir(c, o);
@@ -510,43 +476,18 @@ static int make_set(const struct pk_comm *c, const struct opts *o)
         return status;
     size_t n = (size_t)o->count;
     struct make_task *task = calloc(n, sizeof *task);
-    void **in = calloc(n, sizeof *in);
-    struct pk_pool *pool = NULL;
     struct make_sink sink = {.dir = o->dir, .files = json_array()};
-    if (!task || !in || pk_pool_create((int)o->workers, &pool) != PK_OK) {
-        pk_error(c, false, "files", "cannot start %llu workers", (unsigned long long)o->workers);
-        status = PK_EXIT_RUNTIME;
-        goto out;
-    }
-    for (size_t k = 0; k < n; k++) {
-        task[k] = (struct make_task){.k = k, .rows = o->rows, .seed = o->seed};
-        report_name(task[k].name, sizeof task[k].name, k, n);
-        in[k] = &task[k];
-    }
+    struct pk_err err = {0};
     pk_interrupt_install();
     double t0 = pk_now_s();
-    /* window = workers: each report in flight is held in memory until written, in order */
-    struct pk_err err = {0};
     int rc =
-        pk_pool_map(pool, make_file, in, n, (size_t)o->workers, write_report, &sink, NULL, &err);
+        task ? make_reports(o, task, n, &sink, &err) : pk_fail(&err, PK_ENOMEM, "out of memory");
     double make_s = pk_now_s() - t0;
     bool interrupted = pk_interrupted();
     pk_interrupt_restore();
-    /* After Ctrl-C the manifest lists the reports written so far, so that they can be read
-     * and verified, and a later --make replaces them without --force. */
     if (rc == PK_OK || (interrupted && sink.written > 0)) {
-        json_t *man = json_pack(
-            "{s:s, s:s, s:I, s:I, s:I, s:b, s:O}", "schema", "parkit.files-manifest/1", "generator",
-            "parkit files --make", "seed", (json_int_t)o->seed, "count", (json_int_t)sink.written,
-            "rows", (json_int_t)o->rows, "complete", !interrupted, "files", sink.files);
-        char *text = json_dumps(man, JSON_COMPACT);
-        char *mpath = join_path(o->dir, MANIFEST);
-        int mrc = text && mpath ? pk_write_lines_atomic(mpath, &text, 1, &err)
-                                : pk_fail(&err, PK_ENOMEM, "out of memory");
+        int mrc = write_manifest(o, &sink, !interrupted, &err);
         rc = rc == PK_OK ? mrc : rc;
-        free(text);
-        free(mpath);
-        json_decref(man);
     }
     if (interrupted) {
         pk_error(c, false, "files",
@@ -556,17 +497,14 @@ static int make_set(const struct pk_comm *c, const struct opts *o)
         pk_error(c, false, "files", "%s", sink.err.msg[0] ? sink.err.msg : err.msg);
         status = PK_EXIT_RUNTIME;
     } else {
-        printf("wrote %zu report%s of %llu rows (%.1f MB) and %s to '%s' in %.3f s\n", n,
-               n == 1 ? "" : "s", (unsigned long long)o->rows, (double)sink.nbytes * 1e-6, MANIFEST,
-               o->dir, make_s);
+        printf("wrote %zu %s of %llu rows (%.1f MB) and %s to '%s' in %.3f s\n", n,
+               pk_plural(n, "report", "reports"), (unsigned long long)o->rows,
+               (double)sink.nbytes * 1e-6, MANIFEST, o->dir, make_s);
     }
-out:
     for (size_t k = 0; task && k < n; k++)
         free(task[k].text);
-    pk_pool_destroy(pool);
     json_decref(sink.files);
     free(task);
-    free(in);
     return status;
 }
 
@@ -861,116 +799,7 @@ static const char *type_name(bool number, bool text)
     return number && text ? "mixed" : number ? "number" : text ? "text" : "empty";
 }
 
-/* Output ------------------------------------------------------------------------------------- */
-
-static int csv_field(struct sbuf *b, const char *text)
-{
-    return pk_csv_append_field(&b->p, &b->len, &b->cap, text);
-}
-
-/* One summary line: a column of a file, or of the totals (file "*"). sum NULL: no statistics. */
-static int column_line(struct sbuf *b, const char *file, uint64_t rows, uint64_t bytes,
-                       const char *column, const char *type, uint64_t count, struct pk_xacc *sum,
-                       double min, double max)
-{
-    int rc = csv_field(b, file);
-    if (rc == PK_OK)
-        rc = sbuf_printf(b, ",ok,%llu,%llu,", (unsigned long long)rows, (unsigned long long)bytes);
-    if (rc == PK_OK)
-        rc = csv_field(b, column);
-    if (rc == PK_OK)
-        rc = sbuf_printf(b, ",%s,%llu", type, (unsigned long long)count);
-    if (rc != PK_OK || !sum)
-        return rc == PK_OK ? sbuf_printf(b, ",,,,,,") : rc;
-    double s = pk_xacc_round(sum);
-    /* %.17g round-trips every double; sum_hex shows the bits */
-    return sbuf_printf(b, ",%.17g,%.17g,%.17g,%.17g,%a,", s, s / (double)count, min, max, s);
-}
-
-/* The summary CSV: a header line, one line per file and column (one with the error for a file
- * that failed), then the totals as file "*". On PK_OK the caller frees the lines and *lines. */
-static int summary_lines(char **names, size_t n, struct file_result *res, struct total *t,
-                         size_t nt, char ***lines_out, size_t *count)
-{
-    *lines_out = NULL;
-    *count = 0;
-    size_t cap = 1 + nt;
-    for (size_t i = 0; i < n; i++)
-        cap += res[i].status == PK_OK ? res[i].st.ncols : 1;
-    char **lines = calloc(cap, sizeof *lines);
-    if (!lines)
-        return PK_ENOMEM;
-    size_t nl = 0;
-    struct sbuf b = {0};
-    int rc = sbuf_printf(&b, "file,status,rows,bytes,column,type,count,sum,mean,min,max,sum_hex,"
-                             "error");
-    lines[nl++] = b.p;
-    uint64_t rows = 0, bytes = 0;
-    for (size_t i = 0; i < n && rc == PK_OK; i++) {
-        struct file_result *r = &res[i];
-        if (r->status != PK_OK) {
-            char msg[320];
-            snprintf(msg, sizeof msg, "%llu:%zu: %s", (unsigned long long)r->err.line,
-                     r->err.column, r->err.reason);
-            b = (struct sbuf){0};
-            rc = csv_field(&b, names[i]);
-            if (rc == PK_OK)
-                rc = sbuf_printf(&b, ",%s,,,,,,,,,,,",
-                                 r->status == PK_ECANCELED ? "not_finished" : "error");
-            if (rc == PK_OK)
-                rc = csv_field(&b, msg);
-            lines[nl++] = b.p;
-            continue;
-        }
-        rows += r->st.rows;
-        bytes += r->st.nbytes;
-        for (size_t j = 0; j < r->st.ncols && rc == PK_OK; j++) {
-            struct pk_csv_column *c = &r->st.col[j];
-            bool stats = c->type == PK_CSV_NUMBER && c->count > 0;
-            b = (struct sbuf){0};
-            rc = column_line(&b, names[i], r->st.rows, r->st.nbytes, c->name,
-                             type_name(c->type == PK_CSV_NUMBER, c->type == PK_CSV_TEXT), c->count,
-                             stats ? &c->sum : NULL, c->min, c->max);
-            lines[nl++] = b.p;
-        }
-    }
-    for (size_t k = 0; k < nt && rc == PK_OK; k++) {
-        b = (struct sbuf){0};
-        rc = column_line(&b, "*", rows, bytes, t[k].name, type_name(t[k].number, t[k].text),
-                         t[k].count, t[k].number ? &t[k].sum : NULL, t[k].min, t[k].max);
-        lines[nl++] = b.p;
-    }
-    if (rc != PK_OK) {
-        for (size_t i = 0; i < nl; i++)
-            free(lines[i]);
-        free(lines);
-        return rc;
-    }
-    *lines_out = lines;
-    *count = nl;
-    return PK_OK;
-}
-
-/* Prints each failed file as FILE:LINE:COLUMN: reason (FILE: reason for the whole file). */
-static void print_failures(const struct opts *o, char **names, size_t n,
-                           const struct file_result *res)
-{
-    for (size_t i = 0; i < n; i++) {
-        const struct file_result *r = &res[i];
-        if (r->status == PK_OK || r->status == PK_ECANCELED)
-            continue;
-        const char *sep = o->dir[strlen(o->dir) - 1] == '/' ? "" : "/";
-        if (r->err.line > 0 && r->err.column > 0)
-            fprintf(stderr, "%s%s%s:%llu:%zu: %s\n", o->dir, sep, names[i],
-                    (unsigned long long)r->err.line, r->err.column, r->err.reason);
-        else if (r->err.line > 0)
-            fprintf(stderr, "%s%s%s:%llu: %s\n", o->dir, sep, names[i],
-                    (unsigned long long)r->err.line, r->err.reason);
-        else
-            fprintf(stderr, "%s%s%s: %s\n", o->dir, sep, names[i], r->err.reason);
-    }
-}
-
+/* The read of a set: what the plan found, what the runs produced, and how they compare. */
 struct outcome {
     size_t n, finished, failed;
     uint64_t rows, bytes;
@@ -978,63 +807,226 @@ struct outcome {
     int seq_reps, pool_reps;
     size_t run_mismatches, manifest_files, manifest_matched, manifest_bad;
     size_t headerless; /* failed files whose first row holds only numbers: --no-header? */
-    bool have_manifest, verified, interrupted;
+    bool have_manifest, verified, interrupted, incomplete, no_memory;
 };
 
-static void print_table(const struct opts *o, char **names, const struct file_result *res,
-                        const struct total *t, size_t nt, const struct outcome *oc)
+struct reading {
+    const struct opts *o;
+    struct pk_dirlist list; /* the file names, sorted */
+    char **paths;           /* DIR/name, list.n of them */
+    json_t *man;            /* the manifest in DIR, or NULL */
+    struct pk_pool *pool;
+    struct pk_queue *done; /* the pooled run's completion queue */
+    struct file_task *task;
+    double *seq_rep_s, *pool_rep_s;
+    struct file_result *ref;   /* the first complete run: later runs must equal it */
+    struct file_result *shown; /* what is reported: ref, or the run that did not finish */
+    struct total *totals;
+    size_t nt;
+    struct outcome oc;
+};
+
+/* Output ------------------------------------------------------------------------------------- */
+
+static void csv_count(struct pk_csvw *w, uint64_t v)
 {
-    printf("# parkit files: %zu file%s in '%s' (%s), %llu workers, %d rep%s\n", oc->n,
-           oc->n == 1 ? "" : "s", o->dir, o->pattern, (unsigned long long)o->workers,
-           o->common.reps, o->common.reps == 1 ? "" : "s");
-    printf("%-32s %10s %12s  %s\n", "file", "rows", "bytes", "status");
-    for (size_t i = 0; i < oc->n; i++) {
-        const struct file_result *r = &res[i];
-        if (r->status == PK_OK)
-            printf("%-32s %10llu %12llu  ok\n", names[i], (unsigned long long)r->st.rows,
-                   (unsigned long long)r->st.nbytes);
-        else if (r->status == PK_ECANCELED)
-            printf("%-32s %10s %12s  not finished\n", names[i], "-", "-");
-        else if (r->err.line > 0)
-            printf("%-32s %10s %12s  FAILED at line %llu, column %zu\n", names[i], "-", "-",
-                   (unsigned long long)r->err.line, r->err.column);
-        else
-            printf("%-32s %10s %12s  FAILED: %s\n", names[i], "-", "-", r->err.reason);
+    pk_csvw_fieldf(w, "%llu", (unsigned long long)v);
+}
+
+/* The number statistics of a summary row (five fields, empty when sum is NULL), then the
+ * (empty) error field. */
+static void csv_stats(struct pk_csvw *w, const struct pk_xacc *sum, uint64_t count, double min,
+                      double max)
+{
+    if (!sum) {
+        for (int k = 0; k < 6; k++)
+            pk_csvw_field(w, NULL);
+        return;
     }
-    printf("# totals over %zu file%s read: %llu rows, %.3f MB\n", oc->finished - oc->failed,
-           oc->finished - oc->failed == 1 ? "" : "s", (unsigned long long)oc->rows,
-           (double)oc->bytes * 1e-6);
+    struct pk_xacc acc = *sum;
+    double s = pk_xacc_round(&acc);
+    /* %.17g round-trips every double; sum_hex shows the bits */
+    pk_csvw_fieldf(w, "%.17g", s);
+    pk_csvw_fieldf(w, "%.17g", s / (double)count);
+    pk_csvw_fieldf(w, "%.17g", min);
+    pk_csvw_fieldf(w, "%.17g", max);
+    pk_csvw_fieldf(w, "%a", s);
+    pk_csvw_field(w, NULL);
+}
+
+/* file,status,rows,bytes,column,type,count,missing,distinct of one summary row. */
+static void csv_column(struct pk_csvw *w, const char *file, uint64_t rows, uint64_t bytes,
+                       const char *column, const char *type, uint64_t count, uint64_t missing,
+                       const struct pk_csv_distinct *distinct)
+{
+    pk_csvw_field(w, file);
+    pk_csvw_field(w, "ok");
+    csv_count(w, rows);
+    csv_count(w, bytes);
+    pk_csvw_field(w, column);
+    pk_csvw_field(w, type);
+    csv_count(w, count);
+    csv_count(w, missing);
+    if (distinct->more)
+        pk_csvw_field(w, NULL); /* past PK_CSV_DISTINCT_MAX: not counted */
+    else
+        csv_count(w, distinct->n);
+}
+
+static void csv_failed(struct pk_csvw *w, const char *name, const struct file_result *r)
+{
+    char msg[320];
+    snprintf(msg, sizeof msg, "%llu:%zu: %s", (unsigned long long)r->err.line, r->err.column,
+             r->err.reason);
+    pk_csvw_field(w, name);
+    pk_csvw_field(w, r->status == PK_ECANCELED ? "not_finished" : "error");
+    for (int k = 0; k < 12; k++)
+        pk_csvw_field(w, NULL);
+    pk_csvw_field(w, msg);
+    pk_csvw_end(w);
+}
+
+/* The summary CSV: a header, one row per file and column (one with the error for a file that
+ * failed), then the totals as file "*". Both --summary and --format csv write it. */
+static void write_summary(struct pk_csvw *w, const struct reading *r)
+{
+    static const char *const header[] = {"file",  "status",  "rows",     "bytes", "column", "type",
+                                         "count", "missing", "distinct", "sum",   "mean",   "min",
+                                         "max",   "sum_hex", "error",    NULL};
+    pk_csvw_row(w, header);
+    const struct file_result *res = r->shown;
+    for (size_t i = 0; i < r->list.n; i++) {
+        if (res[i].status != PK_OK) {
+            csv_failed(w, r->list.name[i], &res[i]);
+            continue;
+        }
+        for (size_t j = 0; j < res[i].st.ncols; j++) {
+            const struct pk_csv_column *c = &res[i].st.col[j];
+            bool number = c->type == PK_CSV_NUMBER;
+            csv_column(w, r->list.name[i], res[i].st.rows, res[i].st.nbytes, c->name,
+                       type_name(number, c->type == PK_CSV_TEXT), c->count, c->missing,
+                       &c->distinct);
+            csv_stats(w, number && c->count > 0 ? &c->sum : NULL, c->count, c->min, c->max);
+            pk_csvw_end(w);
+        }
+    }
+    for (size_t k = 0; k < r->nt; k++) {
+        const struct total *t = &r->totals[k];
+        bool number = t->number && !t->text; /* a mixed column has no mean */
+        csv_column(w, "*", r->oc.rows, r->oc.bytes, t->name, type_name(t->number, t->text),
+                   t->count, t->missing, &t->distinct);
+        csv_stats(w, number ? &t->sum : NULL, t->count, t->min, t->max);
+        pk_csvw_end(w);
+    }
+}
+
+/* --summary: written through a temporary name in the same directory, flushed to disk and
+ * renamed over path only when complete; a failure leaves nothing behind. */
+static int write_summary_file(const char *path, const struct reading *r, struct pk_err *err)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 32);
+    if (!tmp)
+        return pk_fail(err, PK_ENOMEM, "out of memory");
+    snprintf(tmp, plen + 32, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int e = errno;
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        free(tmp);
+        return pk_fail(err, PK_EIO, "cannot create '%s': %s", path, strerror(e));
+    }
+    /* mkstemp creates 0600; give the file the mode a plain create would (0666 less umask) */
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
+    struct pk_csvw w;
+    pk_csvw_init(&w, f);
+    write_summary(&w, r);
+    int rc = PK_OK;
+    if (fflush(f) != 0 || ferror(f) || fsync(fd) != 0)
+        rc = pk_fail(err, PK_EIO, "cannot write '%s': %s", path, strerror(errno));
+    if (fclose(f) != 0 && rc == PK_OK)
+        rc = pk_fail(err, PK_EIO, "cannot close '%s': %s", path, strerror(errno));
+    if (rc == PK_OK && rename(tmp, path) != 0)
+        rc = pk_fail(err, PK_EIO, "cannot rename to '%s': %s", path, strerror(errno));
+    if (rc != PK_OK)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+/* Prints each failed file as FILE:LINE:COLUMN: reason (FILE: reason for the whole file). */
+static void print_failures(const struct reading *r)
+{
+    const char *dir = r->o->dir;
+    const char *sep = dir[strlen(dir) - 1] == '/' ? "" : "/";
+    for (size_t i = 0; i < r->list.n; i++) {
+        const struct file_result *f = &r->shown[i];
+        const char *name = r->list.name[i];
+        if (f->status == PK_OK || f->status == PK_ECANCELED)
+            continue;
+        if (f->err.line > 0 && f->err.column > 0)
+            fprintf(stderr, "%s%s%s:%llu:%zu: %s\n", dir, sep, name,
+                    (unsigned long long)f->err.line, f->err.column, f->err.reason);
+        else if (f->err.line > 0)
+            fprintf(stderr, "%s%s%s:%llu: %s\n", dir, sep, name, (unsigned long long)f->err.line,
+                    f->err.reason);
+        else
+            fprintf(stderr, "%s%s%s: %s\n", dir, sep, name, f->err.reason);
+    }
+}
+
+static void print_files(const struct reading *r)
+{
+    printf("%-32s %10s %12s  %s\n", "file", "rows", "bytes", "status");
+    for (size_t i = 0; i < r->list.n; i++) {
+        const struct file_result *f = &r->shown[i];
+        const char *name = r->list.name[i];
+        if (f->status == PK_OK)
+            printf("%-32s %10llu %12llu  ok\n", name, (unsigned long long)f->st.rows,
+                   (unsigned long long)f->st.nbytes);
+        else if (f->status == PK_ECANCELED)
+            printf("%-32s %10s %12s  not finished\n", name, "-", "-");
+        else if (f->err.line > 0)
+            printf("%-32s %10s %12s  FAILED at line %llu, column %zu\n", name, "-", "-",
+                   (unsigned long long)f->err.line, f->err.column);
+        else
+            printf("%-32s %10s %12s  FAILED: %s\n", name, "-", "-", f->err.reason);
+    }
+}
+
+static void print_columns(const struct reading *r)
+{
+    size_t nread = r->oc.finished - r->oc.failed;
+    printf("# totals over %zu %s read: %llu rows, %.3f MB\n", nread,
+           pk_plural(nread, "file", "files"), (unsigned long long)r->oc.rows,
+           (double)r->oc.bytes * 1e-6);
     printf("%-16s %-6s %12s %10s %22s %16s %16s %16s\n", "column", "type", "count", "missing",
            "sum", "mean", "min", "max");
-    for (size_t k = 0; k < nt; k++) {
-        printf("%-16s %-6s %12llu %10llu", t[k].name, type_name(t[k].number, t[k].text),
-               (unsigned long long)t[k].count, (unsigned long long)t[k].missing);
-        if (t[k].number && !t[k].text) {
-            struct pk_xacc acc = t[k].sum;
+    for (size_t k = 0; k < r->nt; k++) {
+        const struct total *t = &r->totals[k];
+        printf("%-16s %-6s %12llu %10llu", t->name, type_name(t->number, t->text),
+               (unsigned long long)t->count, (unsigned long long)t->missing);
+        if (t->number && !t->text) {
+            struct pk_xacc acc = t->sum;
             double s = pk_xacc_round(&acc);
-            printf(" %22.15g %16.8g %16.10g %16.10g\n", s, s / (double)t[k].count, t[k].min,
-                   t[k].max);
-        } else if (t[k].text) {
-            printf("   %s%zu distinct\n", t[k].distinct.more ? "more than " : "",
-                   t[k].distinct.n);
+            printf(" %22.15g %16.8g %16.10g %16.10g\n", s, s / (double)t->count, t->min, t->max);
+        } else if (t->text) {
+            printf("   %s%zu distinct\n", t->distinct.more ? "more than " : "", t->distinct.n);
         } else {
             putchar('\n');
         }
     }
-    if (oc->seq_reps)
-        printf("Sequential  %.4f s\n", oc->seq_s);
-    if (oc->pool_reps) {
-        printf("Concurrent  %.4f s", oc->pool_s);
-        if (oc->seq_reps && oc->pool_s > 0)
-            printf("   Speedup %.2fx", oc->seq_s / oc->pool_s);
-        printf("   (%llu workers%s)\n", (unsigned long long)o->workers,
-               o->common.reps > 1 ? ", medians" : "");
-    }
-    if (oc->pool_s > 0)
-        printf("throughput  %.1f files/s, %.1f MB/s, %.3g rows/s (pooled)\n",
-               (double)oc->n / oc->pool_s, (double)oc->bytes * 1e-6 / oc->pool_s,
-               (double)oc->rows / oc->pool_s);
-    printf("failed      %zu of %zu file%s\n", oc->failed, oc->n, oc->n == 1 ? "" : "s");
+}
+
+static void print_verified(const struct reading *r)
+{
+    const struct outcome *oc = &r->oc;
     char manifest_note[96] = "; no manifest";
     if (oc->have_manifest)
         snprintf(manifest_note, sizeof manifest_note,
@@ -1042,14 +1034,13 @@ static void print_table(const struct opts *o, char **names, const struct file_re
                  oc->manifest_matched, oc->manifest_files);
     else if (!oc->seq_reps)
         manifest_note[0] = 0;
-    if (o->common.no_verify)
+    if (r->o->common.no_verify)
         printf("verified    skipped (--no-verify)\n");
     else if (oc->interrupted)
         printf("verified    no (interrupted)\n");
     else if (!oc->verified)
-        printf("verified    NO (%zu file%s between runs, %zu from the manifest)\n",
-               oc->run_mismatches, oc->run_mismatches == 1 ? " differs" : "s differ",
-               oc->manifest_bad);
+        printf("verified    NO (%zu %s between runs, %zu from the manifest)\n", oc->run_mismatches,
+               pk_plural(oc->run_mismatches, "file differs", "files differ"), oc->manifest_bad);
     else if (oc->seq_reps == 0 && !oc->have_manifest)
         printf("verified    unchecked (no sequential run and no manifest to compare with)\n");
     else
@@ -1057,43 +1048,87 @@ static void print_table(const struct opts *o, char **names, const struct file_re
                manifest_note);
 }
 
-static json_t *build_record(const struct opts *o, char **names, const struct file_result *res,
-                            const struct total *t, size_t nt, const struct outcome *oc,
-                            const double *pool_rep_s, const double *seq_rep_s)
+static void print_table(const json_t *rec, const void *ctx)
 {
-    json_t *rec = pk_record_new("files");
-    json_object_set_new(rec, "params",
-                        json_pack("{s:s, s:s, s:I, s:i, s:b, s:b}", "dir", o->dir, "pattern",
-                                  o->pattern, "workers", (json_int_t)o->workers, "reps",
-                                  o->common.reps, "sequential", o->sequential, "canary",
-                                  o->canary));
-    json_t *failures = json_array(), *cols = json_array(), *seq = json_array();
-    for (size_t i = 0; i < oc->n; i++)
-        if (res[i].status != PK_OK && res[i].status != PK_ECANCELED)
-            json_array_append_new(failures, json_pack("{s:s, s:I, s:I, s:s}", "file", names[i],
-                                                      "line", (json_int_t)res[i].err.line, "column",
-                                                      (json_int_t)res[i].err.column, "reason",
-                                                      res[i].err.reason));
-    for (size_t k = 0; k < nt; k++) {
-        json_t *c = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "name", t[k].name, "type",
-                              type_name(t[k].number, t[k].text), "count", (json_int_t)t[k].count,
-                              "missing", (json_int_t)t[k].missing, "distinct",
-                              (json_int_t)t[k].distinct.n, "distinct_more", t[k].distinct.more);
-        if (t[k].number && !t[k].text) {
-            struct pk_xacc acc = t[k].sum;
+    const struct reading *r = ctx;
+    const struct opts *o = r->o;
+    const struct outcome *oc = &r->oc;
+    (void)rec;
+    printf("# parkit files: %zu %s in '%s' (%s), %llu %s, %d %s\n", oc->n,
+           pk_plural(oc->n, "file", "files"), o->dir, o->pattern, (unsigned long long)o->workers,
+           pk_plural(o->workers, "worker", "workers"), o->common.reps,
+           pk_plural((unsigned)o->common.reps, "rep", "reps"));
+    print_files(r);
+    print_columns(r);
+    if (oc->seq_reps)
+        printf("Sequential  %.4f s\n", oc->seq_s);
+    if (oc->pool_reps) {
+        printf("Concurrent  %.4f s", oc->pool_s);
+        if (oc->seq_reps && oc->pool_s > 0)
+            printf("   Speedup %.2fx", oc->seq_s / oc->pool_s);
+        printf("   (%llu %s%s)\n", (unsigned long long)o->workers,
+               pk_plural(o->workers, "worker", "workers"), o->common.reps > 1 ? ", medians" : "");
+    }
+    if (oc->pool_s > 0)
+        printf("throughput  %.1f files/s, %.1f MB/s, %.3g rows/s (pooled)\n",
+               (double)oc->n / oc->pool_s, (double)oc->bytes * 1e-6 / oc->pool_s,
+               (double)oc->rows / oc->pool_s);
+    printf("failed      %zu of %zu %s\n", oc->failed, oc->n, pk_plural(oc->n, "file", "files"));
+    print_verified(r);
+}
+
+static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
+{
+    (void)rec;
+    write_summary(w, ctx);
+}
+
+static json_t *columns_json(const struct reading *r)
+{
+    json_t *cols = json_array();
+    for (size_t k = 0; k < r->nt; k++) {
+        const struct total *t = &r->totals[k];
+        json_t *c = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "name", t->name, "type",
+                              type_name(t->number, t->text), "count", (json_int_t)t->count,
+                              "missing", (json_int_t)t->missing, "distinct",
+                              (json_int_t)t->distinct.n, "distinct_more", t->distinct.more);
+        if (t->number && !t->text) {
+            struct pk_xacc acc = t->sum;
             double s = pk_xacc_round(&acc);
             char hx[40];
             hexf(hx, sizeof hx, s);
             json_object_set_new(c, "sum", json_real(s));
             json_object_set_new(c, "sum_hex", json_string(hx));
-            json_object_set_new(c, "mean", json_real(s / (double)t[k].count));
-            json_object_set_new(c, "min", json_real(t[k].min));
-            json_object_set_new(c, "max", json_real(t[k].max));
+            json_object_set_new(c, "mean", json_real(s / (double)t->count));
+            json_object_set_new(c, "min", json_real(t->min));
+            json_object_set_new(c, "max", json_real(t->max));
         }
         json_array_append_new(cols, c);
     }
-    for (int r = 0; r < oc->seq_reps; r++)
-        json_array_append_new(seq, json_real(seq_rep_s[r]));
+    return cols;
+}
+
+static json_t *build_record(const struct reading *r)
+{
+    const struct opts *o = r->o;
+    const struct outcome *oc = &r->oc;
+    json_t *rec = pk_record_new("files");
+    json_object_set_new(rec, "params",
+                        json_pack("{s:s, s:s, s:I, s:i, s:b, s:b}", "dir", o->dir, "pattern",
+                                  o->pattern, "workers", (json_int_t)o->workers, "reps",
+                                  o->common.reps, "sequential", !o->no_sequential, "canary",
+                                  o->canary));
+    json_t *failures = json_array(), *seq = json_array();
+    for (size_t i = 0; i < oc->n; i++) {
+        const struct file_result *f = &r->shown[i];
+        if (f->status != PK_OK && f->status != PK_ECANCELED)
+            json_array_append_new(failures,
+                                  json_pack("{s:s, s:I, s:I, s:s}", "file", r->list.name[i], "line",
+                                            (json_int_t)f->err.line, "column",
+                                            (json_int_t)f->err.column, "reason", f->err.reason));
+    }
+    for (int k = 0; k < oc->seq_reps; k++)
+        json_array_append_new(seq, json_real(r->seq_rep_s[k]));
     json_object_set_new(
         rec, "result",
         json_pack("{s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:o, s:f, s:f, s:I, s:I, s:I, s:o, s:o}",
@@ -1105,13 +1140,92 @@ static json_t *build_record(const struct opts *o, char **names, const struct fil
                   oc->pool_s > 0 ? (double)oc->bytes * 1e-6 / oc->pool_s : 0.0, "run_mismatches",
                   (json_int_t)oc->run_mismatches, "manifest_files", (json_int_t)oc->manifest_files,
                   "manifest_matched", (json_int_t)oc->manifest_matched, "failures", failures,
-                  "columns", cols));
+                  "columns", columns_json(r)));
     bool checked = oc->seq_reps > 0 || oc->have_manifest; /* else nothing to compare with */
     json_object_set_new(rec, "verified",
                         json_boolean(oc->verified && checked && !o->common.no_verify));
-    pk_record_set_timing(rec, pool_rep_s, oc->pool_reps, o->common.warmup > 0);
+    pk_record_set_timing(rec, r->pool_rep_s, oc->pool_reps, o->common.warmup > 0);
     return rec;
 }
+
+/* Plan: the files, the manifest, the pool --------------------------------------------------- */
+
+static void reading_free(struct reading *r)
+{
+    size_t n = r->list.n;
+    free_totals(r->totals, r->nt);
+    pk_pool_destroy(r->pool);
+    pk_queue_destroy(r->done);
+    free_results(r->ref, n);
+    free_results(r->shown, n);
+    json_decref(r->man);
+    for (size_t i = 0; r->paths && i < n; i++)
+        free(r->paths[i]);
+    free(r->paths);
+    pk_dirlist_free(&r->list);
+    free(r->task);
+    free(r->seq_rep_s);
+    free(r->pool_rep_s);
+}
+
+/* Lists the files and loads the manifest. Returns an exit status and prints the error. */
+static int find_files(const struct pk_comm *c, struct reading *r)
+{
+    const struct opts *o = r->o;
+    struct stat st;
+    if (stat(o->dir, &st) != 0) {
+        pk_error(c, false, "files", "cannot open directory '%s': %s", o->dir, strerror(errno));
+        return PK_EXIT_USAGE;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        pk_error(c, false, "files", "'%s' is not a directory", o->dir);
+        return PK_EXIT_USAGE;
+    }
+    /* hidden names only when the pattern matches their leading dot itself */
+    int e = pk_dirlist_read(o->dir, o->pattern, true, &r->list);
+    if (e != 0) {
+        pk_error(c, false, "files", "cannot list '%s': %s", o->dir, strerror(e));
+        return PK_EXIT_RUNTIME;
+    }
+    struct pk_err err = {0};
+    if (load_manifest(o->dir, &r->man, &err) != PK_OK) {
+        pk_error(c, false, "files", "%s", err.msg);
+        return PK_EXIT_RUNTIME;
+    }
+    if (o->canary && !r->man && o->no_sequential) {
+        pk_error(c, false, "files",
+                 "--canary needs the sequential run or a manifest in '%s' to compare with", o->dir);
+        return PK_EXIT_USAGE;
+    }
+    return PK_EXIT_OK;
+}
+
+static int plan(const struct pk_comm *c, struct reading *r)
+{
+    int status = find_files(c, r);
+    if (status != PK_EXIT_OK)
+        return status;
+    size_t n = r->list.n, reps = (size_t)r->o->common.reps;
+    r->paths = calloc(n ? n : 1, sizeof *r->paths);
+    r->task = calloc(n ? n : 1, sizeof *r->task);
+    r->seq_rep_s = calloc(reps, sizeof *r->seq_rep_s);
+    r->pool_rep_s = calloc(reps, sizeof *r->pool_rep_s);
+    bool ok = r->paths && r->task && r->seq_rep_s && r->pool_rep_s;
+    for (size_t i = 0; ok && i < n; i++) {
+        r->paths[i] = join_path(r->o->dir, r->list.name[i]);
+        ok = r->paths[i] != NULL;
+    }
+    if (!ok || pk_pool_create((int)r->o->workers, &r->pool) != PK_OK ||
+        pk_queue_create(n ? n : 1, pk_future_release_item, &r->done) != PK_OK) {
+        pk_error(c, false, "files", "cannot start %llu workers (out of memory?)",
+                 (unsigned long long)r->o->workers);
+        return PK_EXIT_RUNTIME;
+    }
+    r->oc = (struct outcome){.n = n, .have_manifest = r->man != NULL};
+    return PK_EXIT_OK;
+}
+
+/* Run: sequential, then pooled ----------------------------------------------------------------- */
 
 /* Reads every file once, unparsed and untimed, so that neither timed run pays for the disk. */
 static void warm_cache(char **paths, size_t n)
@@ -1143,338 +1257,286 @@ static size_t count_differing(struct file_result *a, struct file_result *b, size
     return d;
 }
 
-static int read_set(const struct pk_comm *c, struct opts *o)
+/* One timed read of every file. The first complete run is the reference; every later one must
+ * equal it bit for bit. Returns false when this run did not finish (Ctrl-C, out of memory):
+ * its results are then the ones shown. */
+static bool one_run(struct reading *r, bool pooled, int rep)
 {
-    struct stat st;
-    if (stat(o->dir, &st) != 0) {
-        pk_error(c, false, "files", "cannot open directory '%s': %s", o->dir, strerror(errno));
-        return PK_EXIT_USAGE;
+    const struct opts *o = r->o;
+    size_t n = r->list.n;
+    struct file_result *cur = new_results(n);
+    if (!cur) {
+        r->oc.no_memory = true;
+        return false;
     }
-    if (!S_ISDIR(st.st_mode)) {
-        pk_error(c, false, "files", "'%s' is not a directory", o->dir);
-        return PK_EXIT_USAGE;
+    for (size_t i = 0; i < n; i++)
+        r->task[i] =
+            (struct file_task){.path = r->paths[i],
+                               .res = &cur[i],
+                               .no_header = o->no_header,
+                               .canary_row = o->canary && pooled && rep == 0 && i == 0 ? 1 : 0};
+    double t0 = pk_now_s();
+    size_t finished =
+        pooled ? run_pooled(r->pool, r->done, r->task, n) : run_sequential(r->task, n);
+    double dt = pk_now_s() - t0;
+    if (finished < n || pk_interrupted()) {
+        r->shown = cur;
+        r->oc.finished = finished;
+        return false;
     }
-    char **names = NULL, **paths = NULL;
-    size_t n = 0;
-    int e = list_dir(o->dir, o->pattern, &names, &n);
-    if (e != 0) {
-        pk_error(c, false, "files", "cannot list '%s': %s", o->dir, strerror(e));
-        free_names(names, n);
-        return PK_EXIT_RUNTIME;
+    if (pooled)
+        r->pool_rep_s[r->oc.pool_reps++] = dt;
+    else
+        r->seq_rep_s[r->oc.seq_reps++] = dt;
+    if (!r->ref) {
+        r->ref = cur;
+        return true;
     }
-    struct pk_err err = {0};
-    json_t *man = NULL;
-    if (load_manifest(o->dir, &man, &err) != PK_OK) {
-        pk_error(c, false, "files", "%s", err.msg);
-        free_names(names, n);
-        return PK_EXIT_RUNTIME;
-    }
-    if (o->canary && (!man && !o->sequential)) {
-        pk_error(c, false, "files",
-                 "--canary needs the sequential run or a manifest in '%s' to compare with", o->dir);
-        json_decref(man);
-        free_names(names, n);
-        return PK_EXIT_USAGE;
-    }
-    int status = PK_EXIT_RUNTIME;
-    int reps = o->common.reps;
-    paths = calloc(n ? n : 1, sizeof *paths);
-    struct file_task *task = calloc(n ? n : 1, sizeof *task);
-    double *seq_rep_s = calloc((size_t)reps, sizeof *seq_rep_s);
-    double *pool_rep_s = calloc((size_t)reps, sizeof *pool_rep_s);
-    struct file_result *ref = NULL, *shown = NULL, *cur = NULL;
-    struct pk_pool *pool = NULL;
-    struct pk_queue *done = NULL;
-    struct total *totals = NULL;
-    size_t nt = 0;
-    json_t *sysinfo = NULL;
-    bool ok = paths && task && seq_rep_s && pool_rep_s;
-    for (size_t i = 0; ok && i < n; i++) {
-        paths[i] = join_path(o->dir, names[i]);
-        ok = paths[i] != NULL;
-    }
-    if (!ok || pk_pool_create((int)o->workers, &pool) != PK_OK ||
-        pk_queue_create(n ? n : 1, pk_future_release_item, &done) != PK_OK) {
-        pk_error(c, false, "files", "cannot start %llu workers (out of memory?)",
-                 (unsigned long long)o->workers);
-        goto out;
-    }
-    sysinfo = pk_sysinfo_for_command(c, "files", 1);
+    if (!o->common.no_verify)
+        r->oc.run_mismatches += count_differing(r->ref, cur, n);
+    free_results(cur, n);
+    return true;
+}
+
+static void run(struct reading *r)
+{
+    const struct opts *o = r->o;
     pk_interrupt_install();
     if (o->common.warmup > 0)
-        warm_cache(paths, n);
-    struct outcome oc = {.n = n, .have_manifest = man != NULL};
-    /* The first complete run is the reference; every later one must equal it bit for bit. */
-    bool stop = false, no_memory = false;
-    for (int kind = 0; kind < 2 && !stop; kind++) {
-        bool pooled = kind == 1;
-        if (!pooled && !o->sequential)
-            continue;
-        for (int rep = 0; rep < reps && !stop; rep++) {
-            cur = new_results(n);
-            if (!cur) {
-                no_memory = stop = true;
-                break;
-            }
-            for (size_t i = 0; i < n; i++)
-                task[i] = (struct file_task){.path = paths[i],
-                                             .res = &cur[i],
-                                             .no_header = o->no_header,
-                                             .canary_row =
-                                                 o->canary && pooled && rep == 0 && i == 0 ? 1 : 0};
-            double t0 = pk_now_s();
-            size_t finished = pooled ? run_pooled(pool, done, task, n) : run_sequential(task, n);
-            double dt = pk_now_s() - t0;
-            if (finished < n || pk_interrupted()) { /* show what this run finished */
-                free_results(shown, n);
-                shown = cur;
-                cur = NULL;
-                oc.finished = finished;
-                stop = true;
-                break;
-            }
-            if (pooled)
-                pool_rep_s[oc.pool_reps++] = dt;
-            else
-                seq_rep_s[oc.seq_reps++] = dt;
-            if (!ref) {
-                ref = cur;
-                cur = NULL;
-                continue;
-            }
-            if (!o->common.no_verify)
-                oc.run_mismatches += count_differing(ref, cur, n);
-            free_results(cur, n);
-            cur = NULL;
-        }
-    }
-    oc.interrupted = pk_interrupted();
+        warm_cache(r->paths, r->list.n);
+    bool go = true;
+    for (int kind = o->no_sequential ? 1 : 0; kind < 2 && go; kind++)
+        for (int rep = 0; rep < o->common.reps && go; rep++)
+            go = one_run(r, kind == 1, rep);
+    r->oc.interrupted = pk_interrupted();
     pk_interrupt_restore();
-    if (!shown && ref) {
-        shown = ref;
-        ref = NULL;
-        oc.finished = n;
+    if (!r->shown && r->ref) {
+        r->shown = r->ref;
+        r->ref = NULL;
+        r->oc.finished = r->list.n;
     }
-    if (!shown)
-        shown = new_results(n); /* stopped before any run: nothing finished */
-    if (!shown || no_memory) {
-        pk_error(c, false, "files", "out of memory");
-        goto out;
-    }
-    /* not interrupted, yet not every file was read: the pool refused work (out of memory) */
-    bool incomplete = !oc.interrupted && oc.finished < n;
-    if (oc.seq_reps)
-        oc.seq_s = pk_stats_of(seq_rep_s, oc.seq_reps).median;
-    if (oc.pool_reps)
-        oc.pool_s = pk_stats_of(pool_rep_s, oc.pool_reps).median;
-    for (size_t i = 0; i < n; i++) {
-        if (shown[i].status == PK_ECANCELED)
+    if (!r->shown)
+        r->shown = new_results(r->list.n); /* stopped before any run: nothing finished */
+}
+
+/* Verify: the runs against each other and against the manifest ------------------------------ */
+
+static void tally(struct reading *r)
+{
+    struct outcome *oc = &r->oc;
+    if (oc->seq_reps)
+        oc->seq_s = pk_stats_of(r->seq_rep_s, oc->seq_reps).median;
+    if (oc->pool_reps)
+        oc->pool_s = pk_stats_of(r->pool_rep_s, oc->pool_reps).median;
+    for (size_t i = 0; i < oc->n; i++) {
+        const struct file_result *f = &r->shown[i];
+        if (f->status == PK_ECANCELED)
             continue;
-        if (shown[i].status != PK_OK) {
-            oc.failed++;
-            oc.headerless += shown[i].err.headerless;
+        if (f->status != PK_OK) {
+            oc->failed++;
+            oc->headerless += f->err.headerless;
             continue;
         }
-        oc.rows += shown[i].st.rows;
-        oc.bytes += shown[i].st.nbytes;
+        oc->rows += f->st.rows;
+        oc->bytes += f->st.nbytes;
     }
-    if (man && !oc.interrupted && !incomplete && !o->common.no_verify) {
-        oc.manifest_files = json_array_size(json_object_get(man, "files"));
-        oc.manifest_bad = check_manifest(c, man, o, names, n, shown, &oc.manifest_matched);
+}
+
+/* Returns the exit status of the read: interrupted or incomplete 1, not verified 3, a file
+ * without a header 2 (the options' fault: --no-header), another failed file 1. */
+static int verify(const struct pk_comm *c, struct reading *r)
+{
+    const struct opts *o = r->o;
+    struct outcome *oc = &r->oc;
+    /* not interrupted, yet not every file was read: the pool refused work (out of memory) */
+    oc->incomplete = !oc->interrupted && oc->finished < oc->n;
+    tally(r);
+    if (r->man && !oc->interrupted && !oc->incomplete && !o->common.no_verify) {
+        oc->manifest_files = json_array_size(json_object_get(r->man, "files"));
+        oc->manifest_bad =
+            check_manifest(c, r->man, o, r->list.name, oc->n, r->shown, &oc->manifest_matched);
     }
-    if (oc.run_mismatches)
-        pk_error(c, false, "files", "%zu file result%s between the runs (sequential, pooled%s)",
-                 oc.run_mismatches, oc.run_mismatches == 1 ? " differs" : "s differ",
-                 reps > 1 ? ", every rep" : "");
-    oc.verified = !oc.interrupted && !incomplete && oc.run_mismatches == 0 && oc.manifest_bad == 0;
-    nt = totals_of(shown, n, &totals);
-    print_failures(o, names, n, shown);
-    /* a file without a header is the options' fault (--no-header), not the file's: exit 2 */
-    status = oc.interrupted || incomplete           ? PK_EXIT_RUNTIME
-             : !oc.verified && !o->common.no_verify ? PK_EXIT_VERIFY
-             : oc.headerless                        ? PK_EXIT_USAGE
-             : oc.failed                            ? PK_EXIT_RUNTIME
-                                                    : PK_EXIT_OK;
-    char **lines = NULL;
-    size_t nlines = 0;
-    bool want_lines = o->common.format == PK_FORMAT_CSV ||
-                      (o->summary && !oc.interrupted && status != PK_EXIT_VERIFY);
-    if (want_lines && summary_lines(names, n, shown, totals, nt, &lines, &nlines) != PK_OK) {
-        pk_error(c, false, "files", "out of memory");
-        status = PK_EXIT_RUNTIME;
-    }
-    if (lines && o->summary && !oc.interrupted && status != PK_EXIT_VERIFY &&
-        pk_write_lines_atomic(o->summary, lines, nlines, &err) != PK_OK) {
-        pk_error(c, false, "files", "%s", err.msg);
-        status = PK_EXIT_RUNTIME;
-    }
-    json_t *rec = build_record(o, names, shown, totals, nt, &oc, pool_rep_s, seq_rep_s);
-    pk_record_set_provenance(rec, sysinfo);
-    if (o->common.format == PK_FORMAT_JSON) {
-        json_dumpf(rec, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-        putchar('\n');
-    } else if (o->common.format == PK_FORMAT_CSV) {
-        for (size_t i = 0; i < nlines; i++)
-            puts(lines[i]);
-    } else {
-        print_table(o, names, shown, totals, nt, &oc);
-    }
-    if (o->common.record && pk_record_append(o->common.record, rec, &err) != PK_OK) {
-        pk_error(c, false, "files", "%s", err.msg);
-        status = PK_EXIT_RUNTIME;
-    }
-    json_decref(rec);
-    for (size_t i = 0; i < nlines; i++)
-        free(lines[i]);
-    free(lines);
-    if (oc.interrupted)
+    if (oc->run_mismatches)
+        pk_error(c, false, "files", "%zu file %s between the runs (sequential, pooled%s)",
+                 oc->run_mismatches,
+                 pk_plural(oc->run_mismatches, "result differs", "results differ"),
+                 o->common.reps > 1 ? ", every rep" : "");
+    oc->verified =
+        !oc->interrupted && !oc->incomplete && oc->run_mismatches == 0 && oc->manifest_bad == 0;
+    r->nt = totals_of(r->shown, oc->n, &r->totals);
+    print_failures(r);
+    return oc->interrupted || oc->incomplete       ? PK_EXIT_RUNTIME
+           : !oc->verified && !o->common.no_verify ? PK_EXIT_VERIFY
+           : oc->headerless                        ? PK_EXIT_USAGE
+           : oc->failed                            ? PK_EXIT_RUNTIME
+                                                   : PK_EXIT_OK;
+}
+
+/* What went wrong, after the runs (the view says the rest). */
+static void say_why(const struct pk_comm *c, const struct reading *r)
+{
+    const struct outcome *oc = &r->oc;
+    if (oc->interrupted)
         pk_error(c, false, "files", "interrupted: %zu of %zu files finished in the %s run",
-                 oc.finished, n, oc.pool_reps || !o->sequential ? "pooled" : "sequential");
-    else if (status == PK_EXIT_VERIFY)
-        pk_error(c, false, "files", "verification failed");
-    if (incomplete)
-        pk_error(c, false, "files", "only %zu of %zu files were read (out of memory)", oc.finished,
-                 n);
-    if (oc.failed && !oc.interrupted)
-        pk_error(c, false, "files", "%zu of %zu files failed", oc.failed, n);
-out:
-    free_totals(totals, nt);
-    pk_pool_destroy(pool);
-    pk_queue_destroy(done);
-    free_results(ref, n);
-    free_results(shown, n);
-    free_results(cur, n);
-    json_decref(sysinfo);
-    json_decref(man);
-    free_names(paths, n);
-    free_names(names, n);
-    free(task);
-    free(seq_rep_s);
-    free(pool_rep_s);
+                 oc->finished, oc->n,
+                 oc->pool_reps || r->o->no_sequential ? "pooled" : "sequential");
+    if (oc->incomplete)
+        pk_error(c, false, "files", "only %zu of %zu files were read (out of memory)", oc->finished,
+                 oc->n);
+    if (oc->failed && !oc->interrupted)
+        pk_error(c, false, "files", "%zu of %zu files failed", oc->failed, oc->n);
+}
+
+static int read_set(const struct pk_comm *c, const struct opts *o)
+{
+    struct reading r = {.o = o};
+    json_t *rec = NULL;
+    int status = plan(c, &r);
+    if (status == PK_EXIT_OK) {
+        run(&r);
+        if (!r.shown || r.oc.no_memory) {
+            pk_error(c, false, "files", "out of memory");
+            status = PK_EXIT_RUNTIME;
+        }
+    }
+    if (status == PK_EXIT_OK) {
+        status = verify(c, &r);
+        struct pk_err err = {0};
+        /* a summary of a run that was stopped or is wrong is not written */
+        if (o->summary && !r.oc.interrupted && status != PK_EXIT_VERIFY &&
+            write_summary_file(o->summary, &r, &err) != PK_OK) {
+            pk_error(c, false, "files", "%s", err.msg);
+            status = PK_EXIT_RUNTIME;
+        }
+        say_why(c, &r);
+        json_t *sysinfo = pk_sysinfo_for_command(c, "files", 1);
+        rec = build_record(&r);
+        pk_record_set_provenance(rec, sysinfo);
+        json_decref(sysinfo);
+    }
+    static const struct pk_view view = {print_table, print_csv};
+    status = pk_emit(c, "files", &o->common, &view, &r, rec, status);
+    reading_free(&r);
+    return status;
+}
+
+/* Parse ---------------------------------------------------------------------------------------- */
+
+/* The shared options that only reading a set honours, when given with --make. */
+static const char *shared_for_reading(const struct pk_common_opts *c)
+{
+    return c->record                      ? "--record"
+           : c->format != PK_FORMAT_TABLE ? "--format"
+           : c->no_verify                 ? "--no-verify"
+           : c->reps != 1                 ? "--reps"
+           : c->warmup != 1               ? "--warmup"
+                                          : NULL;
+}
+
+/* What the table cannot say: which options go with which mode, and the one directory. */
+static int check_parsed(const struct pk_comm *c, struct opts *o, const struct pk_args *args)
+{
+    if (pk_cli_single_process(c, "files") != PK_EXIT_OK)
+        return PK_EXIT_USAGE;
+    if (o->make_dir) {
+        const char *shared = shared_for_reading(&o->common);
+        o->dir = o->make_dir;
+        if (args->noperands > 0) /* --make DIR names the directory; another is ambiguous */
+            pk_error(c, false, "files", "unexpected argument '%s'", args->operand[0]);
+        else if (o->read_only)
+            pk_error(c, false, "files",
+                     "--summary, --pattern, --no-sequential, --canary and --no-header read a "
+                     "set; --make writes one");
+        else if (shared)
+            pk_error(c, false, "files", "%s goes with reading a set; --make writes one", shared);
+        return args->noperands > 0 || o->read_only || shared ? PK_EXIT_USAGE : PK_EXIT_OK;
+    }
+    if (o->make_only) {
+        pk_error(c, false, "files", "--count, --rows, --seed and --force go with --make DIR");
+        return PK_EXIT_USAGE;
+    }
+    if (args->noperands == 0) {
+        pk_error(c, false, "files",
+                 "give a directory to read, or --make DIR (see parkit files --help)");
+        return PK_EXIT_USAGE;
+    }
+    o->dir = args->operand[0];
+    if (!*o->dir) {
+        pk_error(c, false, "files", "the directory name is empty");
+        return PK_EXIT_USAGE;
+    }
+    return PK_EXIT_OK;
+}
+
+#define READING(o) .tag = &(o)->read_only, .tag_value = 1
+#define MAKING(o)  .tag = &(o)->make_only, .tag_value = 1
+
+static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
+{
+    *o = (struct opts){.pattern = "*.csv", .workers = 8, .count = 20, .rows = 10000, .seed = 42};
+    const struct pk_opt table[] = {
+        {"workers", 'w', PK_OPT_COUNT, &o->workers, "W", "pool threads, 1..4096 (default 8)",
+         .min = 1, .max = 4096},
+        {"pattern", 0, PK_OPT_STRING, &o->pattern, "GLOB",
+         "file names to read, a shell glob (default *.csv; hidden files only\n"
+         "when GLOB starts with a dot). A DIR without such files reports 0 files",
+         READING(o)},
+        {"summary", 0, PK_OPT_PATH, &o->summary, "FILE",
+         "write per-file, per-column statistics and totals as CSV to FILE,\n"
+         "atomically; not written when interrupted or not verified",
+         READING(o)},
+        {"no-sequential", 0, PK_OPT_FLAG, &o->no_sequential, NULL, "skip the sequential run",
+         READING(o)},
+        {"no-header", 0, PK_OPT_FLAG, &o->no_header, NULL,
+         "the files have no header row: columns are named 1, 2, ...", READING(o)},
+        {"canary", 0, PK_OPT_FLAG, &o->canary, NULL,
+         "leave the first data row of the first file out of the pooled run's\n"
+         "statistics, to prove that verification fails (exit 3)",
+         READING(o)},
+        {"make", 0, PK_OPT_PATH, &o->make_dir, "DIR",
+         "write a seeded set of sales reports to DIR (created with its missing\n"
+         "parents) and " MANIFEST ", the generator's own statistics\n"
+         "of every file. DIR may hold only a previous set (replaced) unless\n"
+         "--force. After Ctrl-C the manifest lists the reports written so far"},
+        {"count", 0, PK_OPT_COUNT, &o->count, "N", "reports to write, 1..100000 (default 20)",
+         .min = 1, .max = MAX_FILES, MAKING(o)},
+        {"rows", 0, PK_OPT_COUNT, &o->rows, "R", "data rows per report, 0..1e7 (default 10000)",
+         .max = MAX_ROWS, MAKING(o)},
+        {"seed", 0, PK_OPT_COUNT, &o->seed, "S",
+         "seed of every draw (default 42); report k is drawn from its own GSL\n"
+         "generator, so each can be regenerated alone",
+         MAKING(o)},
+        {"force", 0, PK_OPT_FLAG, &o->force, NULL, "write the set even when DIR holds other files",
+         MAKING(o)},
+        {NULL},
+    };
+    /* No -t: the pool's threads are --workers, and nothing runs OpenMP. */
+    const struct pk_cmd_spec spec = {
+        .name = "files",
+        .synopsis = "DIR [--workers W] [--pattern GLOB] [--summary FILE] [options]\n"
+                    "       parkit files --make DIR [--count N] [--rows R] [--seed S] [--force]",
+        .summary = "Every CSV file of DIR read and summarised, one after another and on a pool.",
+        .description = description,
+        .opts = table,
+        .shared = PK_SHARED_TIMED | PK_SHARED_RECORD | PK_SHARED_FORMAT | PK_SHARED_NO_VERIFY,
+        .formats = PK_FORMATS_CSV,
+        .reps_default = 1,
+        .operands = "DIR",
+        .max_operands = 1,
+    };
+    struct pk_args args;
+    int status = pk_opts_parse(&spec, c, argc, argv, &o->common, &args);
+    if (status == PK_EXIT_OK)
+        status = check_parsed(c, o, &args);
+    pk_args_free(&args);
     return status;
 }
 
 int pk_cmd_files(int argc, char **argv, const struct pk_comm *c)
 {
-    static const struct option longopts[] = {{"workers", required_argument, NULL, 'w'},
-                                             {"pattern", required_argument, NULL, 'p'},
-                                             {"summary", required_argument, NULL, 'S'},
-                                             {"no-sequential", no_argument, NULL, 'Q'},
-                                             {"no-header", no_argument, NULL, 'H'},
-                                             {"canary", no_argument, NULL, 'C'},
-                                             {"make", required_argument, NULL, 'm'},
-                                             {"count", required_argument, NULL, 'c'},
-                                             {"rows", required_argument, NULL, 'R'},
-                                             {"seed", required_argument, NULL, 's'},
-                                             {"force", no_argument, NULL, 'f'},
-                                             PK_COMMON_LONGOPTS,
-                                             {NULL, 0, NULL, 0}};
-    struct opts o = {.pattern = "*.csv",
-                     .workers = 8,
-                     .count = 20,
-                     .rows = 10000,
-                     .seed = 42,
-                     .sequential = true};
-    pk_common_defaults(&o.common);
-    o.common.reps = 1; /* one sequential and one pooled run unless --reps says more */
-    struct pk_err err = {0};
-    opterr = 0;
-    optind = 1;
-    int code;
-    while ((code = getopt_long(argc, argv, ":w:" PK_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        int rc = PK_OK;
-        switch (code) {
-        case 'w':
-            rc = pk_parse_count("--workers", optarg, 1, 4096, &o.workers, &err);
-            break;
-        case 'p':
-            o.read_only_given = true;
-            o.pattern = optarg;
-            if (!*optarg)
-                rc = pk_fail(&err, PK_EINVAL, "--pattern expects a glob like *.csv, got ''");
-            break;
-        case 'S':
-            o.read_only_given = true;
-            o.summary = optarg;
-            if (!*optarg)
-                rc = pk_fail(&err, PK_EINVAL, "--summary expects a file name");
-            break;
-        case 'Q':
-            o.read_only_given = true;
-            o.sequential = false;
-            break;
-        case 'C':
-            o.read_only_given = true;
-            o.canary = true;
-            break;
-        case 'H':
-            o.read_only_given = true;
-            o.no_header = true;
-            break;
-        case 'm':
-            o.make = true;
-            o.dir = optarg;
-            if (!*optarg)
-                rc = pk_fail(&err, PK_EINVAL, "--make expects a directory");
-            break;
-        case 'c':
-            o.make_only_given = true;
-            rc = pk_parse_count("--count", optarg, 1, MAX_FILES, &o.count, &err);
-            break;
-        case 'R':
-            o.make_only_given = true;
-            rc = pk_parse_count("--rows", optarg, 0, MAX_ROWS, &o.rows, &err);
-            break;
-        case 's':
-            o.make_only_given = true;
-            rc = pk_parse_count("--seed", optarg, 0, UINT64_MAX, &o.seed, &err);
-            break;
-        case 'f':
-            o.make_only_given = true;
-            o.force = true;
-            break;
-        default: {
-            int handled = pk_cli_option(c, "files", usage, code, argv, &o.common);
-            if (handled == PK_OPT_HELP_SHOWN)
-                return PK_EXIT_OK;
-            if (handled != PK_OPT_DONE)
-                return PK_EXIT_USAGE;
-        }
-        }
-        if (rc != PK_OK) {
-            pk_error(c, false, "files", "%s", err.msg);
-            return PK_EXIT_USAGE;
-        }
-    }
-    if (pk_cli_single_process(c, "files") != PK_EXIT_OK)
-        return PK_EXIT_USAGE;
-    if (o.make) {
-        if (pk_cli_no_operands(c, "files", argc, argv) != PK_EXIT_OK)
-            return PK_EXIT_USAGE; /* --make DIR names the directory; another would be ambiguous */
-        if (o.read_only_given) {
-            pk_error(c, false, "files",
-                     "--summary, --pattern, --no-sequential, --canary and --no-header read a "
-                     "set; --make writes one");
-            return PK_EXIT_USAGE;
-        }
-        return make_set(c, &o);
-    }
-    if (o.make_only_given) {
-        pk_error(c, false, "files", "--count, --rows, --seed and --force go with --make DIR");
-        return PK_EXIT_USAGE;
-    }
-    if (optind >= argc) {
-        pk_error(c, false, "files",
-                 "give a directory to read, or --make DIR (see parkit files "
-                 "--help)");
-        return PK_EXIT_USAGE;
-    }
-    o.dir = argv[optind++];
-    if (pk_cli_no_operands(c, "files", argc, argv) != PK_EXIT_OK)
-        return PK_EXIT_USAGE;
-    if (!*o.dir) {
-        pk_error(c, false, "files", "the directory name is empty");
-        return PK_EXIT_USAGE;
-    }
-    return read_set(c, &o);
+    struct opts o;
+    int status = parse(argc, argv, c, &o);
+    if (status != PK_EXIT_OK)
+        return pk_opts_exit(status);
+    return o.make_dir ? make_set(c, &o) : read_set(c, &o);
 }

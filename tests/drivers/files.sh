@@ -22,13 +22,32 @@ summary)
     # header, 7 files x 7 columns, 7 totals; written atomically (no temporary left)
     rm -f fsum.csv
     "$P" files files_good --summary fsum.csv >/dev/null
-    [ "$(sed -n 1p fsum.csv)" = "file,status,rows,bytes,column,type,count,sum,mean,min,max,sum_hex,error" ] ||
+    [ "$(sed -n 1p fsum.csv)" = "file,status,rows,bytes,column,type,count,missing,distinct,sum,mean,min,max,sum_hex,error" ] ||
         fail "bad header"
     [ "$(wc -l <fsum.csv)" -eq 57 ] || fail "expected 57 lines"
-    grep -q '^sales_004.csv,ok,1009,[0-9]*,units,number,1009,' fsum.csv || fail "no units line"
-    grep -q '^\*,ok,7063,[0-9]*,units,number,7063,' fsum.csv || fail "no totals line"
-    grep -q '^sales_001.csv,ok,1009,[0-9]*,product,text,1009,,,,,,$' fsum.csv || fail "no text line"
+    # units: 1..50, all drawn in 1009 rows; margin: past the 1000 counted, so no distinct count
+    grep -q '^sales_004.csv,ok,1009,[0-9]*,units,number,1009,0,50,' fsum.csv || fail "no units line"
+    grep -q '^sales_004.csv,ok,1009,[0-9]*,margin,number,1009,0,,' fsum.csv || fail "no margin line"
+    grep -q '^\*,ok,7063,[0-9]*,units,number,7063,0,50,' fsum.csv || fail "no totals line"
+    grep -q '^sales_001.csv,ok,1009,[0-9]*,product,text,1009,0,8,,,,,,$' fsum.csv || fail "no text line"
+    grep -q '^\*,ok,7063,[0-9]*,store,text,7063,0,7,,,,,,$' fsum.csv || fail "no store totals line"
     ! ls fsum.csv.tmp.* 2>/dev/null || fail "temporary file left behind"
+    # the same rows on stdout with --format csv, read back by Python's csv module: every row as
+    # wide as the header, quoted product names intact, missing values counted
+    "$P" files files_good --format csv >fsum_stdout.csv
+    cmp fsum.csv fsum_stdout.csv || fail "--format csv differs from --summary"
+    rm -rf files_missing && mkdir files_missing
+    printf 'id,"a, b",c\n1,,"x\ny"\n2,3,\n' >files_missing/m.csv
+    "$P" files files_missing --format csv >fmissing.csv
+    python3 - fsum.csv fmissing.csv <<'PY' || fail "CSV not read back"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert len(rows) == 56 and all(None not in r for r in rows), len(rows)
+assert {r["column"] for r in rows} >= {"product", "margin"}
+m = {r["column"]: r for r in csv.DictReader(open(sys.argv[2], newline="")) if r["file"] == "m.csv"}
+assert m["a, b"]["missing"] == "1" and m["a, b"]["count"] == "1" and m["a, b"]["sum"] == "3", m
+assert m["c"]["missing"] == "1" and m["c"]["type"] == "text" and m["c"]["distinct"] == "1", m
+PY
     ;;
 remake)
     # a set is replaced by a smaller one; other files are refused unless --force
@@ -48,6 +67,14 @@ remake)
     rm -rf files_remake
     "$P" files --make files_remake --count 2 --rows 0 >/dev/null
     "$P" files files_remake | grep -q 'verified *yes.*2 of 2 listed files match' || fail "0 rows"
+    ;;
+make_parents)
+    # --make creates its directory with the missing parents (mkdir -p), as resize and fetch do
+    rm -rf files_parents
+    "$P" files --make files_parents/a/b --count 2 --rows 3 >/dev/null || fail "parents not made"
+    "$P" files files_parents/a/b | grep -q 'verified *yes.*2 of 2 listed files match' || fail "set"
+    [ "$(stat -c %a files_parents/a)" = "$(mkdir files_parents/m && stat -c %a files_parents/m)" ] ||
+        fail "parent mode differs from mkdir's"
     ;;
 tampered)
     # one value changed in place (same size): the manifest catches it, exit 3
