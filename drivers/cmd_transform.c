@@ -8,14 +8,13 @@
  * for any thread count, rank count and assignment.
  *
  * Data paths: a generated range without --output runs the kernel over the rank's whole range.
- * Otherwise a pipeline streams the rank's range in buffers of BUF_VALUES values cut on the block
- * grid: a pthread reader takes buffers from a free list and fills them (a CSV column, parsed),
- * or maps and faults in the pages of a raw file's values (falling back to pread where mapping
- * fails), the main thread transforms them (OpenMP inside), and a pthread writer stores the
- * results at their offsets in OUTPUT.tmp, renamed to OUTPUT once every rank succeeded and
- * removed otherwise.
- * Buffers travel through two bounded queues (parkit/queue.h), so memory stays at NBUF buffers
- * whatever the file size.
+ * Otherwise the rank's range streams through io/pipeline in buffers of BUF_VALUES values cut on
+ * the block grid: a read stage fills them (a CSV column, parsed; a raw file's blocks from
+ * io/rawfile, page-cache mappings faulted in ahead of the compute, or pread copies), a
+ * transform stage runs the kernel on them (OpenMP inside), and with --output a write stage
+ * stores the results at their offsets in OUTPUT.tmp, renamed to OUTPUT once every rank
+ * succeeded and removed otherwise. One worker per stage keeps the buffers in order; NBUF
+ * buffers circulate from a free list, so memory stays bounded whatever the file size.
  *
  * Verification (skipped by --no-verify, recorded as such):
  *  - elements: up to 1000 indices spread over [0, n) (first and last included); each element
@@ -35,6 +34,7 @@
 #include "emit.h"
 #include "opt.h"
 #include "parkit/csv.h"
+#include "parkit/pipeline.h"
 #include "parkit/queue.h"
 #include "parkit/rawfile.h"
 #include "parkit/transform.h"
@@ -46,7 +46,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -352,13 +351,17 @@ static int csv_column_next(struct csv_column *c, double *v, struct pk_err *err)
     }
 }
 
-/* ---- the pipeline ------------------------------------------------------------------------- */
+/* ---- buffers -------------------------------------------------------------------------------- */
 
+/* A pipeline buffer. Each belongs to one stage at a time: it travels read -> transform ->
+ * write through the pipeline's queues and back to its free list (home), which holds NBUF of
+ * them, so memory stays at NBUF buffers whatever the file size. */
 struct buf {
     uint64_t i0, i1;  /* global indices */
     double *v;        /* BUF_VALUES values: values read, and results for the writer */
     const double *in; /* the arguments: v, or a raw file's block mapped in place */
     struct pk_rawfile_block blk; /* raw files: the block of i0..i1 (io/rawfile) */
+    struct pk_queue *home;       /* the free list */
 };
 
 /* The arguments are no longer needed: a mapped block goes back, whoever takes b next. */
@@ -378,23 +381,40 @@ static void buf_free(void *p)
     free(b);
 }
 
-/* Locking: the queues lock themselves. status and err of each stage are written by that stage's
- * thread only and read by the main thread after pthread_join. */
-struct stage {
-    pthread_t tid;
-    int status; /* pk_status */
-    struct pk_err err;
-};
+/* Every stage's free_item: a buffer done with, or dropped when the pipeline stops, goes back to
+ * its free list, which wakes a reader waiting there, so a failure anywhere never leaves the
+ * reader blocked. The list has room for every buffer: the push does not block. Called by any
+ * stage's thread, or by the one that shuts the pipeline's queues down; no lock held. */
+static void buf_recycle(void *p)
+{
+    struct buf *b = p;
+    buf_unmap(b);
+    if (pk_queue_push(b->home, b) != PK_OK)
+        buf_free(b);
+}
 
-struct pipe {
-    const struct opts *o;
-    uint64_t lo, hi;         /* this rank's global indices */
-    struct pk_queue *free_q; /* empty buffers */
-    struct pk_queue *full_q; /* read buffers, in order */
-    struct pk_queue *out_q;  /* transformed buffers for the writer */
-    int out_fd;              /* OUTPUT.tmp, -1 without --output */
-    struct stage reader, writer;
-};
+/* The free list with NBUF buffers in it (pk_queue_destroy frees them). */
+static int buffers_create(struct pk_queue **free_q)
+{
+    int rc = pk_queue_create(NBUF, buf_free, free_q);
+    for (int k = 0; rc == PK_OK && k < NBUF; k++) {
+        struct buf *b = calloc(1, sizeof *b);
+        if (b)
+            b->v = malloc(BUF_VALUES * sizeof *b->v);
+        if (!b || !b->v) {
+            buf_free(b);
+            rc = PK_ENOMEM;
+            break;
+        }
+        b->in = b->v;
+        b->home = *free_q;
+        if (pk_queue_push(*free_q, b) != PK_OK) {
+            buf_free(b);
+            rc = PK_ENOMEM;
+        }
+    }
+    return rc;
+}
 
 /* End of the buffer that starts at pos: BUF_VALUES values, cut back to the block grid. */
 static uint64_t buf_end(const struct opts *o, uint64_t pos, uint64_t hi)
@@ -403,91 +423,6 @@ static uint64_t buf_end(const struct opts *o, uint64_t pos, uint64_t hi)
         return hi;
     uint64_t e = pk_transform_block_floor(o->n, o->chunk, pos + BUF_VALUES);
     return e > pos ? e : hi;
-}
-
-/* Reader thread: fills free buffers with [lo, hi) and queues them in order. No lock held. */
-static void *reader_main(void *arg)
-{
-    struct pipe *p = arg;
-    const struct opts *o = p->o;
-    struct csv_column csv = {0};
-    struct pk_rawfile_stream *raw = NULL;
-    int rc = PK_OK;
-    if (o->src == SRC_CSV) {
-        rc = csv_column_open(&csv, o, &p->reader.err);
-        double skip;
-        for (uint64_t i = 0; rc == PK_OK && i < p->lo; i++)
-            rc = csv_column_next(&csv, &skip, &p->reader.err);
-    } else if (o->src == SRC_RAW) {
-        rc = pk_rawfile_stream_open(o->input, true, &raw, &p->reader.err);
-    }
-    for (uint64_t pos = p->lo; rc == PK_OK && pos < p->hi;) {
-        void *item;
-        if (pk_queue_pop(p->free_q, &item) != PK_OK) {
-            rc = PK_ECANCELED;
-            break;
-        }
-        struct buf *b = item;
-        b->i0 = pos;
-        b->i1 = buf_end(o, pos, p->hi);
-        size_t m = (size_t)(b->i1 - b->i0);
-        b->in = b->v;
-        if (o->src == SRC_RAW) {
-            rc = pk_rawfile_stream_get(raw, b->i0, m, b->v, &b->blk, &p->reader.err);
-            b->in = rc == PK_OK ? b->blk.values : b->v;
-        } else if (o->src == SRC_CSV) {
-            for (size_t j = 0; rc == PK_OK && j < m; j++) {
-                rc = csv_column_next(&csv, &b->v[j], &p->reader.err);
-                if (rc == PK_ECLOSED)
-                    rc = pk_fail(&p->reader.err, PK_EIO, "'%s' ended after %" PRIu64 " values",
-                                 o->input, b->i0 + j);
-            }
-        }
-        if (rc != PK_OK || pk_queue_push(p->full_q, b) != PK_OK) {
-            buf_free(b);
-            if (rc == PK_OK)
-                rc = PK_ECANCELED;
-            break;
-        }
-        pos = b->i1;
-    }
-    pk_rawfile_stream_close(raw);
-    pk_csv_close(csv.r);
-    p->reader.status = rc;
-    pk_queue_close(p->full_q);
-    return NULL;
-}
-
-/* Writer thread: writes transformed buffers at their offsets and frees them for the reader. */
-static void *writer_main(void *arg)
-{
-    struct pipe *p = arg;
-    int rc = PK_OK;
-    void *item;
-    while (pk_queue_pop(p->out_q, &item) == PK_OK) {
-        struct buf *b = item;
-        size_t len = (size_t)(b->i1 - b->i0) * 8, done = 0;
-        while (rc == PK_OK && done < len) {
-            ssize_t put =
-                pwrite(p->out_fd, (char *)b->v + done, len - done, (off_t)(b->i0 * 8 + done));
-            if (put < 0 && errno == EINTR)
-                continue;
-            if (put <= 0)
-                rc = pk_fail(&p->writer.err, PK_EIO, "cannot write '%s.tmp': %s", p->o->output,
-                             put < 0 ? strerror(errno) : "no space");
-            else
-                done += (size_t)put;
-        }
-        if (pk_queue_push(p->free_q, b) != PK_OK)
-            buf_free(b);
-        if (rc != PK_OK) {
-            /* stop the line: the compute loop sees a closed queue */
-            pk_queue_shutdown(p->out_q);
-            break;
-        }
-    }
-    p->writer.status = rc;
-    return NULL;
 }
 
 /* ---- one run -------------------------------------------------------------------------------- */
@@ -651,99 +586,175 @@ static void capture_out(struct run *r, const struct buf *b, const double *out)
     }
 }
 
+/* ---- the pipeline (io/pipeline: read -> transform -> write) -------------------------------- */
+
+/* The read stage's state: this rank's values in buffer order. Opened and closed by the calling
+ * thread around the run; during it, only the read stage's one worker touches it. */
+struct feed {
+    const struct opts *o;
+    struct pk_queue *free_q;
+    uint64_t pos, hi;              /* the next buffer starts at pos; the rank's values end at hi */
+    struct pk_rawfile_stream *raw; /* SRC_RAW */
+    struct csv_column csv;         /* SRC_CSV: positioned at pos */
+};
+
+static int feed_open(struct feed *f, struct pk_err *err)
+{
+    const struct opts *o = f->o;
+    if (o->src == SRC_RAW)
+        return pk_rawfile_stream_open(o->input, true, &f->raw, err);
+    if (o->src != SRC_CSV)
+        return PK_OK;
+    int rc = csv_column_open(&f->csv, o, err);
+    double skip;
+    for (uint64_t i = 0; rc == PK_OK && i < f->pos; i++)
+        rc = csv_column_next(&f->csv, &skip, err);
+    return rc;
+}
+
+static void feed_close(struct feed *f)
+{
+    pk_rawfile_stream_close(f->raw);
+    pk_csv_close(f->csv.r);
+}
+
+/* The values of b: a raw file's block (mapped in place, or read into b->v), a CSV column's
+ * values parsed into b->v, or nothing for a generated range (the kernel makes them). */
+static int fill(struct feed *f, struct buf *b, struct pk_err *err)
+{
+    size_t m = (size_t)(b->i1 - b->i0);
+    int rc = PK_OK;
+    if (f->o->src == SRC_RAW) {
+        rc = pk_rawfile_stream_get(f->raw, b->i0, m, b->v, &b->blk, err);
+        b->in = rc == PK_OK ? b->blk.values : b->v;
+    } else if (f->o->src == SRC_CSV) {
+        for (size_t j = 0; rc == PK_OK && j < m; j++) {
+            rc = csv_column_next(&f->csv, &b->v[j], err);
+            if (rc == PK_ECLOSED)
+                rc = pk_fail(err, PK_EIO, "'%s' ended after %" PRIu64 " values", f->o->input,
+                             b->i0 + j);
+        }
+    }
+    return rc;
+}
+
+/* Source stage (its own thread): the next buffer of [pos, hi), filled. Waits for a free
+ * buffer, so at most NBUF are ever in flight. */
+static int read_stage(void *ctx, void *in, void **out, struct pk_err *err)
+{
+    struct feed *f = ctx;
+    (void)in;
+    if (f->pos >= f->hi)
+        return PK_ECLOSED;
+    void *item;
+    int rc = pk_queue_pop(f->free_q, &item);
+    if (rc != PK_OK)
+        return pk_fail(err, rc, "no free buffer");
+    struct buf *b = item;
+    b->i0 = f->pos;
+    b->i1 = buf_end(f->o, f->pos, f->hi);
+    rc = fill(f, b, err);
+    if (rc != PK_OK) {
+        buf_recycle(b);
+        return rc;
+    }
+    f->pos = b->i1;
+    *out = b;
+    return PK_OK;
+}
+
+/* The transform stage's state. Its one worker runs the kernel with -t OpenMP threads, as the
+ * main thread did before: the only stage that computes, so nothing is oversubscribed. r's
+ * chunks, samples and windows are written by that worker only and read after the run. */
+struct crunch {
+    struct run *r;
+    struct pk_transform_acc *acc;
+    bool reading, writing; /* arguments come from the buffers; results go to the writer */
+    uint64_t pos;          /* the end of the buffers transformed so far */
+};
+
+static int transform_stage(void *ctx, void *in, void **out, struct pk_err *err)
+{
+    struct crunch *k = ctx;
+    struct run *r = k->r;
+    struct buf *b = in;
+    struct pk_transform_job job = r->job;
+    if (k->reading && r->capture)
+        capture_in(r, b);
+    job.in = k->reading ? b->in : NULL;
+    job.out = k->writing ? b->v : NULL;
+    int rc = pk_transform_run(&job, b->i0, b->i1, r->ws, k->acc);
+    if (rc == PK_OK && r->capture)
+        capture_out(r, b, job.out);
+    if (rc != PK_OK) {
+        buf_recycle(b);
+        return pk_fail(err, rc, "transform failed: %s", pk_strerror(rc));
+    }
+    buf_unmap(b);
+    k->pos = b->i1;
+    *out = b; /* to the writer, or back to the free list */
+    return PK_OK;
+}
+
+/* The write stage: results at their offsets in OUTPUT.tmp. */
+struct sink {
+    int fd;
+    const char *output;
+};
+
+static int write_stage(void *ctx, void *in, void **out, struct pk_err *err)
+{
+    const struct sink *w = ctx;
+    struct buf *b = in;
+    size_t len = (size_t)(b->i1 - b->i0) * 8, done = 0;
+    while (done < len) {
+        ssize_t put = pwrite(w->fd, (char *)b->v + done, len - done, (off_t)(b->i0 * 8 + done));
+        if (put < 0 && errno == EINTR)
+            continue;
+        if (put <= 0) {
+            int rc = pk_fail(err, PK_EIO, "cannot write '%s.tmp': %s", w->output,
+                             put < 0 ? strerror(errno) : "no space");
+            buf_recycle(b);
+            return rc;
+        }
+        done += (size_t)put;
+    }
+    *out = b;
+    return PK_OK;
+}
+
+/* This rank's [lo, hi) through read -> transform (-> write with --output), one worker each, so
+ * buffers keep their order; the first error stops every stage and is returned with its
+ * message. */
 static int pipeline_run(struct run *r, struct pk_transform_acc *acc, int out_fd, struct pk_err *err)
 {
-    struct pipe p = {.o = r->o, .lo = r->lo, .hi = r->hi, .out_fd = out_fd};
-    int rc = PK_OK;
-    bool have_reader = false, have_writer = false;
-    rc = pk_queue_create(NBUF, buf_free, &p.free_q);
+    struct feed f = {.o = r->o, .pos = r->lo, .hi = r->hi};
+    struct crunch k = {.r = r,
+                       .acc = acc,
+                       .reading = r->o->src != SRC_RANGE,
+                       .writing = out_fd >= 0,
+                       .pos = r->lo};
+    struct sink w = {.fd = out_fd, .output = r->o->output};
+    int rc = buffers_create(&f.free_q);
+    if (rc != PK_OK)
+        pk_fail(err, rc, "no memory for %d buffers of %d MiB", NBUF, (int)(BUF_VALUES >> 17));
     if (rc == PK_OK)
-        rc = pk_queue_create(NBUF, buf_free, &p.full_q);
-    if (rc == PK_OK)
-        rc = pk_queue_create(NBUF, buf_free, &p.out_q);
-    for (int k = 0; rc == PK_OK && k < NBUF; k++) {
-        struct buf *b = calloc(1, sizeof *b);
-        if (b)
-            b->v = malloc(BUF_VALUES * sizeof *b->v);
-        if (!b || !b->v) {
-            buf_free(b);
-            rc = PK_ENOMEM;
-        } else if (pk_queue_push(p.free_q, b) != PK_OK) {
-            buf_free(b);
-            rc = PK_ENOMEM;
-        }
+        rc = feed_open(&f, err);
+    if (rc == PK_OK) {
+        const struct pk_stage stages[] = {
+            {"read", 1, 0, read_stage, &f, buf_recycle},
+            {"transform", 1, NBUF, transform_stage, &k, buf_recycle},
+            {"write", 1, NBUF, write_stage, &w, buf_recycle},
+        };
+        struct pk_pipeline_report rep;
+        rc = pk_pipeline_run(stages, k.writing ? 3 : 2, NULL, &rep, NULL);
+        if (rc != PK_OK)
+            pk_fail(err, rc, "%s", rep.message);
     }
-    if (rc == PK_OK && r->o->src != SRC_RANGE) {
-        if (pthread_create(&p.reader.tid, NULL, reader_main, &p) != 0)
-            rc = pk_fail(err, PK_ENOMEM, "cannot start the reader thread");
-        else
-            have_reader = true;
-    }
-    if (rc == PK_OK && out_fd >= 0) {
-        if (pthread_create(&p.writer.tid, NULL, writer_main, &p) != 0)
-            rc = pk_fail(err, PK_ENOMEM, "cannot start the writer thread");
-        else
-            have_writer = true;
-    }
-    struct pk_transform_job job = r->job;
-    uint64_t pos = r->lo;
-    while (rc == PK_OK && pos < r->hi) {
-        void *item;
-        if (have_reader) {
-            if (pk_queue_pop(p.full_q, &item) != PK_OK)
-                break; /* the reader stopped: its status says why */
-        } else {
-            if (pk_queue_pop(p.free_q, &item) != PK_OK)
-                break;
-            struct buf *g = item;
-            g->i0 = pos;
-            g->i1 = buf_end(r->o, pos, r->hi);
-        }
-        struct buf *b = item;
-        if (have_reader) {
-            if (r->capture)
-                capture_in(r, b);
-            job.in = b->in;
-            job.out = out_fd >= 0 ? b->v : NULL;
-        } else {
-            job.in = NULL;
-            job.out = b->v;
-        }
-        rc = pk_transform_run(&job, b->i0, b->i1, r->ws, acc);
-        if (rc == PK_OK && r->capture)
-            capture_out(r, b, job.out);
-        buf_unmap(b); /* the arguments are no longer needed, whoever takes b next */
-        pos = b->i1;
-        struct pk_queue *next = out_fd >= 0 ? p.out_q : p.free_q;
-        if (pk_queue_push(next, b) != PK_OK) {
-            buf_free(b);
-            if (rc == PK_OK)
-                rc = PK_EIO; /* the writer stopped */
-        }
-    }
-    /* shutdown: stop the reader (it may be blocked on the free list), drain the writer */
-    pk_queue_shutdown(p.free_q);
-    pk_queue_shutdown(p.full_q);
-    pk_queue_close(p.out_q);
-    if (have_reader)
-        pthread_join(p.reader.tid, NULL);
-    if (have_writer)
-        pthread_join(p.writer.tid, NULL);
-    pk_queue_destroy(p.out_q);
-    pk_queue_destroy(p.full_q);
-    pk_queue_destroy(p.free_q);
-    if (have_reader && p.reader.status != PK_OK && p.reader.status != PK_ECANCELED) {
-        *err = p.reader.err;
-        return p.reader.status;
-    }
-    if (have_writer && p.writer.status != PK_OK) {
-        *err = p.writer.err;
-        return p.writer.status;
-    }
-    if (rc == PK_OK && pos < r->hi)
-        rc = pk_fail(err, PK_EIO, "the pipeline stopped at value %" PRIu64, pos);
-    if (rc != PK_OK && !err->msg[0])
-        pk_fail(err, rc, "transform failed: %s", pk_strerror(rc));
+    feed_close(&f);
+    pk_queue_destroy(f.free_q);
+    if (rc == PK_OK && k.pos < r->hi)
+        rc = pk_fail(err, PK_EIO, "the pipeline stopped at value %" PRIu64, k.pos);
     return rc;
 }
 
@@ -938,9 +949,90 @@ static long double chunk_closed_form(uint64_t start, uint64_t n, long double *su
     return s2 + 100 * ss;
 }
 
-static int verify(struct run *r, bool *ok, json_t *v)
+/* With full coverage: the timed result against the twin of every element, the ranks' twins
+ * merged on rank 0. Collective. */
+static int check_overall_twin(struct run *r, struct vstate *vs, const struct pk_tref *local)
+{
+    const struct pk_comm *c = r->c;
+    char mine[512];
+    tref_format(local, mine, sizeof mine);
+    char **all = NULL;
+    int rc = pk_dist_gather_strings(c, mine, &all);
+    if (c->rank == 0 && all) {
+        struct pk_tref total = {.argmin = PK_TRANSFORM_NONE, .argmax = PK_TRANSFORM_NONE};
+        for (int k = 0; k < c->nranks; k++) {
+            struct pk_tref t;
+            if (!tref_parse(all[k], &t)) {
+                vs->overall_ok = false;
+                continue;
+            }
+            tref_merge(&total, &t);
+        }
+        struct pk_tcompare cmp = {0};
+        pk_transform_compare(&r->total, &total, &cmp);
+        vs->overall_ok = vs->overall_ok && cmp.ok;
+        vs->overall_method = "every element through the long-double twin";
+        vs->overall_sum_rel = cmp.sum_err / (double)fabsl(total.sum_abs);
+        vs->overall_sum_tol = cmp.sum_tol / (double)fabsl(total.sum_abs);
+    }
+    pk_dist_free_strings(all, c->nranks);
+    return rc;
+}
+
+/* Without full coverage: a generated range's min and max must be the elements at their
+ * indices, and the chunk op's sum must match its closed form; files have the windows only. */
+static void check_overall_sampled(const struct run *r, struct vstate *vs)
 {
     const struct opts *o = r->o;
+    const struct pk_tsummary *t = &r->total;
+    if (o->src == SRC_RANGE) {
+        double xmin = pk_transform_elem(&r->job, t->argmin, (double)o->start + (double)t->argmin);
+        double xmax = pk_transform_elem(&r->job, t->argmax, (double)o->start + (double)t->argmax);
+        vs->overall_ok = memcmp(&xmin, &t->min, 8) == 0 && memcmp(&xmax, &t->max, 8) == 0;
+    }
+    if (o->src == SRC_RANGE && o->op == PK_TRANSFORM_CHUNK) {
+        long double sabs, want = chunk_closed_form(o->start, o->n, &sabs);
+        double g = (PK_TRANSFORM_BLOCK / PK_TRANSFORM_LANES + 16) * 0x1p-53;
+        vs->overall_sum_rel = (double)(fabsl((long double)t->sum - want) / sabs);
+        vs->overall_sum_tol = g;
+        vs->overall_ok = vs->overall_ok && vs->overall_sum_rel <= g;
+        vs->overall_method = "sum against the closed form; min and max at their indices";
+    } else {
+        vs->overall_method = o->src == SRC_RANGE ? "min and max at their indices"
+                                                 : "windows only (the file is not re-read)";
+    }
+}
+
+/* counts: elements, functions, produced values and windows bad; windows checked; elements
+ * skipped (beyond 1e14), summed over the ranks. */
+static void verification_json(json_t *v, const struct run *r, const struct vstate *vs,
+                              const uint64_t counts[6])
+{
+    uint64_t n = r->o->n;
+    json_object_set_new(v, "elements_checked",
+                        json_integer((json_int_t)(n < ELEM_SAMPLES ? n : ELEM_SAMPLES)));
+    json_object_set_new(v, "elements_bad", json_integer((json_int_t)counts[0]));
+    json_object_set_new(v, "elements_beyond_1e14", json_integer((json_int_t)counts[5]));
+    json_object_set_new(v, "element_worst_ulp", num(vs->elem_worst_ulp));
+    json_object_set_new(v, "element_tolerance_ulp", json_real(PK_TRANSFORM_ELEM_ULP));
+    json_object_set_new(v, "functions_bad", json_integer((json_int_t)counts[1]));
+    json_object_set_new(v, "function_worst_ulp", num(vs->fn_worst_ulp));
+    json_object_set_new(v, "produced_mismatch", json_integer((json_int_t)counts[2]));
+    json_object_set_new(v, "windows_checked", json_integer((json_int_t)counts[4]));
+    json_object_set_new(v, "windows_bad", json_integer((json_int_t)counts[3]));
+    json_object_set_new(v, "window_sum_err_over_tol", num(vs->sum_worst));
+    json_object_set_new(v, "window_m2_err_over_tol", num(vs->m2_worst));
+    json_object_set_new(v, "full_coverage", json_boolean(r->full_coverage));
+    json_object_set_new(v, "overall_method",
+                        json_string(vs->overall_method ? vs->overall_method : ""));
+    json_object_set_new(v, "overall_ok", json_boolean(vs->overall_ok));
+    json_object_set_new(v, "overall_sum_rel_err", num(vs->overall_sum_rel));
+    json_object_set_new(v, "overall_sum_rel_tol", num(vs->overall_sum_tol));
+}
+
+/* Every check of the file comment, merged over the ranks into v. Collective. */
+static int verify(struct run *r, bool *ok, json_t *v)
+{
     const struct pk_comm *c = r->c;
     struct vstate vs = {0};
     check_samples(r, &vs);
@@ -955,76 +1047,17 @@ static int verify(struct run *r, bool *ok, json_t *v)
     vs.m2_worst = pk_dist_max_double(c, vs.m2_worst);
     if (rc == PK_OK)
         rc = rc2;
-    /* overall */
     vs.overall_ok = true;
-    struct pk_tcompare cmp = {0};
     if (r->full_coverage) {
-        char mine[512];
-        tref_format(&local, mine, sizeof mine);
-        char **all = NULL;
-        int rc3 = pk_dist_gather_strings(c, mine, &all);
+        rc2 = check_overall_twin(r, &vs, &local);
         if (rc == PK_OK)
-            rc = rc3;
-        if (c->rank == 0 && all) {
-            struct pk_tref total = {.argmin = PK_TRANSFORM_NONE, .argmax = PK_TRANSFORM_NONE};
-            for (int k = 0; k < c->nranks; k++) {
-                struct pk_tref t;
-                if (!tref_parse(all[k], &t)) {
-                    vs.overall_ok = false;
-                    continue;
-                }
-                tref_merge(&total, &t);
-            }
-            pk_transform_compare(&r->total, &total, &cmp);
-            vs.overall_ok = vs.overall_ok && cmp.ok;
-            vs.overall_method = "every element through the long-double twin";
-            vs.overall_sum_rel = cmp.sum_err / (double)fabsl(total.sum_abs);
-            vs.overall_sum_tol = cmp.sum_tol / (double)fabsl(total.sum_abs);
-        }
-        pk_dist_free_strings(all, c->nranks);
+            rc = rc2;
     } else {
-        /* min and max must be the elements at their indices */
-        const struct pk_tsummary *t = &r->total;
-        if (o->src == SRC_RANGE) {
-            double xmin =
-                pk_transform_elem(&r->job, t->argmin, (double)o->start + (double)t->argmin);
-            double xmax =
-                pk_transform_elem(&r->job, t->argmax, (double)o->start + (double)t->argmax);
-            vs.overall_ok = memcmp(&xmin, &t->min, 8) == 0 && memcmp(&xmax, &t->max, 8) == 0;
-        }
-        if (o->src == SRC_RANGE && o->op == PK_TRANSFORM_CHUNK) {
-            long double sabs, want = chunk_closed_form(o->start, o->n, &sabs);
-            double g = (PK_TRANSFORM_BLOCK / PK_TRANSFORM_LANES + 16) * 0x1p-53;
-            vs.overall_sum_rel = (double)(fabsl((long double)t->sum - want) / sabs);
-            vs.overall_sum_tol = g;
-            vs.overall_ok = vs.overall_ok && vs.overall_sum_rel <= g;
-            vs.overall_method = "sum against the closed form; min and max at their indices";
-        } else {
-            vs.overall_method = o->src == SRC_RANGE ? "min and max at their indices"
-                                                    : "windows only (the file is not re-read)";
-        }
+        check_overall_sampled(r, &vs);
     }
     *ok = rc == PK_OK && counts[0] == 0 && counts[1] == 0 && counts[2] == 0 && counts[3] == 0 &&
           vs.overall_ok;
-    json_object_set_new(v, "elements_checked",
-                        json_integer((json_int_t)(o->n < ELEM_SAMPLES ? o->n : ELEM_SAMPLES)));
-    json_object_set_new(v, "elements_bad", json_integer((json_int_t)counts[0]));
-    json_object_set_new(v, "elements_beyond_1e14", json_integer((json_int_t)counts[5]));
-    json_object_set_new(v, "element_worst_ulp", num(vs.elem_worst_ulp));
-    json_object_set_new(v, "element_tolerance_ulp", json_real(PK_TRANSFORM_ELEM_ULP));
-    json_object_set_new(v, "functions_bad", json_integer((json_int_t)counts[1]));
-    json_object_set_new(v, "function_worst_ulp", num(vs.fn_worst_ulp));
-    json_object_set_new(v, "produced_mismatch", json_integer((json_int_t)counts[2]));
-    json_object_set_new(v, "windows_checked", json_integer((json_int_t)counts[4]));
-    json_object_set_new(v, "windows_bad", json_integer((json_int_t)counts[3]));
-    json_object_set_new(v, "window_sum_err_over_tol", num(vs.sum_worst));
-    json_object_set_new(v, "window_m2_err_over_tol", num(vs.m2_worst));
-    json_object_set_new(v, "full_coverage", json_boolean(r->full_coverage));
-    json_object_set_new(v, "overall_method",
-                        json_string(vs.overall_method ? vs.overall_method : ""));
-    json_object_set_new(v, "overall_ok", json_boolean(vs.overall_ok));
-    json_object_set_new(v, "overall_sum_rel_err", num(vs.overall_sum_rel));
-    json_object_set_new(v, "overall_sum_rel_tol", num(vs.overall_sum_tol));
+    verification_json(v, r, &vs, counts);
     return rc;
 }
 
@@ -1304,13 +1337,62 @@ static int close_output(const struct run *r, int fd, int status, struct pk_err *
     return pk_dist_agree(r->c, status);
 }
 
+/* Warm-up and timed repetitions (rep_s: the slowest rank's time of each). Collective. */
+static int timed_runs(struct run *r, int out_fd, double *rep_s)
+{
+    const struct pk_comm *c = r->c;
+    int status = PK_EXIT_OK;
+    for (int i = -r->o->common.warmup; i < r->o->common.reps && status == PK_EXIT_OK; i++) {
+        struct pk_err err = {0};
+        pk_dist_barrier(c);
+        double t0 = pk_now_s();
+        int rc = compute(r, out_fd, &err);
+        double dt = pk_dist_max_double(c, pk_now_s() - t0);
+        if (i >= 0)
+            rep_s[i] = dt;
+        if (rc != PK_OK)
+            pk_error(c, true, CMD, "%s", err.msg);
+        /* bad input data is the user's to fix (exit 2); anything else is a runtime failure */
+        status = pk_dist_agree(c, rc == PK_OK       ? PK_EXIT_OK
+                                  : rc == PK_EINVAL ? PK_EXIT_USAGE
+                                                    : PK_EXIT_RUNTIME);
+    }
+    return status;
+}
+
+/* Rank 0's record of the run; takes vjson. */
+static json_t *make_record(const struct run *r, const double *rep_s, const json_t *sysinfo,
+                           bool verified, json_t *vjson)
+{
+    const struct opts *o = r->o;
+    json_t *rec = pk_record_new(CMD);
+    json_object_set_new(rec, "params", params_json(r));
+    json_t *res = json_pack("{s:o}", "total", summary_json(&r->total));
+    if (o->src == SRC_CSV)
+        json_object_set_new(res, "input", input_json(o));
+    if (o->per_chunk && r->chunks) {
+        json_t *arr = json_array();
+        uint64_t nchunks = pk_transform_nchunks(o->n, o->chunk);
+        for (uint64_t k = 0; k < nchunks; k++)
+            json_array_append_new(arr, summary_json(&r->chunks[k]));
+        json_object_set_new(res, "chunks", arr);
+    }
+    json_object_set_new(rec, "result", res);
+    json_object_set_new(rec, "verified", o->common.no_verify ? json_null() : json_boolean(verified));
+    json_object_set_new(rec, "verification", vjson);
+    pk_record_set_timing(rec, rep_s, o->common.reps, o->common.warmup);
+    pk_record_set_provenance(rec, sysinfo);
+    return rec;
+}
+
+/* setup -> open the output -> timed runs -> verify -> rename the output -> gather -> record.
+ * Collective; *record is set on rank 0 when there is a result to show (exit 0 or 3). */
 static int execute(const struct pk_comm *c, struct opts *o, const json_t *sysinfo, json_t **record,
                    struct run *r)
 {
     *record = NULL;
     struct pk_err err = {0};
-    int reps = o->common.reps;
-    double *rep_s = calloc((size_t)reps + 1, sizeof *rep_s);
+    double *rep_s = calloc((size_t)o->common.reps + 1, sizeof *rep_s);
     int status = rep_s ? setup(r, &err) : PK_EXIT_RUNTIME;
     if (!rep_s)
         pk_fail(&err, PK_ENOMEM, "out of memory");
@@ -1324,21 +1406,8 @@ static int execute(const struct pk_comm *c, struct opts *o, const json_t *sysinf
         if (status != PK_EXIT_OK && err.msg[0])
             pk_error(c, true, CMD, "%s", err.msg);
     }
-    for (int i = -o->common.warmup; i < reps && status == PK_EXIT_OK; i++) {
-        pk_dist_barrier(c);
-        double t0 = pk_now_s();
-        err.msg[0] = '\0';
-        int rc = compute(r, out_fd, &err);
-        double dt = pk_dist_max_double(c, pk_now_s() - t0);
-        if (i >= 0)
-            rep_s[i] = dt;
-        if (rc != PK_OK)
-            pk_error(c, true, CMD, "%s", err.msg);
-        /* bad input data is the user's to fix (exit 2); anything else is a runtime failure */
-        status = pk_dist_agree(c, rc == PK_OK       ? PK_EXIT_OK
-                                  : rc == PK_EINVAL ? PK_EXIT_USAGE
-                                                    : PK_EXIT_RUNTIME);
-    }
+    if (status == PK_EXIT_OK)
+        status = timed_runs(r, out_fd, rep_s);
     bool verified = false;
     json_t *vjson = json_object();
     if (status == PK_EXIT_OK && !o->common.no_verify) {
@@ -1358,26 +1427,8 @@ static int execute(const struct pk_comm *c, struct opts *o, const json_t *sysinf
         status = pk_dist_agree(c, status);
     }
     if ((status == PK_EXIT_OK || status == PK_EXIT_VERIFY) && c->rank == 0) {
-        json_t *rec = pk_record_new(CMD);
-        json_object_set_new(rec, "params", params_json(r));
-        json_t *res = json_pack("{s:o}", "total", summary_json(&r->total));
-        if (o->src == SRC_CSV)
-            json_object_set_new(res, "input", input_json(o));
-        if (o->per_chunk && r->chunks) {
-            json_t *arr = json_array();
-            uint64_t nchunks = pk_transform_nchunks(o->n, o->chunk);
-            for (uint64_t k = 0; k < nchunks; k++)
-                json_array_append_new(arr, summary_json(&r->chunks[k]));
-            json_object_set_new(res, "chunks", arr);
-        }
-        json_object_set_new(rec, "result", res);
-        json_object_set_new(rec, "verified",
-                            o->common.no_verify ? json_null() : json_boolean(verified));
-        json_object_set_new(rec, "verification", vjson);
+        *record = make_record(r, rep_s, sysinfo, verified, vjson);
         vjson = NULL;
-        pk_record_set_timing(rec, rep_s, reps, o->common.warmup);
-        pk_record_set_provenance(rec, sysinfo);
-        *record = rec;
     }
     json_decref(vjson);
     free(rep_s);
