@@ -15,16 +15,17 @@
 #include "commands.h"
 #include "emit.h"
 #include "interrupt.h"
+#include "opt.h"
+#include "parkit/dirlist.h"
 #include "parkit/image.h"
+#include "parkit/outdir.h"
 #include "parkit/pipeline.h"
 #include "parkit/resample.h"
 #include "record.h"
 #include "sysinfo.h"
 #include "timing.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -35,58 +36,39 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char usage[] =
-    "Usage: parkit resize INPUT... --out DIR [--size WxH] [options]\n"
-    "Thumbnails of every image in INPUT (files, or directories: their .jpg .jpeg .png .ppm\n"
-    ".pgm .pnm files; --recursive for subdirectories), written to DIR/<name>.<ext>.\n"
-    "\n"
-    "  --out DIR          where the thumbnails go (created if missing)\n"
-    "  --size WxH         the box (default 256x256)\n"
-    "  --fill             cover the box and crop the centre (default: fit inside it, keeping\n"
-    "                     the aspect ratio; an image already inside the box keeps its size)\n"
-    "  --exact            stretch to exactly WxH (the aspect ratio is not kept)\n"
-    "  --reducing-gap G   decode a JPEG at 1/2, 1/4 or 1/8 in the DCT domain only while the\n"
-    "                     shrink left for the resample stays >= G (default 2, as Pillow's\n"
-    "                     thumbnail and libvips; larger: closer to a full resample, slower)\n"
-    "  --no-shrink-on-load  decode JPEGs at full size: the quality of a full resample, slowest\n"
-    "  --filter F         nearest, bilinear, bicubic, mitchell or lanczos3 (default)\n"
-    "  --format F         the thumbnails' format: jpeg, png or same (default same; PNM\n"
-    "                     inputs become png)\n"
-    "  --quality Q        JPEG quality 1..100 (default 85)\n"
-    "  --force            replace existing files in DIR\n"
-    "  --recursive        descend into subdirectories of INPUT directories\n"
-    "  --max-pixels N     refuse larger images from their header (default 178956970, as\n"
-    "                     Pillow's decompression-bomb limit)\n"
-    "  --linear           resample in linear light (sRGB decoded to linear and back): darker\n"
-    "                     and brighter details mix as light does; off by default, as in Pillow\n"
-    "                     and libvips, and slower\n"
-    "  --workers W        threads per pipeline stage: decode, resample, write (default:\n"
-    "                     cores); a resample uses one thread, or -t threads for a single image\n"
-    "  --check-all        compare every image, not just the smallest, with the float64\n"
-    "                     reference resampler and report PSNR (slow: a quality study)\n"
-    "  -t, --threads T    threads of the resample when there is a single image (default:\n"
-    "                     OMP_NUM_THREADS or all cores)\n"
-    "  --record FILE      append one JSON line per run: parameters, result, timing, provenance\n"
-    "  --output-format F  table (default), csv (a header, then one row per image: input,\n"
-    "                     output, status, width, height, seconds, reference max error and\n"
-    "                     PSNR) or json (the record)\n"
-    "  --no-verify        skip the comparison with the float64 reference (recorded as such)\n"
-    "  -h, --help         this help\n"
+static const char description[] =
+    "INPUT: image files, or directories (their .jpg .jpeg .png .ppm .pgm .pnm files, sorted by\n"
+    "name; --recursive for subdirectories). Thumbnails go to DIR/<name>.<ext>. With -t, the\n"
+    "threads of the resample when there is a single image.\n"
     "\n"
     "A file that cannot be read, decoded or written is reported with its reason and skipped;\n"
     "the others are done and the exit status is 1. Output files are written under a temporary\n"
     "name and renamed when complete, so an interrupted run leaves no partial file. Verified:\n"
     "the smallest image is also resampled by a float64 reference (within 1 level of 255) and\n"
-    "every written file is read back.\n\n";
+    "every written file is read back. A batch runs once: jobs/bench-resize.sh repeats it.\n";
+
+/* --size WxH: the text as given (first, so that it is the option's destination), then the box. */
+struct size_opt {
+    const char *text;
+    int w, h;
+};
+
+/* --format: the text as given (first, as above), then the images' format (PK_IMAGE_UNKNOWN:
+ * the same as the input). */
+struct image_format_opt {
+    const char *text;
+    enum pk_image_format f;
+};
 
 struct resize_opts {
     const char *out;
-    int box_w, box_h;
+    struct size_opt size;
     bool fill, exact, no_shrink, force, recursive, linear, check_all;
     double reducing_gap;
-    enum pk_filter filter;
-    enum pk_image_format format; /* PK_IMAGE_UNKNOWN: same as the input */
+    int filter; /* enum pk_filter: an index into filter_names */
+    struct image_format_opt format;
     int quality, workers;
+    int output_format; /* enum pk_format, stdout's (--format is the images' format here) */
     uint64_t max_pixels;
     struct pk_common_opts common;
 };
@@ -140,8 +122,8 @@ struct run {
     pthread_mutex_t lock;
 };
 
-static const char *const filter_names[] = {"nearest", "bilinear", "bicubic", "mitchell",
-                                           "lanczos3"};
+static const char *const filter_names[] = {"nearest",  "bilinear", "bicubic",
+                                           "mitchell", "lanczos3", NULL};
 
 static bool image_ext(const char *name)
 {
@@ -180,58 +162,35 @@ static int add_item(struct list *l, const char *path)
     return PK_OK;
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Adds the image files of dir (sorted, so every rank sees the same list). */
+/* Adds the image files of dir (sorted by io/dirlist, so every rank sees the same list). */
 static int scan_dir(struct list *l, const char *dir, bool recursive, struct pk_err *err)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return pk_fail(err, PK_EINVAL, "cannot open directory '%s': %s", dir, strerror(errno));
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    int rc = PK_OK;
-    struct dirent *e;
-    while (rc == PK_OK && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **v = realloc(names, cap * sizeof *v);
-            if (!v) {
-                rc = PK_ENOMEM;
-                break;
-            }
-            names = v;
-        }
-        if (!(names[n++] = strdup(e->d_name)))
-            rc = PK_ENOMEM;
-    }
-    closedir(d);
-    if (rc == PK_OK)
-        qsort(names, n, sizeof *names, cmp_name);
-    for (size_t i = 0; i < n; i++) {
+    struct pk_dirlist names = {0};
+    int e = pk_dirlist_read(dir, NULL, false, &names);
+    int rc = e == 0 ? PK_OK
+             : e == ENOMEM
+                 ? pk_fail(err, PK_ENOMEM, "out of memory listing '%s'", dir)
+                 : pk_fail(err, PK_EINVAL, "cannot open directory '%s': %s", dir, strerror(e));
+    for (size_t i = 0; rc == PK_OK && i < names.n; i++) {
         char path[4096];
         struct stat st;
-        if (rc == PK_OK && names[i] &&
-            (size_t)snprintf(path, sizeof path, "%s/%s", dir, names[i]) < sizeof path &&
-            stat(path, &st) == 0) {
-            if (S_ISDIR(st.st_mode) && recursive)
-                rc = scan_dir(l, path, true, err);
-            else if (S_ISREG(st.st_mode) && image_ext(names[i]))
-                rc = add_item(l, path);
-        }
-        free(names[i]);
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, names.name[i]) >= sizeof path ||
+            stat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode) && recursive)
+            rc = scan_dir(l, path, true, err);
+        else if (S_ISREG(st.st_mode) && image_ext(names.name[i]))
+            rc = add_item(l, path);
     }
-    free(names);
+    pk_dirlist_free(&names);
     return rc;
 }
 
-static int parse_box(const char *text, int *w, int *h, struct pk_err *err)
+/* The .check of --size: the text is in size->text (its first member); fills in the box. */
+static int check_size(const struct pk_opt *opt, const char *text, struct pk_err *err)
 {
+    struct size_opt *size = opt->dest;
+    int *w = &size->w, *h = &size->h;
     char tail;
     if (sscanf(text, "%dx%d%c", w, h, &tail) != 2 || *w < 1 || *h < 1 || *w > 65535 || *h > 65535)
         return pk_fail(err, PK_EINVAL, "--size expects WxH with W and H in 1..65535, got '%s'",
@@ -244,7 +203,7 @@ static int fit_box(const struct resize_opts *o, int in_w, int in_h, struct pk_re
                    int *h)
 {
     *crop = (struct pk_rect){0, 0, (uint32_t)in_w, (uint32_t)in_h};
-    uint32_t ow = (uint32_t)o->box_w, oh = (uint32_t)o->box_h;
+    uint32_t ow = (uint32_t)o->size.w, oh = (uint32_t)o->size.h;
     int rc = PK_OK;
     if (o->fill)
         rc = pk_resample_fill((uint32_t)in_w, (uint32_t)in_h, ow, oh, crop);
@@ -269,11 +228,6 @@ static double psnr_of(const struct pk_image *a, const struct pk_image *b, double
             *max_err = fabs(d) > *max_err ? fabs(d) : *max_err;
         }
     return se > 0 ? 10 * log10(255.0 * 255.0 / (se / (double)n)) : 99.0; /* as quality.py */
-}
-
-static const char *plural(size_t n)
-{
-    return n == 1 ? "" : "s";
 }
 
 static void set_state(struct item *it, enum item_state state, const char *msg)
@@ -326,8 +280,8 @@ static int decode_stage(void *ctx, void *in, void **out, struct pk_err *err)
     j->t0 = pk_now_s();
     struct pk_err e = {0};
     struct pk_load_opts lo = {.max_pixels = o->max_pixels,
-                              .target_w = o->no_shrink ? 0 : o->box_w,
-                              .target_h = o->no_shrink ? 0 : o->box_h,
+                              .target_w = o->no_shrink ? 0 : o->size.w,
+                              .target_h = o->no_shrink ? 0 : o->size.h,
                               /* exact stretches each axis on its own: shrink by the smaller */
                               .fill = o->fill || o->exact,
                               .shrink_safety = o->reducing_gap,
@@ -340,7 +294,7 @@ static int decode_stage(void *ctx, void *in, void **out, struct pk_err *err)
     int pw = swap ? info.height : info.width, ph = swap ? info.width : info.height;
     struct pk_rect crop;
     if (rc == PK_OK && (rc = fit_box(o, pw, ph, &crop, &j->it->out_w, &j->it->out_h)) != PK_OK)
-        pk_fail(&e, rc, "%s: cannot fit %dx%d into %dx%d", j->it->path, pw, ph, o->box_w, o->box_h);
+        pk_fail(&e, rc, "%s: cannot fit %dx%d into %dx%d", j->it->path, pw, ph, o->size.w, o->size.h);
     if (rc == PK_OK) {
         struct pk_box all = pk_image_source_box(&info, true);
         double d = info.scale_denom;
@@ -422,8 +376,8 @@ static int write_stage(void *ctx, void *in, void **out, struct pk_err *err)
     pthread_mutex_lock(&r->lock);
     r->written++;
     if (r->tty)
-        fprintf(stderr, "\rparkit resize: %zu of %zu image%s, %.1f s", r->written, r->n,
-                plural(r->n), pk_now_s() - r->t0);
+        fprintf(stderr, "\rparkit resize: %zu of %zu %s, %.1f s", r->written, r->n,
+                pk_plural(r->n, "image", "images"), pk_now_s() - r->t0);
     pthread_mutex_unlock(&r->lock);
     return PK_OK;
 }
@@ -441,7 +395,7 @@ static int name_outputs(const struct resize_opts *o, struct item **order, size_t
 {
     for (size_t i = 0; i < n; i++) {
         struct item *it = order[i];
-        enum pk_image_format f = o->format;
+        enum pk_image_format f = o->format.f;
         if (f == PK_IMAGE_UNKNOWN)
             f = it->info.format == PK_IMAGE_JPEG ? PK_IMAGE_JPEG : PK_IMAGE_PNG;
         /* alpha cannot go to JPEG: those become PNG */
@@ -498,146 +452,123 @@ static void assign_ranks(struct item **order, size_t n, int nranks)
     free(load);
 }
 
-/* Handles resize's own options; returns PK_OK, PK_EINVAL (err filled), or NOT_MINE for the
- * shared ones and getopt's own codes. */
-enum { NOT_MINE = 1 };
-static int resize_option(int code, const char *arg, struct resize_opts *o, struct pk_err *err)
+/* The .check of --format (the images' format): jpeg (or jpg), png or same; the message points
+ * to --output-format, stdout's format, since --format is that elsewhere in parkit. */
+static int check_image_format(const struct pk_opt *opt, const char *text, struct pk_err *err)
 {
-    uint64_t v;
-    int rc = PK_OK;
-    switch (code) {
-    case 'o':
-        o->out = arg;
-        return PK_OK;
-    case 's':
-        return parse_box(arg, &o->box_w, &o->box_h, err);
-    case 'F':
-        o->fill = true;
-        return PK_OK;
-    case 'E':
-        o->exact = true;
-        return PK_OK;
-    case 'N':
-        o->no_shrink = true;
-        return PK_OK;
-    case 'G':
-        return pk_parse_real("--reducing-gap", arg, 1, 1e6, &o->reducing_gap, err);
-    case 'f':
-        for (int i = 0; i < 5; i++)
-            if (strcmp(arg, filter_names[i]) == 0) {
-                o->filter = (enum pk_filter)i;
-                return PK_OK;
-            }
-        return pk_fail(
-            err, PK_EINVAL,
-            "--filter expects nearest, bilinear, bicubic, mitchell or lanczos3, got '%s'", arg);
-    case 'm':
-        if (strcmp(arg, "jpeg") == 0 || strcmp(arg, "jpg") == 0)
-            o->format = PK_IMAGE_JPEG;
-        else if (strcmp(arg, "png") == 0)
-            o->format = PK_IMAGE_PNG;
-        else if (strcmp(arg, "same") == 0)
-            o->format = PK_IMAGE_UNKNOWN;
-        else
-            return pk_fail(err, PK_EINVAL,
-                           "--format expects jpeg, png or same, got '%s' (it is the images' "
-                           "format; stdout's is --output-format)",
-                           arg);
-        return PK_OK;
-    case 'q':
-        rc = pk_parse_count("--quality", arg, 1, 100, &v, err);
-        o->quality = (int)v;
-        return rc;
-    case 'x':
-        o->force = true;
-        return PK_OK;
-    case 'R':
-        o->recursive = true;
-        return PK_OK;
-    case 'M':
-        return pk_parse_count("--max-pixels", arg, 1, UINT64_MAX, &o->max_pixels, err);
-    case 'L':
-        o->linear = true;
-        return PK_OK;
-    case 1004:
-        o->check_all = true;
-        return PK_OK;
-    case 'w':
-        rc = pk_parse_count("--workers", arg, 1, 1024, &v, err);
-        o->workers = (int)v;
-        return rc;
-    }
-    return NOT_MINE;
+    struct image_format_opt *f = opt->dest;
+    if (strcmp(text, "jpeg") == 0 || strcmp(text, "jpg") == 0)
+        f->f = PK_IMAGE_JPEG;
+    else if (strcmp(text, "png") == 0)
+        f->f = PK_IMAGE_PNG;
+    else if (strcmp(text, "same") == 0)
+        f->f = PK_IMAGE_UNKNOWN;
+    else
+        return pk_fail(err, PK_EINVAL,
+                       "--format expects jpeg, png or same, got '%s' (it is the images' format; "
+                       "stdout's is --output-format)",
+                       text);
+    return PK_OK;
 }
 
-/* Returns PK_EXIT_OK, PK_EXIT_USAGE (printed), or -1 after --help. */
-static int parse_opts(int argc, char **argv, const struct pk_comm *c, struct resize_opts *o)
+static const char *const output_format_names[] = {"table", "csv", "json", NULL};
+
+enum { NOPTS = 16 }; /* resize's own options */
+
+/* Declares resize's own options into t (NOPTS and the end). --format is the images' format: it
+ * shadows the shared --format, and stdout's format is --output-format. */
+static void declare(struct resize_opts *o, struct pk_opt t[NOPTS + 1])
 {
-    static const struct option longopts[] = {{"out", required_argument, NULL, 'o'},
-                                             {"size", required_argument, NULL, 's'},
-                                             {"fill", no_argument, NULL, 'F'},
-                                             {"exact", no_argument, NULL, 'E'},
-                                             {"no-shrink-on-load", no_argument, NULL, 'N'},
-                                             {"reducing-gap", required_argument, NULL, 'G'},
-                                             {"filter", required_argument, NULL, 'f'},
-                                             {"format", required_argument, NULL, 'm'},
-                                             {"quality", required_argument, NULL, 'q'},
-                                             {"force", no_argument, NULL, 'x'},
-                                             {"recursive", no_argument, NULL, 'R'},
-                                             {"max-pixels", required_argument, NULL, 'M'},
-                                             {"linear", no_argument, NULL, 'L'},
-                                             {"workers", required_argument, NULL, 'w'},
-                                             {"threads", required_argument, NULL, 't'},
-                                             {"record", required_argument, NULL, 1001},
-                                             {"output-format", required_argument, NULL, 1002},
-                                             {"no-verify", no_argument, NULL, 1003},
-                                             {"check-all", no_argument, NULL, 1004},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    *o = (struct resize_opts){.box_w = 256,
-                              .box_h = 256,
+    const struct pk_opt table[] = {
+        {"out", 0, PK_OPT_PATH, &o->out, "DIR",
+         "where the thumbnails go (created with its missing parents)"},
+        {"size", 0, PK_OPT_STRING, &o->size.text, "WxH", "the box (default 256x256)",
+         .check = check_size},
+        {"fill", 0, PK_OPT_FLAG, &o->fill, NULL,
+         "cover the box and crop the centre (default: fit inside it, keeping\n"
+         "the aspect ratio; an image already inside the box keeps its size)",
+         .group = 1},
+        {"exact", 0, PK_OPT_FLAG, &o->exact, NULL,
+         "stretch to exactly WxH (the aspect ratio is not kept)", .group = 1},
+        {"reducing-gap", 0, PK_OPT_REAL, &o->reducing_gap, "G",
+         "decode a JPEG at 1/2, 1/4 or 1/8 in the DCT domain only while the\n"
+         "shrink left for the resample stays >= G (default 2, as Pillow's\n"
+         "thumbnail and libvips; larger: closer to a full resample, slower)",
+         .rmin = 1, .rmax = 1e6},
+        {"no-shrink-on-load", 0, PK_OPT_FLAG, &o->no_shrink, NULL,
+         "decode JPEGs at full size: the quality of a full resample, slowest"},
+        {"filter", 0, PK_OPT_ENUM, &o->filter, "F",
+         "nearest, bilinear, bicubic, mitchell or lanczos3 (default)",
+         .choices = filter_names},
+        {"format", 0, PK_OPT_STRING, &o->format.text, "F",
+         "the thumbnails' format: jpeg, png or same (default same; PNM\n"
+         "inputs become png)",
+         .check = check_image_format},
+        {"quality", 0, PK_OPT_INT, &o->quality, "Q", "JPEG quality 1..100 (default 85)", .min = 1,
+         .max = 100},
+        {"force", 0, PK_OPT_FLAG, &o->force, NULL, "replace existing files in DIR"},
+        {"recursive", 0, PK_OPT_FLAG, &o->recursive, NULL,
+         "descend into subdirectories of INPUT directories"},
+        {"max-pixels", 0, PK_OPT_COUNT, &o->max_pixels, "N",
+         "refuse larger images from their header (default 178956970, as\n"
+         "Pillow's decompression-bomb limit)",
+         .min = 1},
+        {"linear", 0, PK_OPT_FLAG, &o->linear, NULL,
+         "resample in linear light (sRGB decoded to linear and back): darker\n"
+         "and brighter details mix as light does; off by default, as in Pillow\n"
+         "and libvips, and slower"},
+        {"workers", 0, PK_OPT_INT, &o->workers, "W",
+         "threads per pipeline stage: decode, resample, write (default:\n"
+         "cores); a resample uses one thread, or -t threads for a single image",
+         .min = 1, .max = 1024},
+        {"check-all", 0, PK_OPT_FLAG, &o->check_all, NULL,
+         "compare every image, not just the smallest, with the float64\n"
+         "reference resampler and report PSNR (slow: a quality study)"},
+        {"output-format", 0, PK_OPT_ENUM, &o->output_format, "F",
+         "table (default), csv (a header, then one row per image: input,\n"
+         "output, status, width, height, seconds, reference max error and\n"
+         "PSNR) or json (the record)",
+         .choices = output_format_names},
+        {NULL},
+    };
+    _Static_assert(sizeof table / sizeof table[0] == NOPTS + 1, "NOPTS is the table's size");
+    memcpy(t, table, sizeof table);
+}
+
+/* Fills o and *args (the inputs); returns a pk_opts_parse result (errors and help printed). */
+static int parse(int argc, char **argv, const struct pk_comm *c, struct resize_opts *o,
+                 struct pk_args *args)
+{
+    struct pk_common_opts defaults;
+    pk_common_defaults(&defaults);
+    *o = (struct resize_opts){.size = {.w = 256, .h = 256},
                               .filter = PK_FILTER_LANCZOS3,
                               .quality = 85,
                               .reducing_gap = PK_IMAGE_SHRINK_SAFETY_DEFAULT,
-                              .max_pixels = PK_IMAGE_MAX_PIXELS_DEFAULT};
-    pk_common_defaults(&o->common);
-    o->workers = o->common.nthreads;
-    struct pk_err err = {0};
-    opterr = 0;
-    optind = 1;
-    int code;
-    /* --format is the image format here; the shared output format is --output-format */
-    while ((code = getopt_long(argc, argv, ":t:h", longopts, NULL)) != -1) {
-        int rc = resize_option(code, optarg, o, &err);
-        if (rc != NOT_MINE && rc != PK_OK) {
-            pk_error(c, false, "resize", "%s", err.msg);
-            return PK_EXIT_USAGE;
-        }
-        if (rc == PK_OK)
-            continue;
-        if (code == 'h') { /* not pk_cli_option's: resize takes only some shared options */
-            if (c->rank == 0)
-                printf("%s%s", usage, pk_exit_help);
-            return -1;
-        }
-        /* the shared options, under their codes; no --reps or --warmup: a batch runs once
-         * (jobs/bench-resize.sh repeats it) */
-        int shared = code == 1001   ? PK_OPT_RECORD
-                     : code == 1002 ? PK_OPT_FORMAT
-                     : code == 1003 ? PK_OPT_NO_VERIFY
-                                    : code;
-        if (pk_cli_option(c, "resize", usage, shared, argv, &o->common) != PK_OPT_DONE)
-            return PK_EXIT_USAGE;
+                              .max_pixels = PK_IMAGE_MAX_PIXELS_DEFAULT,
+                              .workers = defaults.nthreads}; /* cores, whatever -t says */
+    struct pk_opt table[NOPTS + 1];
+    declare(o, table);
+    /* No --reps or --warmup: a batch runs once (jobs/bench-resize.sh repeats it). */
+    const struct pk_cmd_spec spec = {
+        .name = "resize",
+        .synopsis = "INPUT... --out DIR [--size WxH] [options]",
+        .summary = "Batch thumbnails through a decode -> resample -> write pipeline, over threads "
+                   "and ranks.",
+        .description = description,
+        .opts = table,
+        .shared = PK_SHARED_THREADS | PK_SHARED_RECORD | PK_SHARED_NO_VERIFY,
+        .operands = "the images (files or directories) to resize",
+        .min_operands = 1,
+    };
+    int status = pk_opts_parse(&spec, c, argc, argv, &o->common, args);
+    o->common.format = (enum pk_format)o->output_format;
+    if (status == PK_EXIT_OK && !o->out) {
+        pk_error(c, false, "resize", "give the output directory with --out DIR");
+        pk_args_free(args);
+        status = PK_EXIT_USAGE;
     }
-    const char *why = !o->out               ? "give the output directory with --out DIR"
-                      : o->fill && o->exact ? "--fill and --exact exclude each other"
-                      : optind >= argc      ? "give the images (files or directories) to resize"
-                                            : NULL;
-    if (why) {
-        pk_error(c, false, "resize", "%s", why);
-        return PK_EXIT_USAGE;
-    }
-    return PK_EXIT_OK;
+    return status;
 }
 
 enum stage { STAGE_LIST, STAGE_DECODE, STAGE_RESAMPLE, STAGE_WRITE, NSTAGES };
@@ -665,25 +596,25 @@ static void free_batch(struct batch *b)
     free(b->order);
 }
 
-/* The operands: files as given, directories scanned (sorted); then the output directory. */
-static int list_inputs(const struct pk_comm *c, const struct resize_opts *o, int argc, char **argv,
-                       struct list *l, struct pk_err *err)
+/* The operands: files as given, directories scanned (sorted); then rank 0 makes the output
+ * directory (with its missing parents, as fetch does). */
+static int list_inputs(const struct pk_comm *c, const struct resize_opts *o,
+                       const struct pk_args *args, struct list *l, struct pk_err *err)
 {
     int rc = PK_OK;
-    for (int a = optind; a < argc && rc == PK_OK; a++) {
+    for (size_t a = 0; a < args->noperands && rc == PK_OK; a++) {
+        const char *in = args->operand[a];
         struct stat st;
-        if (stat(argv[a], &st) != 0)
-            rc = pk_fail(err, PK_EINVAL, "cannot open '%s': %s", argv[a], strerror(errno));
+        if (stat(in, &st) != 0)
+            rc = pk_fail(err, PK_EINVAL, "cannot open '%s': %s", in, strerror(errno));
         else if (S_ISDIR(st.st_mode))
-            rc = scan_dir(l, argv[a], o->recursive, err);
+            rc = scan_dir(l, in, o->recursive, err);
         else
-            rc = add_item(l, argv[a]);
+            rc = add_item(l, in);
     }
-    if (rc == PK_OK && c->rank == 0 && mkdir(o->out, 0777) != 0 && errno != EEXIST)
-        rc = pk_fail(err, PK_EINVAL, "cannot create --out '%s': %s", o->out, strerror(errno));
-    struct stat st;
-    if (rc == PK_OK && c->rank == 0 && (stat(o->out, &st) != 0 || !S_ISDIR(st.st_mode)))
-        rc = pk_fail(err, PK_EINVAL, "--out '%s' is not a directory", o->out);
+    struct pk_err e = {0};
+    if (rc == PK_OK && c->rank == 0 && (rc = pk_outdir_make(o->out, NULL, &e)) != PK_OK)
+        pk_fail(err, rc, "--out: %s", e.msg);
     return rc;
 }
 
@@ -714,16 +645,20 @@ static void probe_all(const struct resize_opts *o, struct batch *b)
 
 /* Lists, probes and names every image, and deals them to the ranks (the same on every rank).
  * Collective; returns the agreed exit status (errors printed). */
-static int plan_batch(const struct pk_comm *c, const struct resize_opts *o, int argc, char **argv,
-                      struct batch *b)
+static int plan_batch(const struct pk_comm *c, const struct resize_opts *o,
+                      const struct pk_args *args, struct batch *b)
 {
     struct pk_err err = {0};
-    int rc = list_inputs(c, o, argc, argv, &b->l, &err);
-    if (pk_dist_agree(c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_USAGE) != PK_EXIT_OK) {
-        if (rc != PK_OK)
-            pk_error(c, false, "resize", "%s", err.msg);
-        return rc == PK_ENOMEM ? PK_EXIT_RUNTIME : PK_EXIT_USAGE;
-    }
+    int rc = list_inputs(c, o, args, &b->l, &err);
+    /* a missing input or a file as --out: usage; an --out that cannot be made, no memory: 1 */
+    int status = rc == PK_OK                            ? PK_EXIT_OK
+                 : rc == PK_ENOMEM || rc == PK_EIO ? PK_EXIT_RUNTIME
+                                                        : PK_EXIT_USAGE;
+    if (rc != PK_OK)
+        pk_error(c, false, "resize", "%s", err.msg);
+    status = pk_dist_agree(c, status);
+    if (status != PK_EXIT_OK)
+        return status;
     if (!(b->order = calloc(b->l.n ? b->l.n : 1, sizeof *b->order))) {
         /* go on with nothing to do: the run and the gather are collective */
         pk_error(c, true, "resize", "out of memory");
@@ -902,9 +837,9 @@ static json_t *make_record(const struct pk_comm *c, const struct resize_opts *o,
     json_object_set_new(
         rec, "params",
         json_pack("{s:I, s:i, s:i, s:s, s:s, s:s, s:i, s:b, s:b, s:f, s:i, s:i, s:i}", "images",
-                  (json_int_t)b->l.n, "box_w", o->box_w, "box_h", o->box_h, "mode", mode_name(o),
+                  (json_int_t)b->l.n, "box_w", o->size.w, "box_h", o->size.h, "mode", mode_name(o),
                   "filter", filter_names[o->filter], "format",
-                  o->format == PK_IMAGE_UNKNOWN ? "same" : pk_image_format_name(o->format),
+                  o->format.f == PK_IMAGE_UNKNOWN ? "same" : pk_image_format_name(o->format.f),
                   "quality", o->quality, "linear", o->linear, "shrink_on_load", !o->no_shrink,
                   "reducing_gap", o->reducing_gap, "workers", o->workers, "threads",
                   o->common.nthreads, "ranks", c->nranks));
@@ -936,45 +871,58 @@ static void blanks(struct pk_csvw *w, int n)
         pk_csvw_field(w, NULL);
 }
 
+/* What the views print besides the record: every image's outcome and the batch's totals. */
+struct resize_view {
+    const struct pk_comm *c;
+    const struct resize_opts *o;
+    const struct batch *b;
+    const struct summary *s;
+};
+
 /* A header, then one row per image in input order; what an image lacks is an empty field. */
-static void print_csv(const struct batch *b)
+static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
 {
+    const struct batch *b = ((const struct resize_view *)ctx)->b;
     static const char *const head[] = {
         "input",   "output", "status", "width", "height", "seconds", "reference_max_error",
         "psnr_db", NULL};
-    struct pk_csvw w;
-    pk_csvw_init(&w, stdout);
-    pk_csvw_row(&w, head);
+    (void)rec;
+    pk_csvw_row(w, head);
     for (size_t i = 0; i < b->l.n; i++) {
         const struct item *it = &b->l.v[i];
         bool done = it->state == ITEM_DONE;
-        pk_csvw_field(&w, it->path);
-        pk_csvw_field(&w, done ? it->dest : NULL);
-        pk_csvw_field(&w, done                                                    ? "done"
-                          : it->state == ITEM_FAILED || it->state == ITEM_REFUSED ? "failed"
-                                                                                  : "not_done");
+        pk_csvw_field(w, it->path);
+        pk_csvw_field(w, done ? it->dest : NULL);
+        pk_csvw_field(w, done                                                    ? "done"
+                         : it->state == ITEM_FAILED || it->state == ITEM_REFUSED ? "failed"
+                                                                                 : "not_done");
         if (done) {
-            pk_csvw_fieldf(&w, "%d", it->out_w);
-            pk_csvw_fieldf(&w, "%d", it->out_h);
-            pk_csvw_fieldf(&w, "%.6f", it->seconds);
+            pk_csvw_fieldf(w, "%d", it->out_w);
+            pk_csvw_fieldf(w, "%d", it->out_h);
+            pk_csvw_fieldf(w, "%.6f", it->seconds);
         } else
-            blanks(&w, 3);
+            blanks(w, 3);
         if (it->verified_ref) {
-            pk_csvw_fieldf(&w, "%.0f", it->max_err);
-            pk_csvw_fieldf(&w, "%.2f", it->psnr);
+            pk_csvw_fieldf(w, "%.0f", it->max_err);
+            pk_csvw_fieldf(w, "%.2f", it->psnr);
         } else
-            blanks(&w, 2);
-        pk_csvw_end(&w);
+            blanks(w, 2);
+        pk_csvw_end(w);
     }
 }
 
-static void print_table(const struct pk_comm *c, const struct resize_opts *o, const struct batch *b,
-                        const struct summary *s)
+static void print_table(const json_t *rec, const void *ctx)
 {
+    const struct resize_view *v = ctx;
+    const struct resize_opts *o = v->o;
+    const struct batch *b = v->b;
+    const struct summary *s = v->s;
     double mp = (double)b->total_px / 1e6, wall = b->wall_s;
-    printf("# parkit resize: %zu image%s (%.1f MP) into %dx%d (%s, %s), %d worker%s x %d rank%s\n",
-           b->l.n, plural(b->l.n), mp, o->box_w, o->box_h, mode_name(o), filter_names[o->filter],
-           o->workers, plural((size_t)o->workers), c->nranks, plural((size_t)c->nranks));
+    (void)rec;
+    printf("# parkit resize: %zu %s (%.1f MP) into %dx%d (%s, %s), %d %s x %d %s\n", b->l.n,
+           pk_plural(b->l.n, "image", "images"), mp, o->size.w, o->size.h, mode_name(o),
+           filter_names[o->filter], o->workers, pk_plural((unsigned)o->workers, "worker", "workers"),
+           v->c->nranks, pk_plural((unsigned)v->c->nranks, "rank", "ranks"));
     printf("done        %zu, failed %zu", s->done, s->failed);
     if (s->not_done)
         printf(", not done %zu (interrupted)", s->not_done);
@@ -986,9 +934,9 @@ static void print_table(const struct pk_comm *c, const struct resize_opts *o, co
         printf(" %s %.2f", stage_names[k], b->busy_s[k]);
     printf("\n");
     if (s->ref_checked)
-        printf("reference   %zu image%s against the float64 resampler: max error %.0f of "
+        printf("reference   %zu %s against the float64 resampler: max error %.0f of "
                "255, PSNR mean %.1f dB, min %.1f dB\n",
-               s->ref_checked, plural(s->ref_checked), s->max_err,
+               s->ref_checked, pk_plural(s->ref_checked, "image", "images"), s->max_err,
                s->psnr_sum / (double)s->ref_checked, s->psnr_min);
     printf("verified    %s\n", s->verified           ? "yes"
                                : o->common.no_verify ? "skipped"
@@ -997,64 +945,63 @@ static void print_table(const struct pk_comm *c, const struct resize_opts *o, co
                                                      : "NO");
 }
 
-/* Failures on stderr from the rank that met them; on rank 0 stdout in the asked format, the
- * record, and why the status is not 0. Returns this rank's status. */
-static int emit(const struct pk_comm *c, const struct resize_opts *o, const struct batch *b,
-                const struct summary *s, const json_t *sysinfo)
+/* Each failed image on stderr, from the rank that owns it. */
+static void say_failures(const struct pk_comm *c, const struct batch *b)
 {
     for (size_t i = 0; i < b->l.n; i++) {
         const struct item *it = &b->l.v[i];
         if (owner(it) == c->rank && (it->state == ITEM_FAILED || it->state == ITEM_REFUSED))
             pk_error(c, true, "resize", "%s", it->error[0] ? it->error : "failed");
     }
-    if (c->rank != 0)
-        return s->status;
-    int status = s->status;
-    json_t *rec = make_record(c, o, b, s, sysinfo);
-    if (o->common.format == PK_FORMAT_JSON) {
-        json_dumpf(rec, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-        putchar('\n');
-    } else if (o->common.format == PK_FORMAT_CSV)
-        print_csv(b);
-    else
-        print_table(c, o, b, s);
-    struct pk_err err = {0};
-    if (o->common.record && pk_record_append(o->common.record, rec, &err) != PK_OK) {
-        pk_error(c, false, "resize", "%s", err.msg);
-        status = PK_EXIT_RUNTIME;
-    }
-    json_decref(rec);
+}
+
+/* Why the status is not 0, besides a failed verification (pk_emit names that); rank 0. */
+static void say_why(const struct pk_comm *c, const struct batch *b, const struct summary *s)
+{
+    const char *images = pk_plural(b->l.n, "image", "images");
     if (b->interrupted)
-        pk_error(c, false, "resize", "interrupted after %zu of %zu image%s", s->done, b->l.n,
-                 plural(b->l.n));
-    else if (s->ref_bad)
-        pk_error(c, false, "resize", "verification failed");
-    else if (s->failed)
-        pk_error(c, false, "resize", "%zu of %zu image%s failed", s->failed, b->l.n,
-                 plural(b->l.n));
-    return status;
+        pk_error(c, false, "resize", "interrupted after %zu of %zu %s", s->done, b->l.n, images);
+    else if (!s->ref_bad && s->failed)
+        pk_error(c, false, "resize", "%zu of %zu %s failed", s->failed, b->l.n, images);
+}
+
+/* The batch, planned, run, gathered and verified; then its record on rank 0. Collective. */
+static int run_all(const struct pk_comm *c, const struct resize_opts *o, struct batch *b,
+                   struct summary *s, json_t **rec)
+{
+    json_t *sysinfo = pk_sysinfo_for_command(c, "resize", o->common.nthreads);
+    run_batch(c, o, b);
+    if (gather(c, b) != PK_OK) {
+        pk_error(c, true, "resize", "out of memory");
+        b->rc = PK_ENOMEM;
+    }
+    verify(o, b, s);
+    say_failures(c, b);
+    *rec = c->rank == 0 ? make_record(c, o, b, s, sysinfo) : NULL;
+    json_decref(sysinfo);
+    return s->status;
 }
 
 int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c)
 {
     struct resize_opts o;
-    int status = parse_opts(argc, argv, c, &o);
+    struct pk_args args;
+    int status = parse(argc, argv, c, &o, &args);
     if (status != PK_EXIT_OK)
-        return status < 0 ? PK_EXIT_OK : status;
+        return pk_opts_exit(status);
     struct batch b = {0};
-    status = plan_batch(c, &o, argc, argv, &b);
+    status = plan_batch(c, &o, &args, &b);
+    pk_args_free(&args);
     if (status == PK_EXIT_OK) {
-        json_t *sysinfo = pk_sysinfo_for_command(c, "resize", o.common.nthreads);
-        run_batch(c, &o, &b);
-        if (gather(c, &b) != PK_OK) {
-            pk_error(c, true, "resize", "out of memory");
-            b.rc = PK_ENOMEM;
-        }
         struct summary s;
-        verify(&o, &b, &s);
-        status = emit(c, &o, &b, &s, sysinfo);
-        json_decref(sysinfo);
+        json_t *rec;
+        status = run_all(c, &o, &b, &s, &rec);
+        static const struct pk_view view = {print_table, print_csv};
+        const struct resize_view ctx = {c, &o, &b, &s};
+        status = pk_emit(c, "resize", &o.common, &view, &ctx, rec, status);
+        if (c->rank == 0)
+            say_why(c, &b, &s);
     }
     free_batch(&b);
-    return pk_dist_agree(c, status);
+    return status;
 }

@@ -167,15 +167,53 @@ help_lists) # the help lists each option once, only those resize accepts
     for o in --reps --warmup; do
         grep -q -- "$o" "$work/help" && fail "help lists $o"
         run 2 "$work/big.ppm" --out "$work/h" "$o" 2
-        expect "unknown option '$o'" stderr
+        expect "option '$o' does not apply to parkit resize" stderr
     done
     for o in --out --size --fill --exact --reducing-gap --no-shrink-on-load --filter --format \
         --quality --force --recursive --max-pixels --linear --workers --check-all --threads \
         --record --output-format --no-verify --help; do
         grep -q -- "$o" "$work/help" || fail "help lacks $o"
     done
-    grep -Eq -- '--output-format F +table .default., csv .*one row per image' "$work/help" ||
+    # the option's description may start on the line after its name
+    tr -s '\n ' ' ' < "$work/help" | grep -Eq -- '--output-format F +table .default., csv .*one row per image' ||
         fail "help does not describe --output-format csv"
+    ;;
+dirs) # directories through io/dirlist: sorted, hidden names skipped, any case of the
+    # extension, other files ignored, subdirectories only with --recursive
+    mkdir -p "$work/d/sub" "$work/d/.hid"
+    cp "$work/in/rgb.jpg" "$work/d/b.jpg"
+    cp "$work/in/g.png" "$work/d/A.PNG"
+    cp "$work/in/rgba.png" "$work/d/.hidden.png"
+    cp "$work/in/rgba.png" "$work/d/.hid/h.png"
+    cp "$work/in/ga.png" "$work/d/sub/c.png"
+    echo "not an image" > "$work/d/notes.txt"
+    run 0 "$work/d" --out "$work/flat" --size 8x8 --output-format csv
+    python3 - "$work/stdout" "$work/d" <<'PY2'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert [r["input"] for r in rows] == [sys.argv[2] + "/A.PNG", sys.argv[2] + "/b.jpg"], rows
+assert all(r["status"] == "done" for r in rows), rows
+PY2
+    run 0 "$work/d" --out "$work/deep" --size 8x8 --recursive --output-format csv
+    python3 - "$work/stdout" "$work/d" <<'PY2'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+d = sys.argv[2]
+assert [r["input"] for r in rows] == [d + "/A.PNG", d + "/b.jpg", d + "/sub/c.png"], rows
+PY2
+    [[ ! -e $work/deep/h.png && ! -e $work/deep/.hidden.png ]] || fail "a hidden file was resized"
+    ;;
+outdir) # --out made with its missing parents (as fetch's); a file as --out is refused, exit 2;
+    # a directory that cannot be made is an I/O failure, exit 1; nothing is written then
+    run 0 "$work/big.ppm" --out "$work/a/b/c" --size 16x16
+    [[ $(dims "$work/a/b/c/big.png") == 16x12 ]] || fail "nested --out not made"
+    : > "$work/file"
+    run 2 "$work/big.ppm" --out "$work/file" --size 16x16
+    expect "--out: '.*/file' is not a directory" stderr
+    [[ ! -s $work/file ]] || fail "the file given as --out was written"
+    run 1 "$work/big.ppm" --out "$work/file/sub" --size 16x16
+    expect "--out: cannot create directory '.*/file/sub'" stderr
+    [[ -z $(find "$work" -name 'big.png' -not -path "$work/a/*") ]] || fail "a thumbnail was written"
     ;;
 *) fail "unknown scenario" ;;
 esac
