@@ -450,6 +450,22 @@ void pk_csv_close(struct pk_csv_reader *r)
 
 /* ---- distinct values -------------------------------------------------------------------- */
 
+/* The last k (< 8) bytes of a text as one word, read by whole loads: a short memcpy into a
+ * word stalled on store forwarding and made this hash the reader's hot spot. The loads cover
+ * all k bytes, so different tails of one length give different words. */
+static uint64_t tail_word(const unsigned char *p, size_t k)
+{
+    if (k >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + k - 4, 4);
+        return (uint64_t)a << 32 | b;
+    }
+    if (k == 0)
+        return 0;
+    return (uint64_t)p[0] << 16 | (uint64_t)p[k >> 1] << 8 | p[k - 1];
+}
+
 uint64_t pk_csv_hash(const char *s, size_t n)
 {
     /* 8 bytes at a time, each word mixed by a multiply and xor-shift (as in wyhash and
@@ -462,9 +478,7 @@ uint64_t pk_csv_hash(const char *s, size_t n)
         h = (h ^ w) * 0xFF51AFD7ED558CCDu;
         h ^= h >> 32;
     }
-    uint64_t w = 0;
-    memcpy(&w, s + i, n - i);
-    h = (h ^ w) * 0xC4CEB9FE1A85EC53u;
+    h = (h ^ tail_word((const unsigned char *)s + i, n - i)) * 0xC4CEB9FE1A85EC53u;
     h ^= h >> 29;
     h *= 0xFF51AFD7ED558CCDu;
     h ^= h >> 32;
@@ -550,6 +564,8 @@ static int add_value(struct pk_csv_column *c, const struct pk_csv_field *f)
             pk_csv_shown(f->text, f->len, c->text_value, sizeof c->text_value);
         }
     }
+    if (c->distinct.more) /* past the cap nothing is added: skip the hash */
+        return PK_OK;
     return pk_csv_distinct_add(&c->distinct, pk_csv_hash(f->text, f->len));
 }
 
@@ -742,33 +758,4 @@ bool pk_csv_number(const char *s, size_t n, double *out)
         return false;
     *out = v;
     return true;
-}
-
-int pk_csv_append_field(char **buf, size_t *len, size_t *cap, const char *text)
-{
-    bool quote = strpbrk(text, ",\"\r\n") != NULL;
-    size_t need = *len + 2 * strlen(text) + 3; /* worst case: every byte a quote, plus quotes */
-    if (need > *cap) {
-        size_t c = *cap ? *cap : 256;
-        while (c < need)
-            c *= 2;
-        char *b = realloc(*buf, c);
-        if (!b)
-            return PK_ENOMEM;
-        *buf = b;
-        *cap = c;
-    }
-    char *p = *buf + *len;
-    if (quote)
-        *p++ = '"';
-    for (const char *t = text; *t; t++) {
-        if (*t == '"')
-            *p++ = '"';
-        *p++ = *t;
-    }
-    if (quote)
-        *p++ = '"';
-    *p = 0;
-    *len = (size_t)(p - *buf);
-    return PK_OK;
 }

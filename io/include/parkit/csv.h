@@ -170,8 +170,5 @@ bool pk_csv_number(const char *s, size_t n, double *out);
 /* Copies text (n bytes, NUL-terminated at text[n]) into out (size >= 8) for a message: cut to
  * fit with "..." appended, never inside a UTF-8 sequence. */
 void pk_csv_shown(const char *text, size_t n, char *out, size_t size);
-/* Appends text to buf (at *len, capacity *cap, grown with realloc) as one CSV field, quoted when
- * it holds a comma, quote, CR or LF. Returns PK_OK or PK_ENOMEM. */
-int pk_csv_append_field(char **buf, size_t *len, size_t *cap, const char *text);
 
 #endif
