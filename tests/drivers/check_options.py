@@ -29,6 +29,7 @@ CSV_RUNS = {
     # no server without a network: a refused connection fails fast, its row still printed
     "fetch": ["http://127.0.0.1:1/", "--retries", "0"],
     "report": ["check_options_report.jsonl"],
+    "files": ["check_options_files", "-w", "2"],
 }
 # What a CSV run needs made first, in the working directory: report reads records (a fresh file,
 # since --record appends), here from two real sumsq runs.
@@ -36,6 +37,11 @@ CSV_SETUP = {
     "report": ("check_options_report.jsonl",
                [["sumsq", "--range", "1000", "-t", str(t), "--reps", "2", "--warmup", "0",
                  "--format", "json", "--record", "check_options_report.jsonl"] for t in (1, 2)]),
+    # files reads a set made by files --make; the manifest is what is removed (the next --make
+    # then needs --force to write over the reports it left)
+    "files": ("check_options_files/parkit-manifest.json",
+              [["files", "--make", "check_options_files", "--count", "2", "--rows", "3",
+                "--force"]]),
 }
 # The exit status of a CSV run where it is not 0 (fetch: the URL failed).
 CSV_RC = {"fetch": 1}
