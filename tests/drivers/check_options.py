@@ -105,6 +105,8 @@ def check(parkit, name, errors):
                 errors.append(f"{name}: setup {' '.join(args)} exit {r.returncode}")
                 return
     r = run(parkit, words + ["--format", "csv"] + CSV_RUNS[name])
+    if name in CSV_SETUP:
+        os.remove(CSV_SETUP[name][0])
     rows = list(csv.reader(io.StringIO(r.stdout)))
     if r.returncode != CSV_RC.get(name, 0) or len(rows) < 2:
         errors.append(f"{name}: --format csv exit {r.returncode}, {len(rows)} rows: "
