@@ -478,9 +478,8 @@ int pk_cmd_factsum(int argc, char **argv, const struct pk_comm *c)
         return pk_opts_exit(status);
     }
     json_t *sysinfo = pk_sysinfo_for_command(c, "factsum", o.common.nthreads);
-    json_t *rec;
-    status = factsum_run(c, &o, sysinfo, &rec);
+    status = pk_factsum_execute(c, &o, sysinfo, NULL);
     json_decref(sysinfo);
     free(o.n);
-    return pk_emit(c, "factsum", &o.common, &pk_big_view, NULL, rec, status);
+    return status;
 }

@@ -334,9 +334,8 @@ int pk_cmd_fib(int argc, char **argv, const struct pk_comm *c)
         return pk_opts_exit(status);
     }
     json_t *sysinfo = pk_sysinfo_for_command(c, "fib", o.common.nthreads);
-    json_t *rec;
-    status = fib_run(c, &o, sysinfo, &rec);
+    status = pk_fib_execute(c, &o, sysinfo, NULL);
     json_decref(sysinfo);
     free(o.n);
-    return pk_emit(c, "fib", &o.common, &pk_big_view, NULL, rec, status);
+    return status;
 }

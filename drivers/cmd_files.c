@@ -20,6 +20,7 @@
 #include "emit.h"
 #include "interrupt.h"
 #include "opt.h"
+#include "parkit/atomicfile.h"
 #include "parkit/csv.h"
 #include "parkit/dirlist.h"
 #include "parkit/outdir.h"
@@ -124,7 +125,7 @@ struct make_task {
     size_t k;
     uint64_t rows, seed;
     char name[64];
-    char *text; /* the file without its final newline (pk_write_lines_atomic adds it) */
+    char *text; /* the file without its final newline (pk_atomicfile_write_lines adds it) */
     size_t len;
     struct pk_xacc sum[NNUMBERS]; /* of the values written, as doubles */
     double min[NNUMBERS], max[NNUMBERS];
@@ -237,7 +238,7 @@ static int write_report(void *ctx, size_t index, void *result)
     struct make_task *t = result;
     (void)index;
     char *path = join_path(s->dir, t->name);
-    int rc = path ? pk_write_lines_atomic(path, &t->text, 1, &s->err)
+    int rc = path ? pk_atomicfile_write_lines(path, &t->text, 1, &s->err)
                   : pk_fail(&s->err, PK_ENOMEM, "out of memory");
     free(path);
     free(t->text);
@@ -438,7 +439,7 @@ static int write_manifest(const struct opts *o, const struct make_sink *sink, bo
                             (json_int_t)o->rows, "complete", complete, "files", sink->files);
     char *text = json_dumps(man, JSON_COMPACT);
     char *mpath = join_path(o->dir, MANIFEST);
-    int rc = text && mpath ? pk_write_lines_atomic(mpath, &text, 1, err)
+    int rc = text && mpath ? pk_atomicfile_write_lines(mpath, &text, 1, err)
                            : pk_fail(err, PK_ENOMEM, "out of memory");
     free(text);
     free(mpath);
@@ -924,40 +925,14 @@ static void write_summary(struct pk_csvw *w, const struct reading *r)
  * renamed over path only when complete; a failure leaves nothing behind. */
 static int write_summary_file(const char *path, const struct reading *r, struct pk_err *err)
 {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32);
-    if (!tmp)
-        return pk_fail(err, PK_ENOMEM, "out of memory");
-    snprintf(tmp, plen + 32, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        int e = errno;
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
-        free(tmp);
-        return pk_fail(err, PK_EIO, "cannot create '%s': %s", path, strerror(e));
-    }
-    /* mkstemp creates 0600; give the file the mode a plain create would (0666 less umask) */
-    mode_t mask = umask(0);
-    umask(mask);
-    (void)fchmod(fd, 0666 & ~mask);
-    struct pk_csvw w;
-    pk_csvw_init(&w, f);
-    write_summary(&w, r);
-    int rc = PK_OK;
-    if (fflush(f) != 0 || ferror(f) || fsync(fd) != 0)
-        rc = pk_fail(err, PK_EIO, "cannot write '%s': %s", path, strerror(errno));
-    if (fclose(f) != 0 && rc == PK_OK)
-        rc = pk_fail(err, PK_EIO, "cannot close '%s': %s", path, strerror(errno));
-    if (rc == PK_OK && rename(tmp, path) != 0)
-        rc = pk_fail(err, PK_EIO, "cannot rename to '%s': %s", path, strerror(errno));
+    struct pk_atomicfile a;
+    int rc = pk_atomicfile_open(&a, path, err);
     if (rc != PK_OK)
-        unlink(tmp);
-    free(tmp);
-    return rc;
+        return rc;
+    struct pk_csvw w;
+    pk_csvw_init(&w, a.f);
+    write_summary(&w, r);
+    return pk_atomicfile_commit(&a, err);
 }
 
 /* Prints each failed file as FILE:LINE:COLUMN: reason (FILE: reason for the whole file). */

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "bigout.h"
 
+#include "parkit/atomicfile.h"
+
 #include "parkit/factsum.h"
 #include "record.h"
 #include "timing.h"
@@ -43,55 +45,6 @@ json_t *pk_big_summary_json(const struct pk_bigsummary *s)
     return json_pack("{s:I, s:s, s:s, s:s, s:I}", "digits", (json_int_t)s->digits, "first",
                      s->first, "last", s->last, "mod_2_64", m64, "mod_1e9_7",
                      (json_int_t)s->mod_1e9_7);
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-int pk_write_lines_atomic(const char *path, char *const *lines, size_t n, struct pk_err *err)
-{
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32);
-    if (!tmp)
-        return pk_fail(err, PK_ENOMEM, "out of memory");
-    /* Same directory as the target, so rename cannot cross file systems. */
-    snprintf(tmp, plen + 32, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        return pk_fail(err, PK_EIO, "cannot create '%s': %s", path, strerror(e));
-    }
-    /* mkstemp creates 0600; give the file the mode a plain create would (0666 less umask).
-     * umask is process-wide, which is fine here: drivers write results from one thread. */
-    mode_t mask = umask(0);
-    umask(mask);
-    (void)fchmod(fd, 0666 & ~mask);
-    int status = PK_OK;
-    for (size_t i = 0; i < n && status == PK_OK; i++)
-        if (write_all(fd, lines[i], strlen(lines[i])) != 0 || write_all(fd, "\n", 1) != 0)
-            status = pk_fail(err, PK_EIO, "cannot write '%s': %s", path, strerror(errno));
-    if (status == PK_OK && fsync(fd) != 0)
-        status = pk_fail(err, PK_EIO, "cannot flush '%s': %s", path, strerror(errno));
-    if (close(fd) != 0 && status == PK_OK)
-        status = pk_fail(err, PK_EIO, "cannot close '%s': %s", path, strerror(errno));
-    if (status == PK_OK && rename(tmp, path) != 0)
-        status = pk_fail(err, PK_EIO, "cannot rename to '%s': %s", path, strerror(errno));
-    if (status != PK_OK)
-        unlink(tmp);
-    free(tmp);
-    return status;
 }
 
 /* ---- the record ------------------------------------------------------------------------- */
@@ -146,7 +99,7 @@ int pk_big_record(const struct pk_comm *c, struct pk_big_run *r, json_t **rec)
     /* A value that failed verification is never written out as if it were the answer. */
     bool write_digits = r->digits_path && (r->verified || r->common->no_verify);
     if (rc == PK_OK && write_digits &&
-        pk_write_lines_atomic(r->digits_path, text, r->count, &err) != PK_OK)
+        pk_atomicfile_write_lines(r->digits_path, text, r->count, &err) != PK_OK)
         rc = err.status;
     if (rc == PK_OK)
         *rec = build_record(r, sum, decimal_s);

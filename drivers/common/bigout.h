@@ -31,11 +31,6 @@ int pk_big_summarize(const mpz_t x, int nthreads, struct pk_bigsummary *s, char 
  * 2^53), "mod_1e9_7"}; the caller owns the object. */
 json_t *pk_big_summary_json(const struct pk_bigsummary *s);
 
-/* Writes the lines to path through a temporary name in the same directory, flushed to disk and
- * renamed over path only when complete: readers never see a partial file, and a failure leaves
- * nothing behind. lines[i] are written each followed by a newline. */
-int pk_write_lines_atomic(const char *path, char *const *lines, size_t n, struct pk_err *err);
-
 /* One run of a command whose results are exact big integers (factsum, fib), as rank 0 reports
  * it. The json_t fields are stolen (the record owns or frees them). */
 struct pk_big_run {

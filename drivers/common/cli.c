@@ -3,7 +3,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <omp.h>
 #include <stdarg.h>
@@ -12,18 +11,6 @@
 #include <string.h>
 
 __extension__ typedef unsigned __int128 u128;
-
-const char pk_common_help[] =
-    "Common options:\n"
-    "  -t, --threads T   OpenMP threads per rank (default: OMP_NUM_THREADS or all cores)\n"
-    "  -r, --reps R      timed repetitions (default 5); the maximum over ranks is kept\n"
-    "      --warmup W    untimed runs before the timed ones (default 1)\n"
-    "      --record FILE append one JSON line per run: parameters, result, every timing and\n"
-    "                    provenance (version, commit, compiler, libraries, hosts, affinity)\n"
-    "      --format F    stdout format: table (default), csv (one row per repetition), json\n"
-    "      --no-verify   skip verification (recorded as such)\n"
-    "  -h, --help        this help\n"
-    "Counts accept 1000000, 1e6, 1.5e6 and 2^20.\n";
 
 const char pk_exit_help[] = "Exit status:\n"
                             "  0  success, result verified\n"
@@ -161,46 +148,6 @@ void pk_common_defaults(struct pk_common_opts *o)
                                  .no_verify = false};
 }
 
-int pk_common_option(struct pk_common_opts *o, int code, const char *arg, struct pk_err *err)
-{
-    uint64_t v;
-    int rc;
-    switch (code) {
-    case PK_OPT_THREADS:
-        /* 4096 threads per rank is far beyond any node today and keeps arrays small */
-        rc = pk_parse_count("--threads", arg, 1, 4096, &v, err);
-        o->nthreads = (int)v;
-        return rc;
-    case PK_OPT_REPS:
-        rc = pk_parse_count("--reps", arg, 1, 100000, &v, err);
-        o->reps = (int)v;
-        return rc;
-    case PK_OPT_WARMUP:
-        rc = pk_parse_count("--warmup", arg, 0, 100000, &v, err);
-        o->warmup = (int)v;
-        return rc;
-    case PK_OPT_RECORD:
-        if (!*arg)
-            return pk_fail(err, PK_EINVAL, "--record expects a file name");
-        o->record = arg;
-        return PK_OK;
-    case PK_OPT_FORMAT:
-        if (strcmp(arg, "table") == 0)
-            o->format = PK_FORMAT_TABLE;
-        else if (strcmp(arg, "csv") == 0)
-            o->format = PK_FORMAT_CSV;
-        else if (strcmp(arg, "json") == 0)
-            o->format = PK_FORMAT_JSON;
-        else
-            return pk_fail(err, PK_EINVAL, "--format expects table, csv or json, got '%s'", arg);
-        return PK_OK;
-    case PK_OPT_NO_VERIFY:
-        o->no_verify = true;
-        return PK_OK;
-    }
-    return pk_fail(err, PK_EINVAL, "unknown option");
-}
-
 void pk_error(const struct pk_comm *c, bool every_rank, const char *cmd, const char *fmt, ...)
 {
     if (c && c->rank != 0 && !every_rank)
@@ -214,77 +161,6 @@ void pk_error(const struct pk_comm *c, bool every_rank, const char *cmd, const c
         fprintf(stderr, "[rank %d] parkit %s: error: %s\n", c->rank, cmd, msg);
     else
         fprintf(stderr, "parkit %s: error: %s\n", cmd, msg);
-}
-
-int pk_cli_option(const struct pk_comm *c, const char *cmd, const char *usage, int code,
-                  char *const argv[], struct pk_common_opts *o)
-{
-    struct pk_err err = {0};
-    switch (code) {
-    case PK_OPT_HELP:
-        if (c->rank == 0)
-            printf("%s%s\n%s", usage, pk_common_help, pk_exit_help);
-        return PK_OPT_HELP_SHOWN;
-    case ':':
-        pk_error(c, false, cmd, "option '%s' needs a value", argv[optind - 1]);
-        return PK_EXIT_USAGE;
-    case '?':
-        /* optopt holds a short option's letter; for a long one only argv names it */
-        if (optopt > 0 && optopt < 256)
-            pk_error(c, false, cmd, "unknown option '-%c' (see parkit %s --help)", optopt, cmd);
-        else
-            pk_error(c, false, cmd, "unknown option '%s' (see parkit %s --help)", argv[optind - 1],
-                     cmd);
-        return PK_EXIT_USAGE;
-    case PK_OPT_THREADS:
-    case PK_OPT_REPS:
-    case PK_OPT_WARMUP:
-    case PK_OPT_RECORD:
-    case PK_OPT_FORMAT:
-    case PK_OPT_NO_VERIFY:
-        if (pk_common_option(o, code, optarg, &err) != PK_OK) {
-            pk_error(c, false, cmd, "%s", err.msg);
-            return PK_EXIT_USAGE;
-        }
-        return PK_OPT_DONE;
-    }
-    return PK_OPT_MINE;
-}
-
-int pk_cli_counts(const struct pk_comm *c, const char *cmd, int argc, char *const argv[],
-                  uint64_t max, uint64_t **n, size_t *count)
-{
-    *n = NULL;
-    *count = 0;
-    size_t k = optind < argc ? (size_t)(argc - optind) : 0;
-    if (k == 0) {
-        pk_error(c, false, cmd, "give at least one N (see parkit %s --help)", cmd);
-        return PK_EXIT_USAGE;
-    }
-    uint64_t *v = calloc(k, sizeof *v);
-    if (!v) {
-        pk_error(c, false, cmd, "out of memory");
-        return PK_EXIT_RUNTIME;
-    }
-    struct pk_err err = {0};
-    for (size_t i = 0; i < k; i++) {
-        if (pk_parse_count("N", argv[optind + (int)i], 0, max, &v[i], &err) != PK_OK) {
-            pk_error(c, false, cmd, "%s", err.msg);
-            free(v);
-            return PK_EXIT_USAGE;
-        }
-    }
-    *n = v;
-    *count = k;
-    return PK_EXIT_OK;
-}
-
-int pk_cli_no_operands(const struct pk_comm *c, const char *cmd, int argc, char *const argv[])
-{
-    if (optind >= argc)
-        return PK_EXIT_OK;
-    pk_error(c, false, cmd, "unexpected argument '%s'", argv[optind]);
-    return PK_EXIT_USAGE;
 }
 
 int pk_cli_single_process(const struct pk_comm *c, const char *cmd)

@@ -5,6 +5,7 @@
  * temporary prefix, and they are renamed once all six exist, else removed. */
 #include "bigout.h"
 #include "commands.h"
+#include "parkit/atomicfile.h"
 #include "report.h"
 
 #include <errno.h>
@@ -200,7 +201,7 @@ static void write_gp(FILE *f, const struct report_group *g, const struct report_
     fprintf(f, "  set output\n}\n");
 }
 
-/* Writes text (its last newline dropped: pk_write_lines_atomic ends the line) to DIR/SLUG.EXT
+/* Writes text (its last newline dropped: pk_atomicfile_write_lines ends the line) to DIR/SLUG.EXT
  * atomically. Returns a pk_status. */
 static int write_text(const char *dir, const char *slug, const char *ext, char *text,
                       struct pk_err *err)
@@ -211,7 +212,7 @@ static int write_text(const char *dir, const char *slug, const char *ext, char *
     if (len && text[len - 1] == '\n')
         text[len - 1] = 0;
     char *lines[1] = {text};
-    return pk_write_lines_atomic(path, lines, 1, err);
+    return pk_atomicfile_write_lines(path, lines, 1, err);
 }
 
 /* Writes DIR/SLUG.dat and DIR/SLUG.gp. Returns a pk_status. */
