@@ -268,7 +268,9 @@ static struct match lookup(struct parser *p, const char *name, size_t len, char 
                     consider(p, &exact, o, si);
             } else if (strlen(o->name) == len && strncmp(o->name, name, len) == 0) {
                 consider(p, &exact, o, si);
-            } else if (strncmp(o->name, name, len) == 0 && !o->hidden) {
+            } else if (strncmp(o->name, name, len) == 0 && !o->hidden &&
+                       (pass == 0 || (p->spec->shared & pk_shared_bit(i)))) {
+                /* abbreviations only among what the command takes */
                 consider(p, &prefix, o, si);
                 prefix.candidates++;
             }
