@@ -114,12 +114,11 @@ static bool same_bits(double a, double b)
  */
 
 static const char *const header_names[] = {"date",       "store",   "product", "units",
-                                           "unit_price", "revenue", "margin"};
+                                           "unit_price", "revenue", "margin", NULL};
 enum { NCOLS = 7, FIRST_NUMBER = 3, NNUMBERS = 4 };
-/* Products as they appear in the file: some need RFC 4180 quotes, some are multi-byte UTF-8. */
-static const char *const products[] = {"Widget",          "Gadget",     "\"Widget, large\"",
-                                       "\"12\"\" pipe\"", "Café crème", "Ölfilter 5 l",
-                                       "Schraube M6",     "茶 100 g"};
+/* Products: the CSV writer quotes two of them (a comma, a quote); some are multi-byte UTF-8. */
+static const char *const products[] = {"Widget",     "Gadget",       "Widget, large", "12\" pipe",
+                                       "Café crème", "Ölfilter 5 l", "Schraube M6",   "茶 100 g"};
 
 struct make_task {
     size_t k;
@@ -130,26 +129,6 @@ struct make_task {
     struct pk_xacc sum[NNUMBERS]; /* of the values written, as doubles */
     double min[NNUMBERS], max[NNUMBERS];
 };
-
-struct sbuf {
-    char *p;
-    size_t len, cap;
-};
-
-static int sbuf_reserve(struct sbuf *b, size_t more)
-{
-    if (b->len + more + 1 <= b->cap)
-        return PK_OK;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p)
-        return PK_ENOMEM;
-    b->p = p;
-    b->cap = cap;
-    return PK_OK;
-}
 
 /* Day d (0..365) of 2024, a leap year, as YYYY-MM-DD. */
 static void date_of(unsigned d, char *out, size_t len)
@@ -162,62 +141,75 @@ static void date_of(unsigned d, char *out, size_t len)
 }
 
 /* Builds report k. Runs on a pool thread; polls its token every PK_CSV_POLL_ROWS rows. */
+/* One data row of report t through the CSV writer; its values are added to t's statistics. */
+static void make_row(struct make_task *t, struct pk_csvw *w, gsl_rng *r, uint64_t i)
+{
+    char date[32];
+    date_of((unsigned)(i * 366 / t->rows), date, sizeof date); /* ascending through 2024 */
+    const char *product = products[gsl_rng_uniform_int(r, sizeof products / sizeof *products)];
+    unsigned long units = 1 + gsl_rng_uniform_int(r, 50);
+    unsigned long cents = 199 + gsl_rng_uniform_int(r, 99801); /* 1.99 .. 999.99 */
+    unsigned long rev = units * cents;
+    double margin = 0.25 + gsl_ran_gaussian(r, 0.1);
+    /* Prices are written from integer cents, never from a double, and the values summed below
+     * are the doubles nearest to the decimals written (cents / 100 is correctly rounded), so
+     * the manifest does not depend on the parser. %.17g round-trips. */
+    double v[NNUMBERS] = {(double)units, (double)cents / 100, (double)rev / 100, margin};
+    pk_csvw_field(w, date);
+    pk_csvw_fieldf(w, "S%03zu", t->k + 1);
+    pk_csvw_field(w, product);
+    pk_csvw_fieldf(w, "%lu", units);
+    pk_csvw_fieldf(w, "%lu.%02lu", cents / 100, cents % 100);
+    pk_csvw_fieldf(w, "%lu.%02lu", rev / 100, rev % 100);
+    pk_csvw_fieldf(w, "%.17g", margin);
+    pk_csvw_end(w);
+    for (int j = 0; j < NNUMBERS; j++) {
+        pk_xacc_add(&t->sum[j], v[j]);
+        if (i == 0 || v[j] < t->min[j])
+            t->min[j] = v[j];
+        if (i == 0 || v[j] > t->max[j])
+            t->max[j] = v[j];
+    }
+}
+
+/* Builds report k in memory. Runs on a pool thread; polls its token every PK_CSV_POLL_ROWS
+ * rows. */
 static int make_file(void *arg, struct pk_cancel *cancel, void **result, struct pk_err *err)
 {
     struct make_task *t = arg;
     gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);
-    struct sbuf b = {0};
-    /* about 70 bytes per row; the buffer grows if a row is longer */
-    if (!r || sbuf_reserve(&b, (size_t)t->rows * 72 + 128) != PK_OK) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = r ? open_memstream(&text, &len) : NULL;
+    if (!f) {
         gsl_rng_free(r);
-        free(b.p);
         return pk_fail(err, PK_ENOMEM, "out of memory for report %zu", t->k + 1);
     }
     gsl_rng_set(r, pk_gauss_chunk_seed(t->seed, t->k)); /* one stream per report: any order */
-    for (int j = 0; j < NCOLS; j++)
-        b.len +=
-            (size_t)snprintf(b.p + b.len, b.cap - b.len, "%s%s", j ? "," : "", header_names[j]);
+    struct pk_csvw w;
+    pk_csvw_init(&w, f);
+    pk_csvw_row(&w, header_names);
     for (int j = 0; j < NNUMBERS; j++)
         pk_xacc_init(&t->sum[j]);
-    size_t nprod = sizeof products / sizeof products[0];
-    for (uint64_t i = 0; i < t->rows; i++) {
+    int rc = PK_OK;
+    for (uint64_t i = 0; i < t->rows && rc == PK_OK; i++) {
         /* Ctrl-C reaches a report through its token: the sink stops the map, which cancels
          * the reports in flight */
-        if (i % PK_CSV_POLL_ROWS == 0 && pk_cancel_requested(cancel)) {
-            gsl_rng_free(r);
-            free(b.p);
-            return pk_fail(err, PK_ECANCELED, "cancelled");
-        }
-        char date[32];
-        date_of((unsigned)(i * 366 / t->rows), date, sizeof date); /* ascending through 2024 */
-        const char *product = products[gsl_rng_uniform_int(r, nprod)];
-        unsigned long units = 1 + gsl_rng_uniform_int(r, 50);
-        unsigned long cents = 199 + gsl_rng_uniform_int(r, 99801); /* 1.99 .. 999.99 */
-        unsigned long rev = units * cents;
-        double margin = 0.25 + gsl_ran_gaussian(r, 0.1);
-        /* Prices are written from integer cents, never from a double, and the values summed
-         * below are the doubles nearest to the decimals written (cents / 100 is correctly
-         * rounded), so the manifest does not depend on the parser. %.17g round-trips. */
-        double v[NNUMBERS] = {(double)units, (double)cents / 100, (double)rev / 100, margin};
-        if (sbuf_reserve(&b, 256) != PK_OK) {
-            gsl_rng_free(r);
-            free(b.p);
-            return pk_fail(err, PK_ENOMEM, "out of memory for report %zu", t->k + 1);
-        }
-        b.len += (size_t)snprintf(
-            b.p + b.len, b.cap - b.len, "\n%s,S%03zu,%s,%lu,%lu.%02lu,%lu.%02lu,%.17g", date,
-            t->k + 1, product, units, cents / 100, cents % 100, rev / 100, rev % 100, margin);
-        for (int j = 0; j < NNUMBERS; j++) {
-            pk_xacc_add(&t->sum[j], v[j]);
-            if (i == 0 || v[j] < t->min[j])
-                t->min[j] = v[j];
-            if (i == 0 || v[j] > t->max[j])
-                t->max[j] = v[j];
-        }
+        if (i % PK_CSV_POLL_ROWS == 0 && pk_cancel_requested(cancel))
+            rc = pk_fail(err, PK_ECANCELED, "cancelled");
+        else
+            make_row(t, &w, r, i);
     }
     gsl_rng_free(r);
-    t->text = b.p;
-    t->len = b.len;
+    if (fclose(f) != 0 && rc == PK_OK)
+        rc = pk_fail(err, PK_ENOMEM, "out of memory for report %zu", t->k + 1);
+    if (rc != PK_OK) {
+        free(text);
+        return rc;
+    }
+    text[--len] = '\0'; /* the final newline: pk_atomicfile_write_lines adds it */
+    t->text = text;
+    t->len = len;
     *result = t;
     return PK_OK;
 }
