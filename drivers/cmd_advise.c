@@ -7,13 +7,13 @@
  * (CPU-bound: spread it over the cores with OpenMP or ranks; in C threads compute in parallel,
  * there is no GIL), and which worker count fits. */
 #include "commands.h"
+#include "parkit/dirlist.h"
 #include "emit.h"
 #include "opt.h"
 #include "record.h"
 #include "sysinfo.h"
 #include "timing.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -71,16 +71,15 @@ static double queued_of(pid_t pid)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    if (!d)
+    struct pk_dirlist tasks;
+    if (pk_dirlist_read(path, NULL, false, &tasks) != 0) {
+        pk_dirlist_free(&tasks);
         return -1;
+    }
     double sum = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
+    for (size_t i = 0; i < tasks.n; i++) {
         char file[384];
-        snprintf(file, sizeof file, "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
+        snprintf(file, sizeof file, "/proc/%d/task/%s/schedstat", (int)pid, tasks.name[i]);
         FILE *f = fopen(file, "r");
         unsigned long long run_ns, wait_ns;
         if (f && fscanf(f, "%llu %llu", &run_ns, &wait_ns) == 2)
@@ -88,7 +87,7 @@ static double queued_of(pid_t pid)
         if (f)
             fclose(f);
     }
-    closedir(d);
+    pk_dirlist_free(&tasks);
     return sum;
 }
 
