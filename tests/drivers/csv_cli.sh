@@ -17,15 +17,17 @@ for k in sys.argv[2:]:
     v = v[int(k)] if isinstance(v, list) else v[k]
 print(v)' "$@"
 }
-# expect RC OUT_PATTERN ERR_PATTERN -- ARGS: runs parkit, checks the exit status and messages
+# expect RC OUT_PATTERN ERR_PATTERN -- ARGS: runs parkit, checks the exit status and messages.
+# Its output files are the scenario's own: CTest runs the scenarios side by side in one directory.
+run=csv_run_$2
 expect() {
     want=$1 out=$2 err=$3
     shift 4
     rc=0
-    "$P" "$@" >csv_run.out 2>csv_run.err || rc=$?
-    [ "$rc" -eq "$want" ] || { cat csv_run.out csv_run.err; fail "parkit $*: exit $rc, expected $want"; }
-    [ -z "$out" ] || grep -Pzq "(?s)$out" csv_run.out || { cat csv_run.out; fail "parkit $*: stdout lacks '$out'"; }
-    [ -z "$err" ] || grep -Pzq "(?s)$err" csv_run.err || { cat csv_run.err; fail "parkit $*: stderr lacks '$err'"; }
+    "$P" "$@" >"$run.out" 2>"$run.err" || rc=$?
+    [ "$rc" -eq "$want" ] || { cat "$run.out" "$run.err"; fail "parkit $*: exit $rc, expected $want"; }
+    [ -z "$out" ] || grep -Pzq "(?s)$out" "$run.out" || { cat "$run.out"; fail "parkit $*: stdout lacks '$out'"; }
+    [ -z "$err" ] || grep -Pzq "(?s)$err" "$run.err" || { cat "$run.err"; fail "parkit $*: stderr lacks '$err'"; }
 }
 case $2 in
 agree)
