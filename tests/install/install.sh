@@ -30,6 +30,10 @@ prefix)
     [ -e "$P/lib/$soname" ] || fail "$soname not installed"
     # no installed header may pull in mpi.h: a non-MPI user includes them all
     ! grep -l '#include *[<"]mpi.h' "$P"/include/parkit/*.h || fail "a header includes mpi.h"
+    # README's Install section shows docs/example_pool.c verbatim
+    python3 -c 'import sys; r = open(sys.argv[1]).read(); e = open(sys.argv[2]).read()
+sys.exit(0 if "```c\n" + e + "```\n" in r else 1)' "$src/README.md" "$src/docs/example_pool.c" \
+        || fail "README.md does not show docs/example_pool.c verbatim"
     # each header compiles alone, as C17 with POSIX (clock.h's clock_gettime is POSIX)
     for h in "$P"/include/parkit/*.h; do
         echo "#include <parkit/$(basename "$h")>" \
