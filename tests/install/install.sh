@@ -3,7 +3,8 @@
 # test's working directory (tests/install-prefix, made by STEP=prefix).
 #   prefix     cmake --install BUILD_DIR --prefix P; the tree has bin, lib, include, share
 #   demo       P/bin/parkit demo --tiny, found on a PATH without the build tree, from elsewhere
-#   pkgconfig  docs/example_pool.c with `pkg-config --cflags --libs parkit` (libparkit.so)
+#   pkgconfig  docs/example_pool.c and example_pipeline.c with `pkg-config --cflags --libs parkit`
+#              (libparkit.so)
 #   cmake      the same with find_package(parkit) (CMAKE_PREFIX_PATH=P): parkit::parkit (shared)
 #              and parkit::parkit_static (libparkit.a)
 #   jobs       the installed job scripts find P/bin/parkit
@@ -51,10 +52,13 @@ demo)
 pkgconfig)
     [ -z "$sanitize" ] || { echo "skipped: libparkit is built with -fsanitize=$sanitize"; exit 77; }
     export PKG_CONFIG_PATH="$P/lib/pkgconfig"
-    cc -std=c17 -Wall -Wextra -Werror "$src/docs/example_pool.c" -o example_shared \
-       $(pkg-config --cflags --libs parkit)
-    LD_LIBRARY_PATH="$P/lib" ./example_shared
-    LD_LIBRARY_PATH="$P/lib" ldd ./example_shared | grep -q "$P/lib/libparkit.so" || fail "not linked to the installed libparkit.so"
+    for e in pool pipeline; do
+        cc -std=c17 -Wall -Wextra -Werror "$src/docs/example_$e.c" -o "example_$e" \
+           $(pkg-config --cflags --libs parkit)
+        LD_LIBRARY_PATH="$P/lib" "./example_$e"
+        LD_LIBRARY_PATH="$P/lib" ldd "./example_$e" | grep -q "$P/lib/libparkit.so" \
+            || fail "example_$e is not linked to the installed libparkit.so"
+    done
     # a fully static link (pkg-config --static) needs static builds of libcurl's own
     # dependencies, which Debian does not ship: libparkit.a is linked by the cmake step
     ;;
@@ -64,10 +68,11 @@ cmake)
         st=OFF; [ $kind = static ] && st=ON
         rm -rf "consumer-$kind"
         cmake -S "$src/tests/install/consumer" -B "consumer-$kind" -DCMAKE_PREFIX_PATH="$P" \
-              -DPK_EXAMPLE="$src/docs/example_pool.c" -DPK_STATIC=$st > "consumer-$kind.log" 2>&1 \
+              -DPK_DOCS="$src/docs" -DPK_STATIC=$st > "consumer-$kind.log" 2>&1 \
             && cmake --build "consumer-$kind" >> "consumer-$kind.log" 2>&1 \
             || { cat "consumer-$kind.log"; fail "find_package(parkit) build ($kind) failed"; }
         "consumer-$kind/example_pool"
+        "consumer-$kind/example_pipeline"
     done
     ldd consumer-shared/example_pool | grep -q "$P/lib/libparkit.so" || fail "not linked to $P/lib/libparkit.so" ;;
 jobs)
