@@ -6,8 +6,13 @@
 # usage: jobs/bench-factsum.sh [PARKIT]   env: REPS (5) BIG (1e7, empty to skip) OUT
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+results=$here/results; [[ -f $here/CMakeLists.txt ]] || results=$PWD/results  # installed: ./results
 parkit=${1:-$here/build/release/drivers/parkit}
-REPS=${REPS:-5} BIG=${BIG-1e7} OUT=${OUT:-$here/results/bench-factsum}
+# installed as PREFIX/share/parkit/jobs: PREFIX/bin/parkit, else parkit on PATH
+if [[ -z ${1:-} && ! -x $parkit ]]; then
+    parkit=$here/../../bin/parkit; [[ -x $parkit ]] || parkit=$(command -v parkit || echo "$parkit")
+fi
+REPS=${REPS:-5} BIG=${BIG-1e7} OUT=${OUT:-$results/bench-factsum}
 mkdir -p "$OUT"
 rec=$OUT/records.jsonl
 py=/usr/bin/python3

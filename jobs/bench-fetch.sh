@@ -7,6 +7,7 @@
 # usage: jobs/bench-fetch.sh [BUILD_DIR]   env: N (2000) W (50) REPS (7) SERVER (nginx|httpd)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+[[ -f $here/CMakeLists.txt ]] || { echo "bench-fetch.sh: needs the parkit source and build tree (run it from the repository's jobs/, not an installed copy)" >&2; exit 2; }
 build=${1:-$here/build/release}
 N=${N:-2000} W=${W:-50} REPS=${REPS:-7}
 parkit=$build/drivers/parkit httpd=$build/tests/httpd

@@ -11,9 +11,14 @@
 #        PY_MAX_ROWS (5000000: larger sets run the anchor once) OUT (results/bench-files)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+results=$here/results; [[ -f $here/CMakeLists.txt ]] || results=$PWD/results  # installed: ./results
 parkit=${1:-$here/build/release/drivers/parkit}
+# installed as PREFIX/share/parkit/jobs: PREFIX/bin/parkit, else parkit on PATH
+if [[ -z ${1:-} && ! -x $parkit ]]; then
+    parkit=$here/../../bin/parkit; [[ -x $parkit ]] || parkit=$(command -v parkit || echo "$parkit")
+fi
 SETS=${SETS:-"20x10000 200x100000"} WORKERS=${WORKERS:-8} REPS=${REPS:-5} PY_REPS=${PY_REPS:-5}
-PY_MAX_ROWS=${PY_MAX_ROWS:-5000000} OUT=${OUT:-$here/results/bench-files}
+PY_MAX_ROWS=${PY_MAX_ROWS:-5000000} OUT=${OUT:-$results/bench-files}
 py=/usr/bin/python3
 [[ -x $parkit ]] || { echo "build $parkit first (cmake --build --preset release)" >&2; exit 2; }
 mkdir -p "$OUT"

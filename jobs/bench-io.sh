@@ -7,6 +7,7 @@
 # usage: jobs/bench-io.sh [BUILD_DIR]   env: ITEMS (2000000) REPS (5) ANCHORS (../shared/anchors/io)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+[[ -f $here/CMakeLists.txt ]] || { echo "bench-io.sh: needs the parkit source and build tree (run it from the repository's jobs/, not an installed copy)" >&2; exit 2; }
 build=${1:-$here/build/release}
 ITEMS=${ITEMS:-2000000} REPS=${REPS:-5}
 anchors=${ANCHORS:-$here/../shared/anchors/io}

@@ -17,9 +17,14 @@
 set -euo pipefail
 export LC_ALL=C
 here=$(cd "$(dirname "$0")/.." && pwd)
+results=$here/results; [[ -f $here/CMakeLists.txt ]] || results=$PWD/results  # installed: ./results
 corpus=$(cd "${1:?usage: jobs/bench-resize.sh CORPUS_DIR [PARKIT]}" && pwd)
 parkit=${2:-$here/build/release/drivers/parkit}
-RUNS=${RUNS:-5} OUT=${OUT:-$here/results/bench-resize}
+# installed as PREFIX/share/parkit/jobs: PREFIX/bin/parkit, else parkit on PATH
+if [[ -z ${2:-} && ! -x $parkit ]]; then
+    parkit=$here/../../bin/parkit; [[ -x $parkit ]] || parkit=$(command -v parkit || echo "$parkit")
+fi
+RUNS=${RUNS:-5} OUT=${OUT:-$results/bench-resize}
 anchors=${ANCHORS:-$here/../shared/anchors/resize}
 py=/usr/bin/python3
 [[ -x $parkit ]] || { echo "build $parkit first (cmake --build --preset release)" >&2; exit 2; }

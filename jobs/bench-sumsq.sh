@@ -10,10 +10,15 @@
 #   env: N_ARRAY (1e8) N_RANGE (1e9) N_GAUSS (1e8) REPS (7) THREADS ("1 2") OUT (results/bench-sumsq)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+results=$here/results; [[ -f $here/CMakeLists.txt ]] || results=$PWD/results  # installed: ./results
 parkit=${1:-$here/build/release/drivers/parkit}
+# installed as PREFIX/share/parkit/jobs: PREFIX/bin/parkit, else parkit on PATH
+if [[ -z ${1:-} && ! -x $parkit ]]; then
+    parkit=$here/../../bin/parkit; [[ -x $parkit ]] || parkit=$(command -v parkit || echo "$parkit")
+fi
 anchors=${2:-$here/../shared/anchors/numeric}
 N_ARRAY=${N_ARRAY:-1e8} N_RANGE=${N_RANGE:-1e9} N_GAUSS=${N_GAUSS:-1e8} REPS=${REPS:-7}
-THREADS=${THREADS:-"1 2"} OUT=${OUT:-$here/results/bench-sumsq}
+THREADS=${THREADS:-"1 2"} OUT=${OUT:-$results/bench-sumsq}
 mkdir -p "$OUT"
 rec=$OUT/records.jsonl
 n_array=$("$parkit" sumsq --array "$N_ARRAY" --reps 1 --warmup 0 --no-verify --format csv | sed -n 2p | cut -d, -f8)

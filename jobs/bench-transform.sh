@@ -10,10 +10,15 @@
 #   env: REPS (5) N (1e8) CHUNK (1e6) FILE_N (5e7) OUT (results/bench-transform) NUMPY (1: run it)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+results=$here/results; [[ -f $here/CMakeLists.txt ]] || results=$PWD/results  # installed: ./results
 parkit=${1:-$here/build/release/drivers/parkit}
+# installed as PREFIX/share/parkit/jobs: PREFIX/bin/parkit, else parkit on PATH
+if [[ -z ${1:-} && ! -x $parkit ]]; then
+    parkit=$here/../../bin/parkit; [[ -x $parkit ]] || parkit=$(command -v parkit || echo "$parkit")
+fi
 anchors=${2:-$here/../shared/anchors/numeric}
 REPS=${REPS:-5} N=${N:-1e8} CHUNK=${CHUNK:-1e6} FILE_N=${FILE_N:-5e7} NUMPY=${NUMPY:-1}
-OUT=${OUT:-$here/results/bench-transform}
+OUT=${OUT:-$results/bench-transform}
 mkdir -p "$OUT"
 rec=$OUT/records.jsonl
 py=/usr/bin/python3

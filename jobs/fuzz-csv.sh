@@ -11,6 +11,7 @@ set -euo pipefail
 secs=${1:-60}
 out=${2:-build/fuzz-csv}
 root=$(cd "$(dirname "$0")/.." && pwd)
+[[ -f $root/CMakeLists.txt ]] || { echo "fuzz-csv.sh: needs the parkit source and build tree (run it from the repository's jobs/, not an installed copy)" >&2; exit 2; }
 cc=${CC:-clang-14}
 mkdir -p "$out/seeds" "$out/corpus"
 s=$out/seeds

@@ -10,6 +10,7 @@ set -euo pipefail
 secs=${1:-60}
 out=${2:-build/fuzz-image}
 root=$(cd "$(dirname "$0")/.." && pwd)
+[[ -f $root/CMakeLists.txt ]] || { echo "fuzz-image.sh: needs the parkit source and build tree (run it from the repository's jobs/, not an installed copy)" >&2; exit 2; }
 cc=${CC:-clang-14}
 mkdir -p "$out/seeds" "$out/corpus"
 flags=(-std=c17 -g -O1 -D_POSIX_C_SOURCE=200809L -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION

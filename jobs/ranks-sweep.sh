@@ -27,7 +27,8 @@
 #                     for options `parkit scale` does not take, such as --file or --canary)
 #   --dry-run         print the points and commands, run nothing
 # Environment: PARKIT (the binary; default build/release/drivers/parkit, else the newest
-#   build/*/drivers/parkit), RESULTS (results root, default <repo>/results).
+#   build/*/drivers/parkit; installed: PREFIX/bin/parkit, else parkit on PATH), RESULTS (results
+#   root, default <repo>/results; ./results for the installed PREFIX/share/parkit/jobs).
 # Output in the results directory: records.jsonl (one record per point), points.tsv (ranks,
 #   threads, exit code, verified, median time), log.txt, and the environment: env.txt,
 #   info.json (parkit info), info-mpi.json (parkit info under the launcher at the largest rank
@@ -105,13 +106,19 @@ parkit=${PARKIT:-}
 if [[ -z $parkit ]]; then
     parkit=$here/build/release/drivers/parkit
     [[ -x $parkit ]] || parkit=$(ls -t "$here"/build/*/drivers/parkit 2>/dev/null | head -1 || true)
+    # installed as PREFIX/share/parkit/jobs: PREFIX/bin/parkit, else parkit on PATH
+    [[ -n $parkit && -x $parkit ]] || parkit=$here/../../bin/parkit
+    [[ -x $parkit ]] || parkit=$(command -v parkit || true)
 fi
 [[ -n $parkit && -x $parkit ]] || die "no parkit binary (build it, or set PARKIT)"
 parkit=$(realpath "$parkit")
 read -ra mpirun <<< "$launcher"
 
 [[ -n $experiment ]] || experiment=$kernel-ranks-$mode
-out=${out:-${RESULTS:-$here/results}/$experiment/$(date -u +%Y%m%dT%H%M%SZ)}
+# results under the repository; an installed copy (no CMakeLists.txt beside it) writes to ./results
+results=$here/results
+[[ -f $here/CMakeLists.txt ]] || results=$PWD/results
+out=${out:-${RESULTS:-$results}/$experiment/$(date -u +%Y%m%dT%H%M%SZ)}
 records=$out/records.jsonl
 
 point_cmd() {  # point_cmd R T: the command line of one point

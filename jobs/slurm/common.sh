@@ -54,6 +54,9 @@ pk_setup() {
     if [[ -z $PARKIT ]]; then
         PARKIT=$PK_ROOT/build/release/drivers/parkit
         [[ -x $PARKIT ]] || PARKIT=$(ls -t "$PK_ROOT"/build/*/drivers/parkit 2>/dev/null | head -1 || true)
+        # installed: PK_ROOT is PREFIX/share/parkit, the binary PREFIX/bin/parkit, else on PATH
+        [[ -n $PARKIT && -x $PARKIT ]] || PARKIT=$PK_ROOT/../../bin/parkit
+        [[ -x $PARKIT ]] || PARKIT=$(command -v parkit || true)
     fi
     [[ -n $PARKIT && -x $PARKIT ]] || { echo "no parkit binary: build it or set PARKIT" >&2; exit 2; }
     PARKIT=$(realpath "$PARKIT")
@@ -71,7 +74,10 @@ pk_setup() {
     local jobid=${SLURM_ARRAY_JOB_ID:+${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}}
     jobid=${jobid:-$SLURM_JOB_ID}
     PK_EXPERIMENT=${PK_EXPERIMENT:-${SLURM_JOB_NAME:-parkit-$PK_MODE}}
-    PK_OUT=${PK_RESULTS:-$PK_ROOT/results}/$PK_EXPERIMENT/$jobid
+    # an installed copy (no CMakeLists.txt in PK_ROOT) writes under the submit directory
+    local results=$PK_ROOT/results
+    [[ -f $PK_ROOT/CMakeLists.txt ]] || results=${SLURM_SUBMIT_DIR:-$PWD}/results
+    PK_OUT=${PK_RESULTS:-$results}/$PK_EXPERIMENT/$jobid
     mkdir -p "$PK_OUT"
     PK_RECORDS=$PK_OUT/records.jsonl
 

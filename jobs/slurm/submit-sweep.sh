@@ -17,6 +17,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# results under the repository; from an installed copy (PREFIX/share/parkit) under ./results,
+# passed to the jobs as PK_RESULTS
+if [[ ! -f $root/CMakeLists.txt && -z ${PK_RESULTS:-} ]]; then export PK_RESULTS=$PWD/results; fi
 modes=(strong weak) nodes=1 tpn=2 cpt=2 tlim=00:30:00 experiment="" wait=0 dry=0 extra=()
 while [[ $# -gt 0 ]]; do
     case $1 in
