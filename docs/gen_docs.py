@@ -164,10 +164,10 @@ def command_page(spec, summary, desc, version):
     if spec.get("operands") or spec.get("rest"):
         out.append(".SS Operands")
         if spec.get("operands"):
-            out += [".TP", "\\fIoperands\\fR", esc(spec["operands"])]
+            out += [".PP", "The operands: %s." % esc(spec["operands"])]
         if spec.get("rest"):
-            out += [".TP", "\\fI%s\\fR" % esc(spec["rest"]),
-                    "what follows \\fB\\-\\-\\fR (or the first operand)."]
+            out += [".PP", "\\fI%s\\fR: what follows \\fB\\-\\-\\fR, or the first operand and "
+                    "what follows it." % esc(spec["rest"])]
     out += units(spec)
     out += exit_section()
     out += [".SH SEE ALSO", ".BR parkit (1)"]
