@@ -232,6 +232,12 @@ def scale_kernels(spec):
     return names
 
 
+def takes_files(spec):
+    """Whether the operands are files or directories, from how the table names them."""
+    return bool(re.search(r"\b(files?|dir|directory|directories)\b", spec.get("operands") or "",
+                          re.I))
+
+
 def key(name):
     return name.replace(" ", "_")
 
@@ -266,12 +272,11 @@ def bash(specs, cmds):
                 ("dir" if is_dir(o) else "path") if o["kind"] == "path" else "value"
             out.append("        %s) echo %s ;;" % ("|".join(shq(p) for p in pats), shq(what)))
     out += ["    esac", "}", ""]
-    operand_files = [key(s["command"]) for s in specs
-                     if s.get("operands") and s["command"] in ("files", "resize", "report")]
+    operand_files = [key(s["command"]) for s in specs if takes_files(s)]
     scale = next((s for s in specs if s["command"] == "scale"), None)
     kernels = scale_kernels(scale) if scale else []
     out += ["_parkit()", "{",
-            "    local cur=${COMP_WORDS[COMP_CWORD]} cmd= i w kind val",
+            "    local cur=${COMP_WORDS[COMP_CWORD]} cmd= i w kind",
             "    COMPREPLY=()",
             "    for ((i = 1; i < COMP_CWORD; i++)); do",
             "        w=${COMP_WORDS[i]}",
@@ -280,6 +285,7 @@ def bash(specs, cmds):
             "        elif [[ $cmd == scale && $w == grain && $i -eq 2 ]]; then",
             "            cmd=scale_grain",
             "        elif [[ $w == -- ]]; then",
+            "            compopt -o filenames 2>/dev/null",
             "            COMPREPLY=($(compgen -f -- \"$cur\"))",
             "            return 0",
             "        fi",
@@ -306,8 +312,10 @@ def bash(specs, cmds):
             "        kind=$(_parkit_value \"$cmd\" \"$prev\")",
             "        case $kind in",
             "            enum\\ *) COMPREPLY=($(compgen -W \"${kind#enum }\" -- \"$cur\")); return 0 ;;",
-            "            dir) COMPREPLY=($(compgen -d -- \"$cur\")); return 0 ;;",
-            "            path) COMPREPLY=($(compgen -f -- \"$cur\")); return 0 ;;",
+            "            dir) compopt -o filenames 2>/dev/null",
+            "                COMPREPLY=($(compgen -d -- \"$cur\")); return 0 ;;",
+            "            path) compopt -o filenames 2>/dev/null",
+            "                COMPREPLY=($(compgen -f -- \"$cur\")); return 0 ;;",
             "            value) return 0 ;;",
             "        esac",
             "    fi",
@@ -319,7 +327,8 @@ def bash(specs, cmds):
             "        COMPREPLY=($(compgen -c -- \"$cur\"))",
             "    else",
             "        case $cmd in",
-            "            %s) COMPREPLY=($(compgen -f -- \"$cur\")) ;;" % ("|".join(operand_files) or "_none_"),
+            "            %s) compopt -o filenames 2>/dev/null" % ("|".join(operand_files) or "_none_"),
+            "                COMPREPLY=($(compgen -f -- \"$cur\")) ;;",
             "        esac",
             "    fi",
             "    return 0",
@@ -364,7 +373,7 @@ def zsh(specs, cmds):
             out.append("    '1:kernel:(%s)' \\" % " ".join(scale_kernels(spec)))
         if spec["command"] == "advise":
             out.append("    '*::command:_normal'")
-        elif spec["command"] in ("files", "resize", "report"):
+        elif takes_files(spec):
             out.append("    '*:file:_files'")
         else:
             out.append("    '*: :'")
