@@ -8,8 +8,9 @@ Usage: check_docs.py man|bash|zsh PARKIT DOCS_DIR
   bash: the completion, sourced in bash and called as bash calls it, offers every command,
         each command's options, exactly the choices of every enum option (resize --filter
         among them, also as --filter=), and files where an option takes a path.
-  zsh:  the completion parses (zsh -n) and names every command and option (skipped, exit 77,
-        without zsh).
+  zsh:  the completion parses (zsh -n); completed in an interactive zsh (zsh_complete.zsh), it
+        offers every command, each command's long options and exactly each enum's choices
+        (skipped, exit 77, without zsh).
 Exit 0 when all hold, 1 listing every failure, 77 when the tool it needs is missing."""
 import json
 import os
@@ -166,6 +167,36 @@ def check_zsh(parkit, ddir, errors):
         for o in visible(spec):
             if "--" + o["name"] not in text:
                 errors.append(f"_parkit: {spec['command']} --{o['name']} missing")
+    # completed for real: an interactive zsh on a pseudo-terminal, compadd wrapped to print
+    helper = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zsh_complete.zsh")
+
+    def zexpect(line, want, exact=True):
+        try:
+            r = subprocess.run([zsh, "-f", helper, ddir, line], capture_output=True, text=True,
+                               timeout=30)
+        except subprocess.TimeoutExpired:
+            errors.append(f"zsh {line!r}<TAB>: no answer in 30 s")
+            return
+        if r.returncode == 77:
+            print("no zsh/zpty: completion runs skipped")
+            return
+        got = sorted(x for x in r.stdout.split("\n") if x)
+        want = sorted(want)
+        if (got != want) if exact else not set(want) <= set(got):
+            errors.append(f"zsh {line!r}<TAB>: offered {got}, expected "
+                          f"{'exactly ' if exact else 'at least '}{want}")
+
+    zexpect("parkit ", names)
+    by = {s["command"]: s for s in all_specs}
+    zexpect("parkit resize --filter ",
+            next(o for o in by["resize"]["options"] if o["name"] == "filter")["choices"])
+    for spec in all_specs:
+        line = "parkit %s " % spec["command"]
+        zexpect(line + "--", ["--" + o["name"] for o in visible(spec)] + ["--help"])
+        for o in visible(spec):
+            if o["kind"] == "enum":
+                want = spec["formats"] if (o["name"] == "format" and o in spec["shared"]) else o["choices"]
+                zexpect(line + "--%s " % o["name"], want)
 
 
 def main():
