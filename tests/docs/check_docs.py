@@ -12,6 +12,7 @@ Usage: check_docs.py man|bash|zsh PARKIT DOCS_DIR
         offers every command, each command's long options and exactly each enum's choices
         (skipped, exit 77, without zsh).
 Exit 0 when all hold, 1 listing every failure, 77 when the tool it needs is missing."""
+import concurrent.futures
 import json
 import os
 import re
@@ -186,17 +187,20 @@ def check_zsh(parkit, ddir, errors):
             errors.append(f"zsh {line!r}<TAB>: offered {got}, expected "
                           f"{'exactly ' if exact else 'at least '}{want}")
 
-    zexpect("parkit ", names)
     by = {s["command"]: s for s in all_specs}
-    zexpect("parkit resize --filter ",
-            next(o for o in by["resize"]["options"] if o["name"] == "filter")["choices"])
+    cases = [("parkit ", names),
+             ("parkit resize --filter ",
+              next(o for o in by["resize"]["options"] if o["name"] == "filter")["choices"])]
     for spec in all_specs:
         line = "parkit %s " % spec["command"]
-        zexpect(line + "--", ["--" + o["name"] for o in visible(spec)] + ["--help"])
+        cases.append((line + "--", ["--" + o["name"] for o in visible(spec)] + ["--help"]))
         for o in visible(spec):
             if o["kind"] == "enum":
                 want = spec["formats"] if (o["name"] == "format" and o in spec["shared"]) else o["choices"]
-                zexpect(line + "--%s " % o["name"], want)
+                cases.append((line + "--%s " % o["name"], want))
+    # two at a time: each is a fresh interactive zsh running compinit (about half a second)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda c: zexpect(*c), cases))
 
 
 def main():
