@@ -14,8 +14,9 @@ build: deps
 demo: build
 	./build/release/drivers/parkit demo
 
-# Every test: the optimised build with warnings as errors, the whole suite again under
-# AddressSanitizer + UBSan, and the pthreads code (label io) under ThreadSanitizer.
+# Every test: the optimised build with warnings as errors, the suite again under
+# AddressSanitizer + UBSan (less the multi-host cluster, the installed tree and the manual,
+# which hold no code of ours to instrument), and the pthreads code (label io) under TSan.
 test: deps test-release test-asan test-tsan
 
 test-release:
