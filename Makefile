@@ -17,7 +17,8 @@ demo: build
 # Every test: the optimised build with warnings as errors, the suite again under
 # AddressSanitizer + UBSan (less the multi-host cluster, the installed tree and the manual,
 # which hold no code of ours to instrument, and the rank sweeps of the bit-identity checks,
-# whose MPI paths the mpi-labelled tests already run instrumented: they cost 4 minutes there),
+# whose MPI paths the mpi-labelled tests already run instrumented: they cost 4 minutes there,
+# and the sleep calibration, a timing check that ASan's late wake-ups can skew),
 # and the pthreads code (label io) under TSan.
 test: deps test-release test-asan test-tsan
 
