@@ -421,15 +421,15 @@ static int run_pooled(const struct fetch_opts *o, struct run *r)
     while (rc == PK_OK && r->finished < r->n) {
         void *f;
         int prc = pk_queue_pop_timed(done, &f, 0.05);
+        if (prc == PK_OK) {
+            pk_future_wait(f, -1, NULL, NULL); /* the job's own result says what happened */
+            pk_future_release(f); /* also when Ctrl-C came with it: a popped one is ours */
+            r->finished++;
+        }
         if (pk_interrupted()) {
             pk_pool_shutdown(pool, true, NULL);
             break;
         }
-        if (prc != PK_OK)
-            continue;
-        pk_future_wait(f, -1, NULL, NULL); /* the job's own result says what happened */
-        pk_future_release(f);
-        r->finished++;
     }
     r->pool_s = pk_now_s() - t0;
     if (pool)
