@@ -3,12 +3,15 @@
  * parsing (the fast path must give strtod's bits), UTF-8 validation, RFC 4180 records (quotes,
  * doubled quotes, line breaks in quotes, BOM) through the record API, whole-column typing with
  * missing values, header-less files, records across and beyond the read block, limits,
- * stopping, and the exact place of every error. Each case writes its own file. */
+ * stopping, and the exact place of every error. Each case writes its own files, in a directory
+ * of its own process: ctest runs the cases of this program side by side. */
 #include "check.h"
 #include "parkit/csv.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int case_number_matches_strtod(void)
 {
@@ -582,5 +585,13 @@ static const struct check_case cases[] = {
 
 int main(int argc, char **argv)
 {
-    return CHECK_MAIN(cases);
+    char dir[] = "test_csv.XXXXXX";
+    if (!mkdtemp(dir) || chdir(dir) != 0) {
+        perror("test_csv: scratch directory");
+        return 1;
+    }
+    int rc = CHECK_MAIN(cases);
+    if (chdir("..") != 0 || rmdir(dir) != 0)
+        fprintf(stderr, "test_csv: %s left behind (a case failed before removing its file)\n", dir);
+    return rc;
 }
