@@ -1,6 +1,6 @@
 # The two commands (see README.md): `make demo` and `make test`. Both install missing Debian
 # packages first. CMake presets do the real work; this file only sequences them.
-.PHONY: all deps build demo test test-release test-asan test-tsan clean
+.PHONY: all deps build demo test test-release test-minimal test-asan test-tsan clean
 
 all: build
 
@@ -19,13 +19,19 @@ demo: build
 # which hold no code of ours to instrument, and the rank sweeps of the bit-identity checks,
 # whose MPI paths the mpi-labelled tests already run instrumented: they cost 4 minutes there,
 # and the sleep calibration, a timing check that ASan's late wake-ups can skew),
-# and the pthreads code (label io) under TSan.
-test: deps test-release test-asan test-tsan
+# and the pthreads code (label io) under TSan. test-minimal builds without the optional parts
+# (MPI, curl, SLEEF, images) and runs every test that build has.
+test: deps test-release test-minimal test-asan test-tsan
 
 test-release:
 	cmake --preset ci
 	cmake --build --preset ci
 	ctest --preset ci
+
+test-minimal:
+	cmake --preset minimal
+	cmake --build --preset minimal
+	ctest --preset minimal
 
 test-asan:
 	cmake --preset asan

@@ -23,12 +23,15 @@ if(PK_DOCS)
   set(PK_DOCS_DIR ${PROJECT_BINARY_DIR}/docs)
   # One page per description: parkit.txt -> parkit.1, CMD.txt -> parkit-CMD.1 (scale-grain.txt
   # -> parkit-scale-grain.1). The generator refuses a command without a description and a
-  # description without a command, so this list is the pages it writes.
+  # description without a command (one not in this build aside), so this list is the pages it
+  # writes.
   file(GLOB _pk_doc_texts CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/man/*.txt)
   set(PK_MAN_PAGES)
   foreach(t IN LISTS _pk_doc_texts)
     get_filename_component(n ${t} NAME_WE)
-    if(n STREQUAL "parkit")
+    if(n IN_LIST PK_COMMANDS_OFF) # a command this build leaves out has no page
+      continue()
+    elseif(n STREQUAL "parkit")
       list(APPEND PK_MAN_PAGES ${PK_DOCS_DIR}/parkit.1)
     else()
       list(APPEND PK_MAN_PAGES ${PK_DOCS_DIR}/parkit-${n}.1)

@@ -7,7 +7,7 @@ include(CMakePackageConfigHelpers)
 set(_pk_objs $<TARGET_OBJECTS:parkit_kernels_obj> $<TARGET_OBJECTS:parkit_dist_obj>
              $<TARGET_OBJECTS:parkit_io_obj>)
 set(_pk_inc ${PROJECT_SOURCE_DIR}/kernels/include ${PROJECT_SOURCE_DIR}/kernels/dist/include
-            ${PROJECT_SOURCE_DIR}/io/include)
+            ${PROJECT_SOURCE_DIR}/io/include ${PK_FEATURES_INCLUDE})
 # 0.x releases promise nothing between minors: the SONAME carries major.minor until 1.0.
 if(PROJECT_VERSION_MAJOR EQUAL 0)
   set(PK_SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
@@ -27,8 +27,7 @@ foreach(t parkit_shared parkit_static)
   target_include_directories(${t} PUBLIC $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   # gmp.h is in the public headers (factsum, fib); the rest is the library's own business
   target_link_libraries(${t} PUBLIC PkgConfig::GMP Threads::Threads
-                        PRIVATE OpenMP::OpenMP_C GSL::gsl PkgConfig::SLEEF PNG::PNG JPEG::JPEG
-                                CURL::libcurl ZLIB::ZLIB m)
+                        PRIVATE OpenMP::OpenMP_C GSL::gsl ${PK_FEATURE_LIBS} m)
   if(PK_HAVE_MPI)
     target_link_libraries(${t} PRIVATE MPI::MPI_C)
   endif()
@@ -43,9 +42,19 @@ install(TARGETS parkit RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS parkit_shared parkit_static EXPORT parkitTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-# dist.h is the MPI API without mpi.h: only kernels/dist/dist.c includes mpi.h
+# dist.h is the MPI API without mpi.h: only kernels/dist/dist.c includes mpi.h. The headers of
+# the parts left out are not installed; parkit/features.h says which are in.
+set(_pk_hdr_off)
+foreach(part_header IN ITEMS "CURL;http.h" "SLEEF;transform.h" "IMAGES;image.h")
+  list(GET part_header 0 part)
+  list(GET part_header 1 header)
+  if(NOT PK_HAVE_${part})
+    list(APPEND _pk_hdr_off PATTERN ${header} EXCLUDE)
+  endif()
+endforeach()
 foreach(d IN LISTS _pk_inc)
-  install(DIRECTORY ${d}/parkit DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
+  install(DIRECTORY ${d}/parkit DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h"
+          ${_pk_hdr_off})
 endforeach()
 
 set(_pk_cmakedir ${CMAKE_INSTALL_LIBDIR}/cmake/parkit)
@@ -68,6 +77,14 @@ endif()
 # time (not CMAKE_INSTALL_PREFIX at configure time) is what the file describes
 file(RELATIVE_PATH PK_PC_UP /pk/${CMAKE_INSTALL_LIBDIR}/pkgconfig /pk)
 string(REGEX REPLACE "/$" "" PK_PC_UP "${PK_PC_UP}")
+set(PK_PC_REQUIRES_PRIVATE gsl)
+foreach(part_pc IN ITEMS "SLEEF;sleef" "CURL;libcurl zlib" "IMAGES;libpng libjpeg")
+  list(GET part_pc 0 part)
+  list(GET part_pc 1 pc)
+  if(PK_HAVE_${part})
+    string(APPEND PK_PC_REQUIRES_PRIVATE " ${pc}")
+  endif()
+endforeach()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/parkit.pc.in ${PROJECT_BINARY_DIR}/parkit.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/parkit.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 

@@ -25,6 +25,15 @@ def commands(parkit):
     return [(m.group(1), m.group(2).strip()) for m in re.finditer(r"^  (\w+) +(.*)$", block, re.M)]
 
 
+def commands_left_out(parkit):
+    """Names of the commands of optional parts this build left out (no page, no completion)."""
+    parts = run(parkit, ["--help"]).split("Not in this build", 1)
+    if len(parts) == 1:
+        return set()
+    block = parts[1].split("\n", 1)[1].split("\n\n", 1)[0]
+    return {m.group(1) for m in re.finditer(r"^  (\w+) ", block, re.M)}
+
+
 # ---- roff -----------------------------------------------------------------------------------
 
 def esc(text):
@@ -419,7 +428,7 @@ def main():
             spec, summaries[spec["command"]], read_description(ddir, spec["command"].replace(" ", "-")),
             version)
     # a description without its command would be a page the build expects and never gets
-    known = {"parkit"} | {n.replace(" ", "-") for n in names}
+    known = {"parkit"} | {n.replace(" ", "-") for n in names} | commands_left_out(parkit)
     extra = sorted(f[:-4] for f in os.listdir(ddir) if f.endswith(".txt") and f[:-4] not in known)
     if extra:
         sys.exit("gen_docs: descriptions of no command: %s" % ", ".join(extra))

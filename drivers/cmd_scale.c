@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "emit.h"
 #include "opt.h"
+#include "parkit/features.h"
 #include "parkit/sumsq.h"
 #include "record.h"
 #include "selfrun.h"
@@ -378,6 +379,8 @@ static int read_kernel(const struct pk_comm *c, struct scale_opts *o, const stru
                            "pipeline)",
                            k);
     o->kernel = (enum kernel)i;
+    if (o->kernel == K_FETCH && !pk_command_built("fetch"))
+        return usage_error(c, "fetch is not in this build: libcurl %s", PK_FEATURE_WHY_CURL);
     bool sized = o->kernel == K_FACTSUM || o->kernel == K_FIB || o->kernel == K_SLEEP;
     if (!sized) {
         if (a->noperands > 1)

@@ -27,6 +27,8 @@ int pk_scale_grain(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_advise(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_resize(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_report(int argc, char **argv, const struct pk_comm *c);
+/* False for a command of an optional part this build left out (fetch, transform, resize). */
+bool pk_command_built(const char *name);
 
 /* sumsq as a library for the demo: the variants and their options. */
 enum pk_sumsq_variant { PK_SUMSQ_RANGE, PK_SUMSQ_GAUSS, PK_SUMSQ_ARRAY, PK_SUMSQ_FILE };

@@ -2,6 +2,7 @@
 /* parkit: one program, one subcommand per driver file. main initialises MPI when started by a
  * launcher, dispatches, and returns the exit status every rank agreed on. */
 #include "commands.h"
+#include "parkit/features.h"
 #include "record.h"
 
 #include <gsl/gsl_errno.h>
@@ -20,7 +21,28 @@ struct command {
      * machine. Fine-grained loops (sumsq) keep libgomp's default, which wakes faster; the demo
      * runs factsum too, and its sumsq sizes are large enough not to notice. */
     bool passive_wait;
+    /* Commands of an optional part: why the part is off, when it is (NULL run). */
+    const char *part_off;
 };
+
+/* The commands of an optional part are compiled only with it (cmake/PkFeatures.cmake). One that
+ * is off keeps its name, so that a user asking for it learns why it is missing. */
+#if PK_FEATURE_SLEEF
+#    define TRANSFORM_RUN pk_cmd_transform
+#else
+#    define TRANSFORM_RUN NULL
+#endif
+#if PK_FEATURE_CURL
+#    define FETCH_RUN pk_cmd_fetch
+#else
+#    define FETCH_RUN NULL
+#endif
+#if PK_FEATURE_IMAGES
+#    define RESIZE_RUN pk_cmd_resize
+#else
+#    define RESIZE_RUN NULL
+#endif
+#define PART_OFF(part, label) (PK_FEATURE_##part ? NULL : label " " PK_FEATURE_WHY_##part)
 
 static const struct command commands[] = {
     {"sumsq", pk_cmd_sumsq,
@@ -29,16 +51,18 @@ static const struct command commands[] = {
      "exact left factorials !N = sum of i! for i < N (GMP), many N in one pass", true},
     {"fib", pk_cmd_fib, "exact Fibonacci numbers F(N) (GMP), many N over threads and ranks", true},
     {"api", pk_cmd_api, "simulated API calls, sequential vs a pool of threads (futures)", false},
-    {"transform", pk_cmd_transform,
-     "chunked transforms (SLEEF) with per-chunk statistics, exact across threads and ranks", false},
-    {"fetch", pk_cmd_fetch, "HTTP(S) downloads on a pool of threads, one libcurl handle each",
-     false},
+    {"transform", TRANSFORM_RUN,
+     "chunked transforms (SLEEF) with per-chunk statistics, exact across threads and ranks", false,
+     PART_OFF(SLEEF, "SLEEF")},
+    {"fetch", FETCH_RUN, "HTTP(S) downloads on a pool of threads, one libcurl handle each", false,
+     PART_OFF(CURL, "libcurl")},
     {"files", pk_cmd_files,
      "CSV reports of a directory: per-column statistics, sequential vs a pool of threads", false},
     {"pipeline", pk_cmd_pipeline,
      "assembly line of pthread stages over bounded queues (simulated work)", false},
-    {"resize", pk_cmd_resize,
-     "batch thumbnails: decode, antialiased resample, encode, on a pool and across ranks", false},
+    {"resize", RESIZE_RUN,
+     "batch thumbnails: decode, antialiased resample, encode, on a pool and across ranks", false,
+     PART_OFF(IMAGES, "images")},
     {"scale", pk_cmd_scale,
      "scaling experiment: a kernel at each thread count, speedup, efficiency, records", true},
     {"report", pk_cmd_report,
@@ -52,12 +76,28 @@ static const struct command commands[] = {
      "the main job: every kernel at laptop size, sequential vs parallel, verified", true},
 };
 
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+bool pk_command_built(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return commands[i].run != NULL;
+    return false;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: parkit COMMAND [options]     (parkit COMMAND --help for its options)\n"
                "       mpirun -np N parkit COMMAND [options]\n\nCommands:\n");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (commands[i].run)
+            fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    int off = 0;
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!commands[i].run)
+            fprintf(f, "%s  %-8s %s\n", off++ ? "" : "\nNot in this build:\n", commands[i].name,
+                    commands[i].part_off);
     fprintf(f,
             "\nOptions:\n  -h, --help     this help\n  -V, --version  version, commit, "
             "compiler and library versions\n\n%s",
@@ -77,11 +117,16 @@ int main(int argc, char **argv)
         return PK_EXIT_OK;
     }
     const struct command *cmd = NULL;
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    for (size_t i = 0; i < NCOMMANDS; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             cmd = &commands[i];
     if (!cmd) {
         fprintf(stderr, "parkit: error: unknown command '%s' (see parkit --help)\n", argv[1]);
+        return PK_EXIT_USAGE;
+    }
+    if (!cmd->run) {
+        fprintf(stderr, "parkit: error: '%s' is not in this build: %s\n", cmd->name,
+                cmd->part_off);
         return PK_EXIT_USAGE;
     }
     /* libgomp reads OMP_WAIT_POLICY once, when it loads, so the only way to choose it for one
@@ -96,7 +141,7 @@ int main(int argc, char **argv)
     struct pk_err err = {0};
     if (pk_dist_init(&argc, &argv, false, &comm, &err) != PK_OK) {
         fprintf(stderr, "parkit: error: %s\n", err.msg);
-        return PK_EXIT_RUNTIME;
+        return err.status == PK_EINVAL ? PK_EXIT_USAGE : PK_EXIT_RUNTIME;
     }
     int status = cmd->run(argc - 1, argv + 1, &comm);
     pk_dist_finalize(&comm);

@@ -2,6 +2,7 @@
 #include "record.h"
 
 #include "parkit/dist.h"
+#include "parkit/features.h"
 #include "timing.h"
 
 #include <errno.h>
@@ -94,4 +95,6 @@ void pk_version_print(FILE *f)
     fprintf(f, "compiler: %s\nflags:    %s\n", PK_COMPILER, PK_C_FLAGS);
     fprintf(f, "OpenMP:   %d\nMPI:      %s\nGSL:      %s\nGMP:      %s\njansson:  %s\n", _OPENMP,
             mpi, gsl_version, gmp_version, JANSSON_VERSION);
+    fprintf(f, "parts:    MPI %s\n          curl %s\n          SLEEF %s\n          images %s\n",
+            PK_FEATURE_WHY_MPI, PK_FEATURE_WHY_CURL, PK_FEATURE_WHY_SLEEF, PK_FEATURE_WHY_IMAGES);
 }

@@ -34,6 +34,20 @@ void pk_dist_library_version(char *buf, size_t n)
 #endif
 }
 
+#ifndef PK_HAVE_MPI
+/* The world size a launcher announced (Open MPI, PMI, MVAPICH), 1 when none did. */
+static long launcher_size(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && atol(v) > 1)
+            return atol(v);
+    }
+    return 1;
+}
+#endif
+
 #ifdef PK_HAVE_MPI
 /* Environment variables set by the launchers we know; any one means "started as a rank". */
 static bool started_by_launcher(void)
@@ -69,6 +83,13 @@ int pk_dist_init(int *argc, char ***argv, bool force, struct pk_comm *c, struct 
     (void)argv;
     if (force)
         return pk_fail(err, PK_EMPI, "MPI requested but parkit was built without MPI");
+    /* N copies that each believe they are the only rank would print N answers: refuse */
+    long n = launcher_size();
+    if (n > 1)
+        return pk_fail(err, PK_EINVAL,
+                       "started as one of %ld ranks, but parkit was built without MPI: run it "
+                       "without the launcher, or rebuild with MPI (PK_WITH_MPI=ON)",
+                       n);
     return PK_OK;
 #endif
 }
@@ -210,7 +231,8 @@ int pk_dist_sum_u64(const struct pk_comm *c, uint64_t *v, size_t n)
     return PK_OK;
 }
 
-#ifdef PK_HAVE_MPI
+#if PK_FEATURE_SLEEF /* transform's statistics: in the build with transform only */
+#    ifdef PK_HAVE_MPI
 /* The statistics travel as raw bytes: every rank runs the same binary, so the layout matches.
  * Called by MPI on any rank; inout gets in merged into it (in is copied because merging
  * normalises its argument). */
@@ -224,7 +246,7 @@ static void merge_tstats(void *in, void *inout, int *len, MPI_Datatype *type)
         pk_tstats_merge(&b[i], &a);
     }
 }
-#endif
+#    endif
 
 int pk_dist_reduce_tstats(const struct pk_comm *c, struct pk_tstats *s)
 {
@@ -246,6 +268,7 @@ int pk_dist_reduce_tstats(const struct pk_comm *c, struct pk_tstats *s)
     (void)s;
     return PK_OK;
 }
+#endif /* PK_FEATURE_SLEEF */
 
 /* Messages stay below 1 GiB, far under MPI's INT_MAX element count. */
 #define MAX_MESSAGE ((size_t)1 << 30)

@@ -111,6 +111,23 @@ def expect(errors, ddir, words, want, exact=True, cwd=None):
                       f"{'exactly ' if exact else 'at least '}{want}")
 
 
+def enum_example(by):
+    """(command, option) of the issue's example, resize --filter, where resize is in the build;
+    else the first enum option that is not --format (a build without the images part)."""
+    if "resize" in by:
+        return "resize", next(o for o in by["resize"]["options"] if o["name"] == "filter")
+    return next((s["command"], o) for s in by.values() for o in visible(s)
+                if o["kind"] == "enum" and o["name"] != "format")
+
+
+def dir_example(by):
+    """(command, option) of an option that takes a directory: resize --out where it is built."""
+    if "resize" in by:
+        return "resize", "out"
+    return next((s["command"], o["name"]) for s in by.values() for o in visible(s)
+                if o["kind"] == "path" and o.get("arg") == "DIR")
+
+
 def check_bash(parkit, ddir, errors):
     if not shutil.which("bash"):
         sys.exit(77)
@@ -119,13 +136,15 @@ def check_bash(parkit, ddir, errors):
     expect(errors, ddir, ["parkit", "re"], [n for n in names if n.startswith("re")])
     by = {s["command"]: s for s in all_specs}
     # the issue's own example, both spellings
-    filt = next(o for o in by["resize"]["options"] if o["name"] == "filter")
-    expect(errors, ddir, ["parkit", "resize", "--filter", ""], filt["choices"])
-    ell = [c for c in filt["choices"] if c.startswith("l")]
-    expect(errors, ddir, ["parkit", "resize", "in.jpg", "--filter=l"], ell)
+    cmd, filt = enum_example(by)
+    flag, first = "--" + filt["name"], filt["choices"][0][0]
+    words = ["parkit"] + cmd.split()
+    expect(errors, ddir, words + [flag, ""], filt["choices"])
+    ell = [c for c in filt["choices"] if c.startswith(first)]
+    expect(errors, ddir, words + ["in.jpg", flag + "=" + first], ell)
     # bash splits --filter=l at the '=' (COMP_WORDBREAKS): the words the function then sees
-    expect(errors, ddir, ["parkit", "resize", "--filter", "=", "l"], ell)
-    expect(errors, ddir, ["parkit", "resize", "--filter", "="], filt["choices"])
+    expect(errors, ddir, words + [flag, "=", first], ell)
+    expect(errors, ddir, words + [flag, "="], filt["choices"])
     for spec in all_specs:
         words = ["parkit"] + spec["command"].split()
         opts = []
@@ -144,7 +163,8 @@ def check_bash(parkit, ddir, errors):
     os.makedirs(os.path.join(tmp, "subdir"))
     open(os.path.join(tmp, "data.f64"), "w").close()
     expect(errors, ddir, ["parkit", "sumsq", "--file", ""], ["data.f64", "subdir"], cwd=tmp)
-    expect(errors, ddir, ["parkit", "resize", "--out", ""], ["subdir"], cwd=tmp)
+    cmd, opt = dir_example(by)
+    expect(errors, ddir, ["parkit"] + cmd.split() + ["--" + opt, ""], ["subdir"], cwd=tmp)
     expect(errors, ddir, ["parkit", "scale", "grain", "--"], ["--chunk", "--total"], exact=False)
     expect(errors, ddir, ["parkit", "scale", "gr"], ["grain"])
     shutil.rmtree(tmp, ignore_errors=True)
@@ -188,12 +208,11 @@ def check_zsh(parkit, ddir, errors):
                           f"{'exactly ' if exact else 'at least '}{want}")
 
     by = {s["command"]: s for s in all_specs}
-    cases = [("parkit ", names),
-             ("parkit resize --filter ",
-              next(o for o in by["resize"]["options"] if o["name"] == "filter")["choices"])]
+    cmd, filt = enum_example(by)
+    cases = [("parkit ", names), ("parkit %s --%s " % (cmd, filt["name"]), filt["choices"])]
     # a real zsh per case costs about a second: a few commands' options and enums here; every
     # option of every command is checked in the script's text above and by the bash run
-    for spec in (by["sumsq"], by["resize"], by["scale grain"]):
+    for spec in (by["sumsq"], by[cmd], by["scale grain"]):
         line = "parkit %s " % spec["command"]
         cases.append((line + "--", ["--" + o["name"] for o in visible(spec)] + ["--help"]))
     cases.append(("parkit sumsq --format ", by["sumsq"]["formats"]))

@@ -9,10 +9,13 @@
 #ifndef PARKIT_DIST_H
 #define PARKIT_DIST_H
 
+#include "parkit/features.h"
 #include "parkit/status.h"
 #include "parkit/sumsq.h"
-#include "parkit/transform.h"
 #include "parkit/xacc.h"
+#if PK_FEATURE_SLEEF
+#    include "parkit/transform.h"
+#endif
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,10 +47,12 @@ double pk_dist_max_double(const struct pk_comm *c, double v);
 int pk_dist_sum_xacc(const struct pk_comm *c, struct pk_xacc *acc);
 int pk_dist_sum_u128(const struct pk_comm *c, pk_u128 *v);
 int pk_dist_sum_u64(const struct pk_comm *c, uint64_t *v, size_t n); /* element-wise, n values */
+#if PK_FEATURE_SLEEF
 /* Merges every rank's transform statistics with a custom commutative MPI operation
  * (pk_tstats_merge: exact sums, min and max with ties to the lower index); the result on every
  * rank, with the same bits for any reduction tree. s is normalised in place. */
 int pk_dist_reduce_tstats(const struct pk_comm *c, struct pk_tstats *s);
+#endif
 /* Point to point: sends n bytes to rank dest (any size: split into messages below MPI's int
  * count limit). The receiver gets a malloc'd buffer it owns. Not collective. */
 int pk_dist_send_bytes(const struct pk_comm *c, int dest, const void *buf, size_t n);
