@@ -1,6 +1,6 @@
 # The two commands (see README.md): `make demo` and `make test`. Both install missing Debian
 # packages first. CMake presets do the real work; this file only sequences them.
-.PHONY: all deps build demo test test-release test-minimal test-asan test-tsan clean
+.PHONY: all deps build demo package test test-release test-minimal test-asan test-tsan clean
 
 all: build
 
@@ -13,6 +13,10 @@ build: deps
 
 demo: build
 	./build/release/drivers/parkit demo
+
+# the Debian package, build/release/parkit_<version>_<arch>.deb (cmake/PkPackage.cmake)
+package: build
+	cmake --build --preset release --target package
 
 # Every test: the optimised build with warnings as errors, the suite again under
 # AddressSanitizer + UBSan (less the multi-host cluster, the installed tree and the manual,
