@@ -22,9 +22,10 @@ package: build
 # AddressSanitizer + UBSan (less the multi-host cluster, the installed tree and the manual,
 # which hold no code of ours to instrument, and the rank sweeps of the bit-identity checks,
 # whose MPI paths the mpi-labelled tests already run instrumented: they cost 4 minutes there,
-# and the sleep calibration, a timing check that ASan's late wake-ups can skew),
+# and the sleep calibration, a timing check that ASan's late wake-ups can skew, and advise's
+# labelled workloads, label stress, which measure the machine rather than our memory use),
 # and the pthreads code (label io) under TSan. test-minimal builds without the optional parts
-# (MPI, curl, SLEEF, images) and runs every test that build has.
+# (MPI, curl, SLEEF, images) and runs every test that build has (less stress).
 test: deps test-release test-minimal test-asan test-tsan
 
 test-release:
