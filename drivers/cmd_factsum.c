@@ -9,6 +9,7 @@
 #include "bigout.h"
 #include "commands.h"
 #include "emit.h"
+#include "memcheck.h"
 #include "opt.h"
 #include "parkit/factsum.h"
 #include "record.h"
@@ -34,9 +35,10 @@ static const char description[] =
     "(divide and conquer, parallel) is timed separately (decimal_s).\n"
     "\n"
     "Memory: about 10 bytes per bit of !N's size, i.e. 1.25 x log2((N-1)!) bytes plus 16 MiB:\n"
-    "!1e6 ~ 24 MiB, !1e7 ~ 290 MiB, !1e8 ~ 3.4 GiB, !1e9 ~ 37 GiB. An N whose estimate\n"
-    "exceeds the available memory (or --max-memory) is refused before starting (exit 2);\n"
-    "GMP running out of memory anyway ends every rank with exit 1 and a message.\n"
+    "!1e6 ~ 24 MiB, !1e7 ~ 290 MiB, !1e8 ~ 3.4 GiB, !1e9 ~ 37 GiB, and every other N's value\n"
+    "kept to the end. A request whose estimate exceeds the memory it may use (the smallest of\n"
+    "MemAvailable, the memory cgroup's limit and ulimit -v; or --max-memory) is refused\n"
+    "before starting (exit 2); GMP running out of memory anyway ends every rank with exit 1.\n"
     "\n"
     "Verification: !N for N <= 10 against the OEIS values; every N mod four 62-bit primes by\n"
     "the O(N) recurrence fact = fact*i mod p, sum += fact (Montgomery arithmetic, in parallel).\n";
@@ -50,7 +52,8 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_facts
          "write the full decimal value(s), one line per N in the order given;\n"
          "written to a temporary name and renamed when complete"},
         {"max-memory", 0, PK_OPT_SIZE, &o->max_memory, "BYTES",
-         "memory limit (default: MemAvailable); also a hard cap on GMP", .min = 1},
+         "memory limit (default: the smallest of MemAvailable, the memory\n"
+         "cgroup's limit and ulimit -v); also a hard cap on GMP", .min = 1},
         {"force", 0, PK_OPT_FLAG, &o->force, NULL,
          "skip the estimate check (the hard cap still applies)"},
         {"canary", 0, PK_OPT_FLAG, &o->canary, NULL,
@@ -193,30 +196,6 @@ static void left_factorial(mpz_t out, const struct pk_factsum_part *part, uint64
     mpz_set_ui(out, 0); /* unreachable: every requested n is a mark or the end */
 }
 
-/* ---- GMP out of memory ---------------------------------------------------------------------- */
-
-/* GMP calls this from any thread when an allocation fails or passes the cap; it must not return
- * (GMP's rule), so it ends the job: every rank exits 1. File-static because GMP's allocation
- * hooks take no context pointer. */
-static const struct pk_comm *oom_comm;
-static uint64_t oom_limit;
-
-static void gmp_out_of_memory(size_t requested)
-{
-    char msg[256], who[32] = "";
-    if (oom_comm && oom_comm->nranks > 1)
-        snprintf(who, sizeof who, "[rank %d] ", oom_comm->rank);
-    int len = snprintf(msg, sizeof msg,
-                       "%sparkit factsum: error: out of memory in GMP (%zu more bytes "
-                       "requested%s%.0f)\n",
-                       who, requested, oom_limit ? ", --max-memory " : "",
-                       oom_limit ? (double)oom_limit : 0.0);
-    if (len > 0)
-        (void)!write(2, msg, (size_t)len < sizeof msg ? (size_t)len : sizeof msg - 1);
-    pk_dist_abort(oom_comm, PK_EXIT_RUNTIME);
-    _exit(PK_EXIT_RUNTIME);
-}
-
 /* ---- one run: plan, time, verify, record ------------------------------------------------ */
 
 static const uint64_t oeis[] = {0, 1, 2, 4, 10, 34, 154, 874, 5914, 46234, 409114};
@@ -275,9 +254,9 @@ static bool canary_has_merge(const struct run *r)
     return ok;
 }
 
-/* The marks, the largest N and the checks made before any work: the memory estimate (rank 0,
- * against sysinfo's MemAvailable or --max-memory) and the canary. Returns a local status. */
-static int plan(struct run *r, const json_t *sysinfo)
+/* The marks, the largest N and the checks made before any work: the memory estimate for every
+ * N (rank 0, against the memory budget or --max-memory) and the canary. Returns a local status. */
+static int plan(struct run *r)
 {
     const struct pk_factsum_opts *o = r->o;
     memcpy(r->marks, o->n, sizeof *r->marks * o->count);
@@ -286,18 +265,16 @@ static int plan(struct run *r, const json_t *sysinfo)
     for (size_t i = 0; i < o->count; i++)
         if (r->marks[i] >= 2 && (r->nmarks == 0 || r->marks[r->nmarks - 1] != r->marks[i]))
             r->marks[r->nmarks++] = r->marks[i];
-    r->estimate = pk_factsum_memory_estimate(r->nmax);
-    uint64_t limit = o->max_memory;
-    if (!limit)
-        limit = (uint64_t)json_integer_value(json_object_get(sysinfo, "mem_available_bytes"));
-    if (r->c->rank == 0 && limit && r->estimate > limit && !o->force) {
-        pk_error(r->c, false, "factsum",
-                 "!%llu needs about %.3g GB (estimate), more than the %.3g GB %s; "
-                 "give a smaller N, more memory, or --force",
-                 (unsigned long long)r->nmax, r->estimate * 1e-9, limit * 1e-9,
-                 o->max_memory ? "allowed by --max-memory" : "available");
+    r->estimate = pk_factsum_memory_estimate_marks(r->marks, r->nmarks ? r->nmarks : 1);
+    char what[64];
+    if (r->nmarks > 1)
+        snprintf(what, sizeof what, "!N for %zu N up to %llu", r->nmarks,
+                 (unsigned long long)r->nmax);
+    else
+        snprintf(what, sizeof what, "!%llu", (unsigned long long)r->nmax);
+    if (!o->force && pk_mem_check(r->c, "factsum", what, r->estimate, o->max_memory,
+                                  "give a smaller N, fewer N, more memory, or --force") != PK_EXIT_OK)
         return PK_EXIT_USAGE;
-    }
     if (o->canary && !canary_has_merge(r)) {
         pk_error(r->c, false, "factsum",
                  "--canary needs a merge on rank 0: give a larger N or more N");
@@ -437,11 +414,9 @@ static int factsum_run(const struct pk_comm *c, const struct pk_factsum_opts *o,
     struct run r = {.c = c, .o = o};
     int status = alloc_run(&r);
     if (status == PK_EXIT_OK)
-        status = plan(&r, sysinfo);
+        status = plan(&r);
     status = pk_dist_agree(c, status);
-    oom_comm = c;
-    oom_limit = o->max_memory;
-    pk_gmp_guard_install(o->max_memory, gmp_out_of_memory);
+    pk_gmp_guard_for(c, "factsum", o->max_memory);
     if (status == PK_EXIT_OK)
         status = time_runs(&r);
     if (status == PK_EXIT_OK && !o->common.no_verify)

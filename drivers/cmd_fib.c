@@ -6,6 +6,7 @@
 #include "bigout.h"
 #include "commands.h"
 #include "emit.h"
+#include "memcheck.h"
 #include "opt.h"
 #include "parkit/factsum.h"
 #include "parkit/fib.h"
@@ -136,21 +137,20 @@ struct run {
     json_t *vjson; /* how it was verified */
 };
 
-/* The memory estimate against MemAvailable (rank 0). Returns a local exit status. */
-static int plan(const struct run *r, const json_t *sysinfo)
+/* The memory estimate for every N against the memory budget (rank 0): F(N) has 0.694 N bits;
+ * the doubling steps, the decimal string and the digits file's buffer take about 6 times that
+ * per N, all kept to the end. Returns a local exit status. */
+static int plan(const struct run *r)
 {
     uint64_t estimate = UINT64_C(16) << 20;
     for (size_t i = 0; i < r->o->count; i++)
         estimate += r->o->n[i] / 2;
-    if (r->c->rank != 0)
-        return PK_EXIT_OK;
-    uint64_t avail = (uint64_t)json_integer_value(json_object_get(sysinfo, "mem_available_bytes"));
-    if (avail && estimate > avail) {
-        pk_error(r->c, false, "fib", "these N need about %.3g GB, more than the %.3g GB available",
-                 estimate * 1e-9, avail * 1e-9);
-        return PK_EXIT_USAGE;
-    }
-    return PK_EXIT_OK;
+    char what[64];
+    if (r->o->count > 1)
+        snprintf(what, sizeof what, "F(N) for %zu N", r->o->count);
+    else
+        snprintf(what, sizeof what, "F(%llu)", (unsigned long long)r->o->n[0]);
+    return pk_mem_check(r->c, "fib", what, estimate, 0, "give smaller or fewer N, or more memory");
 }
 
 static mpz_t *mpz_array(size_t n)
@@ -293,7 +293,8 @@ static int fib_run(const struct pk_comm *c, const struct pk_fib_opts *o, const j
 {
     *rec = NULL;
     struct run r = {.c = c, .o = o};
-    int status = pk_dist_agree(c, plan(&r, sysinfo));
+    int status = pk_dist_agree(c, plan(&r));
+    pk_gmp_guard_for(c, "fib", 0);
     if (status == PK_EXIT_OK)
         status = pk_dist_agree(c, alloc_run(&r));
     if (status == PK_EXIT_OK)

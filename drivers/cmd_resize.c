@@ -14,6 +14,7 @@
  * and must have the planned size. */
 #include "commands.h"
 #include "emit.h"
+#include "memcheck.h"
 #include "interrupt.h"
 #include "opt.h"
 #include "parkit/dirlist.h"
@@ -565,6 +566,19 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct resize_o
     o->common.format = (enum pk_format)o->output_format;
     if (status == PK_EXIT_OK && !o->out) {
         pk_error(c, false, "resize", "give the output directory with --out DIR");
+        pk_args_free(args);
+        status = PK_EXIT_USAGE;
+    }
+    /* --max-pixels bounds what is decoded; the outputs in flight (three per worker: in work
+     * and in the two queues after the resample) are held to the memory budget, at 8 bytes per
+     * output pixel (RGBA and the resample's intermediate rows) */
+    uint64_t out_bytes = 8 * (uint64_t)o->size.w * (uint64_t)o->size.h * 3 * (uint64_t)o->workers;
+    char what[96];
+    snprintf(what, sizeof what, "--size %dx%d on %d %s", o->size.w, o->size.h, o->workers,
+             pk_plural((unsigned)o->workers, "worker", "workers"));
+    if (status == PK_EXIT_OK &&
+        pk_mem_check(c, "resize", what, out_bytes, 0, "give a smaller --size or fewer --workers") !=
+            PK_EXIT_OK) {
         pk_args_free(args);
         status = PK_EXIT_USAGE;
     }

@@ -7,6 +7,7 @@
  * becomes the same exit status on all ranks and nobody waits in a collective. */
 #include "commands.h"
 #include "emit.h"
+#include "memcheck.h"
 #include "opt.h"
 #include "parkit/bigmem.h"
 #include "parkit/rawfile.h"
@@ -138,6 +139,12 @@ static int setup(struct run *r, struct pk_err *err)
     uint64_t n = o->n;
     f64_share(r->c, n, &r->lo, &r->hi);
     size_t nlocal = (size_t)(r->hi - r->lo);
+    char what[64];
+    snprintf(what, sizeof what, "%s of %llu values", o->variant == PK_SUMSQ_ARRAY ? "an array" : "reading",
+             (unsigned long long)nlocal);
+    if (pk_mem_check_each(r->c, "sumsq", what, (uint64_t)nlocal * 8 + (UINT64_C(16) << 20),
+                          "give a smaller N, more ranks, or more memory") != PK_EXIT_OK)
+        return PK_EXIT_USAGE;
     if (nlocal > SIZE_MAX / 8 || pk_bigmem_alloc(nlocal * 8, (void **)&r->x) != PK_OK) {
         pk_fail(err, PK_ENOMEM, "cannot allocate %.3g GB for %llu values", nlocal * 8e-9,
                 (unsigned long long)nlocal);
@@ -333,7 +340,7 @@ int pk_sumsq_execute(const struct pk_comm *c, const struct pk_sumsq_opts *o, con
     int status = rep_s ? setup(&r, &err) : PK_EXIT_RUNTIME;
     if (!rep_s)
         pk_fail(&err, PK_ENOMEM, "out of memory");
-    if (status != PK_EXIT_OK)
+    if (status != PK_EXIT_OK && err.msg[0]) /* the memory check has said why already */
         pk_error(c, true, "sumsq", "%s", err.msg);
     status = pk_dist_agree(c, status);
     for (int i = -o->common.warmup; i < reps && status == PK_EXIT_OK; i++) {

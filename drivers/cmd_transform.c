@@ -751,6 +751,9 @@ static int pipeline_run(struct run *r, struct pk_transform_acc *acc, int out_fd,
         if (rc != PK_OK)
             pk_fail(err, rc, "%s", rep.message);
     }
+    /* a raw file that shrank under its mapped blocks read as zeros there: no result */
+    if (rc == PK_OK && f.raw && pk_rawfile_stream_changed(f.raw))
+        rc = pk_fail(err, PK_EIO, "'%s' changed while it was read (it shrank)", r->o->input);
     feed_close(&f);
     pk_queue_destroy(f.free_q);
     if (rc == PK_OK && k.pos < r->hi)

@@ -7,6 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -84,8 +87,96 @@ struct pk_rawfile_stream {
     int fd;
     bool map; /* mapping still worth trying */
     uint64_t page;
+    uint64_t id; /* names the stream to the SIGBUS guard */
     char path[];
 };
+
+/* ---- a file that shrinks under a mapping ----------------------------------------------------
+ * Truncating a mapped file makes the next access past its new end raise SIGBUS, in whichever
+ * thread touches it (the compute's). The handler turns such a fault inside one of our mappings
+ * into zero pages, so that thread carries on, and notes the stream: pk_rawfile_stream_changed
+ * then tells the caller, who reports the file as changed and discards the result. A SIGBUS
+ * anywhere else keeps its meaning: the previous disposition is restored and the access repeats.
+ * Only atomics and mmap run in the handler. */
+#define GUARDS 256
+static struct {
+    _Atomic uintptr_t lo; /* the mapping's start; 0 free, 1 being filled */
+    _Atomic size_t len;
+    _Atomic uint64_t stream;
+} guard[GUARDS];
+static _Atomic uint64_t hit_stream[GUARDS]; /* streams whose file shrank, in order */
+static _Atomic unsigned hits;
+static _Atomic uint64_t next_stream_id = 1;
+static struct sigaction previous_bus;
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+static uintptr_t guard_page;
+
+static void on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig;
+    (void)ctx;
+    uintptr_t a = (uintptr_t)si->si_addr;
+    for (int i = 0; i < GUARDS; i++) {
+        uintptr_t lo = atomic_load(&guard[i].lo);
+        size_t len = atomic_load(&guard[i].len);
+        if (lo <= 1 || a < lo || a >= lo + len)
+            continue;
+        uintptr_t from = a & ~(guard_page - 1);
+        if (mmap((void *)from, lo + len - from, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                 -1, 0) == MAP_FAILED)
+            break;
+        unsigned k = atomic_fetch_add(&hits, 1);
+        if (k < GUARDS)
+            atomic_store(&hit_stream[k], atomic_load(&guard[i].stream));
+        return;
+    }
+    sigaction(SIGBUS, &previous_bus, NULL);
+}
+
+static void guard_install(void)
+{
+    guard_page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    struct sigaction sa = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO | SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, &previous_bus);
+}
+
+/* Watches [m, m + len) for stream id; false when every slot is taken (then do not map). */
+static bool guard_add(void *m, size_t len, uint64_t id)
+{
+    pthread_once(&guard_once, guard_install);
+    for (int i = 0; i < GUARDS; i++) {
+        uintptr_t free_slot = 0;
+        if (!atomic_compare_exchange_strong(&guard[i].lo, &free_slot, 1))
+            continue;
+        atomic_store(&guard[i].len, len);
+        atomic_store(&guard[i].stream, id);
+        atomic_store(&guard[i].lo, (uintptr_t)m);
+        return true;
+    }
+    return false;
+}
+
+static void guard_remove(void *m)
+{
+    for (int i = 0; i < GUARDS; i++)
+        if (atomic_load(&guard[i].lo) == (uintptr_t)m) {
+            atomic_store(&guard[i].len, 0);
+            atomic_store(&guard[i].lo, 0);
+            return;
+        }
+}
+
+bool pk_rawfile_stream_changed(const struct pk_rawfile_stream *s)
+{
+    unsigned n = atomic_load(&hits);
+    if (n > GUARDS)
+        return true; /* more files shrank than were noted: assume this one did */
+    for (unsigned k = 0; k < n; k++)
+        if (atomic_load(&hit_stream[k]) == s->id)
+            return true;
+    return false;
+}
 
 int pk_rawfile_stream_open(const char *path, bool map, struct pk_rawfile_stream **out,
                            struct pk_err *err)
@@ -103,6 +194,7 @@ int pk_rawfile_stream_open(const char *path, bool map, struct pk_rawfile_stream 
     /* a mapping holds the file's bytes as they are: no use where they need swapping */
     s->map = map && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
     s->page = (uint64_t)sysconf(_SC_PAGESIZE);
+    s->id = atomic_fetch_add(&next_stream_id, 1);
     strcpy(s->path, path);
     (void)posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     *out = s;
@@ -136,6 +228,10 @@ static int map_block(struct pk_rawfile_stream *s, struct pk_rawfile_block *b, st
     void *m = mmap(NULL, len, PROT_READ, flags, s->fd, (off_t)base);
     if (m == MAP_FAILED)
         return PK_OK;
+    if (!guard_add(m, len, s->id)) { /* unguarded, a shrinking file would end the process */
+        munmap(m, len);
+        return PK_OK;
+    }
 #ifndef MAP_POPULATE
     posix_madvise(m, len, POSIX_MADV_WILLNEED);
     volatile const char *touch = m;
@@ -193,8 +289,10 @@ void pk_rawfile_block_release(struct pk_rawfile_block *b)
 {
     if (!b)
         return;
-    if (b->map)
+    if (b->map) {
+        guard_remove(b->map);
         munmap(b->map, b->maplen);
+    }
     *b = (struct pk_rawfile_block){0};
 }
 

@@ -200,3 +200,35 @@ static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
 }
 
 const struct pk_view pk_big_view = {print_table, print_csv};
+
+/* ---- GMP out of memory ---------------------------------------------------------------------- */
+
+/* File-static because GMP's allocation hooks take no context pointer. */
+static const struct pk_comm *oom_comm;
+static const char *oom_cmd;
+static uint64_t oom_limit;
+
+/* Called by GMP from any thread; must not return. */
+static void gmp_out_of_memory(size_t requested)
+{
+    char msg[256], who[32] = "", cap[64] = "";
+    if (oom_comm && oom_comm->nranks > 1)
+        snprintf(who, sizeof who, "[rank %d] ", oom_comm->rank);
+    if (oom_limit)
+        snprintf(cap, sizeof cap, ", past --max-memory %llu", (unsigned long long)oom_limit);
+    int len = snprintf(msg, sizeof msg,
+                       "%sparkit %s: error: out of memory in GMP (%zu more bytes requested%s)\n",
+                       who, oom_cmd, requested, cap);
+    if (len > 0)
+        (void)!write(2, msg, (size_t)len < sizeof msg ? (size_t)len : sizeof msg - 1);
+    pk_dist_abort(oom_comm, PK_EXIT_RUNTIME);
+    _exit(PK_EXIT_RUNTIME);
+}
+
+void pk_gmp_guard_for(const struct pk_comm *c, const char *cmd, uint64_t limit_bytes)
+{
+    oom_comm = c;
+    oom_cmd = cmd;
+    oom_limit = limit_bytes;
+    pk_gmp_guard_install(limit_bytes, gmp_out_of_memory);
+}

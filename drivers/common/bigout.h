@@ -56,4 +56,10 @@ int pk_big_record(const struct pk_comm *c, struct pk_big_run *run, json_t **rec)
 /* The table and CSV (one row per N) views of such a record, for pk_emit; ctx is unused. */
 extern const struct pk_view pk_big_view;
 
+/* Routes GMP's allocation failures (or allocations past limit_bytes, 0 for none) to a message
+ * naming the command and the request, then ends every rank with exit 1: GMP's allocation
+ * functions must not return on failure, and an abort (GMP's default) is exit 134. Call before
+ * the first GMP allocation that may be large; one command per process. */
+void pk_gmp_guard_for(const struct pk_comm *c, const char *cmd, uint64_t limit_bytes);
+
 #endif

@@ -151,6 +151,40 @@ static int case_truncated(void)
     return 0;
 }
 
+/* The file shrinks while a block of it is mapped (another process truncating it): reading the
+ * block's values past the new end gives zeros instead of SIGBUS, the stream says it changed,
+ * and a second stream that saw no change says so. */
+static int case_shrunk_under_mapping(void)
+{
+    CHECK_OK(make_file(NVALUES));
+    struct pk_err err = {0};
+    struct pk_rawfile_stream *s, *other;
+    CHECK_OK(pk_rawfile_stream_open(path, true, &s, &err));
+    CHECK_OK(pk_rawfile_stream_open(path, true, &other, &err));
+    double *buf = malloc(NVALUES * sizeof *buf);
+    CHECK(buf);
+    struct pk_rawfile_block b;
+    CHECK_OK(pk_rawfile_stream_get(s, 0, NVALUES, buf, &b, &err));
+    CHECK(b.map != NULL);
+    CHECK(!pk_rawfile_stream_changed(s));
+    CHECK_OK(truncate(path, 8 * 1000)); /* keep 1000 values */
+    double tail = 0;
+    for (size_t j = 50000; j < NVALUES; j++)
+        tail += b.values[j]; /* past the end: SIGBUS before the guard */
+    bool head_same = same_bits(b.values, 0, 1000);
+    pk_rawfile_block_release(&b);
+    bool changed = pk_rawfile_stream_changed(s), other_changed = pk_rawfile_stream_changed(other);
+    pk_rawfile_stream_close(s);
+    pk_rawfile_stream_close(other);
+    unlink(path);
+    free(buf);
+    CHECK(tail == 0.0);
+    CHECK(head_same);
+    CHECK(changed);
+    CHECK(!other_changed);
+    return 0;
+}
+
 static int case_errors(void)
 {
     struct pk_rawfile_stream *s = (struct pk_rawfile_stream *)&s;
@@ -232,6 +266,7 @@ static const struct check_case cases[] = {
     {"agrees_with_read", case_agrees_with_read},
     {"truncated", case_truncated},
     {"errors", case_errors},
+    {"shrunk_under_mapping", case_shrunk_under_mapping},
     {"blocks_cross_threads", case_blocks_cross_threads},
 };
 

@@ -33,8 +33,10 @@ int pk_rawfile_read(const char *path, uint64_t first, size_t n, double *x, struc
  *
  * Thread-safety: one thread at a time may call pk_rawfile_stream_get on a stream (it holds the
  * fallback state); blocks are independent of it and of each other, so any thread may release a
- * block, also after the stream is closed. A mapped block stays valid while the file is not
- * truncated (as with any mapping, truncating it meanwhile can raise SIGBUS). */
+ * block, also after the stream is closed. A file truncated while a block of it is mapped does
+ * not end the process: the block's values past the new end read as zeros and
+ * pk_rawfile_stream_changed turns true (a SIGBUS handler, installed at the first mapping,
+ * guards the stream's mappings only). */
 struct pk_rawfile_stream;
 
 /* A block of values. values points into the mapping the block owns (map, maplen: released by
@@ -58,6 +60,10 @@ int pk_rawfile_stream_open(const char *path, bool map, struct pk_rawfile_stream 
  * counted) or a read fails; *b is then empty. */
 int pk_rawfile_stream_get(struct pk_rawfile_stream *s, uint64_t first, size_t n, double *buf,
                           struct pk_rawfile_block *b, struct pk_err *err);
+/* True when the file shrank under one of the stream's mappings since it was opened: values read
+ * since then may be zeros that were never in the file. Any thread; check after the blocks were
+ * used. */
+bool pk_rawfile_stream_changed(const struct pk_rawfile_stream *s);
 /* True while the stream maps blocks (false after the fallback to pread). */
 bool pk_rawfile_stream_maps(const struct pk_rawfile_stream *s);
 /* Unmaps b's mapping, if any, and empties b. NULL and empty blocks ok; idempotent. */

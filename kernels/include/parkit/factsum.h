@@ -71,6 +71,9 @@ void pk_factsum_split(uint64_t lo, uint64_t hi, int k, const double *weight, uin
 double pk_factsum_bits(uint64_t n);
 /* Peak memory estimate in bytes for computing !nmax and its decimal string. */
 uint64_t pk_factsum_memory_estimate(uint64_t nmax);
+/* The same for the whole request: !N for each of the n marks (any order, repeats counted once
+ * by the caller), every value kept to the end. */
+uint64_t pk_factsum_memory_estimate_marks(const uint64_t *marks, size_t n);
 
 /* *out = decimal string of x >= 0 (malloc'd, NUL-terminated, caller frees), *len its length;
  * divide and conquer by powers of ten with the halves converted in parallel. */
