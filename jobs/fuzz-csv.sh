@@ -38,7 +38,6 @@ set +e
     -print_final_stats=1 corpus seeds) > "$out/fuzz.log" 2>&1
 rc=$?
 set -e
-rm -f "$out"/fuzz_csv.*.csv # the target's input file
 grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' "$out/fuzz.log" || true
 grep -E '^(stat::|SUMMARY|==[0-9]+==ERROR)' "$out/fuzz.log" || true
 echo "fuzz-csv: corpus $(ls "$out/corpus" | wc -l) files; log $out/fuzz.log" >&2
