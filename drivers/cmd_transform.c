@@ -92,6 +92,7 @@ struct opts {
     bool per_chunk, canary;
     int n_set, chunk_set; /* tags: the option was given */
     enum pk_transform_isa isa;
+    bool fast_math; /* --math fast: SLEEF's regular functions, bits per ISA */
     const char *input, *column, *output;
     enum source src;
     bool no_header;      /* CSV: no header row; --column is then a 1-based number */
@@ -117,6 +118,7 @@ static const enum pk_transform_isa isa_values[] = {PK_TRANSFORM_ISA_AUTO, PK_TRA
                                                    PK_TRANSFORM_ISA_AVX2, PK_TRANSFORM_ISA_SSE2,
                                                    PK_TRANSFORM_ISA_SCALAR};
 static const char *const op_choices[] = {"chunk", "heavy", NULL}; /* enum pk_transform_op */
+static const char *const math_choices[] = {"deterministic", "fast", NULL};
 
 /* What the table cannot say: options that need or exclude each other, the defaults that depend
  * on --op, and the range limit. Then the source the options describe. */
@@ -164,7 +166,7 @@ static int check_combination(const struct pk_comm *c, struct opts *o)
 static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
 {
     *o = (struct opts){.op = PK_TRANSFORM_CHUNK, .isa = PK_TRANSFORM_ISA_AUTO};
-    int op = PK_TRANSFORM_CHUNK, isa = 0;
+    int op = PK_TRANSFORM_CHUNK, isa = 0, math = 0;
     const struct pk_opt table[] = {
         {"op", 0, PK_OPT_ENUM, &op, "OP",
          "chunk: v*v + sin(v)*100 (the tutorial's process_data_chunk, default)\n"
@@ -198,9 +200,15 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
          "write the transformed values to F (raw float64), via F.tmp renamed at\n"
          "the end; nothing is left behind on failure"},
         {"isa", 0, PK_OPT_ENUM, &isa, "ISA",
-         "element code: auto (default), avx512, avx2, sse2, scalar; under MPI\n"
-         "every rank uses the lowest level any rank supports",
+         "element code: auto (default), avx512, avx2, sse2, scalar; with --math\n"
+         "fast under MPI, every rank uses the lowest level any rank supports",
          .choices = isa_choices},
+        {"math", 0, PK_OPT_ENUM, &math, "M",
+         "deterministic (default): SLEEF's deterministic functions, the same\n"
+         "bits at every ISA, so on every x86-64 machine (each rank uses its\n"
+         "best); fast: its regular ones (FMA inside), faster where the ISA has\n"
+         "FMA, with bits that depend on the ISA",
+         .choices = math_choices},
         {"canary", 0, PK_OPT_FLAG, &o->canary, NULL,
          "make one element wrong: verification must fail (exit 3)"},
         {NULL},
@@ -221,6 +229,7 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
     int status = pk_opts_parse(&spec, c, argc, argv, &o->common, NULL);
     o->op = (enum pk_transform_op)op;
     o->isa = isa_values[isa];
+    o->fast_math = math == 1;
     return status != PK_EXIT_OK ? status : check_combination(c, o);
 }
 
@@ -824,7 +833,7 @@ static void check_samples(struct run *r, struct vstate *vs)
             vs->produced_bad++;
         double f[4];
         long double lv = sm->v;
-        pk_transform_fn_values(job->isa, sm->v, f);
+        pk_transform_fn_values(job->isa, job->fast, sm->v, f);
         long double want[4] = {sinl(lv), sinl(lv), cosl(lv), log1pl(lv)};
         for (int k = 0; k < 4; k++) {
             if (k == 3 && !(lv + 1.0L > 0))
@@ -1114,6 +1123,7 @@ static json_t *params_json(const struct run *r)
                           o->per_chunk, "block", PK_TRANSFORM_BLOCK, "lanes", PK_TRANSFORM_LANES);
     const char *src = o->src == SRC_RANGE ? "range" : o->src == SRC_RAW ? "raw" : "csv";
     json_object_set_new(p, "source", json_string(src));
+    json_object_set_new(p, "math", json_string(math_choices[o->fast_math]));
     if (o->input)
         json_object_set_new(p, "input", json_string(o->input));
     if (o->src == SRC_CSV && o->csv_name)
@@ -1162,9 +1172,10 @@ static void print_table(const json_t *rec, const void *ctx)
     const json_t *tim = json_object_get(rec, "timing");
     double med = json_real_value(json_object_get(tim, "median_s"));
     printf("# parkit transform --op %s n=%" PRIu64 " chunk=%" PRIu64 " start=%" PRIu64
-           " threads=%d ranks=%d isa=%s reps=%d warmup=%d%s%s\n",
+           " threads=%d ranks=%d isa=%s math=%s reps=%d warmup=%d%s%s\n",
            pk_transform_op_name(o->op), o->n, o->chunk, o->start, o->common.nthreads, r->c->nranks,
-           pk_transform_isa_name(r->job.isa), o->common.reps, o->common.warmup,
+           pk_transform_isa_name(r->job.isa), math_choices[o->fast_math], o->common.reps,
+           o->common.warmup,
            o->input ? " input=" : "", o->input ? o->input : "");
     printf("%-8s %12s %24s %24s %22s %12s %22s %12s %24s\n", "# chunk", "count", "sum", "mean",
            "min", "argmin", "max", "argmax", "variance");
@@ -1460,7 +1471,9 @@ static int input_size(const struct pk_comm *c, struct opts *o)
     return pk_dist_agree(c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_USAGE);
 }
 
-/* The element code every rank can run: the requested one, or the lowest best level. */
+/* The element code: the requested one, or the best; with --math fast, the lowest best level
+ * of any rank (the regular functions' bits differ between levels; the deterministic ones do
+ * not, so each rank then keeps its own best). */
 static int choose_isa(const struct pk_comm *c, struct opts *o, enum pk_transform_isa *isa)
 {
     int status = PK_EXIT_OK;
@@ -1471,7 +1484,7 @@ static int choose_isa(const struct pk_comm *c, struct opts *o, enum pk_transform
     }
     status = pk_dist_agree(c, status);
     enum pk_transform_isa mine = o->isa != PK_TRANSFORM_ISA_AUTO ? o->isa : pk_transform_isa_best();
-    *isa = (enum pk_transform_isa)(int)-pk_dist_max_double(c, -(double)mine);
+    *isa = o->fast_math ? (enum pk_transform_isa)(int)-pk_dist_max_double(c, -(double)mine) : mine;
     return status;
 }
 
@@ -1490,6 +1503,7 @@ int pk_cmd_transform(int argc, char **argv, const struct pk_comm *c)
         return status;
     }
     r.job.op = o.op;
+    r.job.fast = o.fast_math;
     r.job.n = o.n;
     r.job.chunk = o.chunk;
     r.job.start = (double)o.start;

@@ -26,9 +26,9 @@
  * chains joined by a fixed tree (compiled once per x86-64 level; the order of every chain is
  * the same on each, as -ffp-contract=off forbids fusing), then its parts go to exact
  * accumulators. */
-#include "isa_clones.h"
 #include "parkit/transform.h"
 
+#include "isa_clones.h"
 #include "parkit/status.h"
 
 #include <float.h>
@@ -89,7 +89,6 @@
 /* Blocks per parallel window: 64 M elements, 1.3 MB of block records. */
 #define WINDOW 16384
 
-
 /* ---- instruction sets --------------------------------------------------------------------- */
 
 bool pk_transform_isa_supported(enum pk_transform_isa isa)
@@ -136,70 +135,109 @@ const char *pk_transform_op_name(enum pk_transform_op op)
 
 /* x[i] = op(v[i]) for i < n (x may equal v); when v is NULL, the arguments are base + i
  * (exact: the caller keeps them below 2^53). */
-typedef void (*eval_fn)(enum pk_transform_op op, const double *v, double base, double *x, size_t n);
+typedef void (*eval_fn)(enum pk_transform_op op, const double *v, double base, double *x, size_t n,
+                        bool fast);
 /* f[0..4) as pk_transform_fn_values. */
-typedef void (*fn_fn)(double v, double f[4]);
+typedef void (*fn_fn)(double v, double f[4], bool fast);
+
+/* Each width calls SLEEF's deterministic functions (cinz: the same bits at every vector width,
+ * no FMA inside, so every x86-64 gives the same results) or, with `fast`, its regular ones
+ * (FMA where the ISA has it; the bits then depend on the ISA). The choice is a branch per call
+ * on a loop-invariant flag. */
+static double sin35_1(double a, bool fast)
+{
+    return fast ? Sleef_sin_u35(a) : Sleef_cinz_sind1_u35purec(a);
+}
+static double sin10_1(double a, bool fast)
+{
+    return fast ? Sleef_sin_u10(a) : Sleef_cinz_sind1_u10purec(a);
+}
+static void sincos10_1(double a, bool fast, double *s, double *c)
+{
+    if (fast) {
+        Sleef_double2 r = Sleef_sincos_u10(a);
+        *s = r.x, *c = r.y;
+    } else {
+        Sleef_double_2 r = Sleef_cinz_sincosd1_u10purec(a);
+        *s = r.x, *c = r.y;
+    }
+}
+static double log10_1(double a, bool fast)
+{
+    return fast ? Sleef_log_u10(a) : Sleef_cinz_logd1_u10purec(a);
+}
+static double log1p10_1(double a, bool fast)
+{
+    return fast ? Sleef_log1p_u10(a) : Sleef_cinz_log1pd1_u10purec(a);
+}
 
 /* log(v+1): log of the sum where v + 1 is exact (integers: the cheaper function), log1p(v)
  * where it rounds. Decided per element, on its own argument only. */
-static double log_scalar(double a, double a1)
+static double log_scalar(double a, double a1, bool fast)
 {
-    return a1 - 1.0 == a ? Sleef_log_u10(a1) : Sleef_log1p_u10(a);
+    return a1 - 1.0 == a ? log10_1(a1, fast) : log1p10_1(a, fast);
 }
 
-static double sin_chunk_scalar(double a)
+static double sin_chunk_scalar(double a, bool fast)
 {
-    return fabs(a) < SMALL ? Sleef_sin_u10(a) : Sleef_sin_u35(a);
+    return fabs(a) < SMALL ? sin10_1(a, fast) : sin35_1(a, fast);
 }
 
-static void eval_scalar(enum pk_transform_op op, const double *v, double base, double *x, size_t n)
+static void eval_scalar(enum pk_transform_op op, const double *v, double base, double *x, size_t n,
+                        bool fast)
 {
     for (size_t i = 0; i < n; i++) {
         double a = v ? v[i] : base + (double)i;
         if (op == PK_TRANSFORM_CHUNK) {
-            x[i] = fma(sin_chunk_scalar(a), 100.0, a * a);
+            x[i] = fma(sin_chunk_scalar(a, fast), 100.0, a * a);
         } else {
-            Sleef_double2 sc = Sleef_sincos_u10(a);
-            double a1 = a + 1.0;
-            x[i] = fma(sc.x, sc.y, sqrt(a1)) * log_scalar(a, a1);
+            double s, c, a1 = a + 1.0;
+            sincos10_1(a, fast, &s, &c);
+            x[i] = fma(s, c, sqrt(a1)) * log_scalar(a, a1, fast);
         }
     }
 }
 
-static void fn_scalar(double v, double f[4])
+static void fn_scalar(double v, double f[4], bool fast)
 {
-    Sleef_double2 sc = Sleef_sincos_u10(v);
-    f[0] = sin_chunk_scalar(v);
-    f[1] = sc.x;
-    f[2] = sc.y;
-    f[3] = log_scalar(v, v + 1.0);
+    f[0] = sin_chunk_scalar(v, fast);
+    sincos10_1(v, fast, &f[1], &f[2]);
+    f[3] = log_scalar(v, v + 1.0, fast);
 }
 
 #if PK_X86
+/* A SLEEF vector function, regular or deterministic (see sin35_1). */
+#    define PICK(fast, regular, deterministic, a) ((fast) ? regular(a) : deterministic(a))
+
 /* SSE2 has no fused multiply-add: the combining step uses fma() from libm, which is correctly
  * rounded (the same bits as the instruction) whether or not the CPU has one. */
-static __m128d sin_chunk_sse2(__m128d a)
+static __m128d sin_chunk_sse2(__m128d a, bool fast)
 {
-    __m128d s = Sleef_sind2_u35sse2(a);
+    __m128d s = PICK(fast, Sleef_sind2_u35sse2, Sleef_cinz_sind2_u35sse2, a);
     __m128d small = _mm_cmplt_pd(_mm_andnot_pd(_mm_set1_pd(-0.0), a), _mm_set1_pd(SMALL));
     if (_mm_movemask_pd(small))
-        s = _mm_or_pd(_mm_and_pd(small, Sleef_sind2_u10sse2(a)), _mm_andnot_pd(small, s));
+        s = _mm_or_pd(
+            _mm_and_pd(small, PICK(fast, Sleef_sind2_u10sse2, Sleef_cinz_sind2_u10sse2, a)),
+            _mm_andnot_pd(small, s));
     return s;
 }
 
-static __m128d log_sse2(__m128d a, __m128d a1)
+static __m128d log_sse2(__m128d a, __m128d a1, bool fast)
 {
     __m128d exact = _mm_cmpeq_pd(_mm_sub_pd(a1, _mm_set1_pd(1.0)), a);
     int m = _mm_movemask_pd(exact);
     if (m == 3)
-        return Sleef_logd2_u10sse2(a1);
-    __m128d r = Sleef_log1pd2_u10sse2(a);
+        return PICK(fast, Sleef_logd2_u10sse2, Sleef_cinz_logd2_u10sse2, a1);
+    __m128d r = PICK(fast, Sleef_log1pd2_u10sse2, Sleef_cinz_log1pd2_u10sse2, a);
     if (m)
-        r = _mm_or_pd(_mm_and_pd(exact, Sleef_logd2_u10sse2(a1)), _mm_andnot_pd(exact, r));
+        r = _mm_or_pd(
+            _mm_and_pd(exact, PICK(fast, Sleef_logd2_u10sse2, Sleef_cinz_logd2_u10sse2, a1)),
+            _mm_andnot_pd(exact, r));
     return r;
 }
 
-static void eval_sse2(enum pk_transform_op op, const double *v, double base, double *x, size_t n)
+static void eval_sse2(enum pk_transform_op op, const double *v, double base, double *x, size_t n,
+                      bool fast)
 {
     for (size_t i = 0; i < n; i += 2) {
         double in[2] = {0, 0}, s[2], c[2], g[2];
@@ -208,15 +246,15 @@ static void eval_sse2(enum pk_transform_op op, const double *v, double base, dou
             in[j] = v ? v[i + j] : base + (double)(i + j);
         __m128d a = _mm_loadu_pd(in);
         if (op == PK_TRANSFORM_CHUNK) {
-            _mm_storeu_pd(s, sin_chunk_sse2(a));
+            _mm_storeu_pd(s, sin_chunk_sse2(a, fast));
             for (size_t j = 0; j < m; j++)
                 x[i + j] = fma(s[j], 100.0, in[j] * in[j]);
         } else {
-            Sleef___m128d_2 sc = Sleef_sincosd2_u10sse2(a);
+            Sleef___m128d_2 sc = PICK(fast, Sleef_sincosd2_u10sse2, Sleef_cinz_sincosd2_u10sse2, a);
             __m128d a1 = _mm_add_pd(a, _mm_set1_pd(1.0));
             _mm_storeu_pd(s, sc.x);
             _mm_storeu_pd(c, sc.y);
-            _mm_storeu_pd(g, log_sse2(a, a1));
+            _mm_storeu_pd(g, log_sse2(a, a1, fast));
             double r[2];
             _mm_storeu_pd(r, _mm_sqrt_pd(a1));
             for (size_t j = 0; j < m; j++)
@@ -225,120 +263,127 @@ static void eval_sse2(enum pk_transform_op op, const double *v, double base, dou
     }
 }
 
-static void fn_sse2(double v, double f[4])
+static void fn_sse2(double v, double f[4], bool fast)
 {
     double t[2];
     __m128d a = _mm_set1_pd(v);
-    _mm_storeu_pd(t, sin_chunk_sse2(a));
+    _mm_storeu_pd(t, sin_chunk_sse2(a, fast));
     f[0] = t[0];
-    Sleef___m128d_2 sc = Sleef_sincosd2_u10sse2(a);
+    Sleef___m128d_2 sc = PICK(fast, Sleef_sincosd2_u10sse2, Sleef_cinz_sincosd2_u10sse2, a);
     _mm_storeu_pd(t, sc.x);
     f[1] = t[0];
     _mm_storeu_pd(t, sc.y);
     f[2] = t[0];
-    _mm_storeu_pd(t, log_sse2(a, _mm_add_pd(a, _mm_set1_pd(1.0))));
+    _mm_storeu_pd(t, log_sse2(a, _mm_add_pd(a, _mm_set1_pd(1.0)), fast));
     f[3] = t[0];
 }
 
-__attribute__((target("avx2,fma"))) static __m256d sin_chunk_avx2(__m256d a)
+__attribute__((target("avx2,fma"))) static __m256d sin_chunk_avx2(__m256d a, bool fast)
 {
-    __m256d s = Sleef_sind4_u35avx2(a);
+    __m256d s = PICK(fast, Sleef_sind4_u35avx2, Sleef_cinz_sind4_u35avx, a);
     __m256d small =
         _mm256_cmp_pd(_mm256_andnot_pd(_mm256_set1_pd(-0.0), a), _mm256_set1_pd(SMALL), _CMP_LT_OQ);
     if (_mm256_movemask_pd(small))
-        s = _mm256_blendv_pd(s, Sleef_sind4_u10avx2(a), small);
+        s = _mm256_blendv_pd(s, PICK(fast, Sleef_sind4_u10avx2, Sleef_cinz_sind4_u10avx, a), small);
     return s;
 }
 
-__attribute__((target("avx2,fma"))) static __m256d log_avx2(__m256d a, __m256d a1)
+__attribute__((target("avx2,fma"))) static __m256d log_avx2(__m256d a, __m256d a1, bool fast)
 {
     __m256d exact = _mm256_cmp_pd(_mm256_sub_pd(a1, _mm256_set1_pd(1.0)), a, _CMP_EQ_OQ);
     int m = _mm256_movemask_pd(exact);
     if (m == 15)
-        return Sleef_logd4_u10avx2(a1);
-    __m256d r = Sleef_log1pd4_u10avx2(a);
+        return PICK(fast, Sleef_logd4_u10avx2, Sleef_cinz_logd4_u10avx, a1);
+    __m256d r = PICK(fast, Sleef_log1pd4_u10avx2, Sleef_cinz_log1pd4_u10avx, a);
     if (m)
-        r = _mm256_blendv_pd(r, Sleef_logd4_u10avx2(a1), exact);
+        r = _mm256_blendv_pd(r, PICK(fast, Sleef_logd4_u10avx2, Sleef_cinz_logd4_u10avx, a1),
+                             exact);
     return r;
 }
 
-__attribute__((target("avx2,fma"))) static __m256d op4(enum pk_transform_op op, __m256d a)
+__attribute__((target("avx2,fma"))) static __m256d op4(enum pk_transform_op op, __m256d a,
+                                                       bool fast)
 {
     if (op == PK_TRANSFORM_CHUNK)
-        return _mm256_fmadd_pd(sin_chunk_avx2(a), _mm256_set1_pd(100.0), _mm256_mul_pd(a, a));
-    Sleef___m256d_2 sc = Sleef_sincosd4_u10avx2(a);
+        return _mm256_fmadd_pd(sin_chunk_avx2(a, fast), _mm256_set1_pd(100.0), _mm256_mul_pd(a, a));
+    Sleef___m256d_2 sc = PICK(fast, Sleef_sincosd4_u10avx2, Sleef_cinz_sincosd4_u10avx, a);
     __m256d a1 = _mm256_add_pd(a, _mm256_set1_pd(1.0));
-    return _mm256_mul_pd(_mm256_fmadd_pd(sc.x, sc.y, _mm256_sqrt_pd(a1)), log_avx2(a, a1));
+    return _mm256_mul_pd(_mm256_fmadd_pd(sc.x, sc.y, _mm256_sqrt_pd(a1)), log_avx2(a, a1, fast));
 }
 
-__attribute__((target("avx2,fma"))) static void eval_avx2(enum pk_transform_op op, const double *v,
-                                                          double base, double *x, size_t n)
+__attribute__((target("avx2,fma"))) static void
+eval_avx2(enum pk_transform_op op, const double *v, double base, double *x, size_t n, bool fast)
 {
     size_t i = 0;
     const __m256d iota = _mm256_set_pd(3, 2, 1, 0);
     if (v) {
         for (; i + 4 <= n; i += 4) {
             _mm_prefetch((const char *)(v + i) + PREFETCH_BYTES, _MM_HINT_T0);
-            _mm256_storeu_pd(x + i, op4(op, _mm256_loadu_pd(v + i)));
+            _mm256_storeu_pd(x + i, op4(op, _mm256_loadu_pd(v + i), fast));
         }
     }
     for (; i + 4 <= n; i += 4)
-        _mm256_storeu_pd(x + i, op4(op, _mm256_add_pd(_mm256_set1_pd(base + (double)i), iota)));
+        _mm256_storeu_pd(x + i,
+                         op4(op, _mm256_add_pd(_mm256_set1_pd(base + (double)i), iota), fast));
     if (i < n) {
         double t[4] = {0, 0, 0, 0};
         for (size_t j = i; j < n; j++)
             t[j - i] = v ? v[j] : base + (double)j;
-        _mm256_storeu_pd(t, op4(op, _mm256_loadu_pd(t)));
+        _mm256_storeu_pd(t, op4(op, _mm256_loadu_pd(t), fast));
         memcpy(x + i, t, (n - i) * sizeof *t);
     }
 }
 
-__attribute__((target("avx2,fma"))) static void fn_avx2(double v, double f[4])
+__attribute__((target("avx2,fma"))) static void fn_avx2(double v, double f[4], bool fast)
 {
     double t[4];
     __m256d a = _mm256_set1_pd(v);
-    _mm256_storeu_pd(t, sin_chunk_avx2(a));
+    _mm256_storeu_pd(t, sin_chunk_avx2(a, fast));
     f[0] = t[0];
-    Sleef___m256d_2 sc = Sleef_sincosd4_u10avx2(a);
+    Sleef___m256d_2 sc = PICK(fast, Sleef_sincosd4_u10avx2, Sleef_cinz_sincosd4_u10avx, a);
     _mm256_storeu_pd(t, sc.x);
     f[1] = t[0];
     _mm256_storeu_pd(t, sc.y);
     f[2] = t[0];
-    _mm256_storeu_pd(t, log_avx2(a, _mm256_add_pd(a, _mm256_set1_pd(1.0))));
+    _mm256_storeu_pd(t, log_avx2(a, _mm256_add_pd(a, _mm256_set1_pd(1.0)), fast));
     f[3] = t[0];
 }
 
-__attribute__((target("avx512f"))) static __m512d sin_chunk_avx512(__m512d a)
+__attribute__((target("avx512f"))) static __m512d sin_chunk_avx512(__m512d a, bool fast)
 {
-    __m512d s = Sleef_sind8_u35avx512f(a);
+    __m512d s = PICK(fast, Sleef_sind8_u35avx512f, Sleef_cinz_sind8_u35avx512fnofma, a);
     __mmask8 small = _mm512_cmp_pd_mask(_mm512_abs_pd(a), _mm512_set1_pd(SMALL), _CMP_LT_OQ);
     if (small)
-        s = _mm512_mask_mov_pd(s, small, Sleef_sind8_u10avx512f(a));
+        s = _mm512_mask_mov_pd(
+            s, small, PICK(fast, Sleef_sind8_u10avx512f, Sleef_cinz_sind8_u10avx512fnofma, a));
     return s;
 }
 
-__attribute__((target("avx512f"))) static __m512d log_avx512(__m512d a, __m512d a1)
+__attribute__((target("avx512f"))) static __m512d log_avx512(__m512d a, __m512d a1, bool fast)
 {
     __mmask8 exact = _mm512_cmp_pd_mask(_mm512_sub_pd(a1, _mm512_set1_pd(1.0)), a, _CMP_EQ_OQ);
     if (exact == 0xff)
-        return Sleef_logd8_u10avx512f(a1);
-    __m512d r = Sleef_log1pd8_u10avx512f(a);
+        return PICK(fast, Sleef_logd8_u10avx512f, Sleef_cinz_logd8_u10avx512fnofma, a1);
+    __m512d r = PICK(fast, Sleef_log1pd8_u10avx512f, Sleef_cinz_log1pd8_u10avx512fnofma, a);
     if (exact)
-        r = _mm512_mask_mov_pd(r, exact, Sleef_logd8_u10avx512f(a1));
+        r = _mm512_mask_mov_pd(
+            r, exact, PICK(fast, Sleef_logd8_u10avx512f, Sleef_cinz_logd8_u10avx512fnofma, a1));
     return r;
 }
 
-__attribute__((target("avx512f"))) static __m512d op8(enum pk_transform_op op, __m512d a)
+__attribute__((target("avx512f"))) static __m512d op8(enum pk_transform_op op, __m512d a, bool fast)
 {
     if (op == PK_TRANSFORM_CHUNK)
-        return _mm512_fmadd_pd(sin_chunk_avx512(a), _mm512_set1_pd(100.0), _mm512_mul_pd(a, a));
-    Sleef___m512d_2 sc = Sleef_sincosd8_u10avx512f(a);
+        return _mm512_fmadd_pd(sin_chunk_avx512(a, fast), _mm512_set1_pd(100.0),
+                               _mm512_mul_pd(a, a));
+    Sleef___m512d_2 sc =
+        PICK(fast, Sleef_sincosd8_u10avx512f, Sleef_cinz_sincosd8_u10avx512fnofma, a);
     __m512d a1 = _mm512_add_pd(a, _mm512_set1_pd(1.0));
-    return _mm512_mul_pd(_mm512_fmadd_pd(sc.x, sc.y, _mm512_sqrt_pd(a1)), log_avx512(a, a1));
+    return _mm512_mul_pd(_mm512_fmadd_pd(sc.x, sc.y, _mm512_sqrt_pd(a1)), log_avx512(a, a1, fast));
 }
 
-__attribute__((target("avx512f"))) static void eval_avx512(enum pk_transform_op op, const double *v,
-                                                           double base, double *x, size_t n)
+__attribute__((target("avx512f"))) static void
+eval_avx512(enum pk_transform_op op, const double *v, double base, double *x, size_t n, bool fast)
 {
     size_t i = 0;
     const __m512d iota = _mm512_set_pd(7, 6, 5, 4, 3, 2, 1, 0);
@@ -347,32 +392,34 @@ __attribute__((target("avx512f"))) static void eval_avx512(enum pk_transform_op 
             /* One load per SLEEF call is too sparse a stream for the hardware prefetcher to
              * run far enough ahead: ask for the data PREFETCH_BYTES early (only a hint). */
             _mm_prefetch((const char *)(v + i) + PREFETCH_BYTES, _MM_HINT_T0);
-            _mm512_storeu_pd(x + i, op8(op, _mm512_loadu_pd(v + i)));
+            _mm512_storeu_pd(x + i, op8(op, _mm512_loadu_pd(v + i), fast));
         }
     }
     for (; i + 8 <= n; i += 8)
-        _mm512_storeu_pd(x + i, op8(op, _mm512_add_pd(_mm512_set1_pd(base + (double)i), iota)));
+        _mm512_storeu_pd(x + i,
+                         op8(op, _mm512_add_pd(_mm512_set1_pd(base + (double)i), iota), fast));
     if (i < n) {
         /* masked lanes get 0 and are never stored */
         __mmask8 k = (__mmask8)((1u << (n - i)) - 1);
         __m512d a = v ? _mm512_maskz_loadu_pd(k, v + i)
                       : _mm512_maskz_add_pd(k, _mm512_set1_pd(base + (double)i), iota);
-        _mm512_mask_storeu_pd(x + i, k, op8(op, a));
+        _mm512_mask_storeu_pd(x + i, k, op8(op, a, fast));
     }
 }
 
-__attribute__((target("avx512f"))) static void fn_avx512(double v, double f[4])
+__attribute__((target("avx512f"))) static void fn_avx512(double v, double f[4], bool fast)
 {
     double t[8];
     __m512d a = _mm512_set1_pd(v);
-    _mm512_storeu_pd(t, sin_chunk_avx512(a));
+    _mm512_storeu_pd(t, sin_chunk_avx512(a, fast));
     f[0] = t[0];
-    Sleef___m512d_2 sc = Sleef_sincosd8_u10avx512f(a);
+    Sleef___m512d_2 sc =
+        PICK(fast, Sleef_sincosd8_u10avx512f, Sleef_cinz_sincosd8_u10avx512fnofma, a);
     _mm512_storeu_pd(t, sc.x);
     f[1] = t[0];
     _mm512_storeu_pd(t, sc.y);
     f[2] = t[0];
-    _mm512_storeu_pd(t, log_avx512(a, _mm512_add_pd(a, _mm512_set1_pd(1.0))));
+    _mm512_storeu_pd(t, log_avx512(a, _mm512_add_pd(a, _mm512_set1_pd(1.0)), fast));
     f[3] = t[0];
 }
 #endif
@@ -398,22 +445,22 @@ static eval_fn eval_for(enum pk_transform_isa isa)
     }
 }
 
-void pk_transform_fn_values(enum pk_transform_isa isa, double v, double f[4])
+void pk_transform_fn_values(enum pk_transform_isa isa, bool fast, double v, double f[4])
 {
     switch (resolve(isa)) {
 #if PK_X86
     case PK_TRANSFORM_ISA_SSE2:
-        fn_sse2(v, f);
+        fn_sse2(v, f, fast);
         return;
     case PK_TRANSFORM_ISA_AVX2:
-        fn_avx2(v, f);
+        fn_avx2(v, f, fast);
         return;
     case PK_TRANSFORM_ISA_AVX512:
-        fn_avx512(v, f);
+        fn_avx512(v, f, fast);
         return;
 #endif
     default:
-        fn_scalar(v, f);
+        fn_scalar(v, f, fast);
     }
 }
 
@@ -425,7 +472,7 @@ static double canary_value(double x)
 double pk_transform_elem(const struct pk_transform_job *job, uint64_t i, double v)
 {
     double x;
-    eval_for(resolve(job->isa))(job->op, &v, 0, &x, 1);
+    eval_for(resolve(job->isa))(job->op, &v, 0, &x, 1, job->fast);
     return i == job->canary ? canary_value(x) : x;
 }
 
@@ -566,7 +613,7 @@ static void block_compute(const struct pk_transform_job *job, eval_fn ev, uint64
     size_t n = (size_t)(r->hi - r->lo);
     const double *v = job->in ? job->in + (r->lo - i0) : NULL;
     double *x = job->out ? job->out + (r->lo - i0) : xbuf;
-    ev(job->op, v, job->start + (double)r->lo, x, n);
+    ev(job->op, v, job->start + (double)r->lo, x, n, job->fast);
     if (job->canary >= r->lo && job->canary < r->hi)
         x[job->canary - r->lo] = canary_value(x[job->canary - r->lo]);
     int64_t imin, imax;

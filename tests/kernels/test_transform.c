@@ -104,7 +104,7 @@ static int elements_at(enum pk_transform_isa isa, enum pk_transform_op op, doubl
     if (u > *worst)
         *worst = u;
     double f[4];
-    pk_transform_fn_values(isa, v, f);
+    pk_transform_fn_values(isa, false, v, f);
     long double lv = v;
     long double want[4] = {sinl(lv), sinl(lv), cosl(lv), log1pl(lv)};
     for (int k = 0; k < 4; k++) {

@@ -96,6 +96,10 @@ void pk_tstats_finish(struct pk_tstats *s, struct pk_tsummary *out);
 struct pk_transform_job {
     enum pk_transform_op op;
     enum pk_transform_isa isa; /* AUTO resolves to pk_transform_isa_best() */
+    /* false (the default): SLEEF's deterministic functions, the same bits at every ISA, so on
+     * every x86-64 machine; true: its regular ones, faster where they use FMA, whose bits
+     * depend on the ISA (ranks must then agree on one). */
+    bool fast;
     uint64_t n;                /* grid: global indices [0, n) */
     uint64_t chunk;            /* chunk length, >= 1 */
     double start;              /* generated mode: v = start + i */
@@ -146,7 +150,7 @@ double pk_transform_elem(const struct pk_transform_job *job, uint64_t i, double 
 /* The SLEEF functions used at argument v: f[0] = sin(v) (chunk; the 1-ulp function below
  * |v| = 32, the 3.5-ulp one above), f[1], f[2] = sin(v), cos(v) (heavy, from sincos), f[3] =
  * log(v+1) (heavy: SLEEF's log where v + 1 is exact, its log1p where not). */
-void pk_transform_fn_values(enum pk_transform_isa isa, double v, double f[4]);
+void pk_transform_fn_values(enum pk_transform_isa isa, bool fast, double v, double f[4]);
 /* Documented SLEEF u10 error bound, in ulp, of f[1..3] and of f[0] below |v| = 32 (3.5 above). */
 #define PK_TRANSFORM_FN_ULP 1.0
 /* Bound on an element's error against the exact math, in ulp of the result, where the
