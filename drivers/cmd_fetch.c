@@ -545,9 +545,9 @@ static json_t *results_json(const struct job *jobs, size_t n)
     for (size_t i = 0; i < n; i++) {
         const struct url_result *u = &jobs[i].r;
         json_array_append_new(
-            a, json_pack("{s:s, s:I, s:I, s:f, s:i, s:b, s:s}", "url", jobs[i].url, "status",
+            a, json_pack("{s:o, s:I, s:I, s:f, s:i, s:b, s:o}", "url", pk_json_text(jobs[i].url), "status",
                          (json_int_t)u->h.status, "bytes", (json_int_t)u->h.bytes, "time_s",
-                         u->h.time_s, "attempts", u->h.attempts, "ok", u->ok, "error", u->error));
+                         u->h.time_s, "attempts", u->h.attempts, "ok", u->ok, "error", pk_json_text(u->error)));
     }
     return a;
 }
@@ -561,7 +561,7 @@ static json_t *verification_json(const struct fetch_opts *o, const struct run *r
                                      : "Content-Length, saved files' bytes and CRC-32 read back",
                           "urls_bad", (json_int_t)r->bad);
     if (r->bad)
-        json_object_set_new(v, "first_bad", json_string(r->first_bad));
+        json_object_set_new(v, "first_bad", pk_json_text(r->first_bad));
     return v;
 }
 
@@ -573,12 +573,12 @@ static json_t *make_record(const struct fetch_opts *o, const struct run *r, json
     bool list = r->rc == PK_OK && (o->common.record || o->common.format != PK_FORMAT_TABLE);
     json_t *rec = pk_record_new("fetch");
     json_object_set_new(rec, "params",
-                        json_pack("{s:I, s:I, s:f, s:f, s:I, s:f, s:I, s:I, s:s?, s:b, s:b, s:s}",
+                        json_pack("{s:I, s:I, s:f, s:f, s:I, s:f, s:I, s:I, s:o, s:b, s:b, s:s}",
                                   "urls", (json_int_t)r->n, "workers", (json_int_t)o->workers,
                                   "connect_timeout_s", o->connect_timeout_s, "timeout_s",
                                   o->timeout_s, "retries", (json_int_t)o->retries, "backoff_s",
                                   o->backoff_s, "max_redirects", (json_int_t)o->max_redirs,
-                                  "max_bytes", (json_int_t)o->max_bytes, "out", o->out_dir,
+                                  "max_bytes", (json_int_t)o->max_bytes, "out", pk_json_text(o->out_dir),
                                   "compare", o->compare, "verify", !o->common.no_verify, "libcurl",
                                   pk_http_version()));
     json_object_set_new(rec, "result",

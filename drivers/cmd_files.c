@@ -257,7 +257,7 @@ static int write_report(void *ctx, size_t index, void *result)
         }
         json_object_set_new(cols, header_names[j], c);
     }
-    json_array_append_new(s->files, json_pack("{s:s, s:I, s:I, s:o}", "name", t->name, "rows",
+    json_array_append_new(s->files, json_pack("{s:o, s:I, s:I, s:o}", "name", pk_json_text(t->name), "rows",
                                               (json_int_t)t->rows, "bytes", (json_int_t)t->len + 1,
                                               "columns", cols));
     s->written++;
@@ -425,9 +425,9 @@ static void report_name(char *out, size_t len, size_t k, size_t n)
 static int write_manifest(const struct opts *o, const struct make_sink *sink, bool complete,
                           struct pk_err *err)
 {
-    json_t *man = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:O}", "schema",
+    json_t *man = json_pack("{s:s, s:s, s:o, s:I, s:I, s:b, s:O}", "schema",
                             "parkit.files-manifest/1", "generator", "parkit files --make", "seed",
-                            (json_int_t)o->seed, "count", (json_int_t)sink->written, "rows",
+                            pk_json_u64(o->seed), "count", (json_int_t)sink->written, "rows",
                             (json_int_t)o->rows, "complete", complete, "files", sink->files);
     char *text = json_dumps(man, JSON_COMPACT);
     char *mpath = join_path(o->dir, MANIFEST);
@@ -1055,7 +1055,7 @@ static json_t *columns_json(const struct reading *r)
     json_t *cols = json_array();
     for (size_t k = 0; k < r->nt; k++) {
         const struct total *t = &r->totals[k];
-        json_t *c = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "name", t->name, "type",
+        json_t *c = json_pack("{s:o, s:s, s:I, s:I, s:I, s:b}", "name", pk_json_text(t->name), "type",
                               type_name(t->number, t->text), "count", (json_int_t)t->count,
                               "missing", (json_int_t)t->missing, "distinct",
                               (json_int_t)t->distinct.n, "distinct_more", t->distinct.more);
@@ -1081,8 +1081,8 @@ static json_t *build_record(const struct reading *r)
     const struct outcome *oc = &r->oc;
     json_t *rec = pk_record_new("files");
     json_object_set_new(rec, "params",
-                        json_pack("{s:s, s:s, s:I, s:i, s:b, s:b}", "dir", o->dir, "pattern",
-                                  o->pattern, "workers", (json_int_t)o->workers, "reps",
+                        json_pack("{s:o, s:o, s:I, s:i, s:b, s:b}", "dir", pk_json_text(o->dir),
+                                  "pattern", pk_json_text(o->pattern), "workers", (json_int_t)o->workers, "reps",
                                   o->common.reps, "sequential", !o->no_sequential, "canary",
                                   o->canary));
     json_t *failures = json_array(), *seq = json_array();
@@ -1090,9 +1090,9 @@ static json_t *build_record(const struct reading *r)
         const struct file_result *f = &r->shown[i];
         if (f->status != PK_OK && f->status != PK_ECANCELED)
             json_array_append_new(failures,
-                                  json_pack("{s:s, s:I, s:I, s:s}", "file", r->list.name[i], "line",
+                                  json_pack("{s:o, s:I, s:I, s:o}", "file", pk_json_text(r->list.name[i]), "line",
                                             (json_int_t)f->err.line, "column",
-                                            (json_int_t)f->err.column, "reason", f->err.reason));
+                                            (json_int_t)f->err.column, "reason", pk_json_text(f->err.reason)));
     }
     for (int k = 0; k < oc->seq_reps; k++)
         json_array_append_new(seq, json_real(r->seq_rep_s[k]));

@@ -295,9 +295,9 @@ static json_t *params_json(const struct pk_comm *c, const struct pk_sumsq_opts *
         json_object_set_new(p, "rng", json_string(pk_gauss_rng_name()));
     }
     if (o->variant == PK_SUMSQ_GAUSS || o->variant == PK_SUMSQ_ARRAY)
-        json_object_set_new(p, "seed", json_integer((json_int_t)o->seed));
+        json_object_set_new(p, "seed", pk_json_u64(o->seed));
     if (o->variant == PK_SUMSQ_FILE)
-        json_object_set_new(p, "file", json_string(o->file));
+        json_object_set_new(p, "file", pk_json_text(o->file));
     if (o->variant != PK_SUMSQ_RANGE)
         json_object_set_new(
             p, "block",

@@ -1095,7 +1095,7 @@ static json_t *input_json(const struct opts *o)
 {
     char hex[40];
     snprintf(hex, sizeof hex, "%a", o->csv_sum);
-    return json_pack("{s:s, s:I, s:I, s:f, s:s}", "column", o->csv_name, "count", (json_int_t)o->n,
+    return json_pack("{s:o, s:I, s:I, s:f, s:s}", "column", pk_json_text(o->csv_name), "count", (json_int_t)o->n,
                      "missing", (json_int_t)o->csv_missing, "sum", o->csv_sum, "sum_hex", hex);
 }
 
@@ -1112,13 +1112,13 @@ static json_t *params_json(const struct run *r)
     const char *src = o->src == SRC_RANGE ? "range" : o->src == SRC_RAW ? "raw" : "csv";
     json_object_set_new(p, "source", json_string(src));
     if (o->input)
-        json_object_set_new(p, "input", json_string(o->input));
+        json_object_set_new(p, "input", pk_json_text(o->input));
     if (o->src == SRC_CSV && o->csv_name)
-        json_object_set_new(p, "column", json_string(o->csv_name));
+        json_object_set_new(p, "column", pk_json_text(o->csv_name));
     if (o->src == SRC_CSV)
         json_object_set_new(p, "no_header", json_boolean(o->no_header));
     if (o->output)
-        json_object_set_new(p, "output", json_string(o->output));
+        json_object_set_new(p, "output", pk_json_text(o->output));
     return p;
 }
 
