@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# inputs.sh PARKIT SCENARIO: hostile inputs that parkit once accepted with a wrong result or
+# exit 0 (issue 18, "Wrong results that are accepted" and what follows). Each scenario failed
+# before its fix; each works in a directory of its own.
+set -euo pipefail
+parkit=$1 scenario=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/parkit-inputs.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+fail() { echo "FAIL ($scenario): $*" >&2; exit 1; }
+run() { # run EXPECTED_RC ARGS...: parkit ARGS, stdout and stderr kept in out and err
+    local want=$1 rc=0
+    shift
+    "$parkit" "$@" > out 2> err || rc=$?
+    cat out err
+    [[ $rc == "$want" ]] || fail "exit $rc, expected $want: parkit $*"
+}
+expect() { grep -Eq -- "$1" "$2" || fail "no /$1/ in $2"; }
+
+case $scenario in
+jpeg_corrupt) # scan data cut short or flipped, markers intact: refused unless --lenient
+    python3 - <<'PY'
+w, h = 160, 120
+px = bytearray()
+for y in range(h):
+    for x in range(w):
+        px += bytes(((x * 255 // w) ^ (y & 7) * 8, y * 255 // h, ((x * y) >> 6) & 255))
+open("src.ppm", "wb").write(b"P6\n%d %d\n255\n" % (w, h) + px)
+PY
+    run 0 resize src.ppm --out jpg --format jpeg --size 160x120 --quality 90
+    python3 - jpg/src.jpg <<'PY'
+import os, sys
+d = open(sys.argv[1], "rb").read()
+sos = d.index(b"\xff\xda")
+start = sos + 2 + (d[sos + 2] << 8 | d[sos + 3])  # the entropy-coded data
+end = len(d) - 2                                  # before EOI
+os.mkdir("bad")
+# cut in the middle of the scan, then EOI: every marker parses
+open("bad/cut.jpg", "wb").write(d[:(start + end) // 2] + b"\xff\xd9")
+# 24 bytes of the scan overwritten (a few flipped bits often decode silently to other pixels,
+# which no decoder can see; a damaged run gives libjpeg's "bad Huffman code")
+b = bytearray(d)
+mid = (start + end) // 2 + 42
+b[mid:mid + 24] = b"\x60" * 24
+open("bad/flip.jpg", "wb").write(bytes(b))
+PY
+    run 1 resize bad/cut.jpg bad/flip.jpg --out t --size 32x32
+    expect "'bad/cut.jpg' is corrupt \(JPEG: Corrupt JPEG data" err
+    expect "'bad/flip.jpg' is corrupt \(JPEG: Corrupt JPEG data" err
+    expect "2 of 2 images failed" err
+    [[ ! -e t/cut.jpg && ! -e t/flip.jpg ]] || fail "a thumbnail of a corrupt file was written"
+    run 0 resize bad/cut.jpg bad/flip.jpg --out l --size 32x32 --lenient
+    expect "warning: 'bad/cut.jpg': corrupt JPEG data accepted \(--lenient\): [0-9]+ warnings?" err
+    expect "warning: 'bad/flip.jpg': corrupt JPEG data accepted" err
+    [[ -s l/cut.jpg && -s l/flip.jpg ]] || fail "--lenient wrote no thumbnails"
+    run 0 resize jpg/src.jpg --out g --size 32x32 # the intact file gives no warning
+    ! grep -q warning err || fail "a warning for an intact JPEG"
+    ;;
+record_bytes) # non-UTF-8 bytes in a stage name, an experiment id, a path, argv: no field lost
+    bad=$'\xff\xfe'
+    python3 -c 'import struct, sys; open(sys.argv[1], "wb").write(struct.pack("<3d", 1, 2, 3))' \
+        "x$bad.f64"
+    run 0 pipeline --items 10 --stages "a$bad:0:1" --record r.jsonl
+    run 0 sumsq --file "x$bad.f64" --reps 1 --record r.jsonl
+    run 0 scale sumsq --gauss 1000 -t 1 --reps 1 --experiment "e$bad" --record r.jsonl
+    run 0 advise --format json --record r.jsonl true "arg$bad"
+    python3 - r.jsonl <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(recs) == 4, len(recs)
+p, s, sc, a = recs
+assert p["params"]["stages"] == "a\\xff\\xfe:0:1", p["params"]
+assert s["params"]["file"] == "x\\xff\\xfe.f64", s["params"]
+assert sc["scale"]["experiment"] == "e\\xff\\xfe", sc.get("scale")
+assert a["params"]["command"] == ["true", "arg\\xff\\xfe"], a["params"]
+PY
+    # report reads them back: no record skipped, the escaped id shown
+    grep -v '"pipeline"' r.jsonl | grep -v '"advise"' > rs.jsonl
+    run 0 report rs.jsonl --format json
+    ! grep -q skipped err || fail "report skipped a record"
+    ;;
+seed_u64) # seeds >= 2^63 are recorded as what was given, never as negative numbers
+    run 0 sumsq --gauss 1000 --seed 18446744073709551615 --reps 1 --record r.jsonl
+    run 0 sumsq --gauss 1000 --seed 9223372036854775807 --reps 1 --record r.jsonl
+    run 0 api --tasks 2 --workers 2 --latency 0 --seed 9223372036854775808 --record r.jsonl
+    python3 - r.jsonl <<'PY'
+import json, sys
+seeds = [json.loads(l)["params"]["seed"] for l in open(sys.argv[1])]
+assert [int(s) for s in seeds] == [2**64 - 1, 2**63 - 1, 2**63], seeds
+PY
+    run 0 report r.jsonl
+    ! grep -q skipped err || fail "report skipped a record"
+    ;;
+special_zero_size) # /proc's files say 0 bytes and then give data: refused, not read as empty
+    run 2 sumsq --file /proc/self/status
+    expect "'/proc/self/status' reports a size of 0 but has data" err
+    run 2 transform --input /proc/self/status
+    expect "'/proc/self/status' reports a size of 0 but has data" err
+    : > empty.f64 # a really empty file is still read as empty
+    run 0 sumsq --file empty.f64 --reps 1
+    ;;
+*)
+    fail "unknown scenario"
+    ;;
+esac
