@@ -16,6 +16,7 @@
 #include "interrupt.h"
 #include "opt.h"
 #include "parkit/http.h"
+#include "parkit/lines.h"
 #include "parkit/outdir.h"
 #include "parkit/pool.h"
 #include "record.h"
@@ -173,14 +174,15 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct fetch_op
 }
 
 /* The next URL candidate: the next non-blank, non-comment line of f (trimmed, in *line), or
- * the next operand when f is NULL. NULL at the end. */
+ * the next operand when f is NULL. NULL at the end, or with *len a PK_LINE_* error. */
 static const char *next_url(FILE *f, char **line, size_t *cap, size_t *lineno,
-                            const struct pk_args *args, size_t *arg)
+                            const struct pk_args *args, size_t *arg, ssize_t *len_out)
 {
     if (!f)
         return *arg < args->noperands ? args->operand[(*arg)++] : NULL;
     ssize_t len;
-    while ((len = getline(line, cap, f)) >= 0) {
+    /* a URL line is short: the cap only stops /dev/zero and files with no newline */
+    while ((len = pk_line_read(f, line, cap, PK_LINE_MAX)) >= 0) {
         (*lineno)++;
         while (len > 0 && strchr("\r\n \t", (*line)[len - 1]))
             (*line)[--len] = '\0';
@@ -188,6 +190,7 @@ static const char *next_url(FILE *f, char **line, size_t *cap, size_t *lineno,
         if (*u && *u != '#')
             return u;
     }
+    *len_out = len;
     return NULL;
 }
 
@@ -235,7 +238,8 @@ static int read_urls(const char *file, const struct pk_args *args, char ***urls,
     size_t arg = 0;
     int rc = PK_OK;
     const char *u;
-    while (rc == PK_OK && (u = next_url(f, &line, &linecap, &lineno, args, &arg))) {
+    ssize_t end = PK_LINE_EOF;
+    while (rc == PK_OK && (u = next_url(f, &line, &linecap, &lineno, args, &arg, &end))) {
         if (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0)
             rc = push_url(&list, &count, &cap, u, err);
         else if (f)
@@ -245,8 +249,13 @@ static int read_urls(const char *file, const struct pk_args *args, char ***urls,
         else
             rc = pk_fail(err, PK_EINVAL, "'%s' is not an http:// or https:// URL", u);
     }
-    if (f && f != stdin && ferror(f) && rc == PK_OK)
-        rc = pk_fail(err, PK_EINVAL, "cannot read --url-file '%s'", file);
+    if (end == PK_LINE_TOO_LONG && rc == PK_OK)
+        rc = pk_fail(err, PK_EINVAL, "--url-file '%s' line %zu: longer than %u MiB", file,
+                     lineno + 1, PK_LINE_MAX >> 20);
+    else if (end == PK_LINE_NOMEM && rc == PK_OK)
+        rc = pk_fail(err, PK_ENOMEM, "out of memory reading --url-file '%s'", file);
+    else if (end == PK_LINE_ERROR && rc == PK_OK)
+        rc = pk_fail(err, PK_EINVAL, "cannot read --url-file '%s': %s", file, strerror(errno));
     free(line);
     if (f && f != stdin)
         fclose(f);
