@@ -143,7 +143,8 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct fetch_op
          "a larger body fails, at most 1TiB (default 1GiB)", .max = UINT64_C(1) << 40},
         {"out", 0, PK_OPT_PATH, &o->out_dir, "DIR",
          "save each 2xx body as DIR/<last path segment> ('index.html'\n"
-         "when empty; '.K' appended to a name used earlier in the list),\n"
+         "when empty, cut to 200 bytes when longer, with a warning; '.K'\n"
+         "appended to a name used earlier in the list),\n"
          "written under a temporary name and renamed when complete, with\n"
          "the mode any new file gets (0666 less the umask); DIR is\n"
          "created with its missing parents when it does not exist; an\n"
@@ -270,54 +271,6 @@ static int read_urls(const char *file, const struct pk_args *args, char ***urls,
     return PK_OK;
 }
 
-/* The file name for a URL: its last path segment without query or fragment, made safe (no '/',
- * no leading '.', no control characters), 'index.html' when empty or very long. */
-static void base_name(const char *url, char *base, size_t cap)
-{
-    const char *u = strstr(url, "://") + 3;
-    size_t end = strcspn(u, "?#");
-    const char *path = memchr(u, '/', end);
-    const char *seg = path ? path : u + end;
-    for (const char *p = seg; p < u + end; p++)
-        if (*p == '/')
-            seg = p + 1;
-    size_t len = (size_t)(u + end - seg);
-    if (len == 0 || len >= 200 || len >= cap) {
-        snprintf(base, cap, "index.html");
-        return;
-    }
-    for (size_t k = 0; k < len; k++) {
-        char ch = seg[k];
-        base[k] = (ch == '.' && k == 0) || ch < 32 || ch == 127 ? '_' : ch;
-    }
-    base[len] = '\0';
-}
-
-/* File name for each URL in --out: base_name, '.K' appended when used before. */
-static char **output_names(char *const *urls, size_t n)
-{
-    char **names = calloc(n, sizeof *names);
-    for (size_t i = 0; names && i < n; i++) {
-        char base[256], name[300];
-        base_name(urls[i], base, sizeof base);
-        snprintf(name, sizeof name, "%s", base);
-        for (unsigned dup = 1;; dup++) {
-            size_t k = 0;
-            while (k < i && strcmp(names[k], name) != 0)
-                k++;
-            if (k == i)
-                break;
-            snprintf(name, sizeof name, "%s.%u", base, dup);
-        }
-        names[i] = strdup(name);
-        if (!names[i]) {
-            free_strings(names, i);
-            return NULL;
-        }
-    }
-    return names;
-}
-
 /* io/http's abort hook: Ctrl-C. Any worker thread; reads a flag a signal handler sets. */
 static bool interrupted_hook(void *ctx)
 {
@@ -392,7 +345,14 @@ static int plan(const struct pk_args *args, const struct pk_comm *c, const struc
         pk_error(c, false, "fetch", "--out: %s", err.msg);
         return err.status == PK_EINVAL ? PK_EXIT_USAGE : PK_EXIT_RUNTIME;
     }
-    r->names = o->out_dir ? output_names(r->urls, r->n) : NULL;
+    size_t cut = 0;
+    if (o->out_dir && pk_http_file_names(r->urls, r->n, &r->names, &cut, &err) != PK_OK)
+        r->names = NULL;
+    if (cut) /* said, since the file names then differ from the URLs' */
+        fprintf(stderr,
+                "parkit fetch: warning: %zu %s a last path segment longer than %d bytes, "
+                "cut to %d for the file name\n",
+                cut, cut == 1 ? "URL has" : "URLs have", PK_HTTP_NAME_MAX, PK_HTTP_NAME_MAX);
     r->jobs = calloc(r->n, sizeof *r->jobs);
     r->seq = o->compare ? calloc(r->n, sizeof *r->seq) : NULL;
     if ((o->out_dir && !r->names) || !r->jobs || (o->compare && !r->seq)) {

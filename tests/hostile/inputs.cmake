@@ -22,3 +22,7 @@ pk_hostile_cli(hostile_api_preset_tasks RC 2 STDERR "--preset stores sets --task
                ARGS api --preset stores --tasks 10)
 pk_hostile_cli(hostile_api_preset_timeout RC 2 STDERR "--preset health sets --timeout itself"
                ARGS api --preset health --timeout 1)
+
+# fetch's file names (io/http.c): linear de-duplication, 100,000 equal names within the timeout
+pk_add_test(test_http_names SOURCE ../io/test_http_names.c LIBS parkit::io LABELS hostile io
+            TIMEOUT 60)
