@@ -1148,12 +1148,19 @@ static int find_files(const struct pk_comm *c, struct reading *r)
         pk_error(c, false, "files", "'%s' is not a directory", o->dir);
         return PK_EXIT_USAGE;
     }
-    /* hidden names only when the pattern matches their leading dot itself */
-    int e = pk_dirlist_read(o->dir, o->pattern, true, &r->list);
+    /* hidden names only when the pattern matches their leading dot itself; regular files only:
+     * a FIFO named *.csv blocked the run forever */
+    struct pk_dirlist skipped = {0};
+    int e = pk_dirlist_read_files(o->dir, o->pattern, true, &r->list, &skipped);
     if (e != 0) {
+        pk_dirlist_free(&skipped);
         pk_error(c, false, "files", "cannot list '%s': %s", o->dir, strerror(e));
         return PK_EXIT_RUNTIME;
     }
+    for (size_t i = 0; i < skipped.n && c->rank == 0; i++)
+        fprintf(stderr, "parkit files: warning: skipped '%s/%s': not a regular file\n", o->dir,
+                skipped.name[i]);
+    pk_dirlist_free(&skipped);
     struct pk_err err = {0};
     if (load_manifest(o->dir, &r->man, &err) != PK_OK) {
         pk_error(c, false, "files", "%s", err.msg);
@@ -1199,7 +1206,13 @@ static void warm_cache(char **paths, size_t n)
 {
     static char scratch[1 << 16];
     for (size_t i = 0; i < n && !pk_interrupted(); i++) {
-        int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+        /* never blocks on a FIFO, and reads only what is a regular file now */
+        int fd = open(paths[i], O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        struct stat st;
+        if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+            close(fd);
+            continue;
+        }
         if (fd < 0)
             continue;
         while (read(fd, scratch, sizeof scratch) > 0)

@@ -851,16 +851,22 @@ static void make_req(struct req *r, const char *name, bool probe, const struct p
 
 static FILE *open_file(const char *path, struct pk_err *err, int *status)
 {
-    FILE *f = fopen(path, "rbe");
-    if (!f) {
+    /* O_NONBLOCK: opening a FIFO would wait for a writer forever; it is refused below */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
         *status = pk_fail(err, PK_EIO, "cannot open '%s': %s", path, strerror(errno));
         return NULL;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
         *status = pk_fail(err, PK_EIO, "cannot open '%s': not a regular file", path);
         return NULL;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        *status = pk_fail(err, PK_ENOMEM, "cannot open '%s': %s", path, strerror(errno));
+        close(fd);
     }
     return f;
 }

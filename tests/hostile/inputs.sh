@@ -99,6 +99,21 @@ special_zero_size) # /proc's files say 0 bytes and then give data: refused, not 
     : > empty.f64 # a really empty file is still read as empty
     run 0 sumsq --file empty.f64 --reps 1
     ;;
+fifo) # a FIFO where a file is expected: skipped in a directory walk, refused when named, never waited on
+    mkdir d
+    printf 'id,v\n1,2.5\n2,3.5\n' > d/a.csv
+    mkfifo d/b.csv d/c.jpg
+    rc=0; timeout 30 "$parkit" files d --reps 1 > out 2> err || rc=$?
+    cat out err; [[ $rc == 0 ]] || fail "files d: exit $rc"
+    expect "warning: skipped 'd/b.csv': not a regular file" err
+    expect "1 file in 'd'" out
+    rc=0; timeout 30 "$parkit" transform --input d/b.csv --column v > out 2> err || rc=$?
+    cat err; [[ $rc == 2 ]] || fail "transform --input FIFO: exit $rc"
+    expect "d/b.csv: not a regular file" err
+    rc=0; timeout 30 "$parkit" resize d/c.jpg --out r > out 2> err || rc=$?
+    cat err; [[ $rc == 1 ]] || fail "resize FIFO: exit $rc"
+    expect "cannot open 'd/c.jpg': not a regular file" err
+    ;;
 long_lines) # a line is capped at 16 MiB, as files' records are: a message, exit 2, no growth
     head -c $((17 << 20)) /dev/zero | tr '\0' 'x' > long.txt
     run 2 report long.txt
