@@ -530,9 +530,10 @@ static json_t *make_record(const struct pk_comm *c, const struct api_opts *o,
                                   "timeout_s", o->timeout_s, "retries", (json_int_t)o->retries,
                                   "seed", pk_json_u64(o->seed), "preset", preset_name(o)));
     json_object_set_new(rec, "result",
-                        json_pack("{s:f, s:f, s:f, s:f, s:f, s:I, s:I}", "sequential_s", r->seq_s,
+                        json_pack("{s:f, s:f, s:f, s:o, s:f, s:I, s:I}", "sequential_s", r->seq_s,
                                   "pooled_s", r->pool_s, "throughput_per_s", s->thr,
-                                  "littles_bound", s->bound, "mean_task_s", s->mean_t, "finished",
+                                  "littles_bound", s->bound > 0 ? json_real(s->bound) : json_null(),
+                                  "mean_task_s", s->mean_t, "finished",
                                   (json_int_t)r->finished, "failed", (json_int_t)r->failed));
     json_object_set_new(rec, "verified", json_boolean(s->verified));
     double pool_s = r->pool_s;
@@ -585,7 +586,10 @@ static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
     else
         pk_csvw_field(w, NULL);
     pk_csvw_fieldf(w, "%.6g", s->thr);
-    pk_csvw_fieldf(w, "%.6g", s->bound);
+    if (s->bound > 0) /* none at zero latency */
+        pk_csvw_fieldf(w, "%.6g", s->bound);
+    else
+        pk_csvw_field(w, NULL);
     pk_csvw_fieldf(w, "%.9f", s->mean_t);
     pk_csvw_fieldf(w, "%zu", r->finished);
     pk_csvw_fieldf(w, "%zu", r->failed);
@@ -608,8 +612,12 @@ static void print_table(const json_t *rec, const void *ctx)
     printf("Concurrent  %.3f s", r->pool_s);
     if (o->sequential && r->pool_s > 0)
         printf("   Speedup %.2fx", r->seq_s / r->pool_s);
-    printf("\nthroughput  %.2f calls/s, %.0f%% of Little's law bound W / mean = %.2f\n", s->thr,
-           s->bound > 0 ? 100 * s->thr / s->bound : 0.0, s->bound);
+    if (s->bound > 0)
+        printf("\nthroughput  %.2f calls/s, %.0f%% of Little's law bound W / mean = %.2f\n",
+               s->thr, 100 * s->thr / s->bound, s->bound);
+    else /* calls that take no time: W / 0 bounds nothing */
+        printf("\nthroughput  %.2f calls/s (no Little's law bound: the mean latency is 0)\n",
+               s->thr);
     if (o->stores)
         printf("business    %llu of %llu %s answered; total sales %.0f, total profit %.0f; "
                "%llu profitable (profit > 5000)\n",

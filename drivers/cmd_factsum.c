@@ -206,11 +206,13 @@ static void gmp_out_of_memory(size_t requested)
     char msg[256], who[32] = "";
     if (oom_comm && oom_comm->nranks > 1)
         snprintf(who, sizeof who, "[rank %d] ", oom_comm->rank);
+    char limit[48] = ""; /* no limit, no figure ("bytes requested0)" it was) */
+    if (oom_limit)
+        snprintf(limit, sizeof limit, ", --max-memory %llu", (unsigned long long)oom_limit);
     int len = snprintf(msg, sizeof msg,
                        "%sparkit factsum: error: out of memory in GMP (%zu more bytes "
-                       "requested%s%.0f)\n",
-                       who, requested, oom_limit ? ", --max-memory " : "",
-                       oom_limit ? (double)oom_limit : 0.0);
+                       "requested%s)\n",
+                       who, requested, limit);
     if (len > 0)
         (void)!write(2, msg, (size_t)len < sizeof msg ? (size_t)len : sizeof msg - 1);
     pk_dist_abort(oom_comm, PK_EXIT_RUNTIME);

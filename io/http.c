@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -272,6 +273,36 @@ static CURLcode attempts(struct xfer *x, const char *url, struct pk_http_result 
     return cc;
 }
 
+/* libcurl's failure in words that say what to do: its own text names neither a reply header
+ * over its limit (only "Out of memory") nor running out of descriptors (only "Couldn't
+ * connect"). */
+static int curl_failure(const struct xfer *x, CURLcode cc, struct pk_err *err)
+{
+    int status = cc == CURLE_OPERATION_TIMEDOUT ? PK_ETIMEDOUT : PK_ENET;
+    const char *text = x->h->curl_error[0] ? x->h->curl_error : curl_easy_strerror(cc);
+    long os = 0;
+    curl_easy_getinfo(x->h->curl, CURLINFO_OS_ERRNO, &os);
+    if (cc == CURLE_COULDNT_CONNECT && os != EMFILE && os != ENFILE) {
+        /* libcurl leaves the errno of a failed socket() out: ask for a socket ourselves */
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE))
+            os = errno;
+        if (fd >= 0)
+            close(fd);
+    }
+    if (os == EMFILE || os == ENFILE)
+        return pk_fail(err, status,
+                       "%s: %s (the open-file limit is reached: fewer --workers, or raise "
+                       "ulimit -n)",
+                       text, strerror((int)os));
+    if (cc == CURLE_OUT_OF_MEMORY)
+        return pk_fail(err, status,
+                       "a reply header line over libcurl's limit of %d KiB, or out of memory "
+                       "(libcurl: %s)",
+                       CURL_MAX_HTTP_HEADER >> 10, text);
+    return pk_fail(err, status, "%s", text);
+}
+
 /* The request's status and message, from the last attempt. */
 static int outcome(const struct xfer *x, CURLcode cc, long status, struct pk_err *err)
 {
@@ -280,8 +311,7 @@ static int outcome(const struct xfer *x, CURLcode cc, long status, struct pk_err
     if (cc == CURLE_ABORTED_BY_CALLBACK)
         return pk_fail(err, PK_ECANCELED, "cancelled");
     if (cc != CURLE_OK)
-        return pk_fail(err, cc == CURLE_OPERATION_TIMEDOUT ? PK_ETIMEDOUT : PK_ENET, "%s",
-                       x->h->curl_error[0] ? x->h->curl_error : curl_easy_strerror(cc));
+        return curl_failure(x, cc, err);
     if (status < 200 || status > 299)
         return pk_fail(err, PK_ENET, "HTTP %ld", status);
     return PK_OK;

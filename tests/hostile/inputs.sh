@@ -5,7 +5,8 @@
 set -euo pipefail
 parkit=$1 scenario=$2 sanitize=${3:-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/parkit-inputs.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+server=
+trap '[[ -z $server ]] || kill "$server" 2> /dev/null; rm -rf "$work"' EXIT
 cd "$work"
 fail() { echo "FAIL ($scenario): $*" >&2; exit 1; }
 run() { # run EXPECTED_RC ARGS...: parkit ARGS, stdout and stderr kept in out and err
@@ -113,6 +114,78 @@ fifo) # a FIFO where a file is expected: skipped in a directory walk, refused wh
     rc=0; timeout 30 "$parkit" resize d/c.jpg --out r > out 2> err || rc=$?
     cat err; [[ $rc == 1 ]] || fail "resize FIFO: exit $rc"
     expect "cannot open 'd/c.jpg': not a regular file" err
+    ;;
+messages) # messages that said something false or nothing at all
+    run 0 api --tasks 3 --workers 3 --latency 0
+    expect "no Little's law bound: the mean latency is 0" out
+    ! grep -q "of Little's law bound W / mean = 0.00" out || fail "a 0% bound at zero latency"
+    run 0 api --tasks 3 --workers 3 --latency 0 --format csv
+    python3 -c 'import csv, sys; r = list(csv.DictReader(open(sys.argv[1]))); assert r[0]["littles_bound"] == "", r' out
+    # two worker counts whose fitted one-worker time is negative: not "needs two counts"
+    rec() { printf '{"schema":"parkit.record/1","command":"sumsq","time_utc":"2026-01-01T00:00:00Z","params":{"variant":"range","n":1000,"threads":%s,"ranks":1},"result":{"value":"0"},"verified":true,"timing":{"warmup":0,"reps_s":[%s]},"provenance":{"version":"0.1.0","git_commit":"abc","compiler":"gcc","c_flags":"-O2","build_type":"Release","native":false,"openmp":201511,"mpi":"none","gsl":"2.7","gmp":"6.2","jansson":"2.14","machine":{"host":"h","cores":8,"nranks":1,"nthreads":%s,"ranks":[],"warnings":[]}}}\n' "$1" "$2" "$1"; }
+    { rec 2 1,1.01,0.99; rec 4 3,3.03,2.97; } > fit.jsonl
+    run 0 report fit.jsonl
+    expect "no Amdahl fit: the times at 2 worker counts give no model" out
+    ! grep -q "needs at least two worker counts" out || fail "report says it needs two counts"
+    # a last path segment over 200 bytes is cut, and said so (it became index.html.N silently)
+    long=$(printf 'n%.0s' $(seq 300))
+    run 1 fetch "http://127.0.0.1:9/a/$long" "http://127.0.0.1:9/b/$long" --out f --retries 0
+    expect "warning: 2 URLs have a last path segment longer than 200 bytes, cut to 200" err
+    # a reply header over libcurl's limit was "Out of memory"; running out of descriptors was
+    # "Couldn't connect"
+    python3 - > port.txt 2> server.err <<'PY' &
+import socket, sys, threading
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+s.settimeout(60)
+print(s.getsockname()[1], flush=True)
+def serve(c):
+    try:
+        req = c.recv(65536)
+        big = b"X-Big: " + b"a" * (1 << 20) + b"\r\n" if b"/big" in req else b""
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n" + big + b"\r\nok")
+    except OSError:
+        pass
+    c.close()
+while True:
+    try:
+        c, _ = s.accept()
+    except OSError:
+        break
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+    server=$!
+    for _ in $(seq 50); do [[ -s port.txt ]] && break; sleep 0.1; done
+    port=$(cat port.txt)
+    run 1 fetch "http://127.0.0.1:$port/big" --retries 0
+    expect "a reply header line over libcurl's limit of 100 KiB, or out of memory" out
+    if [[ -z $sanitize ]]; then
+        for i in $(seq 40); do echo "http://127.0.0.1:$port/ok"; done > urls.txt
+        rc=0; (ulimit -n 16; "$parkit" fetch --url-file urls.txt --workers 32 --retries 0 > out 2> err) || rc=$?
+        cat out err; [[ $rc == 1 ]] || fail "fetch at ulimit -n 16: exit $rc"
+        n=$(grep -c "Couldn't connect" out || true)
+        (( n > 0 )) || fail "no URL ran out of descriptors"
+        [[ $(grep -c "Too many open files (the open-file limit is reached" out) == "$n" ]] ||
+            fail "a descriptor failure not named"
+    fi
+    kill "$server"
+    server=
+    ;;
+factsum_oom) # GMP out of memory without --max-memory ended in "bytes requested0)"
+    [[ -z $sanitize ]] || exit 77
+    for v in 50000 60000 70000 80000; do
+        rc=0; (ulimit -v $v; "$parkit" factsum 1e6 --reps 1 --warmup 0 --force > out 2> err) || rc=$?
+        cat err
+        if grep -q "out of memory in GMP" err; then
+            [[ $rc == 1 ]] || fail "exit $rc"
+            expect "out of memory in GMP \([0-9]+ more bytes requested\)$" err
+            exit 0
+        fi
+    done
+    echo "GMP never ran out of memory here: skipped"
+    exit 77
     ;;
 long_lines) # a line is capped at 16 MiB, as files' records are: a message, exit 2, no growth
     head -c $((17 << 20)) /dev/zero | tr '\0' 'x' > long.txt
