@@ -149,6 +149,9 @@ static int setup(struct run *r, struct pk_err *err)
     }
     if (pk_rawfile_read(o->file, r->lo, nlocal, r->x, err) != PK_OK)
         return PK_EXIT_RUNTIME;
+    double m = pk_sumsq_f64_max_abs(o->n);
+    if (pk_check_values(o->file, r->x, nlocal, r->lo, -m, m, "sumsq", err) != PK_OK)
+        return PK_EXIT_USAGE;
     return PK_EXIT_OK;
 }
 

@@ -313,6 +313,7 @@ static int csv_scan_input(struct opts *o, struct pk_err *err)
 struct csv_column {
     struct pk_csv_reader *r;
     const struct opts *o;
+    uint64_t line; /* of the last value read */
 };
 
 static int csv_column_open(struct csv_column *c, const struct opts *o, struct pk_err *err)
@@ -342,6 +343,7 @@ static int csv_column_next(struct csv_column *c, double *v, struct pk_err *err)
         const struct pk_csv_field *x = &f[c->o->csv_col];
         if (x->len == 0)
             continue; /* a missing value */
+        c->line = x->line;
         if (pk_csv_number(x->text, x->len, v))
             return PK_OK;
         char shown[64];
@@ -624,15 +626,28 @@ static int fill(struct feed *f, struct buf *b, struct pk_err *err)
 {
     size_t m = (size_t)(b->i1 - b->i0);
     int rc = PK_OK;
+    /* values beyond the op's domain are the input's fault (exit 2), named where they are;
+     * they gave NaN statistics and a failed verification (exit 3) */
+    double lo, hi;
+    pk_transform_domain(f->o->op, f->o->n, &lo, &hi);
+    const char *what = f->o->op == PK_TRANSFORM_HEAVY ? "--op heavy (log(v + 1): v > -1)" : "--op chunk";
     if (f->o->src == SRC_RAW) {
         rc = pk_rawfile_stream_get(f->raw, b->i0, m, b->v, &b->blk, err);
         b->in = rc == PK_OK ? b->blk.values : b->v;
+        if (rc == PK_OK)
+            rc = pk_check_values(f->o->input, b->in, m, b->i0, lo, hi, what, err);
     } else if (f->o->src == SRC_CSV) {
         for (size_t j = 0; rc == PK_OK && j < m; j++) {
             rc = csv_column_next(&f->csv, &b->v[j], err);
             if (rc == PK_ECLOSED)
                 rc = pk_fail(err, PK_EIO, "'%s' ended after %" PRIu64 " values", f->o->input,
                              b->i0 + j);
+            char where[512];
+            if (rc == PK_OK && !(isfinite(b->v[j]) && b->v[j] >= lo && b->v[j] <= hi)) {
+                snprintf(where, sizeof where, "%s:%" PRIu64 ":%zu: the value in column '%s'",
+                         f->o->input, f->csv.line, f->o->csv_col + 1, f->o->csv_name);
+                rc = pk_check_value(where, b->v[j], lo, hi, what, err);
+            }
         }
     }
     return rc;

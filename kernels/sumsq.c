@@ -12,6 +12,7 @@
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
+#include <float.h>
 #include <math.h>
 #include <omp.h>
 
@@ -331,4 +332,9 @@ int pk_sumsq_gauss_check(const struct pk_gauss_grid *g, uint64_t k0, uint64_t k1
     *nbad = bad;
     *worst_rel = worst;
     return status;
+}
+
+double pk_sumsq_f64_max_abs(uint64_t n)
+{
+    return sqrt(DBL_MAX / (double)(n ? n : 1));
 }

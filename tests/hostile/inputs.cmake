@@ -1,6 +1,6 @@
 # Inputs, bounds and messages (issue 18): inputs.sh scenarios, then one-line cases. Every case
 # failed before its fix.
-foreach(s IN ITEMS jpeg_corrupt record_bytes seed_u64 special_zero_size long_lines fifo messages
+foreach(s IN ITEMS jpeg_corrupt record_bytes seed_u64 special_zero_size long_lines fifo messages values
                factsum_oom)
   add_test(NAME hostile.inputs_${s}
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/inputs.sh $<TARGET_FILE:parkit> ${s} "${PK_SANITIZE}")

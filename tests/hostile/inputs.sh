@@ -115,6 +115,26 @@ fifo) # a FIFO where a file is expected: skipped in a directory walk, refused wh
     cat err; [[ $rc == 1 ]] || fail "resize FIFO: exit $rc"
     expect "cannot open 'd/c.jpg': not a regular file" err
     ;;
+values) # non-finite or overflowing input values: exit 2 naming file and place, not 3 (or 0 for a NaN)
+    python3 - <<'PY'
+import struct
+for name, v in (("nan", float("nan")), ("inf", float("-inf")), ("big", 1e300)):
+    open(name + ".f64", "wb").write(struct.pack("<4d", 1, 2, v, 4))
+open("big.csv", "w").write("id,v\n1,1\n2,1e300\n3,3\n")
+open("neg.csv", "w").write("id,v\n1,1\n2,-1\n3,3\n")
+PY
+    for f in nan inf big; do
+        run 2 sumsq --file $f.f64 --reps 1
+        expect "'$f.f64': value 2 \(byte offset 16\) is -?(nan|inf|1e\+300): sumsq takes finite values" err
+        run 2 transform --input $f.f64 --reps 1
+        expect "'$f.f64': value 2 \(byte offset 16\) is .*: --op chunk takes finite values" err
+    done
+    run 2 transform --input big.csv --column v --reps 1
+    expect "big.csv:3:2: the value in column 'v' is 1e\+300: --op chunk takes" err
+    run 2 transform --input neg.csv --column v --op heavy --reps 1
+    expect "neg.csv:3:2: the value in column 'v' is -1: --op heavy" err
+    run 0 transform --input neg.csv --column v --reps 1 # -1 is fine for chunk
+    ;;
 messages) # messages that said something false or nothing at all
     run 0 api --tasks 3 --workers 3 --latency 0
     expect "no Little's law bound: the mean latency is 0" out
