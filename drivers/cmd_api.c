@@ -262,9 +262,10 @@ static int apply_preset(const struct pk_comm *c, struct api_opts *o)
 {
     static const char *const names[] = {"--tasks", "--workers", "--latency", "--fail-rate",
                                         "--timeout"};
-    int sets = o->stores   ? GIVEN_TASKS | GIVEN_WORKERS | GIVEN_LATENCY
-               : o->health ? GIVEN_TASKS | GIVEN_WORKERS | GIVEN_LATENCY | GIVEN_FAIL | GIVEN_TIMEOUT
-                           : 0;
+    int sets = o->stores ? GIVEN_TASKS | GIVEN_WORKERS | GIVEN_LATENCY
+               : o->health
+                   ? GIVEN_TASKS | GIVEN_WORKERS | GIVEN_LATENCY | GIVEN_FAIL | GIVEN_TIMEOUT
+                   : 0;
     for (int k = 0; k < 5; k++)
         if (o->given & sets & (1 << k)) {
             pk_error(c, false, "api", "--preset %s sets %s itself: give one or the other",
@@ -307,8 +308,8 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct api_opts
          .check = check_latency, .tag = &given[2], .tag_value = GIVEN_LATENCY},
         {"seed", 0, PK_OPT_COUNT, &o->seed, "S", "seed of every draw (default 42)"},
         {"fail-rate", 0, PK_OPT_REAL, &o->fail_rate, "P",
-         "probability that a call fails, 0..1 (default 0)", .rmin = 0, .rmax = 1,
-         .tag = &given[3], .tag_value = GIVEN_FAIL},
+         "probability that a call fails, 0..1 (default 0)", .rmin = 0, .rmax = 1, .tag = &given[3],
+         .tag_value = GIVEN_FAIL},
         {"timeout", 0, PK_OPT_SECONDS, &o->timeout_s, "S",
          "a call taking longer is abandoned, up to 1h (default 0: none)", .rmax = 3600,
          .tag = &given[4], .tag_value = GIVEN_TIMEOUT},
@@ -522,19 +523,18 @@ static json_t *make_record(const struct pk_comm *c, const struct api_opts *o,
                            const struct api_run *r, const struct api_summary *s)
 {
     json_t *rec = pk_record_new("api");
-    json_object_set_new(rec, "params",
-                        json_pack("{s:I, s:I, s:s, s:f, s:f, s:f, s:f, s:I, s:o, s:s}", "tasks",
-                                  (json_int_t)o->n, "workers", (json_int_t)o->workers, "latency",
-                                  dist_name(o->lat.d), "a", o->lat.a, "b", o->lat.b, "fail_rate",
-                                  o->fail_rate,
-                                  "timeout_s", o->timeout_s, "retries", (json_int_t)o->retries,
-                                  "seed", pk_json_u64(o->seed), "preset", preset_name(o)));
+    json_object_set_new(
+        rec, "params",
+        json_pack("{s:I, s:I, s:s, s:f, s:f, s:f, s:f, s:I, s:o, s:s}", "tasks", (json_int_t)o->n,
+                  "workers", (json_int_t)o->workers, "latency", dist_name(o->lat.d), "a", o->lat.a,
+                  "b", o->lat.b, "fail_rate", o->fail_rate, "timeout_s", o->timeout_s, "retries",
+                  (json_int_t)o->retries, "seed", pk_json_u64(o->seed), "preset", preset_name(o)));
     json_object_set_new(rec, "result",
                         json_pack("{s:f, s:f, s:f, s:o, s:f, s:I, s:I}", "sequential_s", r->seq_s,
                                   "pooled_s", r->pool_s, "throughput_per_s", s->thr,
                                   "littles_bound", s->bound > 0 ? json_real(s->bound) : json_null(),
-                                  "mean_task_s", s->mean_t, "finished",
-                                  (json_int_t)r->finished, "failed", (json_int_t)r->failed));
+                                  "mean_task_s", s->mean_t, "finished", (json_int_t)r->finished,
+                                  "failed", (json_int_t)r->failed));
     json_object_set_new(rec, "verified", json_boolean(s->verified));
     double pool_s = r->pool_s;
     pk_record_set_timing(rec, &pool_s, 1, 0);
@@ -613,8 +613,8 @@ static void print_table(const json_t *rec, const void *ctx)
     if (o->sequential && r->pool_s > 0)
         printf("   Speedup %.2fx", r->seq_s / r->pool_s);
     if (s->bound > 0)
-        printf("\nthroughput  %.2f calls/s, %.0f%% of Little's law bound W / mean = %.2f\n",
-               s->thr, 100 * s->thr / s->bound, s->bound);
+        printf("\nthroughput  %.2f calls/s, %.0f%% of Little's law bound W / mean = %.2f\n", s->thr,
+               100 * s->thr / s->bound, s->bound);
     else /* calls that take no time: W / 0 bounds nothing */
         printf("\nthroughput  %.2f calls/s (no Little's law bound: the mean latency is 0)\n",
                s->thr);

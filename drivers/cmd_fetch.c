@@ -513,10 +513,11 @@ static json_t *results_json(const struct job *jobs, size_t n)
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++) {
         const struct url_result *u = &jobs[i].r;
-        json_array_append_new(
-            a, json_pack("{s:o, s:I, s:I, s:f, s:i, s:b, s:o}", "url", pk_json_text(jobs[i].url), "status",
-                         (json_int_t)u->h.status, "bytes", (json_int_t)u->h.bytes, "time_s",
-                         u->h.time_s, "attempts", u->h.attempts, "ok", u->ok, "error", pk_json_text(u->error)));
+        json_array_append_new(a, json_pack("{s:o, s:I, s:I, s:f, s:i, s:b, s:o}", "url",
+                                           pk_json_text(jobs[i].url), "status",
+                                           (json_int_t)u->h.status, "bytes", (json_int_t)u->h.bytes,
+                                           "time_s", u->h.time_s, "attempts", u->h.attempts, "ok",
+                                           u->ok, "error", pk_json_text(u->error)));
     }
     return a;
 }
@@ -547,9 +548,9 @@ static json_t *make_record(const struct fetch_opts *o, const struct run *r, json
                                   "connect_timeout_s", o->connect_timeout_s, "timeout_s",
                                   o->timeout_s, "retries", (json_int_t)o->retries, "backoff_s",
                                   o->backoff_s, "max_redirects", (json_int_t)o->max_redirs,
-                                  "max_bytes", (json_int_t)o->max_bytes, "out", pk_json_text(o->out_dir),
-                                  "compare", o->compare, "verify", !o->common.no_verify, "libcurl",
-                                  pk_http_version()));
+                                  "max_bytes", (json_int_t)o->max_bytes, "out",
+                                  pk_json_text(o->out_dir), "compare", o->compare, "verify",
+                                  !o->common.no_verify, "libcurl", pk_http_version()));
     json_object_set_new(rec, "result",
                         json_pack("{s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:o}", "finished",
                                   (json_int_t)r->finished, "failed", (json_int_t)r->failed,

@@ -257,9 +257,9 @@ static int write_report(void *ctx, size_t index, void *result)
         }
         json_object_set_new(cols, header_names[j], c);
     }
-    json_array_append_new(s->files, json_pack("{s:o, s:I, s:I, s:o}", "name", pk_json_text(t->name), "rows",
-                                              (json_int_t)t->rows, "bytes", (json_int_t)t->len + 1,
-                                              "columns", cols));
+    json_array_append_new(s->files, json_pack("{s:o, s:I, s:I, s:o}", "name", pk_json_text(t->name),
+                                              "rows", (json_int_t)t->rows, "bytes",
+                                              (json_int_t)t->len + 1, "columns", cols));
     s->written++;
     s->nbytes += t->len + 1;
     if (pk_interrupted())
@@ -1055,8 +1055,8 @@ static json_t *columns_json(const struct reading *r)
     json_t *cols = json_array();
     for (size_t k = 0; k < r->nt; k++) {
         const struct total *t = &r->totals[k];
-        json_t *c = json_pack("{s:o, s:s, s:I, s:I, s:I, s:b}", "name", pk_json_text(t->name), "type",
-                              type_name(t->number, t->text), "count", (json_int_t)t->count,
+        json_t *c = json_pack("{s:o, s:s, s:I, s:I, s:I, s:b}", "name", pk_json_text(t->name),
+                              "type", type_name(t->number, t->text), "count", (json_int_t)t->count,
                               "missing", (json_int_t)t->missing, "distinct",
                               (json_int_t)t->distinct.n, "distinct_more", t->distinct.more);
         if (t->number && !t->text) {
@@ -1082,17 +1082,18 @@ static json_t *build_record(const struct reading *r)
     json_t *rec = pk_record_new("files");
     json_object_set_new(rec, "params",
                         json_pack("{s:o, s:o, s:I, s:i, s:b, s:b}", "dir", pk_json_text(o->dir),
-                                  "pattern", pk_json_text(o->pattern), "workers", (json_int_t)o->workers, "reps",
-                                  o->common.reps, "sequential", !o->no_sequential, "canary",
-                                  o->canary));
+                                  "pattern", pk_json_text(o->pattern), "workers",
+                                  (json_int_t)o->workers, "reps", o->common.reps, "sequential",
+                                  !o->no_sequential, "canary", o->canary));
     json_t *failures = json_array(), *seq = json_array();
     for (size_t i = 0; i < oc->n; i++) {
         const struct file_result *f = &r->shown[i];
         if (f->status != PK_OK && f->status != PK_ECANCELED)
-            json_array_append_new(failures,
-                                  json_pack("{s:o, s:I, s:I, s:o}", "file", pk_json_text(r->list.name[i]), "line",
-                                            (json_int_t)f->err.line, "column",
-                                            (json_int_t)f->err.column, "reason", pk_json_text(f->err.reason)));
+            json_array_append_new(failures, json_pack("{s:o, s:I, s:I, s:o}", "file",
+                                                      pk_json_text(r->list.name[i]), "line",
+                                                      (json_int_t)f->err.line, "column",
+                                                      (json_int_t)f->err.column, "reason",
+                                                      pk_json_text(f->err.reason)));
     }
     for (int k = 0; k < oc->seq_reps; k++)
         json_array_append_new(seq, json_real(r->seq_rep_s[k]));

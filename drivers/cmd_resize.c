@@ -195,7 +195,8 @@ static int check_size(const struct pk_opt *opt, const char *text, struct pk_err 
     size_t lw = x ? (size_t)(x - text) : 0, lh = x ? strlen(x + 1) : 0;
     bool digits = lw > 0 && lw <= 5 && strspn(text, "0123456789") == lw && lh > 0 && lh <= 5 &&
                   strspn(x + 1, "0123456789") == lh;
-    unsigned long w = digits ? strtoul(text, NULL, 10) : 0, h = digits ? strtoul(x + 1, NULL, 10) : 0;
+    unsigned long w = digits ? strtoul(text, NULL, 10) : 0,
+                  h = digits ? strtoul(x + 1, NULL, 10) : 0;
     size->w = (int)w;
     size->h = (int)h;
     if (!digits || w < 1 || h < 1 || w > 65535 || h > 65535)
@@ -511,8 +512,7 @@ static void declare(struct resize_opts *o, struct pk_opt t[NOPTS + 1])
         {"no-shrink-on-load", 0, PK_OPT_FLAG, &o->no_shrink, NULL,
          "decode JPEGs at full size: the quality of a full resample, slowest"},
         {"filter", 0, PK_OPT_ENUM, &o->filter, "F",
-         "nearest, bilinear, bicubic, mitchell or lanczos3 (default)",
-         .choices = filter_names},
+         "nearest, bilinear, bicubic, mitchell or lanczos3 (default)", .choices = filter_names},
         {"format", 0, PK_OPT_STRING, &o->format.text, "F",
          "the thumbnails' format: jpeg, png or same (default same; PNM\n"
          "inputs become png)",

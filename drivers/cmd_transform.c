@@ -630,7 +630,8 @@ static int fill(struct feed *f, struct buf *b, struct pk_err *err)
      * they gave NaN statistics and a failed verification (exit 3) */
     double lo, hi;
     pk_transform_domain(f->o->op, f->o->n, &lo, &hi);
-    const char *what = f->o->op == PK_TRANSFORM_HEAVY ? "--op heavy (log(v + 1): v > -1)" : "--op chunk";
+    const char *what =
+        f->o->op == PK_TRANSFORM_HEAVY ? "--op heavy (log(v + 1): v > -1)" : "--op chunk";
     if (f->o->src == SRC_RAW) {
         rc = pk_rawfile_stream_get(f->raw, b->i0, m, b->v, &b->blk, err);
         b->in = rc == PK_OK ? b->blk.values : b->v;
@@ -1110,8 +1111,9 @@ static json_t *input_json(const struct opts *o)
 {
     char hex[40];
     snprintf(hex, sizeof hex, "%a", o->csv_sum);
-    return json_pack("{s:o, s:I, s:I, s:f, s:s}", "column", pk_json_text(o->csv_name), "count", (json_int_t)o->n,
-                     "missing", (json_int_t)o->csv_missing, "sum", o->csv_sum, "sum_hex", hex);
+    return json_pack("{s:o, s:I, s:I, s:f, s:s}", "column", pk_json_text(o->csv_name), "count",
+                     (json_int_t)o->n, "missing", (json_int_t)o->csv_missing, "sum", o->csv_sum,
+                     "sum_hex", hex);
 }
 
 static json_t *params_json(const struct run *r)

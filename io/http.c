@@ -471,7 +471,8 @@ int pk_http_file_names(char *const *urls, size_t n, char ***out, size_t *cut, st
     size_t ncut = 0, cap = 16;
     while (cap < 2 * n) /* at most half full: short probe runs */
         cap *= 2;
-    struct name_set set = {.mask = cap - 1, .name = calloc(cap, sizeof *set.name),
+    struct name_set set = {.mask = cap - 1,
+                           .name = calloc(cap, sizeof *set.name),
                            .next_k = calloc(cap, sizeof *set.next_k)};
     char **names = calloc(n ? n : 1, sizeof *names);
     size_t i = 0;

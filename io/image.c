@@ -192,9 +192,9 @@ struct jerr {
     struct jpeg_error_mgr pub;
     jmp_buf jb;
     bool truncated;
-    bool eof;      /* the source ran out of bytes */
-    bool lenient;  /* corrupt-data warnings are counted, not errors */
-    int corrupt;   /* corrupt-data warnings accepted (lenient) */
+    bool eof;     /* the source ran out of bytes */
+    bool lenient; /* corrupt-data warnings are counted, not errors */
+    int corrupt;  /* corrupt-data warnings accepted (lenient) */
     char msg[JMSG_LENGTH_MAX];
     char first[JMSG_LENGTH_MAX]; /* the first one accepted */
 };

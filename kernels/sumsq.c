@@ -5,14 +5,14 @@
  * lane is an independent scalar chain, and a fixed tree joins the lanes. Compilers vectorise
  * the lanes (4 zmm or 16 xmm registers) without changing the order of any chain, so the bits
  * depend only on the block's contents, never on the ISA, the alignment or the thread. */
-#include "isa_clones.h"
 #include "parkit/sumsq.h"
 
+#include "isa_clones.h"
 #include "parkit/status.h"
 
+#include <float.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
-#include <float.h>
 #include <math.h>
 #include <omp.h>
 

@@ -176,8 +176,9 @@ int pk_check_value(const char *where, double v, double lo, double hi, const char
 {
     if (isfinite(v) && v >= lo && v <= hi)
         return PK_OK;
-    return pk_fail(err, PK_EINVAL, "%s is %.9g: %s takes finite values in [%.6g, %.6g] for this input",
-                   where, v, what, lo, hi);
+    return pk_fail(err, PK_EINVAL,
+                   "%s is %.9g: %s takes finite values in [%.6g, %.6g] for this input", where, v,
+                   what, lo, hi);
 }
 
 int pk_check_values(const char *file, const double *x, size_t n, uint64_t first, double lo,

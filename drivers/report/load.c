@@ -4,9 +4,8 @@
  * half-used. Records of different hosts, commits, compilers, flags or MPI libraries never share
  * a group. */
 #include "commands.h"
-#include "report.h"
-
 #include "parkit/lines.h"
+#include "report.h"
 
 #include <errno.h>
 #include <math.h>

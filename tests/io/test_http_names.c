@@ -93,8 +93,14 @@ static int case_long_and_odd(void)
     memset(long_ascii + strlen(long_ascii), 'k', 300);
     for (int i = 0; i < 150; i++)
         strcat(long_utf8, "\xc3\xa9"); /* 2 bytes each, after one 'z': 200 would split one */
-    char *urls[] = {long_ascii, long_utf8, "http://h/", "http://h", "http://h/.hidden",
-                    "http://h/a\x01" "b#frag", long_ascii};
+    char *urls[] = {long_ascii,
+                    long_utf8,
+                    "http://h/",
+                    "http://h",
+                    "http://h/.hidden",
+                    "http://h/a\x01"
+                    "b#frag",
+                    long_ascii};
     size_t n = sizeof urls / sizeof urls[0], cut = 0;
     char **names = NULL;
     CHECK_OK(pk_http_file_names(urls, n, &names, &cut, NULL));
