@@ -860,6 +860,8 @@ static json_t *make_record(const struct pk_comm *c, const struct resize_opts *o,
                   "quality", o->quality, "linear", o->linear, "shrink_on_load", !o->no_shrink,
                   "reducing_gap", o->reducing_gap, "workers", o->workers, "threads",
                   o->common.nthreads, "ranks", c->nranks));
+    /* whether corrupt JPEG data was accepted (each such file is named on stderr) */
+    json_object_set_new(json_object_get(rec, "params"), "lenient", json_boolean(o->lenient));
     json_t *result =
         json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:f}", "done", (json_int_t)s->done, "failed",
                   (json_int_t)s->failed, "not_done", (json_int_t)s->not_done, "input_megapixels",

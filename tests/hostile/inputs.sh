@@ -50,7 +50,8 @@ PY
     expect "'bad/flip.jpg' is corrupt \(JPEG: Corrupt JPEG data" err
     expect "2 of 2 images failed" err
     [[ ! -e t/cut.jpg && ! -e t/flip.jpg ]] || fail "a thumbnail of a corrupt file was written"
-    run 0 resize bad/cut.jpg bad/flip.jpg --out l --size 32x32 --lenient
+    run 0 resize bad/cut.jpg bad/flip.jpg --out l --size 32x32 --lenient --record r.jsonl
+    python3 -c 'import json, sys; assert json.loads(open(sys.argv[1]).readline())["params"]["lenient"] is True' r.jsonl
     expect "warning: 'bad/cut.jpg': corrupt JPEG data accepted \(--lenient\): [0-9]+ warnings?" err
     expect "warning: 'bad/flip.jpg': corrupt JPEG data accepted" err
     [[ -s l/cut.jpg && -s l/flip.jpg ]] || fail "--lenient wrote no thumbnails"
