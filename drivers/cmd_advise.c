@@ -190,7 +190,7 @@ static json_t *make_record(const struct pk_comm *c, const struct pk_args *a,
     ending(m->status, how, sizeof how);
     json_t *cmd = json_array();
     for (size_t i = 0; i < a->nrest; i++)
-        json_array_append_new(cmd, json_string(a->rest[i]));
+        json_array_append_new(cmd, pk_json_text(a->rest[i]));
     json_t *rec = pk_record_new("advise");
     json_object_set_new(rec, "params", json_pack("{s:o, s:f}", "command", cmd, "sample_s", SAMPLE_S));
     json_t *res = json_pack(

@@ -74,6 +74,15 @@ static int check_latency(const struct pk_opt *opt, const char *text, struct pk_e
     char name[16] = "", tail = 0, *end = NULL;
     l->a = l->b = 0;
     int n = sscanf(text, "%15[a-z]:%lf:%lf%c", name, &l->a, &l->b, &tail);
+    /* sscanf stops at the first character a number cannot have: "fixed:2^64" would be
+     * fixed:2. Every character must belong to the fields read. */
+    int used = 0;
+    if (n == 2)
+        sscanf(text, "%*15[a-z]:%*f%n", &used);
+    else if (n == 3)
+        sscanf(text, "%*15[a-z]:%*f:%*f%n", &used);
+    if ((n == 2 || n == 3) && text[used] != 0)
+        n = 0;
     bool ok = false;
     double bare = strtod(text, &end);
     /* decimal text only: strtod alone would also take inf, nan and hex */
@@ -209,12 +218,15 @@ static size_t check_run(const struct plan *p, const struct call_ctx *ctx, const 
     return bad;
 }
 
+enum { GIVEN_TASKS = 1, GIVEN_WORKERS = 2, GIVEN_LATENCY = 4, GIVEN_FAIL = 8, GIVEN_TIMEOUT = 16 };
+
 /* What the command was asked to do, presets applied. */
 struct api_opts {
     uint64_t n, workers, seed, retries;
     double fail_rate, timeout_s; /* timeout 0: none */
     struct latency lat;
     int preset; /* -1: none; else an index into preset_names */
+    int given;  /* GIVEN_* of the options on the command line, which a preset must not drop */
     bool no_sequential, sequential, stores, health;
     struct pk_common_opts common; /* of the shared options, api takes --record and --format */
 };
@@ -242,9 +254,24 @@ struct api_summary {
     int status;
 };
 
-/* The tutorials' presets replace what they set. */
-static void apply_preset(struct api_opts *o)
+static const char *const preset_names[] = {"stores", "health", NULL};
+
+/* The tutorials' presets replace what they set; an option that a preset sets, given with it,
+ * is refused (exit 2) rather than dropped without a word. */
+static int apply_preset(const struct pk_comm *c, struct api_opts *o)
 {
+    static const char *const names[] = {"--tasks", "--workers", "--latency", "--fail-rate",
+                                        "--timeout"};
+    int sets = o->stores ? GIVEN_TASKS | GIVEN_WORKERS | GIVEN_LATENCY
+               : o->health
+                   ? GIVEN_TASKS | GIVEN_WORKERS | GIVEN_LATENCY | GIVEN_FAIL | GIVEN_TIMEOUT
+                   : 0;
+    for (int k = 0; k < 5; k++)
+        if (o->given & sets & (1 << k)) {
+            pk_error(c, false, "api", "--preset %s sets %s itself: give one or the other",
+                     preset_names[o->preset], names[k]);
+            return PK_EXIT_USAGE;
+        }
     if (o->stores) { /* the tutorial: 50 stores, 0.1 s each, 10 workers */
         o->n = 50;
         o->workers = 10;
@@ -260,29 +287,32 @@ static void apply_preset(struct api_opts *o)
         o->timeout_s = 0.25;
         o->sequential = false;
     }
+    return PK_EXIT_OK;
 }
-
-static const char *const preset_names[] = {"stores", "health", NULL};
 
 /* Fills o, presets applied; returns a pk_opts_parse result (errors and help printed). */
 static int parse(int argc, char **argv, const struct pk_comm *c, struct api_opts *o)
 {
     *o = (struct api_opts){
         .n = 50, .workers = 10, .seed = 42, .lat = {.d = FIXED, .a = 0.1}, .preset = -1};
+    int given[5] = {0}; /* one per option: a tag sets its int */
     const struct pk_opt table[] = {
-        {"tasks", 'n', PK_OPT_COUNT, &o->n, "N", "calls (default 50)", .max = UINT64_C(1) << 24},
+        {"tasks", 'n', PK_OPT_COUNT, &o->n, "N", "calls (default 50)", .max = UINT64_C(1) << 24,
+         .tag = &given[0], .tag_value = GIVEN_TASKS},
         {"workers", 0, PK_OPT_COUNT, &o->workers, "W", "pool threads, 1..4096 (default 10)",
-         .min = 1, .max = 4096},
+         .min = 1, .max = 4096, .tag = &given[1], .tag_value = GIVEN_WORKERS},
         {"latency", 0, PK_OPT_STRING, &o->lat.text, "DIST",
          "fixed:S | uniform:A:B | exponential:MEAN | lognormal:MU:SIGMA, or S:\n"
          "a bare number S is fixed:S (seconds, 0..3600; lognormal: of the\n"
          "seconds' log), drawn with GSL (default fixed:0.1)",
-         .check = check_latency},
+         .check = check_latency, .tag = &given[2], .tag_value = GIVEN_LATENCY},
         {"seed", 0, PK_OPT_COUNT, &o->seed, "S", "seed of every draw (default 42)"},
         {"fail-rate", 0, PK_OPT_REAL, &o->fail_rate, "P",
-         "probability that a call fails, 0..1 (default 0)", .rmin = 0, .rmax = 1},
+         "probability that a call fails, 0..1 (default 0)", .rmin = 0, .rmax = 1, .tag = &given[3],
+         .tag_value = GIVEN_FAIL},
         {"timeout", 0, PK_OPT_SECONDS, &o->timeout_s, "S",
-         "a call taking longer is abandoned, up to 1h (default 0: none)", .rmax = 3600},
+         "a call taking longer is abandoned, up to 1h (default 0: none)", .rmax = 3600,
+         .tag = &given[4], .tag_value = GIVEN_TIMEOUT},
         {"retries", 0, PK_OPT_COUNT, &o->retries, "R",
          "attempts after a failure or timeout, 0..10 (default 0)", .max = MAX_RETRIES},
         {"no-sequential", 0, PK_OPT_FLAG, &o->no_sequential, NULL, "skip the sequential run"},
@@ -290,7 +320,8 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct api_opts
          "stores: the tutorial's 50 stores x 0.1 s on 10 workers, with its\n"
          "business summary (sales = 25000 + 800 id, profit = 0.28 sales - 12000);\n"
          "health: the tutorial's health checks, printed as they complete (table\n"
-         "only). Replaces what it sets",
+         "only). Sets --tasks, --workers and --latency (health: also\n"
+         "--fail-rate and --timeout), which may then not be given",
          .choices = preset_names},
         {NULL},
     };
@@ -311,7 +342,10 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct api_opts
     o->sequential = !o->no_sequential;
     o->stores = o->preset == 0;
     o->health = o->preset == 1;
-    apply_preset(o);
+    for (int k = 0; k < 5; k++)
+        o->given |= given[k];
+    if (status == PK_EXIT_OK)
+        status = apply_preset(c, o);
     return status;
 }
 
@@ -489,18 +523,18 @@ static json_t *make_record(const struct pk_comm *c, const struct api_opts *o,
                            const struct api_run *r, const struct api_summary *s)
 {
     json_t *rec = pk_record_new("api");
-    json_object_set_new(rec, "params",
-                        json_pack("{s:I, s:I, s:s, s:f, s:f, s:f, s:f, s:I, s:I, s:s}", "tasks",
-                                  (json_int_t)o->n, "workers", (json_int_t)o->workers, "latency",
-                                  dist_name(o->lat.d), "a", o->lat.a, "b", o->lat.b, "fail_rate",
-                                  o->fail_rate,
-                                  "timeout_s", o->timeout_s, "retries", (json_int_t)o->retries,
-                                  "seed", (json_int_t)o->seed, "preset", preset_name(o)));
+    json_object_set_new(
+        rec, "params",
+        json_pack("{s:I, s:I, s:s, s:f, s:f, s:f, s:f, s:I, s:o, s:s}", "tasks", (json_int_t)o->n,
+                  "workers", (json_int_t)o->workers, "latency", dist_name(o->lat.d), "a", o->lat.a,
+                  "b", o->lat.b, "fail_rate", o->fail_rate, "timeout_s", o->timeout_s, "retries",
+                  (json_int_t)o->retries, "seed", pk_json_u64(o->seed), "preset", preset_name(o)));
     json_object_set_new(rec, "result",
-                        json_pack("{s:f, s:f, s:f, s:f, s:f, s:I, s:I}", "sequential_s", r->seq_s,
+                        json_pack("{s:f, s:f, s:f, s:o, s:f, s:I, s:I}", "sequential_s", r->seq_s,
                                   "pooled_s", r->pool_s, "throughput_per_s", s->thr,
-                                  "littles_bound", s->bound, "mean_task_s", s->mean_t, "finished",
-                                  (json_int_t)r->finished, "failed", (json_int_t)r->failed));
+                                  "littles_bound", s->bound > 0 ? json_real(s->bound) : json_null(),
+                                  "mean_task_s", s->mean_t, "finished", (json_int_t)r->finished,
+                                  "failed", (json_int_t)r->failed));
     json_object_set_new(rec, "verified", json_boolean(s->verified));
     double pool_s = r->pool_s;
     pk_record_set_timing(rec, &pool_s, 1, 0);
@@ -552,7 +586,10 @@ static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
     else
         pk_csvw_field(w, NULL);
     pk_csvw_fieldf(w, "%.6g", s->thr);
-    pk_csvw_fieldf(w, "%.6g", s->bound);
+    if (s->bound > 0) /* none at zero latency */
+        pk_csvw_fieldf(w, "%.6g", s->bound);
+    else
+        pk_csvw_field(w, NULL);
     pk_csvw_fieldf(w, "%.9f", s->mean_t);
     pk_csvw_fieldf(w, "%zu", r->finished);
     pk_csvw_fieldf(w, "%zu", r->failed);
@@ -575,8 +612,12 @@ static void print_table(const json_t *rec, const void *ctx)
     printf("Concurrent  %.3f s", r->pool_s);
     if (o->sequential && r->pool_s > 0)
         printf("   Speedup %.2fx", r->seq_s / r->pool_s);
-    printf("\nthroughput  %.2f calls/s, %.0f%% of Little's law bound W / mean = %.2f\n", s->thr,
-           s->bound > 0 ? 100 * s->thr / s->bound : 0.0, s->bound);
+    if (s->bound > 0)
+        printf("\nthroughput  %.2f calls/s, %.0f%% of Little's law bound W / mean = %.2f\n", s->thr,
+               100 * s->thr / s->bound, s->bound);
+    else /* calls that take no time: W / 0 bounds nothing */
+        printf("\nthroughput  %.2f calls/s (no Little's law bound: the mean latency is 0)\n",
+               s->thr);
     if (o->stores)
         printf("business    %llu of %llu %s answered; total sales %.0f, total profit %.0f; "
                "%llu profitable (profit > 5000)\n",

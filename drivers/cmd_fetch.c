@@ -16,6 +16,7 @@
 #include "interrupt.h"
 #include "opt.h"
 #include "parkit/http.h"
+#include "parkit/lines.h"
 #include "parkit/outdir.h"
 #include "parkit/pool.h"
 #include "record.h"
@@ -142,7 +143,8 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct fetch_op
          "a larger body fails, at most 1TiB (default 1GiB)", .max = UINT64_C(1) << 40},
         {"out", 0, PK_OPT_PATH, &o->out_dir, "DIR",
          "save each 2xx body as DIR/<last path segment> ('index.html'\n"
-         "when empty; '.K' appended to a name used earlier in the list),\n"
+         "when empty, cut to 200 bytes when longer, with a warning; '.K'\n"
+         "appended to a name used earlier in the list),\n"
          "written under a temporary name and renamed when complete, with\n"
          "the mode any new file gets (0666 less the umask); DIR is\n"
          "created with its missing parents when it does not exist; an\n"
@@ -173,14 +175,15 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct fetch_op
 }
 
 /* The next URL candidate: the next non-blank, non-comment line of f (trimmed, in *line), or
- * the next operand when f is NULL. NULL at the end. */
+ * the next operand when f is NULL. NULL at the end, or with *len a PK_LINE_* error. */
 static const char *next_url(FILE *f, char **line, size_t *cap, size_t *lineno,
-                            const struct pk_args *args, size_t *arg)
+                            const struct pk_args *args, size_t *arg, ssize_t *len_out)
 {
     if (!f)
         return *arg < args->noperands ? args->operand[(*arg)++] : NULL;
     ssize_t len;
-    while ((len = getline(line, cap, f)) >= 0) {
+    /* a URL line is short: the cap only stops /dev/zero and files with no newline */
+    while ((len = pk_line_read(f, line, cap, PK_LINE_MAX)) >= 0) {
         (*lineno)++;
         while (len > 0 && strchr("\r\n \t", (*line)[len - 1]))
             (*line)[--len] = '\0';
@@ -188,6 +191,7 @@ static const char *next_url(FILE *f, char **line, size_t *cap, size_t *lineno,
         if (*u && *u != '#')
             return u;
     }
+    *len_out = len;
     return NULL;
 }
 
@@ -235,7 +239,8 @@ static int read_urls(const char *file, const struct pk_args *args, char ***urls,
     size_t arg = 0;
     int rc = PK_OK;
     const char *u;
-    while (rc == PK_OK && (u = next_url(f, &line, &linecap, &lineno, args, &arg))) {
+    ssize_t end = PK_LINE_EOF;
+    while (rc == PK_OK && (u = next_url(f, &line, &linecap, &lineno, args, &arg, &end))) {
         if (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0)
             rc = push_url(&list, &count, &cap, u, err);
         else if (f)
@@ -245,8 +250,13 @@ static int read_urls(const char *file, const struct pk_args *args, char ***urls,
         else
             rc = pk_fail(err, PK_EINVAL, "'%s' is not an http:// or https:// URL", u);
     }
-    if (f && f != stdin && ferror(f) && rc == PK_OK)
-        rc = pk_fail(err, PK_EINVAL, "cannot read --url-file '%s'", file);
+    if (end == PK_LINE_TOO_LONG && rc == PK_OK)
+        rc = pk_fail(err, PK_EINVAL, "--url-file '%s' line %zu: longer than %u MiB", file,
+                     lineno + 1, PK_LINE_MAX >> 20);
+    else if (end == PK_LINE_NOMEM && rc == PK_OK)
+        rc = pk_fail(err, PK_ENOMEM, "out of memory reading --url-file '%s'", file);
+    else if (end == PK_LINE_ERROR && rc == PK_OK)
+        rc = pk_fail(err, PK_EINVAL, "cannot read --url-file '%s': %s", file, strerror(errno));
     free(line);
     if (f && f != stdin)
         fclose(f);
@@ -259,54 +269,6 @@ static int read_urls(const char *file, const struct pk_args *args, char ***urls,
     *urls = list;
     *n = count;
     return PK_OK;
-}
-
-/* The file name for a URL: its last path segment without query or fragment, made safe (no '/',
- * no leading '.', no control characters), 'index.html' when empty or very long. */
-static void base_name(const char *url, char *base, size_t cap)
-{
-    const char *u = strstr(url, "://") + 3;
-    size_t end = strcspn(u, "?#");
-    const char *path = memchr(u, '/', end);
-    const char *seg = path ? path : u + end;
-    for (const char *p = seg; p < u + end; p++)
-        if (*p == '/')
-            seg = p + 1;
-    size_t len = (size_t)(u + end - seg);
-    if (len == 0 || len >= 200 || len >= cap) {
-        snprintf(base, cap, "index.html");
-        return;
-    }
-    for (size_t k = 0; k < len; k++) {
-        char ch = seg[k];
-        base[k] = (ch == '.' && k == 0) || ch < 32 || ch == 127 ? '_' : ch;
-    }
-    base[len] = '\0';
-}
-
-/* File name for each URL in --out: base_name, '.K' appended when used before. */
-static char **output_names(char *const *urls, size_t n)
-{
-    char **names = calloc(n, sizeof *names);
-    for (size_t i = 0; names && i < n; i++) {
-        char base[256], name[300];
-        base_name(urls[i], base, sizeof base);
-        snprintf(name, sizeof name, "%s", base);
-        for (unsigned dup = 1;; dup++) {
-            size_t k = 0;
-            while (k < i && strcmp(names[k], name) != 0)
-                k++;
-            if (k == i)
-                break;
-            snprintf(name, sizeof name, "%s.%u", base, dup);
-        }
-        names[i] = strdup(name);
-        if (!names[i]) {
-            free_strings(names, i);
-            return NULL;
-        }
-    }
-    return names;
 }
 
 /* io/http's abort hook: Ctrl-C. Any worker thread; reads a flag a signal handler sets. */
@@ -383,7 +345,14 @@ static int plan(const struct pk_args *args, const struct pk_comm *c, const struc
         pk_error(c, false, "fetch", "--out: %s", err.msg);
         return err.status == PK_EINVAL ? PK_EXIT_USAGE : PK_EXIT_RUNTIME;
     }
-    r->names = o->out_dir ? output_names(r->urls, r->n) : NULL;
+    size_t cut = 0;
+    if (o->out_dir && pk_http_file_names(r->urls, r->n, &r->names, &cut, &err) != PK_OK)
+        r->names = NULL;
+    if (cut) /* said, since the file names then differ from the URLs' */
+        fprintf(stderr,
+                "parkit fetch: warning: %zu %s a last path segment longer than %d bytes, "
+                "cut to %d for the file name\n",
+                cut, cut == 1 ? "URL has" : "URLs have", PK_HTTP_NAME_MAX, PK_HTTP_NAME_MAX);
     r->jobs = calloc(r->n, sizeof *r->jobs);
     r->seq = o->compare ? calloc(r->n, sizeof *r->seq) : NULL;
     if ((o->out_dir && !r->names) || !r->jobs || (o->compare && !r->seq)) {
@@ -544,10 +513,11 @@ static json_t *results_json(const struct job *jobs, size_t n)
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++) {
         const struct url_result *u = &jobs[i].r;
-        json_array_append_new(
-            a, json_pack("{s:s, s:I, s:I, s:f, s:i, s:b, s:s}", "url", jobs[i].url, "status",
-                         (json_int_t)u->h.status, "bytes", (json_int_t)u->h.bytes, "time_s",
-                         u->h.time_s, "attempts", u->h.attempts, "ok", u->ok, "error", u->error));
+        json_array_append_new(a, json_pack("{s:o, s:I, s:I, s:f, s:i, s:b, s:o}", "url",
+                                           pk_json_text(jobs[i].url), "status",
+                                           (json_int_t)u->h.status, "bytes", (json_int_t)u->h.bytes,
+                                           "time_s", u->h.time_s, "attempts", u->h.attempts, "ok",
+                                           u->ok, "error", pk_json_text(u->error)));
     }
     return a;
 }
@@ -561,7 +531,7 @@ static json_t *verification_json(const struct fetch_opts *o, const struct run *r
                                      : "Content-Length, saved files' bytes and CRC-32 read back",
                           "urls_bad", (json_int_t)r->bad);
     if (r->bad)
-        json_object_set_new(v, "first_bad", json_string(r->first_bad));
+        json_object_set_new(v, "first_bad", pk_json_text(r->first_bad));
     return v;
 }
 
@@ -573,14 +543,14 @@ static json_t *make_record(const struct fetch_opts *o, const struct run *r, json
     bool list = r->rc == PK_OK && (o->common.record || o->common.format != PK_FORMAT_TABLE);
     json_t *rec = pk_record_new("fetch");
     json_object_set_new(rec, "params",
-                        json_pack("{s:I, s:I, s:f, s:f, s:I, s:f, s:I, s:I, s:s?, s:b, s:b, s:s}",
+                        json_pack("{s:I, s:I, s:f, s:f, s:I, s:f, s:I, s:I, s:o, s:b, s:b, s:s}",
                                   "urls", (json_int_t)r->n, "workers", (json_int_t)o->workers,
                                   "connect_timeout_s", o->connect_timeout_s, "timeout_s",
                                   o->timeout_s, "retries", (json_int_t)o->retries, "backoff_s",
                                   o->backoff_s, "max_redirects", (json_int_t)o->max_redirs,
-                                  "max_bytes", (json_int_t)o->max_bytes, "out", o->out_dir,
-                                  "compare", o->compare, "verify", !o->common.no_verify, "libcurl",
-                                  pk_http_version()));
+                                  "max_bytes", (json_int_t)o->max_bytes, "out",
+                                  pk_json_text(o->out_dir), "compare", o->compare, "verify",
+                                  !o->common.no_verify, "libcurl", pk_http_version()));
     json_object_set_new(rec, "result",
                         json_pack("{s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:o}", "finished",
                                   (json_int_t)r->finished, "failed", (json_int_t)r->failed,

@@ -257,9 +257,9 @@ static int write_report(void *ctx, size_t index, void *result)
         }
         json_object_set_new(cols, header_names[j], c);
     }
-    json_array_append_new(s->files, json_pack("{s:s, s:I, s:I, s:o}", "name", t->name, "rows",
-                                              (json_int_t)t->rows, "bytes", (json_int_t)t->len + 1,
-                                              "columns", cols));
+    json_array_append_new(s->files, json_pack("{s:o, s:I, s:I, s:o}", "name", pk_json_text(t->name),
+                                              "rows", (json_int_t)t->rows, "bytes",
+                                              (json_int_t)t->len + 1, "columns", cols));
     s->written++;
     s->nbytes += t->len + 1;
     if (pk_interrupted())
@@ -425,9 +425,9 @@ static void report_name(char *out, size_t len, size_t k, size_t n)
 static int write_manifest(const struct opts *o, const struct make_sink *sink, bool complete,
                           struct pk_err *err)
 {
-    json_t *man = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:O}", "schema",
+    json_t *man = json_pack("{s:s, s:s, s:o, s:I, s:I, s:b, s:O}", "schema",
                             "parkit.files-manifest/1", "generator", "parkit files --make", "seed",
-                            (json_int_t)o->seed, "count", (json_int_t)sink->written, "rows",
+                            pk_json_u64(o->seed), "count", (json_int_t)sink->written, "rows",
                             (json_int_t)o->rows, "complete", complete, "files", sink->files);
     char *text = json_dumps(man, JSON_COMPACT);
     char *mpath = join_path(o->dir, MANIFEST);
@@ -1055,8 +1055,8 @@ static json_t *columns_json(const struct reading *r)
     json_t *cols = json_array();
     for (size_t k = 0; k < r->nt; k++) {
         const struct total *t = &r->totals[k];
-        json_t *c = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "name", t->name, "type",
-                              type_name(t->number, t->text), "count", (json_int_t)t->count,
+        json_t *c = json_pack("{s:o, s:s, s:I, s:I, s:I, s:b}", "name", pk_json_text(t->name),
+                              "type", type_name(t->number, t->text), "count", (json_int_t)t->count,
                               "missing", (json_int_t)t->missing, "distinct",
                               (json_int_t)t->distinct.n, "distinct_more", t->distinct.more);
         if (t->number && !t->text) {
@@ -1081,18 +1081,19 @@ static json_t *build_record(const struct reading *r)
     const struct outcome *oc = &r->oc;
     json_t *rec = pk_record_new("files");
     json_object_set_new(rec, "params",
-                        json_pack("{s:s, s:s, s:I, s:i, s:b, s:b}", "dir", o->dir, "pattern",
-                                  o->pattern, "workers", (json_int_t)o->workers, "reps",
-                                  o->common.reps, "sequential", !o->no_sequential, "canary",
-                                  o->canary));
+                        json_pack("{s:o, s:o, s:I, s:i, s:b, s:b}", "dir", pk_json_text(o->dir),
+                                  "pattern", pk_json_text(o->pattern), "workers",
+                                  (json_int_t)o->workers, "reps", o->common.reps, "sequential",
+                                  !o->no_sequential, "canary", o->canary));
     json_t *failures = json_array(), *seq = json_array();
     for (size_t i = 0; i < oc->n; i++) {
         const struct file_result *f = &r->shown[i];
         if (f->status != PK_OK && f->status != PK_ECANCELED)
-            json_array_append_new(failures,
-                                  json_pack("{s:s, s:I, s:I, s:s}", "file", r->list.name[i], "line",
-                                            (json_int_t)f->err.line, "column",
-                                            (json_int_t)f->err.column, "reason", f->err.reason));
+            json_array_append_new(failures, json_pack("{s:o, s:I, s:I, s:o}", "file",
+                                                      pk_json_text(r->list.name[i]), "line",
+                                                      (json_int_t)f->err.line, "column",
+                                                      (json_int_t)f->err.column, "reason",
+                                                      pk_json_text(f->err.reason)));
     }
     for (int k = 0; k < oc->seq_reps; k++)
         json_array_append_new(seq, json_real(r->seq_rep_s[k]));
@@ -1148,12 +1149,19 @@ static int find_files(const struct pk_comm *c, struct reading *r)
         pk_error(c, false, "files", "'%s' is not a directory", o->dir);
         return PK_EXIT_USAGE;
     }
-    /* hidden names only when the pattern matches their leading dot itself */
-    int e = pk_dirlist_read(o->dir, o->pattern, true, &r->list);
+    /* hidden names only when the pattern matches their leading dot itself; regular files only:
+     * a FIFO named *.csv blocked the run forever */
+    struct pk_dirlist skipped = {0};
+    int e = pk_dirlist_read_files(o->dir, o->pattern, true, &r->list, &skipped);
     if (e != 0) {
+        pk_dirlist_free(&skipped);
         pk_error(c, false, "files", "cannot list '%s': %s", o->dir, strerror(e));
         return PK_EXIT_RUNTIME;
     }
+    for (size_t i = 0; i < skipped.n && c->rank == 0; i++)
+        fprintf(stderr, "parkit files: warning: skipped '%s/%s': not a regular file\n", o->dir,
+                skipped.name[i]);
+    pk_dirlist_free(&skipped);
     struct pk_err err = {0};
     if (load_manifest(o->dir, &r->man, &err) != PK_OK) {
         pk_error(c, false, "files", "%s", err.msg);
@@ -1199,7 +1207,13 @@ static void warm_cache(char **paths, size_t n)
 {
     static char scratch[1 << 16];
     for (size_t i = 0; i < n && !pk_interrupted(); i++) {
-        int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+        /* never blocks on a FIFO, and reads only what is a regular file now */
+        int fd = open(paths[i], O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        struct stat st;
+        if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+            close(fd);
+            continue;
+        }
         if (fd < 0)
             continue;
         while (read(fd, scratch, sizeof scratch) > 0)

@@ -241,12 +241,12 @@ static json_t *stages_json(const struct outcome *out)
         const struct stage_spec *sp = &out->spec[s];
         const struct pk_stage_report *r = &out->rep[s];
         double util = wall > 0 ? r->busy_s / (sp->workers * wall) : 0;
-        json_array_append_new(a, json_pack("{s:s, s:f, s:i, s:I, s:f, s:f, s:f, s:I, s:I}", "name",
-                                           sp->name, "seconds", sp->seconds, "workers", sp->workers,
-                                           "items", (json_int_t)r->items, "busy_s", r->busy_s,
-                                           "blocked_s", r->blocked_s, "utilisation", util,
-                                           "max_queue", (json_int_t)r->max_queue, "queue_capacity",
-                                           (json_int_t)r->queue_capacity));
+        json_array_append_new(
+            a, json_pack("{s:o, s:f, s:i, s:I, s:f, s:f, s:f, s:I, s:I}", "name",
+                         pk_json_text(sp->name), "seconds", sp->seconds, "workers", sp->workers,
+                         "items", (json_int_t)r->items, "busy_s", r->busy_s, "blocked_s",
+                         r->blocked_s, "utilisation", util, "max_queue", (json_int_t)r->max_queue,
+                         "queue_capacity", (json_int_t)r->queue_capacity));
     }
     return a;
 }
@@ -257,8 +257,8 @@ static json_t *build_record(const struct outcome *out, const json_t *sysinfo)
     double wall = out->pr.wall_s;
     json_t *rec = pk_record_new("pipeline");
     json_object_set_new(rec, "params",
-                        json_pack("{s:s, s:I, s:I}", "stages", o->stages_text, "items",
-                                  (json_int_t)o->items, "queue", (json_int_t)o->cap));
+                        json_pack("{s:o, s:I, s:I}", "stages", pk_json_text(o->stages_text),
+                                  "items", (json_int_t)o->items, "queue", (json_int_t)o->cap));
     json_object_set_new(rec, "result",
                         json_pack("{s:I, s:f, s:f, s:s, s:f, s:o, s:b}", "finished",
                                   (json_int_t)out->done, "wall_s", wall, "throughput_per_s",

@@ -64,7 +64,7 @@ struct image_format_opt {
 struct resize_opts {
     const char *out;
     struct size_opt size;
-    bool fill, exact, no_shrink, force, recursive, linear, check_all;
+    bool fill, exact, no_shrink, force, recursive, linear, check_all, lenient;
     double reducing_gap;
     int filter; /* enum pk_filter: an index into filter_names */
     struct image_format_opt format;
@@ -191,9 +191,16 @@ static int scan_dir(struct list *l, const char *dir, bool recursive, struct pk_e
 static int check_size(const struct pk_opt *opt, const char *text, struct pk_err *err)
 {
     struct size_opt *size = opt->dest;
-    int *w = &size->w, *h = &size->h;
-    char tail;
-    if (sscanf(text, "%dx%d%c", w, h, &tail) != 2 || *w < 1 || *h < 1 || *w > 65535 || *h > 65535)
+    /* digits only, read with strtoul: sscanf's %d wraps 4294967306 to 10 */
+    const char *x = strchr(text, 'x');
+    size_t lw = x ? (size_t)(x - text) : 0, lh = x ? strlen(x + 1) : 0;
+    bool digits = lw > 0 && lw <= 5 && strspn(text, "0123456789") == lw && lh > 0 && lh <= 5 &&
+                  strspn(x + 1, "0123456789") == lh;
+    unsigned long w = digits ? strtoul(text, NULL, 10) : 0,
+                  h = digits ? strtoul(x + 1, NULL, 10) : 0;
+    size->w = (int)w;
+    size->h = (int)h;
+    if (!digits || w < 1 || h < 1 || w > 65535 || h > 65535)
         return pk_fail(err, PK_EINVAL, "--size expects WxH with W and H in 1..65535, got '%s'",
                        text);
     return PK_OK;
@@ -286,7 +293,8 @@ static int decode_stage(void *ctx, void *in, void **out, struct pk_err *err)
                               /* exact stretches each axis on its own: shrink by the smaller */
                               .fill = o->fill || o->exact,
                               .shrink_safety = o->reducing_gap,
-                              .apply_orientation = true};
+                              .apply_orientation = true,
+                              .lenient = o->lenient};
     struct pk_image_info info;
     int rc = pk_image_load_info(j->it->path, &lo, &j->in, &info, &e);
     /* The plan is made on the picture's own size; a JPEG decoded at 1/d is then resampled
@@ -306,6 +314,12 @@ static int decode_stage(void *ctx, void *in, void **out, struct pk_err *err)
     if (rc != PK_OK) {
         set_state(j->it, ITEM_FAILED, e.msg[0] ? e.msg : pk_strerror(rc));
         job_release(j);
+    } else if (info.corrupt_warnings > 0) {
+        /* kept for say_failures: an item that ends done says its warning there */
+        snprintf(j->it->error, sizeof j->it->error,
+                 "'%s': corrupt JPEG data accepted (--lenient): %d %s, the first: %s", j->it->path,
+                 info.corrupt_warnings, info.corrupt_warnings == 1 ? "warning" : "warnings",
+                 info.warning);
     }
     return PK_OK;
 }
@@ -474,7 +488,7 @@ static int check_image_format(const struct pk_opt *opt, const char *text, struct
 
 static const char *const output_format_names[] = {"table", "csv", "json", NULL};
 
-enum { NOPTS = 16 }; /* resize's own options */
+enum { NOPTS = 17 }; /* resize's own options */
 
 /* Declares resize's own options into t (NOPTS and the end). --format is the images' format: it
  * shadows the shared --format, and stdout's format is --output-format. */
@@ -499,8 +513,7 @@ static void declare(struct resize_opts *o, struct pk_opt t[NOPTS + 1])
         {"no-shrink-on-load", 0, PK_OPT_FLAG, &o->no_shrink, NULL,
          "decode JPEGs at full size: the quality of a full resample, slowest"},
         {"filter", 0, PK_OPT_ENUM, &o->filter, "F",
-         "nearest, bilinear, bicubic, mitchell or lanczos3 (default)",
-         .choices = filter_names},
+         "nearest, bilinear, bicubic, mitchell or lanczos3 (default)", .choices = filter_names},
         {"format", 0, PK_OPT_STRING, &o->format.text, "F",
          "the thumbnails' format: jpeg, png or same (default same; PNM\n"
          "inputs become png)",
@@ -522,6 +535,10 @@ static void declare(struct resize_opts *o, struct pk_opt t[NOPTS + 1])
          "threads per pipeline stage: decode, resample, write (default:\n"
          "cores); a resample uses one thread, or -t threads for a single image",
          .min = 1, .max = 1024},
+        {"lenient", 0, PK_OPT_FLAG, &o->lenient, NULL,
+         "accept JPEGs whose data libjpeg reports as corrupt (bad Huffman\n"
+         "code, data cut short, extraneous bytes): their thumbnails are made\n"
+         "from what decodes, with a warning per file; without it they fail"},
         {"check-all", 0, PK_OPT_FLAG, &o->check_all, NULL,
          "compare every image, not just the smallest, with the float64\n"
          "reference resampler and report PSNR (slow: a quality study)"},
@@ -857,6 +874,8 @@ static json_t *make_record(const struct pk_comm *c, const struct resize_opts *o,
                   "quality", o->quality, "linear", o->linear, "shrink_on_load", !o->no_shrink,
                   "reducing_gap", o->reducing_gap, "workers", o->workers, "threads",
                   o->common.nthreads, "ranks", c->nranks));
+    /* whether corrupt JPEG data was accepted (each such file is named on stderr) */
+    json_object_set_new(json_object_get(rec, "params"), "lenient", json_boolean(o->lenient));
     json_t *result =
         json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:f}", "done", (json_int_t)s->done, "failed",
                   (json_int_t)s->failed, "not_done", (json_int_t)s->not_done, "input_megapixels",
@@ -959,13 +978,19 @@ static void print_table(const json_t *rec, const void *ctx)
                                                      : "NO");
 }
 
-/* Each failed image on stderr, from the rank that owns it. */
+/* Each failed image on stderr, and each accepted with --lenient, from the rank that owns it. */
 static void say_failures(const struct pk_comm *c, const struct batch *b)
 {
     for (size_t i = 0; i < b->l.n; i++) {
         const struct item *it = &b->l.v[i];
-        if (owner(it) == c->rank && (it->state == ITEM_FAILED || it->state == ITEM_REFUSED))
+        if (owner(it) != c->rank)
+            continue;
+        if (it->state == ITEM_FAILED || it->state == ITEM_REFUSED)
             pk_error(c, true, "resize", "%s", it->error[0] ? it->error : "failed");
+        else if (it->state == ITEM_DONE && it->error[0] && c->rank == 0)
+            fprintf(stderr, "parkit resize: warning: %s\n", it->error);
+        else if (it->state == ITEM_DONE && it->error[0])
+            fprintf(stderr, "[rank %d] parkit resize: warning: %s\n", c->rank, it->error);
     }
 }
 

@@ -565,12 +565,12 @@ static int run_one(const struct pk_comm *c, const struct scale_opts *o, size_t i
     if (!rec)
         return status;
     json_object_set_new(rec, "scale",
-                        json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:b, s:b, s:i, s:i}",
-                                  "experiment", experiment, "mode", mode_names[o->weak], "kernel",
-                                  kernel_name(o), "workers", workers, "threads", t, "ranks",
-                                  c->nranks, "size", (json_int_t)size, "base_size",
-                                  (json_int_t)o->n, "oversubscribed", over, "serial", o->serial,
-                                  "point", (int)i, "points", (int)o->points.n));
+                        json_pack("{s:o, s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:b, s:b, s:i, s:i}",
+                                  "experiment", pk_json_text(experiment), "mode",
+                                  mode_names[o->weak], "kernel", kernel_name(o), "workers", workers,
+                                  "threads", t, "ranks", c->nranks, "size", (json_int_t)size,
+                                  "base_size", (json_int_t)o->n, "oversubscribed", over, "serial",
+                                  o->serial, "point", (int)i, "points", (int)o->points.n));
     int rc = append_record(c, o, rec);
     json_array_append_new(points, rec);
     return status > rc ? status : rc;

@@ -156,6 +156,9 @@ static int setup(struct run *r, struct pk_err *err)
     }
     if (pk_rawfile_read(o->file, r->lo, nlocal, r->x, err) != PK_OK)
         return PK_EXIT_RUNTIME;
+    double m = pk_sumsq_f64_max_abs(o->n);
+    if (pk_check_values(o->file, r->x, nlocal, r->lo, -m, m, "sumsq", err) != PK_OK)
+        return PK_EXIT_USAGE;
     return PK_EXIT_OK;
 }
 
@@ -302,9 +305,9 @@ static json_t *params_json(const struct pk_comm *c, const struct pk_sumsq_opts *
         json_object_set_new(p, "rng", json_string(pk_gauss_rng_name()));
     }
     if (o->variant == PK_SUMSQ_GAUSS || o->variant == PK_SUMSQ_ARRAY)
-        json_object_set_new(p, "seed", json_integer((json_int_t)o->seed));
+        json_object_set_new(p, "seed", pk_json_u64(o->seed));
     if (o->variant == PK_SUMSQ_FILE)
-        json_object_set_new(p, "file", json_string(o->file));
+        json_object_set_new(p, "file", pk_json_text(o->file));
     if (o->variant != PK_SUMSQ_RANGE)
         json_object_set_new(
             p, "block",

@@ -322,6 +322,7 @@ static int csv_scan_input(struct opts *o, struct pk_err *err)
 struct csv_column {
     struct pk_csv_reader *r;
     const struct opts *o;
+    uint64_t line; /* of the last value read */
 };
 
 static int csv_column_open(struct csv_column *c, const struct opts *o, struct pk_err *err)
@@ -351,6 +352,7 @@ static int csv_column_next(struct csv_column *c, double *v, struct pk_err *err)
         const struct pk_csv_field *x = &f[c->o->csv_col];
         if (x->len == 0)
             continue; /* a missing value */
+        c->line = x->line;
         if (pk_csv_number(x->text, x->len, v))
             return PK_OK;
         char shown[64];
@@ -633,15 +635,29 @@ static int fill(struct feed *f, struct buf *b, struct pk_err *err)
 {
     size_t m = (size_t)(b->i1 - b->i0);
     int rc = PK_OK;
+    /* values beyond the op's domain are the input's fault (exit 2), named where they are;
+     * they gave NaN statistics and a failed verification (exit 3) */
+    double lo, hi;
+    pk_transform_domain(f->o->op, f->o->n, &lo, &hi);
+    const char *what =
+        f->o->op == PK_TRANSFORM_HEAVY ? "--op heavy (log(v + 1): v > -1)" : "--op chunk";
     if (f->o->src == SRC_RAW) {
         rc = pk_rawfile_stream_get(f->raw, b->i0, m, b->v, &b->blk, err);
         b->in = rc == PK_OK ? b->blk.values : b->v;
+        if (rc == PK_OK)
+            rc = pk_check_values(f->o->input, b->in, m, b->i0, lo, hi, what, err);
     } else if (f->o->src == SRC_CSV) {
         for (size_t j = 0; rc == PK_OK && j < m; j++) {
             rc = csv_column_next(&f->csv, &b->v[j], err);
             if (rc == PK_ECLOSED)
                 rc = pk_fail(err, PK_EIO, "'%s' ended after %" PRIu64 " values", f->o->input,
                              b->i0 + j);
+            char where[512];
+            if (rc == PK_OK && !(isfinite(b->v[j]) && b->v[j] >= lo && b->v[j] <= hi)) {
+                snprintf(where, sizeof where, "%s:%" PRIu64 ":%zu: the value in column '%s'",
+                         f->o->input, f->csv.line, f->o->csv_col + 1, f->o->csv_name);
+                rc = pk_check_value(where, b->v[j], lo, hi, what, err);
+            }
         }
     }
     return rc;
@@ -1107,8 +1123,9 @@ static json_t *input_json(const struct opts *o)
 {
     char hex[40];
     snprintf(hex, sizeof hex, "%a", o->csv_sum);
-    return json_pack("{s:s, s:I, s:I, s:f, s:s}", "column", o->csv_name, "count", (json_int_t)o->n,
-                     "missing", (json_int_t)o->csv_missing, "sum", o->csv_sum, "sum_hex", hex);
+    return json_pack("{s:o, s:I, s:I, s:f, s:s}", "column", pk_json_text(o->csv_name), "count",
+                     (json_int_t)o->n, "missing", (json_int_t)o->csv_missing, "sum", o->csv_sum,
+                     "sum_hex", hex);
 }
 
 static json_t *params_json(const struct run *r)
@@ -1125,13 +1142,13 @@ static json_t *params_json(const struct run *r)
     json_object_set_new(p, "source", json_string(src));
     json_object_set_new(p, "math", json_string(math_choices[o->fast_math]));
     if (o->input)
-        json_object_set_new(p, "input", json_string(o->input));
+        json_object_set_new(p, "input", pk_json_text(o->input));
     if (o->src == SRC_CSV && o->csv_name)
-        json_object_set_new(p, "column", json_string(o->csv_name));
+        json_object_set_new(p, "column", pk_json_text(o->csv_name));
     if (o->src == SRC_CSV)
         json_object_set_new(p, "no_header", json_boolean(o->no_header));
     if (o->output)
-        json_object_set_new(p, "output", json_string(o->output));
+        json_object_set_new(p, "output", pk_json_text(o->output));
     return p;
 }
 

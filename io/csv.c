@@ -341,7 +341,9 @@ static int take_header(struct pk_csv_reader *r, struct pk_csv_error *err)
 
 static int open_file(struct pk_csv_reader *r, const char *path, struct pk_csv_error *err)
 {
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO waits for a writer, forever; it is refused below. On a
+     * regular file the flag changes nothing. */
+    r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (r->fd < 0)
         return fail_at(err, PK_EIO, 0, 0, "cannot open: %s", strerror(errno));
     struct stat st;

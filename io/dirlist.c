@@ -3,9 +3,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int cmp_name(const void *a, const void *b)
 {
@@ -58,6 +61,40 @@ int pk_dirlist_read(const char *dir, const char *pattern, bool hidden, struct pk
     closedir(d);
     if (out->n > 1)
         qsort(out->name, out->n, sizeof *out->name, cmp_name);
+    return rc;
+}
+
+int pk_dirlist_read_files(const char *dir, const char *pattern, bool hidden, struct pk_dirlist *out,
+                          struct pk_dirlist *skipped)
+{
+    if (skipped)
+        *skipped = (struct pk_dirlist){0};
+    int rc = pk_dirlist_read(dir, pattern, hidden, out);
+    int dfd = rc == 0 ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (rc == 0 && dfd < 0)
+        rc = errno;
+    size_t kept = 0, cap = 0, i = 0;
+    for (; rc == 0 && i < out->n; i++) {
+        struct stat st;
+        /* stat, not lstat: a link to a regular file is read like one. An entry that cannot be
+         * stat'ed (a dangling link) stays: reading it reports why. */
+        if (fstatat(dfd, out->name[i], &st, 0) != 0 || S_ISREG(st.st_mode)) {
+            out->name[kept++] = out->name[i];
+            continue;
+        }
+        if (skipped && (rc = push(skipped, &cap, out->name[i])) != 0) {
+            /* slots kept..i-1 moved down or were freed: empty them so that a free frees once */
+            for (size_t j = kept; j < i; j++)
+                out->name[j] = NULL;
+            break;
+        }
+        free(out->name[i]);
+        out->name[i] = NULL;
+    }
+    if (rc == 0)
+        out->n = kept; /* both lists stay sorted */
+    if (dfd >= 0)
+        close(dfd);
     return rc;
 }
 

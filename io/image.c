@@ -62,6 +62,7 @@ struct req {
     bool fill;
     double safety;
     bool orient;
+    bool lenient;
 };
 
 static int check_dims(const struct req *r, uint64_t w, uint64_t h, struct pk_err *err)
@@ -191,8 +192,11 @@ struct jerr {
     struct jpeg_error_mgr pub;
     jmp_buf jb;
     bool truncated;
-    bool eof; /* the source ran out of bytes */
+    bool eof;     /* the source ran out of bytes */
+    bool lenient; /* corrupt-data warnings are counted, not errors */
+    int corrupt;  /* corrupt-data warnings accepted (lenient) */
     char msg[JMSG_LENGTH_MAX];
+    char first[JMSG_LENGTH_MAX]; /* the first one accepted */
 };
 
 static void j_error_exit(j_common_ptr c)
@@ -205,6 +209,26 @@ static void j_error_exit(j_common_ptr c)
 static void j_output_message(j_common_ptr c)
 {
     (void)c; /* never print */
+}
+
+/* The warnings that mean the entropy-coded data or the scan layout is damaged: libjpeg goes
+ * on and fills what it could not decode with grey or garbage, so the pixels are not the
+ * picture's. The others (an unknown JFIF version, a bad ICC chunk, an odd Adobe transform)
+ * leave every pixel decoded. */
+static bool corrupt_data(int code)
+{
+    switch (code) {
+    case JWRN_EXTRANEOUS_DATA:
+    case JWRN_HIT_MARKER:
+    case JWRN_HUFF_BAD_CODE:
+    case JWRN_ARITH_BAD_CODE:
+    case JWRN_MUST_RESYNC:
+    case JWRN_NOT_SEQUENTIAL:
+    case JWRN_BOGUS_PROGRESSION:
+        return true;
+    default:
+        return false;
+    }
 }
 
 static void j_emit_message(j_common_ptr c, int level)
@@ -223,6 +247,14 @@ static void j_emit_message(j_common_ptr c, int level)
         longjmp(e->jb, 1);
     }
     c->err->num_warnings++;
+    if (!corrupt_data(c->err->msg_code))
+        return;
+    if (!e->lenient) {
+        c->err->format_message(c, e->msg);
+        longjmp(e->jb, 1);
+    }
+    if (e->corrupt++ == 0)
+        c->err->format_message(c, e->first);
 }
 
 static void j_init_err(struct jerr *e)
@@ -362,6 +394,8 @@ static int load_jpeg(FILE *f, const struct req *r, struct pk_image_info *info, s
     int status = PK_OK;
     d->ci.err = &d->e.pub;
     j_init_err(&d->e);
+    /* a probe reads the header only; the load that follows decides */
+    d->e.lenient = r->lenient || r->probe;
     if (setjmp(d->e.jb)) {
         if (d->e.truncated)
             status = pk_fail(err, PK_EIO, "'%s' is truncated (JPEG data ends early)", r->name);
@@ -441,6 +475,8 @@ static int load_jpeg(FILE *f, const struct req *r, struct pk_image_info *info, s
         }
     }
     jpeg_finish_decompress(&d->ci);
+    info->corrupt_warnings = d->e.corrupt;
+    snprintf(info->warning, sizeof info->warning, "%s", d->e.first);
     /* A progressive file cut between two scans decodes without a warning, only blurred: the
      * end of the file before EOI counts as truncation there. */
     if (d->e.eof && d->ci.progressive_mode) {
@@ -810,20 +846,27 @@ static void make_req(struct req *r, const char *name, bool probe, const struct p
     if (o->shrink_safety > 0)
         r->safety = o->shrink_safety < 1 ? 1 : o->shrink_safety;
     r->orient = o->apply_orientation;
+    r->lenient = o->lenient;
 }
 
 static FILE *open_file(const char *path, struct pk_err *err, int *status)
 {
-    FILE *f = fopen(path, "rbe");
-    if (!f) {
+    /* O_NONBLOCK: opening a FIFO would wait for a writer forever; it is refused below */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
         *status = pk_fail(err, PK_EIO, "cannot open '%s': %s", path, strerror(errno));
         return NULL;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
         *status = pk_fail(err, PK_EIO, "cannot open '%s': not a regular file", path);
         return NULL;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        *status = pk_fail(err, PK_ENOMEM, "cannot open '%s': %s", path, strerror(errno));
+        close(fd);
     }
     return f;
 }

@@ -32,6 +32,21 @@ static void from_little_endian(double *x, size_t n)
 #endif
 }
 
+/* Files of /proc and similar say 0 bytes and then give data: the size cannot be trusted, and
+ * the blocks are planned from it, so such a file would be read as empty and verified. One byte
+ * read tells them apart from an empty file; a file that cannot be opened counts as empty here
+ * (the read that follows reports why). */
+static bool really_empty(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return true;
+    char c;
+    ssize_t got = read(fd, &c, 1);
+    close(fd);
+    return got <= 0;
+}
+
 int pk_rawfile_count(const char *path, uint64_t *n, struct pk_err *err)
 {
     *n = 0;
@@ -40,6 +55,11 @@ int pk_rawfile_count(const char *path, uint64_t *n, struct pk_err *err)
         return pk_fail(err, PK_EIO, "cannot open '%s': %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode))
         return pk_fail(err, PK_EINVAL, "'%s' is not a regular file", path);
+    if (st.st_size == 0 && !really_empty(path))
+        return pk_fail(err, PK_EINVAL,
+                       "'%s' reports a size of 0 but has data (a special file such as /proc's): "
+                       "copy it to a regular file first",
+                       path);
     if (st.st_size % 8 != 0)
         return pk_fail(err, PK_EINVAL,
                        "'%s' has %lld bytes, not a multiple of 8 (raw float64 expected)", path,

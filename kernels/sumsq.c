@@ -5,11 +5,12 @@
  * lane is an independent scalar chain, and a fixed tree joins the lanes. Compilers vectorise
  * the lanes (4 zmm or 16 xmm registers) without changing the order of any chain, so the bits
  * depend only on the block's contents, never on the ISA, the alignment or the thread. */
-#include "isa_clones.h"
 #include "parkit/sumsq.h"
 
+#include "isa_clones.h"
 #include "parkit/status.h"
 
+#include <float.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
@@ -331,4 +332,9 @@ int pk_sumsq_gauss_check(const struct pk_gauss_grid *g, uint64_t k0, uint64_t k1
     *nbad = bad;
     *worst_rel = worst;
     return status;
+}
+
+double pk_sumsq_f64_max_abs(uint64_t n)
+{
+    return sqrt(DBL_MAX / (double)(n ? n : 1));
 }

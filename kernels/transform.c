@@ -131,6 +131,20 @@ const char *pk_transform_op_name(enum pk_transform_op op)
     return op == PK_TRANSFORM_CHUNK ? "chunk" : op == PK_TRANSFORM_HEAVY ? "heavy" : "unknown";
 }
 
+void pk_transform_domain(enum pk_transform_op op, uint64_t n, double *lo, double *hi)
+{
+    double m = DBL_MAX / (double)(n ? n : 1);
+    if (op == PK_TRANSFORM_HEAVY) {
+        *lo = nextafter(-1.0, 0.0);
+        /* log(v)^2 < 2^20 for every finite v, and a deviation from the mean is at most twice
+         * a result: 2^22 */
+        *hi = ldexp(m, -22);
+        return;
+    }
+    *hi = sqrt(sqrt(m)) / 2;
+    *lo = -*hi;
+}
+
 /* ---- element code, one per instruction set ------------------------------------------------ */
 
 /* x[i] = op(v[i]) for i < n (x may equal v); when v is NULL, the arguments are base + i

@@ -170,3 +170,27 @@ int pk_cli_single_process(const struct pk_comm *c, const char *cmd)
     pk_error(c, false, cmd, "runs on one process (threads only); start it without mpirun");
     return PK_EXIT_USAGE;
 }
+
+int pk_check_value(const char *where, double v, double lo, double hi, const char *what,
+                   struct pk_err *err)
+{
+    if (isfinite(v) && v >= lo && v <= hi)
+        return PK_OK;
+    return pk_fail(err, PK_EINVAL,
+                   "%s is %.9g: %s takes finite values in [%.6g, %.6g] for this input", where, v,
+                   what, lo, hi);
+}
+
+int pk_check_values(const char *file, const double *x, size_t n, uint64_t first, double lo,
+                    double hi, const char *what, struct pk_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (isfinite(x[i]) && x[i] >= lo && x[i] <= hi)
+            continue;
+        char where[512];
+        snprintf(where, sizeof where, "'%s': value %llu (byte offset %llu)", file,
+                 (unsigned long long)(first + i), (unsigned long long)(first + i) * 8);
+        return pk_check_value(where, x[i], lo, hi, what, err);
+    }
+    return PK_OK;
+}

@@ -23,6 +23,17 @@ int pk_parse_count(const char *option, const char *text, uint64_t min, uint64_t 
 int pk_parse_real(const char *option, const char *text, double min, double max, double *out,
                   struct pk_err *err);
 
+/* The first of x[0..n) that is not finite or lies outside [lo, hi], as PK_EINVAL with a message
+ * naming file (caller-owned), the value's index (first + i, counted from 0) and byte offset in a
+ * raw float64 file, and what takes the values ("sumsq", "transform --op chunk"); PK_OK when
+ * every value is fine. Input values beyond a kernel's domain are a usage error (exit 2), not a
+ * failed verification. */
+int pk_check_values(const char *file, const double *x, size_t n, uint64_t first, double lo,
+                    double hi, const char *what, struct pk_err *err);
+/* The text of the same complaint for one value v (from a CSV file: where names FILE:LINE:COL). */
+int pk_check_value(const char *where, double v, double lo, double hi, const char *what,
+                   struct pk_err *err);
+
 enum pk_format { PK_FORMAT_TABLE, PK_FORMAT_CSV, PK_FORMAT_JSON };
 
 /* Options shared by every command. */

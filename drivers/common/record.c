@@ -86,6 +86,69 @@ int pk_record_append(const char *path, const json_t *rec, struct pk_err *err)
     return status;
 }
 
+/* The length of the UTF-8 sequence at p (1..4), or 0 when it is not one: overlong forms,
+ * surrogates and code points above U+10FFFF are not (RFC 3629). */
+static size_t utf8_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t n = c >= 0xc2 && c <= 0xdf   ? 2
+               : c >= 0xe0 && c <= 0xef ? 3
+               : c >= 0xf0 && c <= 0xf4 ? 4
+                                        : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) || (c == 0xf0 && p[1] < 0x90) ||
+        (c == 0xf4 && p[1] > 0x8f))
+        return 0;
+    return n;
+}
+
+json_t *pk_json_text(const char *text)
+{
+    if (!text)
+        return json_null();
+    const unsigned char *s = (const unsigned char *)text;
+    size_t len = strlen(text), bad = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_len(s + i);
+        bad += n == 0;
+        i += n ? n : 1;
+    }
+    if (bad == 0)
+        return json_string(text);
+    char *out = malloc(len + 3 * bad + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_len(s + i);
+        if (n == 0) {
+            o += (size_t)snprintf(out + o, 5, "\\x%02x", s[i]);
+            i++;
+            continue;
+        }
+        memcpy(out + o, s + i, n);
+        o += n;
+        i += n;
+    }
+    out[o] = 0;
+    json_t *j = json_string(out);
+    free(out);
+    return j;
+}
+
+json_t *pk_json_u64(uint64_t v)
+{
+    if (v <= (uint64_t)INT64_MAX)
+        return json_integer((json_int_t)v);
+    char digits[24];
+    snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+    return json_string(digits);
+}
+
 void pk_version_print(FILE *f)
 {
     char mpi[256];

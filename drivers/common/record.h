@@ -8,6 +8,7 @@
 #include "parkit/status.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* A new record {"schema", "command", "time_utc"}; the caller owns it (json_decref). */
@@ -21,6 +22,18 @@ void pk_record_set_provenance(json_t *rec, const json_t *sysinfo);
 /* Appends rec as one line to path with a single write on an O_APPEND descriptor, so concurrent
  * writers never interleave within a line. */
 int pk_record_append(const char *path, const json_t *rec, struct pk_err *err);
+
+/* A JSON string for text that came from the user (a path, a URL, argv, a stage name, an
+ * experiment id): the text itself when it is UTF-8, else a copy where each byte that is not
+ * part of a UTF-8 sequence is written as the four characters \xHH, as Python's
+ * "backslashreplace" does. JSON strings must be UTF-8, and jansson's json_string returns NULL
+ * on other bytes, which made whole blocks vanish from records. NULL text gives JSON null; a new
+ * reference, NULL only when out of memory. */
+json_t *pk_json_text(const char *text);
+/* A JSON number for an unsigned 64-bit value (a seed): an integer up to 2^63 - 1, above that
+ * the decimal digits as a string, since jansson's integers are signed (a cast would record
+ * 2^63 as a negative number). A new reference. */
+json_t *pk_json_u64(uint64_t v);
 
 /* The --version text: version, commit, compiler, OpenMP, MPI, GSL, GMP and jansson versions. */
 void pk_version_print(FILE *f);

@@ -4,6 +4,7 @@
  * half-used. Records of different hosts, commits, compilers, flags or MPI libraries never share
  * a group. */
 #include "commands.h"
+#include "parkit/lines.h"
 #include "report.h"
 
 #include <errno.h>
@@ -360,9 +361,9 @@ int pk__report_load_file(const char *path, struct report_set *s)
     }
     char *line = NULL;
     size_t cap = 0, lineno = 0, lines = 0;
-    ssize_t len;
+    ssize_t len = 0;
     int status = PK_EXIT_OK;
-    while (status == PK_EXIT_OK && (len = getline(&line, &cap, f)) >= 0) {
+    while (status == PK_EXIT_OK && (len = pk_line_read(f, &line, &cap, PK_LINE_MAX)) >= 0) {
         lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = 0;
@@ -371,11 +372,20 @@ int pk__report_load_file(const char *path, struct report_set *s)
         lines++;
         status = load_line(path, lineno, line, (size_t)len, s);
     }
-    bool read_error = ferror(f);
+    bool read_error = len == PK_LINE_ERROR;
     free(line);
     fclose(f);
     if (status != PK_EXIT_OK)
         return status;
+    if (len == PK_LINE_TOO_LONG) { /* a record is one line: this is no record file */
+        pk_error(NULL, false, "report", "%s:%zu: line longer than %u MiB", path, lineno + 1,
+                 PK_LINE_MAX >> 20);
+        return PK_EXIT_USAGE;
+    }
+    if (len == PK_LINE_NOMEM) {
+        pk_error(NULL, false, "report", "out of memory reading '%s'", path);
+        return PK_EXIT_RUNTIME;
+    }
     if (read_error) {
         pk_error(NULL, false, "report", "cannot read '%s'", path);
         return PK_EXIT_USAGE;

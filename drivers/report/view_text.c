@@ -37,9 +37,15 @@ static void print_fit_line(FILE *f, const struct report_group *g, const char *le
 static void print_fit_text(FILE *f, const struct report_group *g, const struct report_opts *o,
                            const char *lead)
 {
-    if (!g->fit_ok) {
+    if (!g->fit_ok && g->fit.counts < 2) {
         fprintf(f, "%sno %s fit: it needs at least two worker counts\n", lead,
                 pk__report_model_name(g));
+        return;
+    }
+    if (!g->fit_ok) { /* two counts or more, and still no model: say what failed */
+        fprintf(f, "%sno %s fit: the times at %zu worker counts give no model%s\n", lead,
+                pk__report_model_name(g), g->fit.counts,
+                g->weak ? "" : " (the fitted one-worker time a + b is not positive)");
         return;
     }
     if (g->fit_left_out)

@@ -17,6 +17,14 @@ struct pk_dirlist {
  * matched explicitly). Fills *out (release with pk_dirlist_free, also after a failure). Returns 0
  * or an errno value (ENOENT, ENOTDIR, EACCES, ENOMEM, ...). */
 int pk_dirlist_read(const char *dir, const char *pattern, bool hidden, struct pk_dirlist *out);
+/* pk_dirlist_read without what is not a regular file (a symbolic link counts as what it points
+ * to), for the commands that read every file listed: a FIFO named like the others would block
+ * the open forever, a device would never end. An entry that cannot be stat'ed (a dangling link)
+ * is kept, so that its reader says why it fails. The entries that pass the filter but are not
+ * regular files (directories, FIFOs, sockets, devices) go to *skipped when it is not NULL
+ * (release it too), so that the caller can say so. Returns as pk_dirlist_read. */
+int pk_dirlist_read_files(const char *dir, const char *pattern, bool hidden, struct pk_dirlist *out,
+                          struct pk_dirlist *skipped);
 /* Frees what l owns and zeroes it. NULL ok. */
 void pk_dirlist_free(struct pk_dirlist *l);
 

@@ -105,4 +105,17 @@ int pk_http_get(struct pk_http *h, const char *url, const struct pk_http_sink *s
                 const struct pk_http_save *save, struct pk_cancel *cancel,
                 struct pk_http_result *res, struct pk_err *err);
 
+/* The longest file name pk_http_file_names gives a URL before any ".K": room under NAME_MAX
+ * (255) for ".K" and a temporary file's suffix. */
+#define PK_HTTP_NAME_MAX 200
+
+/* The file name under which each of urls[0..n) (http:// or https://; caller-owned) is saved:
+ * its last path segment without query or fragment, made safe (no '/', no leading '.', no control
+ * characters; "index.html" when empty), cut to PK_HTTP_NAME_MAX bytes at a UTF-8 boundary when
+ * longer, and ".K" appended (K = 1, 2, ...) when an earlier URL already has the name. Linear in
+ * n (a hash set of the names given). On success *out owns n malloc'd strings in URL order (free
+ * each, then the array) and *cut (NULL ok) holds how many segments were cut; on failure
+ * (PK_ENOMEM) *out is NULL. Thread-safe. */
+int pk_http_file_names(char *const *urls, size_t n, char ***out, size_t *cut, struct pk_err *err);
+
 #endif

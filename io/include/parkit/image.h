@@ -20,8 +20,13 @@
  * CMYK and YCCK JPEGs are converted to RGB without colour management (R = C * K / 255, with
  * Adobe's inverted storage), the usual approximation when no ICC profile is applied; ICC
  * profiles are ignored for every format.
- * Other libjpeg warnings ("corrupt JPEG data: N extraneous bytes") are tolerated, as libvips
- * and Pillow do by default, since real cameras write them. */
+ * Corrupt data: libjpeg's warnings that the entropy-coded data or the scans are damaged ("corrupt
+ * JPEG data: bad Huffman code", "... premature end of data segment", "... N extraneous bytes
+ * before marker", a resync) are errors (PK_EINVAL, "is corrupt"): libjpeg would go on and fill
+ * what it could not decode with grey, and a random bit flip in the scan data usually shows only
+ * there. pk_load_opts.lenient accepts them, as libvips and Pillow do by default (some cameras
+ * write extraneous bytes), and counts them in pk_image_info.corrupt_warnings. Other warnings
+ * (unknown JFIF revision, bad ICC chunk) leave every pixel decoded and are ignored. */
 #ifndef PARKIT_IMAGE_H
 #define PARKIT_IMAGE_H
 
@@ -50,6 +55,10 @@ struct pk_image_info {
      * PNG, PNM and a probe). The decoded size is ceil(width / d) x ceil(height / d), so the
      * stored image spans width / d x height / d decoded pixels (see struct pk_box). */
     int scale_denom;
+    /* After a lenient load (pk_load_opts.lenient): how many corrupt-data warnings libjpeg gave,
+     * and the first one's text ("" when none). */
+    int corrupt_warnings;
+    char warning[200]; /* libjpeg's JMSG_LENGTH_MAX */
 };
 
 /* Pillow's limit: it raises DecompressionBombError above 2 * Image.MAX_IMAGE_PIXELS, where
@@ -76,6 +85,9 @@ struct pk_load_opts {
     /* Rotate/flip the pixels per EXIF orientation 2..8 (JPEG APP1 Exif, PNG eXIf) so that the
      * result is upright; the returned image then has orientation 1. */
     bool apply_orientation;
+    /* Accept JPEG data that libjpeg warns is corrupt (counted in pk_image_info) instead of
+     * failing with PK_EINVAL; see "Corrupt data" above. */
+    bool lenient;
 };
 
 /* Reads only the header of the file at path (for JPEG up to the first SOS, for PNG up to the

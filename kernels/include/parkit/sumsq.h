@@ -42,6 +42,11 @@ long double pk_sumsq_f64_ref(const double *x, size_t n);
  * 32 lanes per block add B/32 rounded squares each, a 5-level tree joins the lanes, and the
  * exact total is rounded once. */
 double pk_sumsq_f64_error_bound(void);
+/* The largest |x| that pk_sumsq_f64 takes among n values (n >= 1): sqrt(DBL_MAX / n), below
+ * which no sum of n squares can overflow float64. Inputs must be finite and within it; a
+ * driver refuses others before the run (a NaN gave a NaN "verified", an overflow a failed
+ * verification). */
+double pk_sumsq_f64_max_abs(uint64_t n);
 
 /* Fills x[i] for i < n with uniform values in [-1, 1) drawn from a counter-based hash of
  * (seed, first + i): every value depends only on its global index. Touches pages with the same

@@ -69,6 +69,13 @@ bool pk_transform_isa_supported(enum pk_transform_isa isa);
 /* "auto", "scalar", "sse2", "avx2", "avx512"; never NULL. */
 const char *pk_transform_isa_name(enum pk_transform_isa isa);
 const char *pk_transform_op_name(enum pk_transform_op op);
+/* The arguments op takes for n elements (n >= 1): finite v with *lo <= v <= *hi. Beyond, a
+ * result or a statistic of the n results could overflow float64 or leave op's domain: chunk
+ * (about v^2) has a variance of about v^4 summed n times, so |v| <= (DBL_MAX / n)^(1/4) / 2;
+ * heavy needs log(v + 1), so v > -1, and its results (about sqrt(v) log v) squared summed n
+ * times stay finite for v <= DBL_MAX / (n 2^22). A driver refuses other arguments before the
+ * run, naming the value (they gave NaN statistics and a failed verification). */
+void pk_transform_domain(enum pk_transform_op op, uint64_t n, double *lo, double *hi);
 
 /* Exact partial statistics: merge in any order, then finish. Plain data (int64 words and
  * doubles), so kernels/dist can move it between ranks. */
