@@ -100,8 +100,8 @@ static int run(struct race_out *out, struct pk_err *err)
             return rc;
         if (o->canary && ways[i].way == PK_RACE_LOCAL)
             out->res[i].count--;
-        out->ok[i] = ways[i].exact ? out->res[i].count == out->expected
-                                   : out->res[i].count <= out->expected;
+        out->ok[i] =
+            ways[i].exact ? out->res[i].count == out->expected : out->res[i].count <= out->expected;
         out->verified = out->verified && out->ok[i];
     }
     return PK_OK;
@@ -124,8 +124,7 @@ static json_t *make_record(const struct pk_comm *c, const struct race_out *out)
             a, json_pack("{s:s, s:I, s:I, s:I, s:f, s:f, s:b}", "way", ways[i].name, "count",
                          (json_int_t)out->res[i].count, "expected", (json_int_t)out->expected,
                          "lost", (json_int_t)(out->expected - out->res[i].count), "time_s",
-                         out->res[i].time_s, "ns_per_increment", ns_per(out, i), "ok",
-                         out->ok[i]));
+                         out->res[i].time_s, "ns_per_increment", ns_per(out, i), "ok", out->ok[i]));
     json_object_set_new(rec, "result", json_pack("{s:o}", "ways", a));
     json_object_set_new(rec, "verified", json_boolean(out->verified));
     double t = 0;
@@ -142,21 +141,21 @@ static void print_table(const json_t *rec, const void *ctx)
 {
     const struct race_out *out = ctx;
     (void)rec;
-    printf("# parkit race: %d threads x %llu %s on one shared counter\n",
-           out->o->common.nthreads, (unsigned long long)out->o->increments,
+    printf("# parkit race: %d threads x %llu %s on one shared counter\n", out->o->common.nthreads,
+           (unsigned long long)out->o->increments,
            pk_plural(out->o->increments, "increment", "increments"));
-    printf("%-13s %14s %14s %14s %13s  %s\n", "way", "count", "expected", "lost",
-           "ns/increment", "exact");
+    printf("%-13s %14s %14s %14s %13s  %s\n", "way", "count", "expected", "lost", "ns/increment",
+           "exact");
     for (size_t i = 0; i < NWAYS; i++) {
         const char *exact = out->res[i].count == out->expected ? "yes"
-                            : !ways[i].exact && out->ok[i]   ? "no (lost updates: the race)"
-                                                             : "NO";
+                            : !ways[i].exact && out->ok[i]     ? "no (lost updates: the race)"
+                                                               : "NO";
         printf("%-13s %14llu %14llu %14llu %13.2f  %s\n", ways[i].name,
                (unsigned long long)out->res[i].count, (unsigned long long)out->expected,
                (unsigned long long)(out->expected - out->res[i].count), ns_per(out, i), exact);
     }
-    printf("verified    %s\n", out->verified ? "yes (mutex, atomic and thread-local counts exact)"
-                                             : "NO");
+    printf("verified    %s\n",
+           out->verified ? "yes (mutex, atomic and thread-local counts exact)" : "NO");
 }
 
 static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)

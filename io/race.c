@@ -8,9 +8,9 @@
 #include "mutex.h"
 #include "parkit/clock.h"
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <sched.h>
 #include <stdlib.h>
 
 /* The start: each thread adds itself to ready, then spins while go is 0; go turns 1 once all
@@ -86,8 +86,8 @@ static void *count(void *arg)
     return NULL;
 }
 
-int pk_race_run(enum pk_race_way way, int nthreads, uint64_t increments,
-                struct pk_race_result *out, struct pk_err *err)
+int pk_race_run(enum pk_race_way way, int nthreads, uint64_t increments, struct pk_race_result *out,
+                struct pk_err *err)
 {
     if (nthreads < 1 || way < PK_RACE_UNLOCKED || way > PK_RACE_LOCAL)
         return pk_fail(err, PK_EINVAL, "race: %d threads, way %d", nthreads, (int)way);
@@ -104,8 +104,7 @@ int pk_race_run(enum pk_race_way way, int nthreads, uint64_t increments,
     for (; made < nthreads; made++) {
         w[made].r = &r;
         if (pthread_create(&tid[made], NULL, count, &w[made]) != 0) {
-            rc = pk_fail(err, PK_ENOMEM, "race: cannot start thread %d of %d", made + 1,
-                         nthreads);
+            rc = pk_fail(err, PK_ENOMEM, "race: cannot start thread %d of %d", made + 1, nthreads);
             break;
         }
     }

@@ -23,7 +23,7 @@ struct pk_race_result {
  * `way` says, all released together. Fills *out. Returns PK_OK, or PK_EINVAL / PK_ENOMEM (a
  * thread could not be started: err says so, and every started thread was joined).
  * Thread-safe: each call has its own counter. err may be NULL. */
-int pk_race_run(enum pk_race_way way, int nthreads, uint64_t increments,
-                struct pk_race_result *out, struct pk_err *err);
+int pk_race_run(enum pk_race_way way, int nthreads, uint64_t increments, struct pk_race_result *out,
+                struct pk_err *err);
 
 #endif
