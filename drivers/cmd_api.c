@@ -251,7 +251,7 @@ struct api_opts {
     struct latency lat;
     int preset; /* -1: none; else an index into preset_names */
     bool no_sequential, sequential, health;
-    int tasks_given, workers_given;
+    int tasks_given;
     const struct store_model *stores; /* the stores presets; NULL: none */
     struct durations dur;             /* --durations, or the health checks' */
     struct pk_common_opts common; /* of the shared options, api takes --record and --format */
@@ -330,7 +330,10 @@ static int check_durations(const struct pk_opt *opt, const char *text, struct pk
     d->n = 0;
     for (;;) {
         char *end = NULL;
-        double v = isdigit((unsigned char)*p) || *p == '.' ? strtod(p, &end) : -1;
+        size_t len = strcspn(p, ","); /* decimal text only: strtod alone takes hex too */
+        bool decimal = (isdigit((unsigned char)*p) || *p == '.') &&
+                       strspn(p, "0123456789.eE+-") >= len;
+        double v = decimal ? strtod(p, &end) : -1;
         if (v < 0 || v > 3600 || !end || end == p || (*end && *end != ',') ||
             d->n == MAX_DURATIONS)
             return pk_fail(err, PK_EINVAL,
@@ -354,7 +357,7 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct api_opts
         {"tasks", 'n', PK_OPT_COUNT, &o->n, "N", "calls (default 50)", .max = UINT64_C(1) << 24,
          .tag = &o->tasks_given, .tag_value = 1},
         {"workers", 0, PK_OPT_COUNT, &o->workers, "W", "pool threads, 1..4096 (default 10)",
-         .min = 1, .max = 4096, .tag = &o->workers_given, .tag_value = 1},
+         .min = 1, .max = 4096},
         {"latency", 0, PK_OPT_STRING, &o->lat.text, "DIST",
          "fixed:S | uniform:A:B | exponential:MEAN | lognormal:MU:SIGMA, or S:\n"
          "a bare number S is fixed:S (seconds, 0..3600; lognormal: of the\n"
@@ -683,6 +686,13 @@ static json_t *make_record(const struct pk_comm *c, const struct api_opts *o,
                                   "pooled_s", r->pool_s, "throughput_per_s", s->thr,
                                   "littles_bound", s->bound, "mean_task_s", s->mean_t, "finished",
                                   (json_int_t)r->finished, "failed", (json_int_t)r->failed));
+    if (o->dur.n) { /* the calls' own durations, not a distribution */
+        json_t *d = json_array(), *params = json_object_get(rec, "params");
+        for (size_t i = 0; i < o->dur.n; i++)
+            json_array_append_new(d, json_real(o->dur.s[i]));
+        json_object_set_new(params, "latency", json_string("durations"));
+        json_object_set_new(params, "durations", d);
+    }
     json_t *res = json_object_get(rec, "result");
     if (o->stores)
         json_object_set_new(res, "stores",
@@ -735,7 +745,7 @@ static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
     pk_csvw_row(w, head);
     pk_csvw_fieldf(w, "%llu", (unsigned long long)o->n);
     pk_csvw_fieldf(w, "%llu", (unsigned long long)o->workers);
-    pk_csvw_field(w, dist_name(o->lat.d));
+    pk_csvw_field(w, o->dur.n ? "durations" : dist_name(o->lat.d));
     pk_csvw_fieldf(w, "%.9g", o->lat.a);
     pk_csvw_fieldf(w, "%.9g", o->lat.b);
     pk_csvw_fieldf(w, "%.9g", o->fail_rate);

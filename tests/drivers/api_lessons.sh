@@ -112,6 +112,10 @@ durations) # the as_completed demo (3,2,1,0.5 s), shorter: on 4 workers the shor
 durations_usage) # --durations sets the calls
     run 2 --durations 0.3,x
     grep -q -- "--durations expects .*got '0.3,x'" "$work/stderr" || fail "bad value not named"
+    run 2 --durations 0x1
+    grep -q -- "--durations expects .*got '0x1'" "$work/stderr" || fail "hex taken"
+    run 0 --durations 0.02,1e-2 --no-sequential --format csv
+    python3 -c 'import csv,sys; r = list(csv.DictReader(open(sys.argv[1]))); assert len(r) == 1 and r[0]["latency"] == "durations" and r[0]["tasks"] == "2", r' "$work/stdout"
     run 2 --durations 0.3 --tasks 4
     grep -q -- "--durations sets the calls: give no --tasks" "$work/stderr" || fail "tasks"
     run 2 --durations 0.3 --latency 1
