@@ -500,22 +500,28 @@ static void pair_run(const char *path, char *const args[], char *const envp[],
  * returns the worst exit status (3 when the values differ). */
 static int threads_vs_processes(const struct demo_opts *o)
 {
-    char n[32], r[16], w[16], self[PATH_MAX], mpirun[PATH_MAX];
+    char n[32], size[32], r[16], w[16], self[PATH_MAX], mpirun[PATH_MAX];
     snprintf(n, sizeof n, "%llu", (unsigned long long)sized(1000000000, o->factor));
+    if (o->tiny)
+        snprintf(size, sizeof size, "1e9 /1000");
+    else if (o->scale == 1)
+        snprintf(size, sizeof size, "1e9");
+    else
+        snprintf(size, sizeof size, "1e9 x%llu", (unsigned long long)o->scale);
     snprintf(r, sizeof r, "%d", o->common.reps);
     snprintf(w, sizeof w, "%d", o->common.warmup);
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
     self[len > 0 ? len : 0] = '\0';
     printf("\n# threads vs processes: sumsq --range %s, 2 threads in one process against 2 "
            "processes (MPI ranks, 1 thread each)\n",
-           n);
+           size);
     struct pair_run one, two, ranks = {.rc = -1};
     char *a1[] = {"parkit", "sumsq", "--range", n,      "-t",       "1",    "--reps",
                   r,        "--warmup", w,      "--format", "json", NULL};
     pair_run("/proc/self/exe", a1, NULL, &one);
     a1[5] = "2";
     pair_run("/proc/self/exe", a1, NULL, &two);
-    io_row("sumsq, 2 threads (1 process)", n, one.median_s, two.median_s, one.ok && two.ok, "");
+    io_row("sumsq, 2 threads (1 process)", size, one.median_s, two.median_s, one.ok && two.ok, "");
     const char *why = !PK_FEATURE_MPI              ? "this build has no MPI"
                       : !find_on_path("mpirun", mpirun, sizeof mpirun) ? "mpirun not found"
                       : !self[0]                   ? "cannot name this program"
@@ -524,9 +530,9 @@ static int threads_vs_processes(const struct demo_opts *o)
         char *a2[] = {"mpirun", "-np", "2", self, "sumsq", "--range", n, "-t", "1", "--reps", r,
                       "--warmup", w, "--format", "json", NULL};
         pair_run(mpirun, a2, mpi_env(), &ranks);
-        io_row("sumsq, 2 processes (mpirun)", n, one.median_s, ranks.median_s, ranks.ok, "");
+        io_row("sumsq, 2 processes (mpirun)", size, one.median_s, ranks.median_s, ranks.ok, "");
     } else {
-        printf("%-30s %12s not run: %s\n", "sumsq, 2 processes (mpirun)", n, why);
+        printf("%-30s %12s not run: %s\n", "sumsq, 2 processes (mpirun)", size, why);
     }
     bool same = one.ok && two.ok && strcmp(one.value, two.value) == 0 &&
                 (why || (ranks.ok && strcmp(one.value, ranks.value) == 0));
