@@ -36,6 +36,11 @@ def commands_left_out(parkit):
 
 # ---- roff -----------------------------------------------------------------------------------
 
+def value(text):
+    """A value the user types (an enum choice) as roff: every dash a minus sign, to be copied."""
+    return re.sub(r"(?<!\\)-", r"\\-", esc(text))
+
+
 def esc(text):
     """Text as roff: backslashes escaped, option dashes as \\-, no line starting a request."""
     text = text.replace("\\", "\\e")
@@ -68,7 +73,7 @@ def opt_item(o, formats=None):
     if choices:
         out.append(".br")
         out.append("\\fI%s\\fR is one of: %s." % (esc(o.get("arg") or "VALUE"),
-                                                   ", ".join("\\fB%s\\fR" % esc(c) for c in choices)))
+                                                   ", ".join("\\fB%s\\fR" % value(c) for c in choices)))
     if o["kind"] == "path":
         out.append(".br")
         out.append("\\fI%s\\fR is a %s name." % (esc(o.get("arg") or "PATH"),

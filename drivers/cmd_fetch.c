@@ -9,8 +9,9 @@
  * DNS results are reused as a browser or curl would.
  *
  * Verified: every 2xx body has the length the server announced; a saved file, read back, has
- * the bytes and CRC-32 that came off the wire; with --compare the sequential and pooled runs got
- * the same bytes for every URL. */
+ * the bytes and CRC-32 that came off the wire. With --compare each run is checked so on its own;
+ * URLs whose bytes differ between the two runs (pages that change between requests) are
+ * counted and warned about, and fail verification only under --expect-identical. */
 #include "commands.h"
 #include "emit.h"
 #include "interrupt.h"
@@ -41,8 +42,10 @@ static const char description[] =
     "status, bytes, seconds, attempts and any error, then requests/s and MB/s.\n"
     "\n"
     "A URL is a failure when it could not be fetched or its final status is not 2xx. Verified:\n"
-    "each 2xx body has the announced Content-Length, each saved file reads back with the same\n"
-    "bytes and CRC-32, and with --compare both runs got the same bytes (exit 3 otherwise).\n"
+    "each 2xx body has the announced Content-Length and each saved file reads back with the\n"
+    "same bytes and CRC-32 (exit 3 otherwise). With --compare, URLs whose bytes differ between\n"
+    "the two runs (a page that changes between requests) are counted with a warning; they fail\n"
+    "verification only with --expect-identical.\n"
     "--format csv: a header, then one row per URL in the order given (--quiet does not apply).\n"
     "Ctrl-C cancels what has not finished, aborts transfers within about a second, reports what\n"
     "finished and exits 1; a second Ctrl-C exits at once.\n";
@@ -51,7 +54,7 @@ struct fetch_opts {
     uint64_t workers, retries, max_redirs, max_bytes;
     double connect_timeout_s, timeout_s, backoff_s;
     const char *out_dir, *url_file;
-    bool force, compare, quiet, canary;
+    bool force, compare, expect_identical, quiet, canary;
     struct pk_common_opts common;
 };
 
@@ -85,6 +88,7 @@ struct run {
     int rc; /* PK_OK unless the run itself (not a URL) failed */
     bool interrupted;
     size_t finished, failed, retried, bad;
+    size_t differ, first_differ; /* --compare: URLs whose bytes differ between the runs */
     uint64_t bytes;
     double seq_s, pool_s;
     char first_bad[PATH_MAX + 128];
@@ -99,6 +103,10 @@ static int check_parsed(const struct pk_comm *c, const struct fetch_opts *o,
     if (o->url_file && args->noperands > 0) {
         pk_error(c, false, "fetch", "give URLs as operands or --url-file, not both (got '%s')",
                  args->operand[0]);
+        return PK_EXIT_USAGE;
+    }
+    if (o->expect_identical && !o->compare) {
+        pk_error(c, false, "fetch", "--expect-identical compares two runs: add --compare");
         return PK_EXIT_USAGE;
     }
     if (o->canary && o->common.no_verify) {
@@ -153,6 +161,9 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct fetch_op
         {"compare", 0, PK_OPT_FLAG, &o->compare, NULL,
          "fetch every URL one after another first, then on the pool, and\n"
          "print the speedup (the sequential run saves nothing)"},
+        {"expect-identical", 0, PK_OPT_FLAG, &o->expect_identical, NULL,
+         "with --compare: a URL whose bytes differ between the two runs\n"
+         "fails verification (default: counted, with a warning)"},
         {"quiet", 0, PK_OPT_FLAG, &o->quiet, NULL,
          "no per-URL lines in the table, only the summary"},
         {"canary", 0, PK_OPT_FLAG, &o->canary, NULL,
@@ -480,11 +491,26 @@ static void apply_canary(const struct fetch_opts *o, struct job *jobs, size_t n)
     }
 }
 
+/* Whether URL i got different bytes in the sequential and the pooled run (both 2xx). */
+static bool runs_differ(const struct run *r, size_t i)
+{
+    const struct url_result *u = &r->jobs[i].r, *q = &r->seq[i].r;
+    return u->ok && q->ok && (q->h.bytes != u->h.bytes || q->h.crc32 != u->h.crc32);
+}
+
 /* Checks every result; sets r->bad to the number of URLs that fail a check and describes the
- * first in r->first_bad. Nothing is read back under --no-verify. */
+ * first in r->first_bad. Nothing is read back under --no-verify. Counts the URLs whose runs
+ * differ (--compare) whatever the verification. */
 static void verify(const struct fetch_opts *o, struct run *r)
 {
-    if (r->rc != PK_OK || o->common.no_verify)
+    if (r->rc != PK_OK)
+        return;
+    for (size_t i = r->n; r->seq && i-- > 0;)
+        if (runs_differ(r, i)) {
+            r->differ++;
+            r->first_differ = i;
+        }
+    if (o->common.no_verify)
         return;
     if (o->canary)
         apply_canary(o, r->jobs, r->n);
@@ -495,9 +521,8 @@ static void verify(const struct fetch_opts *o, struct run *r)
             why = "body length differs from Content-Length";
         else if (u->ok && o->out_dir && !saved_matches(o->out_dir, r->jobs[i].name, &u->h))
             why = "saved file does not read back as received";
-        else if (r->seq && u->ok && r->seq[i].r.ok &&
-                 (r->seq[i].r.h.bytes != u->h.bytes || r->seq[i].r.h.crc32 != u->h.crc32))
-            why = "sequential and pooled runs got different bytes";
+        else if (o->expect_identical && runs_differ(r, i))
+            why = "sequential and pooled runs got different bytes (--expect-identical)";
         if (why && r->bad++ == 0)
             snprintf(r->first_bad, sizeof r->first_bad, "%s: %s", r->jobs[i].url, why);
     }
@@ -526,9 +551,10 @@ static json_t *results_json(const struct job *jobs, size_t n)
 static json_t *verification_json(const struct fetch_opts *o, const struct run *r)
 {
     json_t *v = json_pack("{s:s, s:I}", "method",
-                          o->compare ? "Content-Length, saved files' bytes and CRC-32 read back, "
-                                       "sequential and pooled runs' bytes and CRC-32"
-                                     : "Content-Length, saved files' bytes and CRC-32 read back",
+                          o->expect_identical
+                              ? "Content-Length, saved files' bytes and CRC-32 read back, "
+                                "sequential and pooled runs' bytes and CRC-32"
+                              : "Content-Length, saved files' bytes and CRC-32 read back",
                           "urls_bad", (json_int_t)r->bad);
     if (r->bad)
         json_object_set_new(v, "first_bad", pk_json_text(r->first_bad));
@@ -557,6 +583,9 @@ static json_t *make_record(const struct fetch_opts *o, const struct run *r, json
                                   "retries", (json_int_t)r->retried, "bytes", (json_int_t)r->bytes,
                                   "pooled_s", r->pool_s, "sequential_s", r->seq_s, "requests_per_s",
                                   rate, "urls", list ? results_json(r->jobs, r->n) : json_array()));
+    if (r->seq)
+        json_object_set_new(json_object_get(rec, "result"), "urls_differing",
+                            json_integer((json_int_t)r->differ));
     json_object_set_new(rec, "verified",
                         o->common.no_verify ? json_null() : json_boolean(verified(r)));
     if (!o->common.no_verify)
@@ -587,8 +616,10 @@ static const char *verdict(const json_t *rec, const struct run *r)
     const json_t *ver = json_object_get(rec, "verified");
     if (json_is_null(ver))
         return "skipped (--no-verify)";
-    if (json_is_true(ver))
+    if (json_is_true(ver) && r->seq && !r->differ)
         return "yes (lengths, saved files, runs agree)";
+    if (json_is_true(ver))
+        return "yes (lengths, saved files; each run on its own)";
     return r->interrupted ? "no (interrupted)" : "NO";
 }
 
@@ -614,6 +645,10 @@ static void print_table(const json_t *rec, const void *ctx)
            r->pool_s > 0 ? (double)r->bytes / r->pool_s / 1e6 : 0.0, (unsigned long long)r->bytes);
     printf("failed      %zu of %zu %s; %zu %s\n", r->failed, r->n, pk_plural(r->n, "URL", "URLs"),
            r->retried, pk_plural(r->retried, "retry", "retries"));
+    if (r->seq)
+        printf("compare     %zu of %zu %s got different bytes in the two runs%s\n", r->differ,
+               r->n, pk_plural(r->n, "URL", "URLs"),
+               r->differ ? " (content that changes between requests?)" : "");
     printf("verified    %s\n", verdict(rec, r));
 }
 
@@ -640,8 +675,14 @@ static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
 }
 
 /* What went wrong, on stderr, whatever the format. */
-static void report_failures(const struct pk_comm *c, const struct run *r)
+static void report_failures(const struct pk_comm *c, const struct fetch_opts *o,
+                            const struct run *r)
 {
+    if (r->rc == PK_OK && r->differ && !o->expect_identical)
+        fprintf(stderr,
+                "parkit fetch: warning: %zu %s got different bytes in the sequential and pooled "
+                "runs (first: %s); each run was verified on its own (--expect-identical to fail)\n",
+                r->differ, pk_plural(r->differ, "URL", "URLs"), r->jobs[r->first_differ].url);
     if (r->rc != PK_OK)
         pk_error(c, false, "fetch", "%s", pk_strerror(r->rc));
     else if (r->interrupted)
@@ -695,7 +736,7 @@ int pk_cmd_fetch(int argc, char **argv, const struct pk_comm *c)
         verify(&o, &r);
         json_t *rec = make_record(&o, &r, sysinfo);
         json_decref(sysinfo);
-        report_failures(c, &r);
+        report_failures(c, &o, &r);
         static const struct pk_view view = {print_table, print_csv};
         status = pk_emit(c, "fetch", &o.common, &view, &r, rec, exit_status(&r));
     }

@@ -314,8 +314,11 @@ static void print_table(const json_t *rec, const void *ctx)
     printf("throughput  %.3f items/s measured (%.0f %s in %.3f s)", thr, done,
            pk_plural((unsigned long long)done, "item", "items"), wall);
     if (isfinite(out->bound))
-        printf(", %.0f%% of the bound; sequential would take %.3f s (%.2fx)",
-               100 * thr / out->bound, out->sequential, wall > 0 ? out->sequential / wall : 0.0);
+        printf(", %.0f%% of the bound", 100 * thr / out->bound);
+    /* a stopped line never made the items after the last one done: no figure for them */
+    if (isfinite(out->bound) && out->complete)
+        printf("; sequential would take %.3f s (%.2fx)", out->sequential,
+               wall > 0 ? out->sequential / wall : 0.0);
     printf("\nverified    %s\n", out->verified   ? "yes (every item through every stage once)"
                                  : out->complete ? "NO"
                                                  : "no (stopped)");

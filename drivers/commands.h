@@ -17,6 +17,7 @@ int pk_cmd_demo(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_factsum(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_fib(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_pipeline(int argc, char **argv, const struct pk_comm *c);
+int pk_cmd_race(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_api(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_transform(int argc, char **argv, const struct pk_comm *c);
 int pk_cmd_files(int argc, char **argv, const struct pk_comm *c);

@@ -60,6 +60,8 @@ static const struct command commands[] = {
      "CSV reports of a directory: per-column statistics, sequential vs a pool of threads", false},
     {"pipeline", pk_cmd_pipeline,
      "assembly line of pthread stages over bounded queues (simulated work)", false},
+    {"race", pk_cmd_race,
+     "threads on one shared counter: no lock (lost updates), mutex, atomic, thread-local", false},
     {"resize", RESIZE_RUN,
      "batch thumbnails: decode, antialiased resample, encode, on a pool and across ranks", false,
      PART_OFF(IMAGES, "images")},

@@ -8,6 +8,11 @@
 
 int pk_run_self_json(char *const args[], json_t **record)
 {
+    return pk_run_json("/proc/self/exe", args, NULL, record);
+}
+
+int pk_run_json(const char *path, char *const args[], char *const envp[], json_t **record)
+{
     *record = NULL;
     int fd[2];
     if (pipe(fd) != 0)
@@ -23,7 +28,10 @@ int pk_run_self_json(char *const args[], json_t **record)
         dup2(fd[1], STDOUT_FILENO);
         close(fd[0]);
         close(fd[1]);
-        execv("/proc/self/exe", args);
+        if (envp)
+            execve(path, args, envp);
+        else
+            execv(path, args);
         _exit(127);
     }
     close(fd[1]);

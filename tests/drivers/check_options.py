@@ -22,6 +22,7 @@ CSV_RUNS = {
     "transform": ["-n", "1000", "--chunk", "100", "--reps", "1", "--warmup", "0"],
     "api": ["--tasks", "3", "--workers", "2", "--latency", "0"],
     "pipeline": ["--items", "5", "--stages", "a:0:1,b:0:1"],
+    "race": ["-t", "2", "--increments", "1000"],
     "scale": ["sumsq", "--range", "1000", "-t", "1", "--reps", "1", "--warmup", "0"],
     "scale grain": ["--chunk", "1,8", "--total", "1000", "--reps", "1"],
     "advise": ["true"],

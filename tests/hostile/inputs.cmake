@@ -23,8 +23,8 @@ pk_hostile_cli(hostile_api_latency_tail RC 2 STDERR "--latency expects .*'fixed:
                ARGS api --latency fixed:2^64)
 pk_hostile_cli(hostile_api_preset_tasks RC 2 STDERR "--preset stores sets --tasks itself"
                ARGS api --preset stores --tasks 10)
-pk_hostile_cli(hostile_api_preset_timeout RC 2 STDERR "--preset health sets --timeout itself"
-               ARGS api --preset health --timeout 1)
+pk_hostile_cli(hostile_api_preset_fail_rate RC 2 STDERR "--preset health sets --fail-rate itself"
+               ARGS api --preset health --fail-rate 0.5)
 
 # fetch's file names (io/http.c): linear de-duplication, 100,000 equal names within the timeout
 if(PK_HAVE_CURL)

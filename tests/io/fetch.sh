@@ -168,6 +168,33 @@ noverify) # --no-verify reads nothing back: a canary-free run says skipped, the 
     python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r["verified"] is True and r["verification"]["urls_bad"] == 0 and r["result"]["urls"][0]["bytes"] == 10, r' \
         "$work/stdout" || fail "json"
     ;;
+changing) # --compare on pages that change between requests: each run verified on its own, the
+    # URLs that differ counted with a warning, exit 0; a failure only with --expect-identical
+    run 0 "$base/uuid" "$base/bytes/100" "$base/uuid?b" "$base/uuid?c" --compare --out "$work/out" \
+        --format json
+    python3 - "$work/stdout" "$work/out" <<'PY' || fail "json or saved files"
+import json, os, re, sys
+r = json.load(open(sys.argv[1]))
+assert r["verified"] is True and r["result"]["urls_differing"] == 3, r   # a new uuid per request
+for name in ("uuid", "uuid.1", "uuid.2"):
+    body = open(os.path.join(sys.argv[2], name), "rb").read()
+    assert re.fullmatch(rb'\{"uuid": "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}"\}\n', body), body
+assert len({open(os.path.join(sys.argv[2], n), "rb").read() for n in ("uuid", "uuid.1", "uuid.2")}) == 3
+PY
+    curl -sf -o "$work/want" "$base/bytes/100"
+    cmp "$work/want" "$work/out/100" || fail "100 differs from curl's copy"
+    expect "warning: 3 URLs got different bytes in the sequential and pooled runs \(first: $base/uuid\)" stderr
+    run 0 "$base/uuid" "$base/bytes/100" --compare
+    expect "^compare +1 of 2 URLs got different bytes in the two runs" stdout
+    expect "^verified +yes \(lengths, saved files; each run on its own\)" stdout
+    run 0 "$base/bytes/100" "$base/bytes/7" --compare
+    expect "^compare +0 of 2 URLs got different bytes in the two runs$" stdout
+    expect "^verified +yes \(lengths, saved files, runs agree\)" stdout
+    run 3 "$base/uuid" "$base/bytes/100" --compare --expect-identical
+    expect "verification failed for 1 URL; first: $base/uuid: sequential and pooled runs got different bytes" stderr
+    run 2 "$base/bytes/100" --expect-identical
+    expect "--expect-identical compares two runs: add --compare" stderr
+    ;;
 scale) # parkit scale sweeps fetch's worker count
     for i in $(seq 40); do echo "$base/slow/20?$i"; done > "$work/urls"
     "$parkit" scale fetch --workers 1,8 --reps 1 -- --url-file "$work/urls" --quiet \

@@ -9,6 +9,7 @@
  *   /redirect/K       302 to /redirect/K-1; /redirect/0 answers 200
  *   /flaky/ID/K       503 (Retry-After: 0) for the first K requests of ID, then 200
  *   /truncated/N      promises N bytes, sends half, closes the connection
+ *   /uuid[?...]       a new identifier on every request, always 49 bytes (content that changes)
  * Usage: httpd --port-file F [--root DIR] [--idle-exit S]. It binds 127.0.0.1 on a free port,
  * writes the port to F once it listens, and exits on SIGTERM/SIGINT or after S seconds without
  * a request (default 120), so a test that dies cannot leave it running for long. */
@@ -34,6 +35,7 @@
 
 static const char *root = ".";
 static _Atomic long last_request_s;
+static _Atomic unsigned long uuid_serial; /* /uuid: requests served so far */
 static volatile sig_atomic_t stop;
 
 /* flaky counters: guarded by flaky_lock */
@@ -176,6 +178,15 @@ static int handle(int fd, const char *method, const char *target)
         if (hits >= 0 && (unsigned long)hits < b)
             return reply(fd, 503, "Retry-After: 0\r\n", "busy\n", 5, head);
         return reply(fd, 200, NULL, "ok\n", 3, head);
+    }
+    if (strcmp(target, "/uuid") == 0 || strncmp(target, "/uuid?", 6) == 0) {
+        /* version-4 shape, the serial mixed so that every digit changes from one to the next */
+        unsigned long long v = (atomic_fetch_add(&uuid_serial, 1) + 1) * 0x9E3779B97F4A7C15ULL;
+        char body[64];
+        int n = snprintf(body, sizeof body,
+                         "{\"uuid\": \"%08llx-%04llx-4%03llx-a%03llx-%012llx\"}\n", v >> 32, (v >> 16) & 0xffff, v & 0xfff, (v >> 52) & 0xfff,
+                         (v * 31) & 0xffffffffffffULL);
+        return reply(fd, 200, NULL, body, (size_t)n, head);
     }
     if (sscanf(target, "/truncated/%lu", &a) == 1) {
         char hdr[128];
