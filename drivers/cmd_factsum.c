@@ -48,7 +48,9 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_facts
     const struct pk_opt table[] = {
         {"digits", 0, PK_OPT_PATH, &o->digits, "FILE",
          "write the full decimal value(s), one line per N in the order given;\n"
-         "written to a temporary name and renamed when complete"},
+         "written to a temporary name and renamed when complete (a device or\n"
+         "FIFO such as /dev/stdout is written in place)",
+         .check = pk_opt_output_file},
         {"max-memory", 0, PK_OPT_SIZE, &o->max_memory, "BYTES",
          "memory limit (default: MemAvailable); also a hard cap on GMP", .min = 1},
         {"force", 0, PK_OPT_FLAG, &o->force, NULL,

@@ -12,9 +12,9 @@
  * the block grid: a read stage fills them (a CSV column, parsed; a raw file's blocks from
  * io/rawfile, page-cache mappings faulted in ahead of the compute, or pread copies), a
  * transform stage runs the kernel on them (OpenMP inside), and with --output a write stage
- * stores the results at their offsets in OUTPUT.tmp, renamed to OUTPUT once every rank
- * succeeded and removed otherwise. One worker per stage keeps the buffers in order; NBUF
- * buffers circulate from a free list, so memory stays bounded whatever the file size.
+ * stores the results at their offsets in an exclusive temporary (io/atomicfile), published as
+ * OUTPUT once every rank succeeded and removed otherwise. One worker per stage keeps the buffers in
+ * order; NBUF buffers circulate from a free list, so memory stays bounded whatever the file size.
  *
  * Verification (skipped by --no-verify, recorded as such):
  *  - elements: up to 1000 indices spread over [0, n) (first and last included); each element
@@ -33,6 +33,7 @@
 #include "commands.h"
 #include "emit.h"
 #include "opt.h"
+#include "parkit/atomicfile.h"
 #include "parkit/csv.h"
 #include "parkit/pipeline.h"
 #include "parkit/queue.h"
@@ -94,10 +95,10 @@ struct opts {
     enum pk_transform_isa isa;
     const char *input, *column, *output;
     enum source src;
-    bool no_header;      /* CSV: no header row; --column is then a 1-based number */
-    uint64_t column_no;  /* --column with --no-header */
-    size_t csv_col;      /* CSV: the column read (0-based), its header name (owned), its */
-    char *csv_name;      /* missing values and the exact sum of its values, from the */
+    bool no_header;       /* CSV: no header row; --column is then a 1-based number */
+    uint64_t column_no;   /* --column with --no-header */
+    size_t csv_col;       /* CSV: the column read (0-based), its header name (owned), its */
+    char *csv_name;       /* missing values and the exact sum of its values, from the */
     uint64_t csv_missing; /* whole-file pass */
     double csv_sum;
     struct pk_common_opts common;
@@ -137,11 +138,12 @@ static int check_combination(const struct pk_comm *c, struct opts *o)
     }
     /* without a header, columns have numbers only */
     if (o->no_header && o->column &&
-        pk_parse_count("--column", o->column, 1, PK_CSV_MAX_COLUMNS, &o->column_no, &err) != PK_OK) {
+        pk_parse_count("--column", o->column, 1, PK_CSV_MAX_COLUMNS, &o->column_no, &err) !=
+            PK_OK) {
         pk_error(c, false, CMD, "%s (with --no-header, a column number)", err.msg);
         return PK_EXIT_USAGE;
     }
-    if (o->output && o->input && strcmp(o->output, o->input) == 0) {
+    if (o->output && o->input && pk_atomicfile_same(o->output, o->input)) {
         pk_error(c, false, CMD, "--output '%s' would overwrite --input", o->output);
         return PK_EXIT_USAGE;
     }
@@ -195,8 +197,10 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
          "the CSV file has no header row (a first row of numbers only is\n"
          "refused without it, exit 2); columns are numbered 1, 2, ..."},
         {"output", 0, PK_OPT_PATH, &o->output, "F",
-         "write the transformed values to F (raw float64), via F.tmp renamed at\n"
-         "the end; nothing is left behind on failure"},
+         "write the transformed values to F (raw float64), via a temporary\n"
+         "file published at the end; nothing is left behind on failure; a\n"
+         "device (/dev/null) is written in place; F must not be --input",
+         .check = pk_opt_output_file},
         {"isa", 0, PK_OPT_ENUM, &isa, "ISA",
          "element code: auto (default), avx512, avx2, sse2, scalar; under MPI\n"
          "every rank uses the lowest level any rank supports",
@@ -207,11 +211,13 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
     };
     const struct pk_cmd_spec spec = {
         .name = CMD,
-        .synopsis = "[--op chunk|heavy] [-n N] [--chunk C] [--start S] [options]\n"
-                    "       parkit transform --input FILE [--column NAME] [--output FILE] [options]",
-        .summary = "Chunked transforms with per-chunk and overall count, sum, mean, min, max (with\n"
-                   "their indices) and variance; OpenMP inside each rank, chunk ranges across MPI\n"
-                   "ranks.",
+        .synopsis =
+            "[--op chunk|heavy] [-n N] [--chunk C] [--start S] [options]\n"
+            "       parkit transform --input FILE [--column NAME] [--output FILE] [options]",
+        .summary =
+            "Chunked transforms with per-chunk and overall count, sum, mean, min, max (with\n"
+            "their indices) and variance; OpenMP inside each rank, chunk ranges across MPI\n"
+            "ranks.",
         .description = description,
         .opts = table,
         .shared = PK_SHARED_ALL,
@@ -263,8 +269,8 @@ static int pick_column(const struct opts *o, const struct pk_csv_stats *st, size
         return PK_OK;
     }
     for (size_t j = 0; j < st->ncols; j++) {
-        bool hit = o->column ? strcmp(st->col[j].name, o->column) == 0
-                             : st->col[j].type == PK_CSV_NUMBER;
+        bool hit =
+            o->column ? strcmp(st->col[j].name, o->column) == 0 : st->col[j].type == PK_CSV_NUMBER;
         if (hit) {
             *col = j;
             return PK_OK;
@@ -273,8 +279,9 @@ static int pick_column(const struct opts *o, const struct pk_csv_stats *st, size
     if (o->column)
         return pk_fail(err, PK_EINVAL, "'%s' has no column '%s'; its columns: %s", o->input,
                        o->column, names);
-    return pk_fail(err, PK_EINVAL, "'%s' has no number column (columns: %s); choose one with --column",
-                   o->input, names);
+    return pk_fail(err, PK_EINVAL,
+                   "'%s' has no number column (columns: %s); choose one with --column", o->input,
+                   names);
 }
 
 /* The whole-file pass, on every rank before the run: checks every record, types every column
@@ -357,9 +364,9 @@ static int csv_column_next(struct csv_column *c, double *v, struct pk_err *err)
  * write through the pipeline's queues and back to its free list (home), which holds NBUF of
  * them, so memory stays at NBUF buffers whatever the file size. */
 struct buf {
-    uint64_t i0, i1;  /* global indices */
-    double *v;        /* BUF_VALUES values: values read, and results for the writer */
-    const double *in; /* the arguments: v, or a raw file's block mapped in place */
+    uint64_t i0, i1;             /* global indices */
+    double *v;                   /* BUF_VALUES values: values read, and results for the writer */
+    const double *in;            /* the arguments: v, or a raw file's block mapped in place */
     struct pk_rawfile_block blk; /* raw files: the block of i0..i1 (io/rawfile) */
     struct pk_queue *home;       /* the free list */
 };
@@ -696,7 +703,7 @@ static int transform_stage(void *ctx, void *in, void **out, struct pk_err *err)
     return PK_OK;
 }
 
-/* The write stage: results at their offsets in OUTPUT.tmp. */
+/* The write stage: results at their offsets in the output's temporary. */
 struct sink {
     int fd;
     const char *output;
@@ -712,7 +719,7 @@ static int write_stage(void *ctx, void *in, void **out, struct pk_err *err)
         if (put < 0 && errno == EINTR)
             continue;
         if (put <= 0) {
-            int rc = pk_fail(err, PK_EIO, "cannot write '%s.tmp': %s", w->output,
+            int rc = pk_fail(err, PK_EIO, "cannot write '%s': %s", w->output,
                              put < 0 ? strerror(errno) : "no space");
             buf_recycle(b);
             return rc;
@@ -1233,10 +1240,9 @@ static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
 {
     const struct run *r = ctx;
     static const char *const header[] = {
-        "driver", "version", "git_sha", "host",   "nranks",          "nthreads", "op",
-        "isa",    "n",       "chunk",   "start",  "part",            "time_s",   "rate_elem_per_s",
-        "count",  "sum",     "mean",    "variance", "min",           "argmin",   "max",
-        "argmax", "verified", NULL};
+        "driver", "version",  "git_sha", "host",   "nranks", "nthreads",        "op",       "isa",
+        "n",      "chunk",    "start",   "part",   "time_s", "rate_elem_per_s", "count",    "sum",
+        "mean",   "variance", "min",     "argmin", "max",    "argmax",          "verified", NULL};
     pk_csvw_row(w, header);
     if (r->o->per_chunk && r->chunks) {
         uint64_t nchunks = pk_transform_nchunks(r->o->n, r->o->chunk);
@@ -1283,56 +1289,78 @@ static int gather_chunks(struct run *r)
     return rc;
 }
 
-/* Creates OUTPUT.tmp: rank 0 first (truncating), then the others open it. Collective. */
-static int open_output(const struct run *r, int *fd, struct pk_err *err)
+/* The output while it is written: rank 0's writer (io/atomicfile: an exclusive temporary,
+ * named when other ranks must open it, or a device written in place) and every rank's fd. */
+struct output {
+    struct pk_atomicfile file; /* rank 0 */
+    int fd;
+};
+
+/* Rank 0: opens the writer. The values go at their offsets, so a target that cannot seek (a
+ * FIFO, a terminal) is refused (exit 2). Returns an exit status, the error printed. */
+static int create_output(const struct run *r, struct output *out, struct pk_err *err)
 {
-    *fd = -1;
-    if (!r->o->output)
-        return PK_EXIT_OK;
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", r->o->output);
-    int status = PK_EXIT_OK;
-    if (r->c->rank == 0) {
-        *fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (*fd < 0) {
-            pk_fail(err, PK_EIO, "cannot create '%s': %s", tmp, strerror(errno));
-            status = PK_EXIT_RUNTIME;
-        }
+    struct pk_atomicfile_opts opts = {.mode = 0644, .named = r->c->nranks > 1, .seekable = true};
+    int rc = pk_atomicfile_open_with(&out->file, r->o->output, &opts, err);
+    if (rc != PK_OK) {
+        pk_error(r->c, false, CMD, "--output: %s", err->msg);
+        err->msg[0] = '\0';
+        return rc == PK_EINVAL ? PK_EXIT_USAGE : PK_EXIT_RUNTIME;
     }
-    status = pk_dist_agree(r->c, status);
-    if (status == PK_EXIT_OK && r->c->rank != 0) {
-        *fd = open(tmp, O_WRONLY);
-        if (*fd < 0) {
-            pk_fail(err, PK_EIO, "cannot open '%s': %s", tmp, strerror(errno));
-            status = PK_EXIT_RUNTIME;
-        }
-    }
-    return status;
+    out->fd = out->file.fd;
+    return PK_EXIT_OK;
 }
 
-/* Renames OUTPUT.tmp to OUTPUT after success, removes it otherwise (rank 0). Collective. */
-static int close_output(const struct run *r, int fd, int status, struct pk_err *err)
+/* Rank 0 creates the output, then tells the other ranks the name to open (the temporary, or
+ * the device itself). Collective. */
+static int open_output(const struct run *r, struct output *out, struct pk_err *err)
+{
+    *out = (struct output){.fd = -1};
+    if (!r->o->output)
+        return PK_EXIT_OK;
+    const struct pk_comm *c = r->c;
+    int status = c->rank == 0 ? create_output(r, out, err) : PK_EXIT_OK;
+    status = pk_dist_agree(c, status);
+    if (status != PK_EXIT_OK || c->nranks == 1)
+        return status;
+    void *name = NULL;
+    size_t n = 0;
+    const char *mine = out->file.tmp ? out->file.tmp : r->o->output;
+    for (int k = 1; c->rank == 0 && k < c->nranks && status == PK_EXIT_OK; k++)
+        if (pk_dist_send_bytes(c, k, mine, strlen(mine) + 1) != PK_OK)
+            status = PK_EXIT_RUNTIME;
+    if (c->rank != 0 && pk_dist_recv_bytes(c, 0, &name, &n) == PK_OK && n > 0) {
+        ((char *)name)[n - 1] = '\0';
+        out->fd = open(name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (out->fd < 0)
+            pk_fail(err, PK_EIO, "cannot open '%s': %s", (char *)name, strerror(errno));
+    }
+    if (c->rank != 0 && out->fd < 0)
+        status = PK_EXIT_RUNTIME;
+    free(name);
+    return pk_dist_agree(c, status);
+}
+
+/* Every rank closes its fd; rank 0 publishes the output after success and removes the
+ * temporary otherwise. Collective. */
+static int close_output(const struct run *r, struct output *out, int status, struct pk_err *err)
 {
     if (!r->o->output)
         return status;
     int mine = PK_EXIT_OK;
-    if (fd >= 0 && close(fd) != 0) {
-        pk_fail(err, PK_EIO, "cannot write '%s.tmp': %s", r->o->output, strerror(errno));
+    if (r->c->rank != 0 && out->fd >= 0 && close(out->fd) != 0) {
+        pk_fail(err, PK_EIO, "cannot write '%s': %s", r->o->output, strerror(errno));
         mine = PK_EXIT_RUNTIME;
     }
+    out->fd = -1;
     if (mine != PK_EXIT_OK)
         pk_error(r->c, true, CMD, "%s", err->msg);
     status = pk_dist_agree(r->c, status > mine ? status : mine);
-    if (r->c->rank == 0) {
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s.tmp", r->o->output);
-        if (status == PK_EXIT_OK && rename(tmp, r->o->output) != 0) {
-            pk_error(r->c, false, CMD, "cannot rename '%s' to '%s': %s", tmp, r->o->output,
-                     strerror(errno));
-            status = PK_EXIT_RUNTIME;
-        }
-        if (status != PK_EXIT_OK)
-            unlink(tmp);
+    if (r->c->rank == 0 && status != PK_EXIT_OK)
+        pk_atomicfile_abort(&out->file);
+    if (r->c->rank == 0 && status == PK_EXIT_OK && pk_atomicfile_commit(&out->file, err) != PK_OK) {
+        pk_error(r->c, false, CMD, "%s", err->msg);
+        status = PK_EXIT_RUNTIME;
     }
     return pk_dist_agree(r->c, status);
 }
@@ -1378,7 +1406,8 @@ static json_t *make_record(const struct run *r, const double *rep_s, const json_
         json_object_set_new(res, "chunks", arr);
     }
     json_object_set_new(rec, "result", res);
-    json_object_set_new(rec, "verified", o->common.no_verify ? json_null() : json_boolean(verified));
+    json_object_set_new(rec, "verified",
+                        o->common.no_verify ? json_null() : json_boolean(verified));
     json_object_set_new(rec, "verification", vjson);
     pk_record_set_timing(rec, rep_s, o->common.reps, o->common.warmup);
     pk_record_set_provenance(rec, sysinfo);
@@ -1399,15 +1428,15 @@ static int execute(const struct pk_comm *c, struct opts *o, const json_t *sysinf
     if (status != PK_EXIT_OK)
         pk_error(c, true, CMD, "%s", err.msg);
     status = pk_dist_agree(c, status);
-    int out_fd = -1;
+    struct output out = {.fd = -1};
     if (status == PK_EXIT_OK) {
         err.msg[0] = '\0';
-        status = open_output(r, &out_fd, &err);
+        status = open_output(r, &out, &err);
         if (status != PK_EXIT_OK && err.msg[0])
             pk_error(c, true, CMD, "%s", err.msg);
     }
     if (status == PK_EXIT_OK)
-        status = timed_runs(r, out_fd, rep_s);
+        status = timed_runs(r, out.fd, rep_s);
     bool verified = false;
     json_t *vjson = json_object();
     if (status == PK_EXIT_OK && !o->common.no_verify) {
@@ -1418,7 +1447,7 @@ static int execute(const struct pk_comm *c, struct opts *o, const json_t *sysinf
                                   : verified  ? PK_EXIT_OK
                                               : PK_EXIT_VERIFY);
     }
-    status = close_output(r, out_fd, status, &err);
+    status = close_output(r, &out, status, &err);
     if (status == PK_EXIT_OK || status == PK_EXIT_VERIFY) {
         if (o->per_chunk && gather_chunks(r) != PK_OK) {
             pk_error(c, true, CMD, "cannot collect the chunk statistics");

@@ -1,0 +1,7 @@
+# Outputs that never destroy, and signals that leave nothing behind (issue 18): see outputs.sh.
+foreach(s IN ITEMS devices transform inputs stdout sig_transform sig_files sig_fetch sig_factsum)
+  add_test(NAME hostile.outputs_${s}
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/outputs.sh $<TARGET_FILE:parkit> $<TARGET_FILE:httpd>
+                   "${PK_SANITIZE}" ${s})
+  set_tests_properties(hostile.outputs_${s} PROPERTIES LABELS hostile TIMEOUT 120 SKIP_RETURN_CODE 77)
+endforeach()
