@@ -298,7 +298,7 @@ int pk_atomicfile_commit(struct pk_atomicfile *a, struct pk_err *err)
     int rc = PK_OK;
     if (fflush(a->f) != 0 || ferror(a->f))
         rc = pk_fail(err, PK_EIO, "cannot write '%s': %s", a->path, strerror(errno));
-    else if (!a->in_place && fsync(a->fd) != 0)
+    else if (!a->in_place && !a->o.no_sync && fsync(a->fd) != 0)
         rc = pk_fail(err, PK_EIO, "cannot write '%s': %s", a->path, strerror(errno));
     if (rc == PK_OK && !a->in_place)
         rc = publish(a, err);

@@ -30,6 +30,7 @@ struct pk_atomicfile_opts {
     unsigned mode;   /* the file's mode; 0: 0666 less the umask, as a plain create */
     bool no_replace; /* an existing target is kept and commit fails: "'PATH' exists" */
     bool named;      /* the temporary must have a name (tmp) that other processes can open */
+    bool no_sync;    /* published without fsync: gone or whole, not durable, after a crash */
     bool seekable;   /* written at offsets: a target that cannot seek (FIFO, terminal) is
                         refused with PK_EINVAL (a FIFO without being opened) */
 };
