@@ -289,12 +289,12 @@ static int outcome(const struct xfer *x, CURLcode cc, long status, struct pk_err
 
 /* The save's writer (io/atomicfile): an unnamed or exclusive temporary beside save->path,
  * given save->mode, published only when the request succeeded; without force an existing file
- * stays. */
+ * stays. Not synced (a body is fetched again more cheaply than every save waits for the disk). */
 static int open_save(const struct pk_http_save *save, struct pk_atomicfile *file,
                      struct pk_err *err)
 {
-    struct pk_atomicfile_opts o = {.mode = save->mode ? save->mode : 0644,
-                                   .no_replace = !save->force};
+    struct pk_atomicfile_opts o = {
+        .mode = save->mode ? save->mode : 0644, .no_replace = !save->force, .no_sync = true};
     return pk_atomicfile_open_with(file, save->path, &o, err);
 }
 
