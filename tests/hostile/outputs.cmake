@@ -1,5 +1,6 @@
 # Outputs that never destroy, and signals that leave nothing behind (issue 18): see outputs.sh.
-foreach(s IN ITEMS devices transform inputs stdout sig_transform sig_files sig_fetch sig_factsum)
+foreach(s IN ITEMS devices transform inputs stdout sig_transform sig_files sig_fetch sig_factsum
+                  sig_report)
   add_test(NAME hostile.outputs_${s}
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/outputs.sh $<TARGET_FILE:parkit> $<TARGET_FILE:httpd>
                    "${PK_SANITIZE}" ${s})

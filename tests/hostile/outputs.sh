@@ -9,9 +9,11 @@
 #               --output by another spelling, resize --out in the images' directory)
 #   stdout      a failed write to stdout (/dev/full, a closed pipe) is exit 1 with a message
 #   sig_*       SIGTERM, and a second signal, leave no temporary file behind and exit as the
-#               project says (a polling command 1 after the first signal, else 128 + signal)
+#               project says (a polling command 1 after the first signal, else 128 + signal);
+#               report's plots: gnuplot stopped and its temporary plots removed
 set -euo pipefail
 parkit=$1 httpd=$2 sanitize=$3 scenario=$4
+here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/parkit-outputs.XXXXXX")
 server=""
 cleanup() {
@@ -216,6 +218,31 @@ sig_fetch)
         [[ $rc =~ ^($want)$ ]] || { cat err; fail "fetch after $sigs exited $rc, expected $want"; }
         [[ -z $(ls -A dl) ]] || fail "left in the output directory after $sigs: $(ls -A dl)"
     done
+    ;;
+sig_report)
+    [[ -n $sanitize ]] && { echo "skip: signal timing under a sanitizer"; exit 77; }
+    sh "$here/../drivers/mkrecords.sh" rin > /dev/null
+    # a gnuplot that writes its plots under the temporary prefix, then takes its time
+    mkdir bin
+    cat > bin/gnuplot <<'GP'
+#!/bin/sh
+prefix=${2#out=\'}
+prefix=${prefix%\'}
+for p in time speedup efficiency; do echo x > "$prefix$p.png"; echo x > "$prefix$p.svg"; done
+echo $$ > gnuplot.pid
+exec sleep 30
+GP
+    chmod +x bin/gnuplot
+    mkdir plots
+    PATH="$work/bin:$PATH" "$parkit" report rin/ideal.jsonl --plots plots > out 2> err &
+    p=$!
+    for _ in $(seq 200); do [[ -s plots/gnuplot.pid ]] && break; sleep 0.05; done
+    [[ -s plots/gnuplot.pid ]] || fail "the fake gnuplot did not run"
+    gp=$(cat plots/gnuplot.pid)
+    sig_wait $p TERM
+    kill -0 "$gp" 2>/dev/null && { kill "$gp"; fail "gnuplot left running"; }
+    [[ $rc == 143 ]] || fail "report after TERM exited $rc, expected 143"
+    [[ -z $(find plots -name '.tmp*') ]] || fail "plots left under temporary names: $(ls -A plots)"
     ;;
 sig_factsum)
     [[ -n $sanitize ]] && { echo "skip: signal timing under a sanitizer"; exit 77; }
