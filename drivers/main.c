@@ -110,13 +110,13 @@ int main(int argc, char **argv)
         execv("/proc/self/exe", argv);
         /* exec failed (no /proc): carry on with the default policy */
     }
-    pk_interrupt_setup();
     struct pk_comm comm;
     struct pk_err err = {0};
     if (pk_dist_init(&argc, &argv, false, &comm, &err) != PK_OK) {
         fprintf(stderr, "parkit: error: %s\n", err.msg);
         return PK_EXIT_RUNTIME;
     }
+    pk_interrupt_setup(comm.nranks);
     int status = finish_stdout(cmd->name, cmd->run(argc - 1, argv + 1, &comm));
     pk_dist_finalize(&comm);
     return status;

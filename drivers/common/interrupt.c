@@ -17,6 +17,7 @@
  * async-signal-safe and race-free, which volatile sig_atomic_t is not across threads. */
 static atomic_int interrupted, polled;
 static pthread_t main_thread;
+static bool term_at_once;
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the Ctrl-C flag must be lock-free");
 
 #define NCLEANUPS 4
@@ -47,14 +48,16 @@ static void exit_now(int sig)
 static void on_signal(int sig)
 {
     int saved_errno = errno;
-    if (!atomic_load(&polled) || atomic_exchange(&interrupted, 1))
-        exit_now(sig); /* nobody polls, or the second signal: at once */
+    if ((sig == SIGTERM && term_at_once) || !atomic_load(&polled) ||
+        atomic_exchange(&interrupted, 1))
+        exit_now(sig); /* the launcher's, nobody polls, or the second signal: at once */
     errno = saved_errno;
 }
 
-void pk_interrupt_setup(void)
+void pk_interrupt_setup(int nranks)
 {
     main_thread = pthread_self();
+    term_at_once = nranks > 1;
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaddset(&sa.sa_mask, SIGINT);

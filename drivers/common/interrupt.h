@@ -13,8 +13,10 @@
 #include <stdbool.h>
 
 /* Installs the SIGINT and SIGTERM handler for the whole run, from the thread that runs the
- * command (main, before any thread starts): an immediate exit happens on that thread. */
-void pk_interrupt_setup(void);
+ * command (main, before any thread starts): an immediate exit happens on that thread. With
+ * nranks > 1, SIGTERM always exits at once: the launcher sends it to end the job (a rank
+ * failed), and a graceful stop would wait in a collective for a rank that is gone. */
+void pk_interrupt_setup(int nranks);
 /* The command polls from now on: clears the flag; the first signal only sets it. */
 void pk_interrupt_install(void);
 /* The command no longer polls: the next signal exits at once. */
