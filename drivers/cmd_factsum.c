@@ -77,6 +77,8 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_facts
     int status = pk_opts_parse(&spec, c, argc, argv, &o->common, NULL);
     o->n = n.v;
     o->count = n.n;
+    if (status == PK_EXIT_OK)
+        status = pk_cli_distinct(c, "factsum", "--digits", o->digits, "--record", o->common.record);
     return status;
 }
 

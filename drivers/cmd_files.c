@@ -115,7 +115,7 @@ static bool same_bits(double a, double b)
  */
 
 static const char *const header_names[] = {"date",       "store",   "product", "units",
-                                           "unit_price", "revenue", "margin",  NULL};
+                                           "unit_price", "revenue", "margin", NULL};
 enum { NCOLS = 7, FIRST_NUMBER = 3, NNUMBERS = 4 };
 /* Products: the CSV writer quotes two of them (a comma, a quote); some are multi-byte UTF-8. */
 static const char *const products[] = {"Widget",     "Gadget",       "Widget, large", "12\" pipe",
@@ -1164,19 +1164,18 @@ static void reading_free(struct reading *r)
     free(r->pool_rep_s);
 }
 
-/* --summary must not replace a file it summarises (or the manifest that verifies them).
- * Returns an exit status and prints the error. */
+/* --summary and --record must not write to a file they read (or the manifest that verifies
+ * them), nor to each other. Returns an exit status and prints the error. */
 static int refuse_input_as_summary(const struct pk_comm *c, const struct opts *o,
                                    const struct pk_dirlist *list)
 {
-    int status = PK_EXIT_OK;
-    for (size_t i = 0; o->summary && i <= list->n && status == PK_EXIT_OK; i++) {
+    const char *record = o->common.record;
+    int status = pk_cli_distinct(c, "files", "--record", record, "--summary", o->summary);
+    for (size_t i = 0; (o->summary || record) && i <= list->n && status == PK_EXIT_OK; i++) {
         char *in = join_path(o->dir, i < list->n ? list->name[i] : MANIFEST);
-        if (in && pk_atomicfile_same(o->summary, in)) {
-            pk_error(c, false, "files", "--summary '%s' would overwrite the input '%s'", o->summary,
-                     in);
-            status = PK_EXIT_USAGE;
-        }
+        status = pk_cli_distinct(c, "files", "--summary", o->summary, "the input", in);
+        if (status == PK_EXIT_OK)
+            status = pk_cli_distinct(c, "files", "--record", record, "the input", in);
         free(in);
     }
     return status;

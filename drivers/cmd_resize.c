@@ -295,8 +295,7 @@ static int decode_stage(void *ctx, void *in, void **out, struct pk_err *err)
     int pw = swap ? info.height : info.width, ph = swap ? info.width : info.height;
     struct pk_rect crop;
     if (rc == PK_OK && (rc = fit_box(o, pw, ph, &crop, &j->it->out_w, &j->it->out_h)) != PK_OK)
-        pk_fail(&e, rc, "%s: cannot fit %dx%d into %dx%d", j->it->path, pw, ph, o->size.w,
-                o->size.h);
+        pk_fail(&e, rc, "%s: cannot fit %dx%d into %dx%d", j->it->path, pw, ph, o->size.w, o->size.h);
     if (rc == PK_OK) {
         struct pk_box all = pk_image_source_box(&info, true);
         double d = info.scale_denom;
@@ -500,7 +499,8 @@ static void declare(struct resize_opts *o, struct pk_opt t[NOPTS + 1])
         {"no-shrink-on-load", 0, PK_OPT_FLAG, &o->no_shrink, NULL,
          "decode JPEGs at full size: the quality of a full resample, slowest"},
         {"filter", 0, PK_OPT_ENUM, &o->filter, "F",
-         "nearest, bilinear, bicubic, mitchell or lanczos3 (default)", .choices = filter_names},
+         "nearest, bilinear, bicubic, mitchell or lanczos3 (default)",
+         .choices = filter_names},
         {"format", 0, PK_OPT_STRING, &o->format.text, "F",
          "the thumbnails' format: jpeg, png or same (default same; PNM\n"
          "inputs become png)",
@@ -669,9 +669,9 @@ static int plan_batch(const struct pk_comm *c, const struct resize_opts *o,
     struct pk_err err = {0};
     int rc = list_inputs(c, o, args, &b->l, &err);
     /* a missing input or a file as --out: usage; an --out that cannot be made, no memory: 1 */
-    int status = rc == PK_OK                       ? PK_EXIT_OK
+    int status = rc == PK_OK                            ? PK_EXIT_OK
                  : rc == PK_ENOMEM || rc == PK_EIO ? PK_EXIT_RUNTIME
-                                                   : PK_EXIT_USAGE;
+                                                        : PK_EXIT_USAGE;
     if (rc != PK_OK)
         pk_error(c, false, "resize", "%s", err.msg);
     status = pk_dist_agree(c, status);
@@ -939,9 +939,8 @@ static void print_table(const json_t *rec, const void *ctx)
     (void)rec;
     printf("# parkit resize: %zu %s (%.1f MP) into %dx%d (%s, %s), %d %s x %d %s\n", b->l.n,
            pk_plural(b->l.n, "image", "images"), mp, o->size.w, o->size.h, mode_name(o),
-           filter_names[o->filter], o->workers,
-           pk_plural((unsigned)o->workers, "worker", "workers"), v->c->nranks,
-           pk_plural((unsigned)v->c->nranks, "rank", "ranks"));
+           filter_names[o->filter], o->workers, pk_plural((unsigned)o->workers, "worker", "workers"),
+           v->c->nranks, pk_plural((unsigned)v->c->nranks, "rank", "ranks"));
     printf("done        %zu, failed %zu", s->done, s->failed);
     if (s->not_done)
         printf(", not done %zu (interrupted)", s->not_done);

@@ -95,10 +95,10 @@ struct opts {
     enum pk_transform_isa isa;
     const char *input, *column, *output;
     enum source src;
-    bool no_header;       /* CSV: no header row; --column is then a 1-based number */
-    uint64_t column_no;   /* --column with --no-header */
-    size_t csv_col;       /* CSV: the column read (0-based), its header name (owned), its */
-    char *csv_name;       /* missing values and the exact sum of its values, from the */
+    bool no_header;      /* CSV: no header row; --column is then a 1-based number */
+    uint64_t column_no;  /* --column with --no-header */
+    size_t csv_col;      /* CSV: the column read (0-based), its header name (owned), its */
+    char *csv_name;      /* missing values and the exact sum of its values, from the */
     uint64_t csv_missing; /* whole-file pass */
     double csv_sum;
     struct pk_common_opts common;
@@ -138,15 +138,14 @@ static int check_combination(const struct pk_comm *c, struct opts *o)
     }
     /* without a header, columns have numbers only */
     if (o->no_header && o->column &&
-        pk_parse_count("--column", o->column, 1, PK_CSV_MAX_COLUMNS, &o->column_no, &err) !=
-            PK_OK) {
+        pk_parse_count("--column", o->column, 1, PK_CSV_MAX_COLUMNS, &o->column_no, &err) != PK_OK) {
         pk_error(c, false, CMD, "%s (with --no-header, a column number)", err.msg);
         return PK_EXIT_USAGE;
     }
-    if (o->output && o->input && pk_atomicfile_same(o->output, o->input)) {
-        pk_error(c, false, CMD, "--output '%s' would overwrite --input", o->output);
+    if (pk_cli_distinct(c, CMD, "--output", o->output, "--input", o->input) != PK_EXIT_OK ||
+        pk_cli_distinct(c, CMD, "--record", o->common.record, "--input", o->input) != PK_EXIT_OK ||
+        pk_cli_distinct(c, CMD, "--record", o->common.record, "--output", o->output) != PK_EXIT_OK)
         return PK_EXIT_USAGE;
-    }
     if (!o->n_set)
         o->n = o->op == PK_TRANSFORM_CHUNK ? 500000 : 2000000;
     if (!o->chunk_set)
@@ -211,13 +210,11 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
     };
     const struct pk_cmd_spec spec = {
         .name = CMD,
-        .synopsis =
-            "[--op chunk|heavy] [-n N] [--chunk C] [--start S] [options]\n"
-            "       parkit transform --input FILE [--column NAME] [--output FILE] [options]",
-        .summary =
-            "Chunked transforms with per-chunk and overall count, sum, mean, min, max (with\n"
-            "their indices) and variance; OpenMP inside each rank, chunk ranges across MPI\n"
-            "ranks.",
+        .synopsis = "[--op chunk|heavy] [-n N] [--chunk C] [--start S] [options]\n"
+                    "       parkit transform --input FILE [--column NAME] [--output FILE] [options]",
+        .summary = "Chunked transforms with per-chunk and overall count, sum, mean, min, max (with\n"
+                   "their indices) and variance; OpenMP inside each rank, chunk ranges across MPI\n"
+                   "ranks.",
         .description = description,
         .opts = table,
         .shared = PK_SHARED_ALL,
@@ -269,8 +266,8 @@ static int pick_column(const struct opts *o, const struct pk_csv_stats *st, size
         return PK_OK;
     }
     for (size_t j = 0; j < st->ncols; j++) {
-        bool hit =
-            o->column ? strcmp(st->col[j].name, o->column) == 0 : st->col[j].type == PK_CSV_NUMBER;
+        bool hit = o->column ? strcmp(st->col[j].name, o->column) == 0
+                             : st->col[j].type == PK_CSV_NUMBER;
         if (hit) {
             *col = j;
             return PK_OK;
@@ -279,9 +276,8 @@ static int pick_column(const struct opts *o, const struct pk_csv_stats *st, size
     if (o->column)
         return pk_fail(err, PK_EINVAL, "'%s' has no column '%s'; its columns: %s", o->input,
                        o->column, names);
-    return pk_fail(err, PK_EINVAL,
-                   "'%s' has no number column (columns: %s); choose one with --column", o->input,
-                   names);
+    return pk_fail(err, PK_EINVAL, "'%s' has no number column (columns: %s); choose one with --column",
+                   o->input, names);
 }
 
 /* The whole-file pass, on every rank before the run: checks every record, types every column
@@ -364,9 +360,9 @@ static int csv_column_next(struct csv_column *c, double *v, struct pk_err *err)
  * write through the pipeline's queues and back to its free list (home), which holds NBUF of
  * them, so memory stays at NBUF buffers whatever the file size. */
 struct buf {
-    uint64_t i0, i1;             /* global indices */
-    double *v;                   /* BUF_VALUES values: values read, and results for the writer */
-    const double *in;            /* the arguments: v, or a raw file's block mapped in place */
+    uint64_t i0, i1;  /* global indices */
+    double *v;        /* BUF_VALUES values: values read, and results for the writer */
+    const double *in; /* the arguments: v, or a raw file's block mapped in place */
     struct pk_rawfile_block blk; /* raw files: the block of i0..i1 (io/rawfile) */
     struct pk_queue *home;       /* the free list */
 };
@@ -1240,9 +1236,10 @@ static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
 {
     const struct run *r = ctx;
     static const char *const header[] = {
-        "driver", "version",  "git_sha", "host",   "nranks", "nthreads",        "op",       "isa",
-        "n",      "chunk",    "start",   "part",   "time_s", "rate_elem_per_s", "count",    "sum",
-        "mean",   "variance", "min",     "argmin", "max",    "argmax",          "verified", NULL};
+        "driver", "version", "git_sha", "host",   "nranks",          "nthreads", "op",
+        "isa",    "n",       "chunk",   "start",  "part",            "time_s",   "rate_elem_per_s",
+        "count",  "sum",     "mean",    "variance", "min",           "argmin",   "max",
+        "argmax", "verified", NULL};
     pk_csvw_row(w, header);
     if (r->o->per_chunk && r->chunks) {
         uint64_t nchunks = pk_transform_nchunks(r->o->n, r->o->chunk);
@@ -1406,8 +1403,7 @@ static json_t *make_record(const struct run *r, const double *rep_s, const json_
         json_object_set_new(res, "chunks", arr);
     }
     json_object_set_new(rec, "result", res);
-    json_object_set_new(rec, "verified",
-                        o->common.no_verify ? json_null() : json_boolean(verified));
+    json_object_set_new(rec, "verified", o->common.no_verify ? json_null() : json_boolean(verified));
     json_object_set_new(rec, "verification", vjson);
     pk_record_set_timing(rec, rep_s, o->common.reps, o->common.warmup);
     pk_record_set_provenance(rec, sysinfo);

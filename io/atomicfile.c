@@ -68,12 +68,33 @@ int pk_atomicfile_check_target(const char *path, struct pk_err *err)
                    path, what);
 }
 
+/* path with its directory resolved ("./a" and "d/../a" are "/cwd/a"), or a copy of path
+ * where the directory cannot be resolved. NULL when out of memory. */
+static char *resolved_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup(".");
+    char *real = dir ? realpath(dir, NULL) : NULL;
+    const char *base = slash ? slash + 1 : path;
+    size_t len = real ? strlen(real) + strlen(base) + 2 : 0;
+    char *out = real ? malloc(len) : strdup(path);
+    if (real && out)
+        snprintf(out, len, "%s/%s", real, base);
+    free(dir);
+    free(real);
+    return out;
+}
+
 bool pk_atomicfile_same(const char *out, const char *in)
 {
     struct stat so, si;
-    if (stat(out, &so) != 0)
-        return strcmp(out, in) == 0;
-    return stat(in, &si) == 0 && so.st_dev == si.st_dev && so.st_ino == si.st_ino;
+    if (stat(out, &so) == 0)
+        return stat(in, &si) == 0 && so.st_dev == si.st_dev && so.st_ino == si.st_ino;
+    char *a = resolved_dir(out), *b = resolved_dir(in);
+    bool same = a && b ? strcmp(a, b) == 0 : strcmp(out, in) == 0;
+    free(a);
+    free(b);
+    return same;
 }
 
 /* ---- opening ----------------------------------------------------------------------------- */

@@ -2,6 +2,7 @@
 #include "bigout.h"
 
 #include "parkit/atomicfile.h"
+
 #include "parkit/factsum.h"
 #include "record.h"
 #include "timing.h"

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "cli.h"
 
+#include "parkit/atomicfile.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -168,5 +170,14 @@ int pk_cli_single_process(const struct pk_comm *c, const char *cmd)
     if (c->nranks <= 1)
         return PK_EXIT_OK;
     pk_error(c, false, cmd, "runs on one process (threads only); start it without mpirun");
+    return PK_EXIT_USAGE;
+}
+
+int pk_cli_distinct(const struct pk_comm *c, const char *cmd, const char *out_opt, const char *out,
+                    const char *in_opt, const char *in)
+{
+    if (!out || !in || !pk_atomicfile_same(out, in))
+        return PK_EXIT_OK;
+    pk_error(c, false, cmd, "%s '%s' would overwrite %s '%s'", out_opt, out, in_opt, in);
     return PK_EXIT_USAGE;
 }

@@ -5,6 +5,7 @@
 #include "parkit/atomicfile.h"
 
 #include <jansson.h>
+
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
@@ -16,14 +17,16 @@ static const char *const format_names[] = {"table", "csv", "json", NULL};
 const struct pk_opt pk_shared_opts[] = {
     {"threads", 't', PK_OPT_INT, NULL, "T",
      "OpenMP threads per rank (default: OMP_NUM_THREADS or all cores)", .min = 1, .max = 4096},
-    {"reps", 'r', PK_OPT_INT, NULL, "R", "timed repetitions; the maximum over ranks is kept",
-     .min = 1, .max = 100000},
-    {"warmup", 0, PK_OPT_INT, NULL, "W", "untimed runs before the timed ones", .max = 100000},
+    {"reps", 'r', PK_OPT_INT, NULL, "R",
+     "timed repetitions; the maximum over ranks is kept", .min = 1, .max = 100000},
+    {"warmup", 0, PK_OPT_INT, NULL, "W", "untimed runs before the timed ones",
+     .max = 100000},
     {"record", 0, PK_OPT_PATH, NULL, "FILE",
      "append one JSON line per run: parameters, result, every timing and\n"
      "provenance (version, commit, compiler, libraries, hosts, affinity)"},
     {"format", 0, PK_OPT_ENUM, NULL, "F", "stdout format", .choices = format_names},
-    {"no-verify", 0, PK_OPT_FLAG, NULL, NULL, "skip verification (recorded as such)"},
+    {"no-verify", 0, PK_OPT_FLAG, NULL, NULL,
+     "skip verification (recorded as such)"},
     {NULL},
 };
 
@@ -78,8 +81,9 @@ static int parse_seconds(const char *name, const char *text, const struct pk_opt
         }
         break;
     }
-    return pk_fail(err, PK_EINVAL, "%s expects seconds like 0.5, 500ms or 2s in [%g, %g], got '%s'",
-                   name, o->rmin, max, text);
+    return pk_fail(err, PK_EINVAL,
+                   "%s expects seconds like 0.5, 500ms or 2s in [%g, %g], got '%s'", name, o->rmin,
+                   max, text);
 }
 
 /* Size: a count with an optional binary suffix (K, M, G, T, optionally followed by iB or B). */
@@ -158,10 +162,7 @@ static int parse_enum(const char *name, const char *text, const struct pk_opt *o
             return PK_OK;
         }
         size_t len = strlen(list);
-        snprintf(list + len, sizeof list - len, "%s%s",
-                 i == 0               ? ""
-                 : !o->choices[i + 1] ? " or "
-                                      : ", ",
+        snprintf(list + len, sizeof list - len, "%s%s", i == 0 ? "" : !o->choices[i + 1] ? " or " : ", ",
                  o->choices[i]);
     }
     return pk_fail(err, PK_EINVAL, "%s expects %s, got '%s'", name, list, text);
@@ -176,7 +177,8 @@ int pk_opt_output_file(const struct pk_opt *opt, const char *text, struct pk_err
     return pk_fail(err, PK_EINVAL, "--%s: %s", opt->name, why.msg);
 }
 
-static int set_value(const struct pk_opt *o, const char *name, const char *text, struct pk_err *err)
+static int set_value(const struct pk_opt *o, const char *name, const char *text,
+                     struct pk_err *err)
 {
     uint64_t v;
     int rc;
@@ -228,8 +230,8 @@ struct parser {
 /* The destination of shared option i inside the parser's state. */
 static void *shared_dest(struct parser *p, size_t i)
 {
-    void *dest[] = {&p->common->nthreads, &p->common->reps, &p->common->warmup,
-                    &p->common->record,   &p->format,       &p->common->no_verify};
+    void *dest[] = {&p->common->nthreads, &p->common->reps,   &p->common->warmup,
+                    &p->common->record,   &p->format,         &p->common->no_verify};
     return dest[i];
 }
 
@@ -307,10 +309,7 @@ static void report_group(const struct parser *p, const struct pk_opt *o)
         if (q->group != o->group || q->hidden)
             continue;
         size_t len = strlen(list);
-        snprintf(list + len, sizeof list - len, "%s--%s",
-                 k == 0           ? ""
-                 : k == total - 1 ? " and "
-                                  : ", ",
+        snprintf(list + len, sizeof list - len, "%s--%s", k == 0 ? "" : k == total - 1 ? " and " : ", ",
                  q->name);
         k++;
     }
@@ -434,9 +433,8 @@ static int check_operands(struct parser *p)
         return PK_EXIT_USAGE;
     }
     if (p->format == PK_FORMAT_CSV && !(s->formats & PK_FORMATS_CSV)) {
-        report(p,
-               "--format csv is not available for parkit %s: its output has no row form; use "
-               "table or json",
+        report(p, "--format csv is not available for parkit %s: its output has no row form; use "
+                  "table or json",
                s->name, NULL);
         return PK_EXIT_USAGE;
     }
@@ -485,8 +483,7 @@ static int operand_counts(struct parser *p)
     }
     l->n = a->noperands;
     for (size_t i = 0; i < a->noperands; i++) {
-        if (pk_parse_count("N", a->operand[i], 0, p->spec->counts_max, &l->v[i], &p->err) !=
-            PK_OK) {
+        if (pk_parse_count("N", a->operand[i], 0, p->spec->counts_max, &l->v[i], &p->err) != PK_OK) {
             pk_error(p->c, false, p->spec->name, "%s", p->err.msg);
             pk_count_list_free(l);
             return PK_EXIT_USAGE;
@@ -500,13 +497,11 @@ int pk_opts_parse(const struct pk_cmd_spec *spec, const struct pk_comm *c, int a
 {
     struct pk_common_opts unused;
     struct pk_args local = {0};
-    struct parser p = {
-        .spec = spec, .c = c, .common = common ? common : &unused, .args = args ? args : &local};
+    struct parser p = {.spec = spec, .c = c, .common = common ? common : &unused,
+                       .args = args ? args : &local};
     pk_common_defaults(p.common);
     p.common->reps = spec->reps_default > 0 ? spec->reps_default : 3;
-    p.common->warmup = spec->warmup_default < 0    ? 0
-                       : spec->warmup_default == 0 ? 1
-                                                   : spec->warmup_default;
+    p.common->warmup = spec->warmup_default < 0 ? 0 : spec->warmup_default == 0 ? 1 : spec->warmup_default;
     /* operands and rest share one allocation: argc words each at most */
     *p.args = (struct pk_args){0};
     p.args->operand = calloc(2 * ((size_t)argc + 1), sizeof *p.args->operand);
@@ -576,9 +571,7 @@ static const char *shared_extra(const struct pk_cmd_spec *s, size_t i, char *buf
         snprintf(buf, size, " (default %d)", s->reps_default > 0 ? s->reps_default : 3);
     else if (strcmp(name, "warmup") == 0)
         snprintf(buf, size, " (default %d)",
-                 s->warmup_default < 0    ? 0
-                 : s->warmup_default == 0 ? 1
-                                          : s->warmup_default);
+                 s->warmup_default < 0 ? 0 : s->warmup_default == 0 ? 1 : s->warmup_default);
     else if (strcmp(name, "format") == 0)
         snprintf(buf, size, ": table (default), %sjson",
                  s->formats & PK_FORMATS_CSV ? "csv (a header row, then rows), " : "");
@@ -621,8 +614,8 @@ void pk_opts_help(const struct pk_cmd_spec *s, FILE *f)
 
 /* ---- the table as data (tests, man pages, completions) ----------------------------------- */
 
-static const char *const kind_names[] = {"flag", "count", "int",  "real",   "seconds",
-                                         "size", "enum",  "list", "string", "path"};
+static const char *const kind_names[] = {"flag",  "count", "int",  "real",   "seconds",
+                                         "size",  "enum",  "list", "string", "path"};
 
 static json_t *opt_json(const struct pk_opt *o)
 {
@@ -652,8 +645,9 @@ void pk_opts_json(const struct pk_cmd_spec *s, FILE *f)
         json_array_append_new(formats, json_string("csv"));
     json_array_append_new(formats, json_string("json"));
     json_t *j = json_pack("{s:s, s:s?, s:s, s:o, s:o, s:o, s:s?, s:s?}", "command", s->name,
-                          "synopsis", s->synopsis, "summary", s->summary, "options", opts, "shared",
-                          shared, "formats", formats, "operands", s->operands, "rest", s->rest);
+                          "synopsis", s->synopsis, "summary", s->summary, "options", opts,
+                          "shared", shared, "formats", formats, "operands", s->operands, "rest",
+                          s->rest);
     json_dumpf(j, f, JSON_INDENT(2));
     fputc('\n', f);
     json_decref(j);

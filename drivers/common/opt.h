@@ -46,14 +46,14 @@ typedef int (*pk_opt_check)(const struct pk_opt *opt, const char *text, struct p
 int pk_opt_output_file(const struct pk_opt *opt, const char *text, struct pk_err *err);
 
 struct pk_opt {
-    const char *name; /* long name without "--"; NULL ends a table */
-    char short_name;  /* 0: none */
+    const char *name;  /* long name without "--"; NULL ends a table */
+    char short_name;   /* 0: none */
     enum pk_opt_kind kind;
-    void *dest;                 /* type per kind, above */
-    const char *arg;            /* the value's name in --help ("N", "FILE"); NULL for flags */
-    const char *help;           /* may hold '\n' for extra lines */
-    uint64_t min, max;          /* COUNT, INT, SIZE, LIST */
-    double rmin, rmax;          /* REAL, SECONDS */
+    void *dest;        /* type per kind, above */
+    const char *arg;   /* the value's name in --help ("N", "FILE"); NULL for flags */
+    const char *help;  /* may hold '\n' for extra lines */
+    uint64_t min, max; /* COUNT, INT, SIZE, LIST */
+    double rmin, rmax; /* REAL, SECONDS */
     const char *const *choices; /* ENUM */
     pk_opt_check check;         /* optional */
     int *tag;                   /* optional: set to tag_value when the option is given */
@@ -82,14 +82,14 @@ struct pk_cmd_spec {
     const char *summary;     /* one line */
     const char *description; /* paragraphs printed after the options; may be NULL */
     const struct pk_opt *opts;
-    unsigned shared;      /* PK_SHARED_* */
-    unsigned formats;     /* PK_FORMATS_CSV when --format csv is honoured */
-    int reps_default;     /* 0: 3 */
-    int warmup_default;   /* -1: 0; 0: 1 */
-    const char *operands; /* their name in messages ("N"); NULL: none accepted */
-    size_t min_operands;  /* with operands */
-    size_t max_operands;  /* 0: no limit */
-    const char *rest;     /* name of what follows "--" ("COMMAND"); NULL: operands */
+    unsigned shared;                /* PK_SHARED_* */
+    unsigned formats;               /* PK_FORMATS_CSV when --format csv is honoured */
+    int reps_default;               /* 0: 3 */
+    int warmup_default;             /* -1: 0; 0: 1 */
+    const char *operands;           /* their name in messages ("N"); NULL: none accepted */
+    size_t min_operands;            /* with operands */
+    size_t max_operands;            /* 0: no limit */
+    const char *rest;               /* name of what follows "--" ("COMMAND"); NULL: operands */
     bool rest_at_operand; /* with rest: the first operand starts it too, as for env(1) */
     /* When not NULL, the operands are counts named "N" in errors, each in [0, counts_max],
      * converted into this list (free with pk_count_list_free). */

@@ -141,6 +141,17 @@ inputs)
     run 0 transform -n 1000 --output raw.f64
     run 2 transform --input raw.f64 --output ./raw.f64
     expect_err "would overwrite --input"
+    # --record appends: never to an input, nor to another output of the run
+    cp raw.f64 raw.keep
+    run 2 sumsq --file raw.f64 --record ./raw.f64
+    expect_err "--record './raw.f64' would overwrite --file 'raw.f64'"
+    run 2 transform --input raw.f64 --record raw.f64
+    run 2 transform -n 100 --output o.f64 --record o.f64
+    cmp raw.f64 raw.keep || fail "an input got a record appended"
+    run 2 files set --record set/sales_002.csv
+    run 2 files set --summary s.csv --record s.csv
+    run 2 factsum 10 --digits d.txt --record d.txt
+    run 2 fib 10 --digits d.txt --record ./d.txt
     mkdir photos
     run 2 resize photos --out photos/
     expect_err "--out 'photos/' is the directory of the input"

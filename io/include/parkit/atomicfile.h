@@ -64,7 +64,7 @@ int pk_atomicfile_write_lines(const char *path, char *const *lines, size_t n, st
  * FIFO), else PK_EINVAL with err naming path and what it is. */
 int pk_atomicfile_check_target(const char *path, struct pk_err *err);
 /* True when writing out would replace in: the same file (st_dev, st_ino), or, while out does
- * not exist, the same path text. */
+ * not exist, the same path once its directory is resolved. */
 bool pk_atomicfile_same(const char *out, const char *in);
 
 /* Removes every registered named temporary. Async-signal-safe: for a handler about to _exit. */
