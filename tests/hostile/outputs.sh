@@ -57,7 +57,7 @@ sig_wait() {
     rc=0
     kill -STOP "$p"
     for s in "$@"; do
-        if [[ $s == then ]]; then
+        if [[ $s == "then" ]]; then
             ((stopped)) && kill -CONT "$p"
             stopped=0
             sleep 0.05
@@ -132,12 +132,12 @@ transform)
     ;;
 inputs)
     run 0 files --make set --count 2 --rows 10
-    sum=$(cat set/sales_001.csv | md5sum)
+    sum=$(md5sum < set/sales_001.csv)
     run 2 files set --summary set/sales_001.csv
     expect_err "--summary 'set/sales_001.csv' would overwrite the input"
     run 2 files set --summary ./set/../set/sales_002.csv
     run 2 files set --summary set/parkit-manifest.json
-    [[ $(cat set/sales_001.csv | md5sum) == "$sum" ]] || fail "an input was replaced"
+    [[ $(md5sum < set/sales_001.csv) == "$sum" ]] || fail "an input was replaced"
     run 0 transform -n 1000 --output raw.f64
     run 2 transform --input raw.f64 --output ./raw.f64
     expect_err "would overwrite --input"
@@ -168,6 +168,7 @@ stdout)
     done
     # a closed pipe with SIGPIPE ignored (as under many supervisors): EPIPE, exit 1
     for args in "--version" "sumsq --help"; do
+        # shellcheck disable=SC2086 # the words of args are the arguments
         rc=$(trap '' PIPE; { sleep 0.3; "$parkit" $args 2> err; echo $? > rc; } | true; cat rc)
         [[ $rc == 1 ]] || fail "'$args | (closed)' exited $rc, expected 1"
         expect_err "cannot write the output: Broken pipe"
@@ -183,7 +184,8 @@ sig_transform)
         sig_wait $p $sigs
         want=$(case $sigs in TERM) echo 143 ;; KILL) echo 137 ;; *) echo 130 ;; esac)
         [[ $rc == "$want" ]] || fail "transform after $sigs exited $rc, expected $want"
-        [[ -z $(ls -A | grep -v '^out$\|^err$') ]] || fail "left after $sigs: $(ls -A)"
+        [[ $(find . -mindepth 1 | sort | paste -sd' ') == "./err ./out" ]] ||
+            fail "left after $sigs: $(ls -A)"
     done
     ;;
 sig_files)
@@ -195,18 +197,22 @@ sig_files)
         rm -rf set
         "$parkit" files --make set --count 5000 --rows 2000 > out 2> err &
         p=$!
-        for _ in $(seq 200); do [[ $(ls set 2>/dev/null | wc -l) -gt 20 ]] && break; sleep 0.02; done
+        for _ in $(seq 200); do
+            [[ $(find set -name 'sales_*' 2>/dev/null | wc -l) -gt 20 ]] && break
+            sleep 0.02
+        done
         # shellcheck disable=SC2086
         sig_wait $p $sigs
         # (the second Ctrl-C may come after the graceful stop finished: 1 then)
-        want=$([[ $sigs == TERM ]] && echo 1 || { [[ $sigs == "INT TERM" ]] && echo "143|130" || echo "130|1"; })
+        case $sigs in TERM) want=1 ;; "INT TERM") want="143|130" ;; *) want="130|1" ;; esac
         [[ $rc =~ ^($want)$ ]] || { cat err; fail "files --make after $sigs exited $rc, expected $want"; }
         no_temps set
         if [[ -e set/parkit-manifest.json ]]; then
-            n=$(ls set | grep -c '^sales_')
+            n=$(find set -name 'sales_*' | wc -l)
             grep -q "\"count\":$n," set/parkit-manifest.json || fail "the manifest does not list the $n reports"
         else
-            [[ -z $(ls -A set) ]] || fail "reports without a manifest after $sigs: $(ls set | head -3)"
+            left=$(find set -mindepth 1 | head -3)
+            [[ -z $left ]] || fail "reports without a manifest after $sigs: $left"
         fi
         run 0 files --make set --count 3 --rows 10
     done
@@ -222,10 +228,10 @@ sig_fetch)
     for sigs in TERM "INT TERM" "INT then INT"; do
         "$parkit" fetch --url-file urls --workers 4 --out dl --quiet > out 2> err &
         p=$!
-        sleep 0.7
+        sleep 1 # the transfers are under way (each waits 3 s for its reply)
         # shellcheck disable=SC2086
         sig_wait $p $sigs
-        want=$([[ $sigs == TERM ]] && echo 1 || { [[ $sigs == "INT TERM" ]] && echo "143|130" || echo 130; })
+        case $sigs in TERM) want=1 ;; "INT TERM") want="143|130" ;; *) want=130 ;; esac
         [[ $rc =~ ^($want)$ ]] || { cat err; fail "fetch after $sigs exited $rc, expected $want"; }
         [[ -z $(ls -A dl) ]] || fail "left in the output directory after $sigs: $(ls -A dl)"
     done
@@ -266,7 +272,8 @@ sig_factsum)
             sig_wait $p $sigs
             want=$([[ $sigs == TERM ]] && echo 143 || echo 130)
             [[ $rc == "$want" || $rc == 0 ]] || fail "factsum after $sigs exited $rc, expected $want"
-            [[ -z $(ls -A | grep -v '^out$\|^err$\|^d.txt$') ]] || fail "left after $sigs: $(ls -A)"
+            left=$(find . -mindepth 1 ! -name out ! -name err ! -name d.txt)
+            [[ -z $left ]] || fail "left after $sigs: $left"
             rm -f d.txt
         done
     done
