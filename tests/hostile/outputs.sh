@@ -277,6 +277,20 @@ sig_factsum)
             rm -f d.txt
         done
     done
+    # SIGTERM while the digits are written: caught when a named temporary shows (an unnamed one
+    # never does; the run then ends normally, and nothing may be left either way)
+    "$parkit" factsum 5e5 5e5 5e5 5e5 --digits d.txt -t 2 > out 2> err &
+    p=$!
+    while kill -0 $p 2>/dev/null; do
+        if compgen -G 'd.txt.tmp*' > /dev/null || compgen -G '.d.txt.parkit-*' > /dev/null; then
+            sig_wait $p TERM
+            [[ $rc == 143 ]] || fail "factsum TERM while writing exited $rc, expected 143"
+            break
+        fi
+    done
+    wait $p 2>/dev/null || true
+    left=$(find . -mindepth 1 ! -name out ! -name err ! -name d.txt)
+    [[ -z $left ]] || fail "left after TERM while writing the digits: $left"
     ;;
 *)
     fail "unknown scenario"
