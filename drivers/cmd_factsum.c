@@ -50,7 +50,9 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_facts
     const struct pk_opt table[] = {
         {"digits", 0, PK_OPT_PATH, &o->digits, "FILE",
          "write the full decimal value(s), one line per N in the order given;\n"
-         "written to a temporary name and renamed when complete"},
+         "written to a temporary name and renamed when complete (a device or\n"
+         "FIFO such as /dev/stdout is written in place)",
+         .check = pk_opt_output_file},
         {"max-memory", 0, PK_OPT_SIZE, &o->max_memory, "BYTES",
          "memory limit (default: the smallest of MemAvailable, the memory\n"
          "cgroup's limit and ulimit -v); also a hard cap on GMP", .min = 1},
@@ -78,6 +80,8 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_facts
     int status = pk_opts_parse(&spec, c, argc, argv, &o->common, NULL);
     o->n = n.v;
     o->count = n.n;
+    if (status == PK_EXIT_OK)
+        status = pk_cli_distinct(c, "factsum", "--digits", o->digits, "--record", o->common.record);
     return status;
 }
 

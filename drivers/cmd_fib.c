@@ -38,7 +38,8 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_fib_o
     const struct pk_opt table[] = {
         {"digits", 0, PK_OPT_PATH, &o->digits, "FILE",
          "write the full decimal values, one line per N in the order given\n"
-         "(temporary name, renamed when complete)"},
+         "(temporary name, renamed when complete; a device or FIFO in place)",
+         .check = pk_opt_output_file},
         {"canary", 0, PK_OPT_FLAG, &o->canary, NULL,
          "corrupt the first value (F(N) + 1): verification must fail"},
         {NULL},
@@ -60,6 +61,8 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_fib_o
     int status = pk_opts_parse(&spec, c, argc, argv, &o->common, NULL);
     o->n = n.v;
     o->count = n.n;
+    if (status == PK_EXIT_OK)
+        status = pk_cli_distinct(c, "fib", "--digits", o->digits, "--record", o->common.record);
     return status;
 }
 

@@ -35,6 +35,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -214,7 +215,28 @@ static int make_file(void *arg, struct pk_cancel *cancel, void **result, struct 
     return PK_OK;
 }
 
+/* What an immediate exit (a second Ctrl-C, SIGTERM) removes while a set has no manifest yet:
+ * the reports written so far, which nobody would list and the next --make would refuse. */
+struct unmake {
+    int dirfd;
+    const struct make_task *task;
+    size_t n;
+    atomic_size_t made; /* reports 0..made-1 may exist */
+};
+
+/* Async-signal-safe (the interrupt handler runs it). */
+static void unmake_reports(void *arg)
+{
+    struct unmake *u = arg;
+    if (u->dirfd < 0 || faccessat(u->dirfd, MANIFEST, F_OK, 0) == 0)
+        return; /* the manifest lists what is there */
+    size_t made = atomic_load(&u->made);
+    for (size_t k = 0; k < made && k < u->n; k++)
+        unlinkat(u->dirfd, u->task[k].name, 0);
+}
+
 struct make_sink {
+    struct unmake *unmake;
     const char *dir;
     json_t *files; /* the manifest's list */
     size_t written;
@@ -229,6 +251,7 @@ static int write_report(void *ctx, size_t index, void *result)
     struct make_sink *s = ctx;
     struct make_task *t = result;
     (void)index;
+    atomic_store(&s->unmake->made, t->k + 1); /* before the file can exist */
     char *path = join_path(s->dir, t->name);
     int rc = path ? pk_atomicfile_write_lines(path, &t->text, 1, &s->err)
                   : pk_fail(&s->err, PK_ENOMEM, "out of memory");
@@ -469,8 +492,11 @@ static int make_set(const struct pk_comm *c, const struct opts *o)
         return status;
     size_t n = (size_t)o->count;
     struct make_task *task = calloc(n, sizeof *task);
-    struct make_sink sink = {.dir = o->dir, .files = json_array()};
+    struct unmake unmake = {
+        .dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), .task = task, .n = task ? n : 0};
+    struct make_sink sink = {.unmake = &unmake, .dir = o->dir, .files = json_array()};
     struct pk_err err = {0};
+    int cleanup = pk_interrupt_cleanup_add(unmake_reports, &unmake);
     pk_interrupt_install();
     double t0 = pk_now_s();
     int rc =
@@ -482,6 +508,9 @@ static int make_set(const struct pk_comm *c, const struct opts *o)
         int mrc = write_manifest(o, &sink, !interrupted, &err);
         rc = rc == PK_OK ? mrc : rc;
     }
+    pk_interrupt_cleanup_remove(cleanup);
+    if (unmake.dirfd >= 0)
+        close(unmake.dirfd);
     if (interrupted) {
         pk_error(c, false, "files",
                  "interrupted after %zu of %zu reports (the manifest lists them)", sink.written, n);
@@ -1136,6 +1165,23 @@ static void reading_free(struct reading *r)
     free(r->pool_rep_s);
 }
 
+/* --summary and --record must not write to a file they read (or the manifest that verifies
+ * them), nor to each other. Returns an exit status and prints the error. */
+static int refuse_input_as_summary(const struct pk_comm *c, const struct opts *o,
+                                   const struct pk_dirlist *list)
+{
+    const char *record = o->common.record;
+    int status = pk_cli_distinct(c, "files", "--record", record, "--summary", o->summary);
+    for (size_t i = 0; (o->summary || record) && i <= list->n && status == PK_EXIT_OK; i++) {
+        char *in = join_path(o->dir, i < list->n ? list->name[i] : MANIFEST);
+        status = pk_cli_distinct(c, "files", "--summary", o->summary, "the input", in);
+        if (status == PK_EXIT_OK)
+            status = pk_cli_distinct(c, "files", "--record", record, "the input", in);
+        free(in);
+    }
+    return status;
+}
+
 /* Lists the files and loads the manifest. Returns an exit status and prints the error. */
 static int find_files(const struct pk_comm *c, struct reading *r)
 {
@@ -1162,6 +1208,8 @@ static int find_files(const struct pk_comm *c, struct reading *r)
         fprintf(stderr, "parkit files: warning: skipped '%s/%s': not a regular file\n", o->dir,
                 skipped.name[i]);
     pk_dirlist_free(&skipped);
+    if (refuse_input_as_summary(c, o, &r->list) != PK_EXIT_OK)
+        return PK_EXIT_USAGE;
     struct pk_err err = {0};
     if (load_manifest(o->dir, &r->man, &err) != PK_OK) {
         pk_error(c, false, "files", "%s", err.msg);
@@ -1464,8 +1512,9 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
          READING(o)},
         {"summary", 0, PK_OPT_PATH, &o->summary, "FILE",
          "write per-file, per-column statistics and totals as CSV to FILE,\n"
-         "atomically; not written when interrupted or not verified",
-         READING(o)},
+         "atomically; not written when interrupted or not verified; never one\n"
+         "of the files read; a device or FIFO is written in place",
+         READING(o), .check = pk_opt_output_file},
         {"no-sequential", 0, PK_OPT_FLAG, &o->no_sequential, NULL, "skip the sequential run",
          READING(o)},
         {"no-header", 0, PK_OPT_FLAG, &o->no_header, NULL,

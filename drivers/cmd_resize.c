@@ -17,6 +17,7 @@
 #include "memcheck.h"
 #include "interrupt.h"
 #include "opt.h"
+#include "parkit/atomicfile.h"
 #include "parkit/dirlist.h"
 #include "parkit/image.h"
 #include "parkit/outdir.h"
@@ -627,6 +628,18 @@ static void free_batch(struct batch *b)
     free(b->order);
 }
 
+/* True when out is in (a directory operand) or the directory holding in (a file operand). */
+static bool out_is_input_dir(const char *out, const char *in, bool in_is_dir)
+{
+    if (in_is_dir)
+        return pk_atomicfile_same(out, in);
+    const char *slash = strrchr(in, '/');
+    char *dir = slash ? strndup(in, (size_t)(slash - in) + 1) : strdup(".");
+    bool same = dir && pk_atomicfile_same(out, dir);
+    free(dir);
+    return same;
+}
+
 /* The operands: files as given, directories scanned (sorted); then rank 0 makes the output
  * directory (with its missing parents, as fetch does). */
 static int list_inputs(const struct pk_comm *c, const struct resize_opts *o,
@@ -638,6 +651,11 @@ static int list_inputs(const struct pk_comm *c, const struct resize_opts *o,
         struct stat st;
         if (stat(in, &st) != 0)
             rc = pk_fail(err, PK_EINVAL, "cannot open '%s': %s", in, strerror(errno));
+        else if (!o->force && out_is_input_dir(o->out, in, S_ISDIR(st.st_mode)))
+            rc = pk_fail(err, PK_EINVAL,
+                         "--out '%s' is the directory of the input '%s': thumbnails would "
+                         "mix with (or replace) the originals; use --force to write there anyway",
+                         o->out, in);
         else if (S_ISDIR(st.st_mode))
             rc = scan_dir(l, in, o->recursive, err);
         else

@@ -84,7 +84,10 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_sumsq
         .formats = PK_FORMATS_CSV,
         .reps_default = 5,
     };
-    return pk_opts_parse(&spec, c, argc, argv, &o->common, NULL);
+    int status = pk_opts_parse(&spec, c, argc, argv, &o->common, NULL);
+    if (status == PK_EXIT_OK)
+        status = pk_cli_distinct(c, "sumsq", "--record", o->common.record, "--file", o->file);
+    return status;
 }
 
 /* ---- one run ---------------------------------------------------------------------------- */

@@ -12,9 +12,9 @@
  * the block grid: a read stage fills them (a CSV column, parsed; a raw file's blocks from
  * io/rawfile, page-cache mappings faulted in ahead of the compute, or pread copies), a
  * transform stage runs the kernel on them (OpenMP inside), and with --output a write stage
- * stores the results at their offsets in OUTPUT.tmp, renamed to OUTPUT once every rank
- * succeeded and removed otherwise. One worker per stage keeps the buffers in order; NBUF
- * buffers circulate from a free list, so memory stays bounded whatever the file size.
+ * stores the results at their offsets in an exclusive temporary (io/atomicfile), published as
+ * OUTPUT once every rank succeeded and removed otherwise. One worker per stage keeps the buffers in
+ * order; NBUF buffers circulate from a free list, so memory stays bounded whatever the file size.
  *
  * Verification (skipped by --no-verify, recorded as such):
  *  - elements: up to 1000 indices spread over [0, n) (first and last included); each element
@@ -33,6 +33,7 @@
 #include "commands.h"
 #include "emit.h"
 #include "opt.h"
+#include "parkit/atomicfile.h"
 #include "parkit/csv.h"
 #include "parkit/pipeline.h"
 #include "parkit/queue.h"
@@ -143,10 +144,10 @@ static int check_combination(const struct pk_comm *c, struct opts *o)
         pk_error(c, false, CMD, "%s (with --no-header, a column number)", err.msg);
         return PK_EXIT_USAGE;
     }
-    if (o->output && o->input && strcmp(o->output, o->input) == 0) {
-        pk_error(c, false, CMD, "--output '%s' would overwrite --input", o->output);
+    if (pk_cli_distinct(c, CMD, "--output", o->output, "--input", o->input) != PK_EXIT_OK ||
+        pk_cli_distinct(c, CMD, "--record", o->common.record, "--input", o->input) != PK_EXIT_OK ||
+        pk_cli_distinct(c, CMD, "--record", o->common.record, "--output", o->output) != PK_EXIT_OK)
         return PK_EXIT_USAGE;
-    }
     if (!o->n_set)
         o->n = o->op == PK_TRANSFORM_CHUNK ? 500000 : 2000000;
     if (!o->chunk_set)
@@ -197,8 +198,10 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
          "the CSV file has no header row (a first row of numbers only is\n"
          "refused without it, exit 2); columns are numbered 1, 2, ..."},
         {"output", 0, PK_OPT_PATH, &o->output, "F",
-         "write the transformed values to F (raw float64), via F.tmp renamed at\n"
-         "the end; nothing is left behind on failure"},
+         "write the transformed values to F (raw float64), via a temporary\n"
+         "file published at the end; nothing is left behind on failure; a\n"
+         "device (/dev/null) is written in place; F must not be --input",
+         .check = pk_opt_output_file},
         {"isa", 0, PK_OPT_ENUM, &isa, "ISA",
          "element code: auto (default), avx512, avx2, sse2, scalar; with --math\n"
          "fast under MPI, every rank uses the lowest level any rank supports",
@@ -721,7 +724,7 @@ static int transform_stage(void *ctx, void *in, void **out, struct pk_err *err)
     return PK_OK;
 }
 
-/* The write stage: results at their offsets in OUTPUT.tmp. */
+/* The write stage: results at their offsets in the output's temporary. */
 struct sink {
     int fd;
     const char *output;
@@ -737,7 +740,7 @@ static int write_stage(void *ctx, void *in, void **out, struct pk_err *err)
         if (put < 0 && errno == EINTR)
             continue;
         if (put <= 0) {
-            int rc = pk_fail(err, PK_EIO, "cannot write '%s.tmp': %s", w->output,
+            int rc = pk_fail(err, PK_EIO, "cannot write '%s': %s", w->output,
                              put < 0 ? strerror(errno) : "no space");
             buf_recycle(b);
             return rc;
@@ -1314,56 +1317,78 @@ static int gather_chunks(struct run *r)
     return rc;
 }
 
-/* Creates OUTPUT.tmp: rank 0 first (truncating), then the others open it. Collective. */
-static int open_output(const struct run *r, int *fd, struct pk_err *err)
+/* The output while it is written: rank 0's writer (io/atomicfile: an exclusive temporary,
+ * named when other ranks must open it, or a device written in place) and every rank's fd. */
+struct output {
+    struct pk_atomicfile file; /* rank 0 */
+    int fd;
+};
+
+/* Rank 0: opens the writer. The values go at their offsets, so a target that cannot seek (a
+ * FIFO, a terminal) is refused (exit 2). Returns an exit status, the error printed. */
+static int create_output(const struct run *r, struct output *out, struct pk_err *err)
 {
-    *fd = -1;
-    if (!r->o->output)
-        return PK_EXIT_OK;
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", r->o->output);
-    int status = PK_EXIT_OK;
-    if (r->c->rank == 0) {
-        *fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (*fd < 0) {
-            pk_fail(err, PK_EIO, "cannot create '%s': %s", tmp, strerror(errno));
-            status = PK_EXIT_RUNTIME;
-        }
+    struct pk_atomicfile_opts opts = {.mode = 0644, .named = r->c->nranks > 1, .seekable = true};
+    int rc = pk_atomicfile_open_with(&out->file, r->o->output, &opts, err);
+    if (rc != PK_OK) {
+        pk_error(r->c, false, CMD, "--output: %s", err->msg);
+        err->msg[0] = '\0';
+        return rc == PK_EINVAL ? PK_EXIT_USAGE : PK_EXIT_RUNTIME;
     }
-    status = pk_dist_agree(r->c, status);
-    if (status == PK_EXIT_OK && r->c->rank != 0) {
-        *fd = open(tmp, O_WRONLY);
-        if (*fd < 0) {
-            pk_fail(err, PK_EIO, "cannot open '%s': %s", tmp, strerror(errno));
-            status = PK_EXIT_RUNTIME;
-        }
-    }
-    return status;
+    out->fd = out->file.fd;
+    return PK_EXIT_OK;
 }
 
-/* Renames OUTPUT.tmp to OUTPUT after success, removes it otherwise (rank 0). Collective. */
-static int close_output(const struct run *r, int fd, int status, struct pk_err *err)
+/* Rank 0 creates the output, then tells the other ranks the name to open (the temporary, or
+ * the device itself). Collective. */
+static int open_output(const struct run *r, struct output *out, struct pk_err *err)
+{
+    *out = (struct output){.fd = -1};
+    if (!r->o->output)
+        return PK_EXIT_OK;
+    const struct pk_comm *c = r->c;
+    int status = c->rank == 0 ? create_output(r, out, err) : PK_EXIT_OK;
+    status = pk_dist_agree(c, status);
+    if (status != PK_EXIT_OK || c->nranks == 1)
+        return status;
+    void *name = NULL;
+    size_t n = 0;
+    const char *mine = out->file.tmp ? out->file.tmp : r->o->output;
+    for (int k = 1; c->rank == 0 && k < c->nranks && status == PK_EXIT_OK; k++)
+        if (pk_dist_send_bytes(c, k, mine, strlen(mine) + 1) != PK_OK)
+            status = PK_EXIT_RUNTIME;
+    if (c->rank != 0 && pk_dist_recv_bytes(c, 0, &name, &n) == PK_OK && n > 0) {
+        ((char *)name)[n - 1] = '\0';
+        out->fd = open(name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (out->fd < 0)
+            pk_fail(err, PK_EIO, "cannot open '%s': %s", (char *)name, strerror(errno));
+    }
+    if (c->rank != 0 && out->fd < 0)
+        status = PK_EXIT_RUNTIME;
+    free(name);
+    return pk_dist_agree(c, status);
+}
+
+/* Every rank closes its fd; rank 0 publishes the output after success and removes the
+ * temporary otherwise. Collective. */
+static int close_output(const struct run *r, struct output *out, int status, struct pk_err *err)
 {
     if (!r->o->output)
         return status;
     int mine = PK_EXIT_OK;
-    if (fd >= 0 && close(fd) != 0) {
-        pk_fail(err, PK_EIO, "cannot write '%s.tmp': %s", r->o->output, strerror(errno));
+    if (r->c->rank != 0 && out->fd >= 0 && close(out->fd) != 0) {
+        pk_fail(err, PK_EIO, "cannot write '%s': %s", r->o->output, strerror(errno));
         mine = PK_EXIT_RUNTIME;
     }
+    out->fd = -1;
     if (mine != PK_EXIT_OK)
         pk_error(r->c, true, CMD, "%s", err->msg);
     status = pk_dist_agree(r->c, status > mine ? status : mine);
-    if (r->c->rank == 0) {
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s.tmp", r->o->output);
-        if (status == PK_EXIT_OK && rename(tmp, r->o->output) != 0) {
-            pk_error(r->c, false, CMD, "cannot rename '%s' to '%s': %s", tmp, r->o->output,
-                     strerror(errno));
-            status = PK_EXIT_RUNTIME;
-        }
-        if (status != PK_EXIT_OK)
-            unlink(tmp);
+    if (r->c->rank == 0 && status != PK_EXIT_OK)
+        pk_atomicfile_abort(&out->file);
+    if (r->c->rank == 0 && status == PK_EXIT_OK && pk_atomicfile_commit(&out->file, err) != PK_OK) {
+        pk_error(r->c, false, CMD, "%s", err->msg);
+        status = PK_EXIT_RUNTIME;
     }
     return pk_dist_agree(r->c, status);
 }
@@ -1430,15 +1455,15 @@ static int execute(const struct pk_comm *c, struct opts *o, const json_t *sysinf
     if (status != PK_EXIT_OK)
         pk_error(c, true, CMD, "%s", err.msg);
     status = pk_dist_agree(c, status);
-    int out_fd = -1;
+    struct output out = {.fd = -1};
     if (status == PK_EXIT_OK) {
         err.msg[0] = '\0';
-        status = open_output(r, &out_fd, &err);
+        status = open_output(r, &out, &err);
         if (status != PK_EXIT_OK && err.msg[0])
             pk_error(c, true, CMD, "%s", err.msg);
     }
     if (status == PK_EXIT_OK)
-        status = timed_runs(r, out_fd, rep_s);
+        status = timed_runs(r, out.fd, rep_s);
     bool verified = false;
     json_t *vjson = json_object();
     if (status == PK_EXIT_OK && !o->common.no_verify) {
@@ -1449,7 +1474,7 @@ static int execute(const struct pk_comm *c, struct opts *o, const json_t *sysinf
                                   : verified  ? PK_EXIT_OK
                                               : PK_EXIT_VERIFY);
     }
-    status = close_output(r, out_fd, status, &err);
+    status = close_output(r, &out, status, &err);
     if (status == PK_EXIT_OK || status == PK_EXIT_VERIFY) {
         if (o->per_chunk && gather_chunks(r) != PK_OK) {
             pk_error(c, true, CMD, "cannot collect the chunk statistics");

@@ -2,9 +2,11 @@
 /* parkit: one program, one subcommand per driver file. main initialises MPI when started by a
  * launcher, dispatches, and returns the exit status every rank agreed on. */
 #include "commands.h"
+#include "interrupt.h"
 #include "parkit/features.h"
 #include "record.h"
 
+#include <errno.h>
 #include <gsl/gsl_errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -106,17 +108,33 @@ static void usage(FILE *f)
             pk_exit_help);
 }
 
+/* Every command's output ends here: a failed write to stdout (a full disk, a closed pipe
+ * with SIGPIPE ignored) is exit 1 with a message, never a silent 0. Where a command already
+ * failed (the emitter names a failed write itself), its status stands. */
+static int finish_stdout(const char *name, int status)
+{
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return status;
+    if (status == PK_EXIT_OK) {
+        fprintf(stderr, "parkit%s%s: error: cannot write the output: %s\n", name ? " " : "",
+                name ? name : "", strerror(errno ? errno : EIO));
+        status = PK_EXIT_RUNTIME;
+    }
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     /* GSL's default handler aborts; parkit checks every status itself. */
     gsl_set_error_handler_off();
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? PK_EXIT_USAGE : PK_EXIT_OK;
+        return finish_stdout(NULL, argc < 2 ? PK_EXIT_USAGE : PK_EXIT_OK);
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
         pk_version_print(stdout);
-        return PK_EXIT_OK;
+        return finish_stdout(NULL, PK_EXIT_OK);
     }
     const struct command *cmd = NULL;
     for (size_t i = 0; i < NCOMMANDS; i++)
@@ -145,7 +163,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "parkit: error: %s\n", err.msg);
         return err.status == PK_EINVAL ? PK_EXIT_USAGE : PK_EXIT_RUNTIME;
     }
-    int status = cmd->run(argc - 1, argv + 1, &comm);
+    pk_interrupt_setup(comm.nranks);
+    int status = finish_stdout(cmd->name, cmd->run(argc - 1, argv + 1, &comm));
     pk_dist_finalize(&comm);
     return status;
 }

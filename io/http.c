@@ -7,12 +7,12 @@
  * nothing is shared between clients, so two threads with two clients never touch common state
  * apart from libcurl's own global init, done once before threads start.
  *
- * Invariants: a saved body is only ever visible under its final name complete (it is written
- * under a hidden temporary name beside it and renamed); on every failure path the temporary
- * file is unlinked; res is filled on every return. */
-#define _GNU_SOURCE /* renameat2, mkostemp */
+ * Invariants: a saved body is only ever visible under its final name complete (io/atomicfile
+ * writes it to an unnamed or exclusive temporary beside it, published when the request
+ * succeeded); on every failure path the temporary is removed; res is filled on every return. */
 #include "parkit/http.h"
 
+#include "parkit/atomicfile.h"
 #include "parkit/clock.h"
 
 #include <curl/curl.h>
@@ -44,8 +44,8 @@ struct xfer {
     struct pk_http *h;
     const struct pk_http_sink *sink;
     struct pk_cancel *cancel;
-    int fd; /* the temporary file when saving, else -1 */
-    const char *tmp;
+    int fd;           /* the temporary file when saving, else -1 */
+    const char *path; /* the file it becomes, for messages */
     uint64_t bytes;
     uLong crc;
     int fail_status;    /* set by a callback that failed the transfer, else PK_OK */
@@ -93,7 +93,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
             continue;
         if (w <= 0) {
             x->fail_status =
-                pk_fail(x->err, PK_EIO, "cannot write '%s': %s", x->tmp, strerror(errno));
+                pk_fail(x->err, PK_EIO, "cannot write '%s': %s", x->path, strerror(errno));
             return 0;
         }
         off += (size_t)w;
@@ -235,7 +235,7 @@ static int restart_body(struct xfer *x)
     x->bytes = 0;
     x->crc = crc32(0L, Z_NULL, 0);
     if (x->fd >= 0 && (ftruncate(x->fd, 0) != 0 || lseek(x->fd, 0, SEEK_SET) != 0))
-        return pk_fail(x->err, PK_EIO, "cannot rewind '%s': %s", x->tmp, strerror(errno));
+        return pk_fail(x->err, PK_EIO, "cannot rewind '%s': %s", x->path, strerror(errno));
     if (x->sink && x->sink->restart && x->sink->restart(x->sink->ctx, x->err) != 0)
         return PK_EIO;
     return PK_OK;
@@ -317,47 +317,15 @@ static int outcome(const struct xfer *x, CURLcode cc, long status, struct pk_err
     return PK_OK;
 }
 
-/* Creates the hidden temporary file beside save->path: "<dir>/.<name>.parkit-XXXXXX". */
-static int open_temp(const struct pk_http_save *save, char *tmp, size_t cap, struct pk_err *err)
+/* The save's writer (io/atomicfile): an unnamed or exclusive temporary beside save->path,
+ * given save->mode, published only when the request succeeded; without force an existing file
+ * stays. Not synced (a body is fetched again more cheaply than every save waits for the disk). */
+static int open_save(const struct pk_http_save *save, struct pk_atomicfile *file,
+                     struct pk_err *err)
 {
-    const char *slash = strrchr(save->path, '/');
-    size_t dirlen = slash ? (size_t)(slash - save->path) + 1 : 0;
-    int len =
-        snprintf(tmp, cap, "%.*s.%s.parkit-XXXXXX", (int)dirlen, save->path, save->path + dirlen);
-    if (len < 0 || (size_t)len >= cap)
-        return pk_fail(err, PK_EINVAL, "path too long: '%s'", save->path);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return pk_fail(err, PK_EIO, "cannot create '%s': %s", tmp, strerror(errno));
-    return fd;
-}
-
-/* Gives the complete temporary file its mode and its name; without force an existing file
- * stays. Closes fd. */
-static int publish(int fd, const char *tmp, const struct pk_http_save *save, struct pk_err *err)
-{
-    /* mkostemp made it 0600; a plain create would have given the caller's mode. */
-    if (fchmod(fd, (mode_t)save->mode) != 0) {
-        int e = errno;
-        close(fd);
-        return pk_fail(err, PK_EIO, "cannot set the mode of '%s': %s", tmp, strerror(e));
-    }
-    if (close(fd) != 0)
-        return pk_fail(err, PK_EIO, "cannot write '%s': %s", tmp, strerror(errno));
-    if (save->force) {
-        if (rename(tmp, save->path) == 0)
-            return PK_OK;
-    } else if (renameat2(AT_FDCWD, tmp, AT_FDCWD, save->path, RENAME_NOREPLACE) == 0) {
-        return PK_OK;
-    } else if (errno == EINVAL || errno == ENOSYS) { /* no RENAME_NOREPLACE on this filesystem */
-        if (link(tmp, save->path) == 0) {
-            unlink(tmp);
-            return PK_OK;
-        }
-    }
-    if (errno == EEXIST)
-        return pk_fail(err, PK_EIO, "not replacing existing '%s'", save->path);
-    return pk_fail(err, PK_EIO, "%s '%s'", strerror(errno), save->path);
+    struct pk_atomicfile_opts o = {
+        .mode = save->mode ? save->mode : 0644, .no_replace = !save->force, .no_sync = true};
+    return pk_atomicfile_open_with(file, save->path, &o, err);
 }
 
 int pk_http_get(struct pk_http *h, const char *url, const struct pk_http_sink *sink,
@@ -368,27 +336,26 @@ int pk_http_get(struct pk_http *h, const char *url, const struct pk_http_sink *s
     if (sink && save)
         return pk_fail(err, PK_EINVAL, "a body goes to a sink or a file, not both");
     double t0 = pk_now_s();
-    char tmp[PATH_MAX];
-    struct xfer x = {.h = h, .sink = sink, .cancel = cancel, .fd = -1, .tmp = tmp, .err = err};
+    struct pk_atomicfile file = {.fd = -1};
+    struct xfer x = {.h = h, .sink = sink, .cancel = cancel, .fd = -1, .err = err};
     x.crc = crc32(0L, Z_NULL, 0);
     if (save) {
-        x.fd = open_temp(save, tmp, sizeof tmp, err);
-        if (x.fd < 0)
-            return x.fd;
+        int rc = open_save(save, &file, err);
+        if (rc != PK_OK)
+            return rc;
+        x.fd = file.fd;
+        x.path = save->path;
     }
     CURLcode cc = attempts(&x, url, res);
     res->bytes = x.bytes;
     res->crc32 = (uint32_t)x.crc;
     int status = outcome(&x, cc, res->status, err);
     if (save && status == PK_OK) {
-        status = publish(x.fd, tmp, save, err);
-        x.fd = -1;
+        status = pk_atomicfile_commit(&file, err);
         res->saved = status == PK_OK;
     }
-    if (x.fd >= 0)
-        close(x.fd);
-    if (save && !res->saved)
-        unlink(tmp);
+    if (save)
+        pk_atomicfile_abort(&file); /* after a commit: nothing left to do */
     res->time_s = pk_now_s() - t0;
     return status;
 }

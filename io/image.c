@@ -3,10 +3,9 @@
  * fmemopen over caller memory), so probe and load share one path per format. libjpeg and libpng
  * report errors by longjmp to a setjmp in the decoding function; everything those functions
  * must free after a longjmp lives in a heap struct (never in a local modified after setjmp). */
-#ifndef _GNU_SOURCE
-#    define _GNU_SOURCE /* renameat2, mkostemp */
-#endif
 #include "parkit/image.h"
+
+#include "parkit/atomicfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1046,39 +1045,6 @@ out:
     return status;
 }
 
-/* Gives the complete unnamed file fd the name path: linkat fails with EEXIST rather than
- * replace; with force an existing path is replaced by linking under a temporary name (tmp,
- * len bytes of room) and renaming that over it. */
-static int publish_unnamed(int fd, const char *path, char *tmp, size_t len, bool force,
-                           struct pk_err *err)
-{
-    char proc[64];
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
-        return PK_OK;
-    if (errno != EEXIST)
-        return pk_fail(err, PK_EIO, "cannot create '%s': %s", path, strerror(errno));
-    if (!force)
-        return pk_fail(err, PK_EIO, "'%s' exists (not replaced without force)", path);
-    const char *slash = strrchr(path, '/');
-    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-    for (unsigned attempt = 0; attempt < 100; attempt++) {
-        snprintf(tmp, len, "%.*s.%s.%06x", (int)dirlen, path, path + dirlen,
-                 (unsigned)(getpid() * 7919u + attempt * 104729u) & 0xffffffu);
-        if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0) {
-            if (errno == EEXIST)
-                continue;
-            break;
-        }
-        if (rename(tmp, path) == 0)
-            return PK_OK;
-        int e = errno;
-        unlink(tmp);
-        return pk_fail(err, PK_EIO, "cannot rename to '%s': %s", path, strerror(e));
-    }
-    return pk_fail(err, PK_EIO, "cannot create '%s': %s", path, strerror(errno));
-}
-
 int pk_image_save(const char *path, const struct pk_image *img, enum pk_image_format format,
                   int quality, bool force, struct pk_err *err)
 {
@@ -1104,70 +1070,19 @@ int pk_image_save(const char *path, const struct pk_image *img, enum pk_image_fo
     if (!force && access(path, F_OK) == 0)
         return pk_fail(err, PK_EIO, "'%s' exists (not replaced without force)", path);
 
-    /* Preferably an unnamed file in path's directory (O_TMPFILE), linked in when complete: a
-     * process killed while writing then leaves nothing at all. Else ".<name>.XXXXXX" beside
-     * path, renamed when complete (a kill -9 mid-write leaves that hidden file). */
-    const char *slash = strrchr(path, '/');
-    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-    size_t len = strlen(path) + 16;
-    char *tmp = malloc(len);
-    if (!tmp)
-        return pk_fail(err, PK_ENOMEM, "out of memory writing '%s'", path);
-    int fd = -1;
-#ifdef O_TMPFILE
-    if (access("/proc/self/fd", X_OK) == 0) { /* linkat needs it to name the file */
-        snprintf(tmp, len, "%.*s", (int)(dirlen ? dirlen : 1), dirlen ? path : ".");
-        fd = open(tmp, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-    }
-#endif
-    bool unnamed = fd >= 0;
-    if (!unnamed) {
-        snprintf(tmp, len, "%.*s.%s.XXXXXX", (int)dirlen, path, path + dirlen);
-        fd = mkostemp(tmp, O_CLOEXEC);
-    }
-    if (fd < 0) {
-        int status = pk_fail(err, PK_EIO, "cannot create '%s': %s", path, strerror(errno));
-        free(tmp);
+    /* io/atomicfile: an unnamed temporary in path's directory where the file system has
+     * O_TMPFILE, else an exclusive hidden one; linked or renamed in only when complete. Not
+     * synced: a thumbnail is cheap to make again after a power loss. */
+    struct pk_atomicfile_opts opts = {.mode = 0644, .no_replace = !force, .no_sync = true};
+    struct pk_atomicfile a;
+    int status = pk_atomicfile_open_with(&a, path, &opts, err);
+    if (status != PK_OK)
+        return status;
+    status = format == PK_IMAGE_JPEG ? save_jpeg(a.f, path, img, quality, err)
+                                     : save_png(a.f, path, img, err);
+    if (status != PK_OK) {
+        pk_atomicfile_abort(&a);
         return status;
     }
-    (void)fchmod(fd, 0644);
-    int status = PK_OK;
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        close(fd);
-        status = pk_fail(err, PK_ENOMEM, "cannot write '%s': %s", path, strerror(errno));
-        goto fail;
-    }
-    status = format == PK_IMAGE_JPEG ? save_jpeg(f, path, img, quality, err)
-                                     : save_png(f, path, img, err);
-    if (status == PK_OK && (fflush(f) != 0 || ferror(f)))
-        status = pk_fail(err, PK_EIO, "cannot write '%s': %s", path, strerror(errno));
-    if (status == PK_OK && unnamed)
-        status = publish_unnamed(fileno(f), path, tmp, len, force, err);
-    if (fclose(f) != 0 && status == PK_OK)
-        status = pk_fail(err, PK_EIO, "cannot write '%s': %s", path, strerror(errno));
-    if (status != PK_OK || unnamed)
-        goto fail;
-    if (force) {
-        if (rename(tmp, path) == 0)
-            goto done;
-        status = pk_fail(err, PK_EIO, "cannot rename to '%s': %s", path, strerror(errno));
-    } else if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
-        goto done;
-    } else {
-        if (errno == EEXIST) {
-            status = pk_fail(err, PK_EIO, "'%s' exists (not replaced without force)", path);
-        } else if (errno == EINVAL || errno == ENOSYS) { /* no RENAME_NOREPLACE here */
-            if (link(tmp, path) != 0)
-                status = pk_fail(err, PK_EIO, "cannot create '%s': %s", path, strerror(errno));
-        } else {
-            status = pk_fail(err, PK_EIO, "cannot rename to '%s': %s", path, strerror(errno));
-        }
-    }
-fail:
-    if (!unnamed)
-        unlink(tmp);
-done:
-    free(tmp);
-    return status;
+    return pk_atomicfile_commit(&a, err);
 }

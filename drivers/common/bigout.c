@@ -112,7 +112,7 @@ int pk_big_record(const struct pk_comm *c, struct pk_big_run *r, json_t **rec)
     json_decref(r->verification);
     json_decref(r->extra);
     r->verification = r->extra = NULL;
-    return rc == PK_OK ? PK_EXIT_OK : PK_EXIT_RUNTIME;
+    return rc == PK_OK ? PK_EXIT_OK : rc == PK_EINVAL ? PK_EXIT_USAGE : PK_EXIT_RUNTIME;
 }
 
 /* ---- the views ------------------------------------------------------------------------- */

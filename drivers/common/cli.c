@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "cli.h"
 
+#include "parkit/atomicfile.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -193,4 +195,13 @@ int pk_check_values(const char *file, const double *x, size_t n, uint64_t first,
         return pk_check_value(where, x[i], lo, hi, what, err);
     }
     return PK_OK;
+}
+
+int pk_cli_distinct(const struct pk_comm *c, const char *cmd, const char *out_opt, const char *out,
+                    const char *in_opt, const char *in)
+{
+    if (!out || !in || !pk_atomicfile_same(out, in))
+        return PK_EXIT_OK;
+    pk_error(c, false, cmd, "%s '%s' would overwrite %s '%s'", out_opt, out, in_opt, in);
+    return PK_EXIT_USAGE;
 }

@@ -57,6 +57,12 @@ void pk_common_defaults(struct pk_common_opts *o);
 void pk_error(const struct pk_comm *c, bool every_rank, const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A usage error (printed; PK_EXIT_USAGE) when writing out (option out_opt) would replace or
+ * append to in (option in_opt): the same file, or the same path while out does not exist yet.
+ * PK_EXIT_OK when they differ or either is NULL. */
+int pk_cli_distinct(const struct pk_comm *c, const char *cmd, const char *out_opt, const char *out,
+                    const char *in_opt, const char *in);
+
 /* For the commands that run on one process (their parallelism is threads): a usage error
  * printed once when started under mpirun with more than one rank; PK_EXIT_OK otherwise. */
 int pk_cli_single_process(const struct pk_comm *c, const char *cmd);

@@ -2,6 +2,8 @@
 /* The option parser and --help generator of opt.h. */
 #include "opt.h"
 
+#include "parkit/atomicfile.h"
+
 #include <jansson.h>
 
 #include <limits.h>
@@ -167,6 +169,14 @@ static int parse_enum(const char *name, const char *text, const struct pk_opt *o
 }
 
 /* Stores text into o's destination; name is the option as the user wrote it. */
+int pk_opt_output_file(const struct pk_opt *opt, const char *text, struct pk_err *err)
+{
+    struct pk_err why = {0};
+    if (pk_atomicfile_check_target(text, &why) == PK_OK)
+        return PK_OK;
+    return pk_fail(err, PK_EINVAL, "--%s: %s", opt->name, why.msg);
+}
+
 static int set_value(const struct pk_opt *o, const char *name, const char *text,
                      struct pk_err *err)
 {

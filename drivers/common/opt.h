@@ -41,6 +41,10 @@ struct pk_opt;
  * stored; returns PK_OK or fills err naming the option and the value. */
 typedef int (*pk_opt_check)(const struct pk_opt *opt, const char *text, struct pk_err *err);
 
+/* The .check of an option naming a result file (PATH): refuses a directory, a block device or a
+ * socket (io/atomicfile writes regular files atomically, character devices and FIFOs in place). */
+int pk_opt_output_file(const struct pk_opt *opt, const char *text, struct pk_err *err);
+
 struct pk_opt {
     const char *name;  /* long name without "--"; NULL ends a table */
     char short_name;   /* 0: none */

@@ -5,11 +5,14 @@
  * temporary prefix, and they are renamed once all six exist, else removed. */
 #include "bigout.h"
 #include "commands.h"
+#include "interrupt.h"
 #include "parkit/atomicfile.h"
 #include "report.h"
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -241,9 +244,27 @@ static int write_plot_inputs(const char *dir, const struct report_group *g,
     return rc;
 }
 
+/* One group's plots while gnuplot draws them under temporary names: what the interrupt handler
+ * removes (and the child it stops) when a signal ends the run meanwhile. */
+struct drawing {
+    char tmp[NPLOTS * NEXTS][4096];
+    atomic_int pid; /* gnuplot while it runs, else 0 */
+};
+
+/* Async-signal-safe: kill, waitpid and unlink only. */
+static void drop_drawing(void *arg)
+{
+    struct drawing *d = arg;
+    pid_t pid = atomic_load(&d->pid);
+    if (pid > 0 && kill(pid, SIGKILL) == 0)
+        waitpid(pid, NULL, 0);
+    for (size_t i = 0; i < NPLOTS * NEXTS; i++)
+        unlink(d->tmp[i]);
+}
+
 /* Runs `gnuplot -e "out='PREFIX'" SLUG.gp` in dir; stdout goes to stderr so that ours carries
  * results only. Returns the exit status, 127 when gnuplot cannot be started. */
-static int run_gnuplot(const char *dir, const char *slug, const char *prefix)
+static int run_gnuplot(const char *dir, const char *slug, const char *prefix, atomic_int *child)
 {
     char script[256], expr[512];
     snprintf(script, sizeof script, "%s.gp", slug);
@@ -260,27 +281,27 @@ static int run_gnuplot(const char *dir, const char *slug, const char *prefix)
         execlp("gnuplot", "gnuplot", "-e", expr, script, (char *)NULL);
         _exit(127);
     }
+    atomic_store(child, pid);
     int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return 127;
+    pid_t got;
+    while ((got = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+        continue;
+    atomic_store(child, 0);
+    if (got < 0)
+        return 127;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
 /* Renames the six plots gnuplot wrote under prefix to their final names when all six are there
  * and not empty; otherwise (or when a rename fails) removes what is left under the prefix.
  * Returns whether all six are in place; *status becomes PK_EXIT_RUNTIME after a failed rename. */
-static bool keep_plots(const char *dir, const char *slug, const char *prefix, bool drawn,
+static bool keep_plots(const char *dir, const char *slug, char (*tmp)[4096], bool drawn,
                        int *status)
 {
-    char tmp[NPLOTS * NEXTS][4096];
     struct stat st;
     bool complete = drawn;
-    for (size_t i = 0; i < NPLOTS * NEXTS; i++) {
-        snprintf(tmp[i], sizeof tmp[i], "%s/%s%s.%s", dir, prefix, plot_names[i / NEXTS],
-                 plot_exts[i % NEXTS]);
+    for (size_t i = 0; i < NPLOTS * NEXTS; i++)
         complete = complete && stat(tmp[i], &st) == 0 && st.st_size > 0;
-    }
     for (size_t i = 0; i < NPLOTS * NEXTS; i++) {
         char final[4096];
         snprintf(final, sizeof final, "%s/%s-%s.%s", dir, slug, plot_names[i / NEXTS],
@@ -306,9 +327,20 @@ static int draw_group(const char *dir, const struct report_group *g, const struc
     }
     char prefix[200];
     snprintf(prefix, sizeof prefix, ".tmp.%ld.%s-", (long)getpid(), g->slug);
-    int rc = run_gnuplot(dir, g->slug, prefix);
+    struct drawing *d = calloc(1, sizeof *d);
+    if (!d) {
+        pk_error(NULL, false, "report", "out of memory");
+        return PK_EXIT_RUNTIME;
+    }
+    for (size_t i = 0; i < NPLOTS * NEXTS; i++)
+        snprintf(d->tmp[i], sizeof d->tmp[i], "%s/%s%s.%s", dir, prefix, plot_names[i / NEXTS],
+                 plot_exts[i % NEXTS]);
+    int cleanup = pk_interrupt_cleanup_add(drop_drawing, d);
+    int rc = run_gnuplot(dir, g->slug, prefix, &d->pid);
     int status = PK_EXIT_OK;
-    bool complete = keep_plots(dir, g->slug, prefix, rc == 0, &status);
+    bool complete = keep_plots(dir, g->slug, d->tmp, rc == 0, &status);
+    pk_interrupt_cleanup_remove(cleanup);
+    free(d);
     if (rc == 127) {
         pk_error(NULL, false, "report",
                  "cannot run gnuplot (is it installed?): no plots drawn; the scripts and data "

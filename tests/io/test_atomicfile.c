@@ -10,6 +10,7 @@
 #include "parkit/atomicfile.h"
 #include "parkit/dirlist.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -86,12 +87,12 @@ static int case_replace_only_on_commit(void)
     if (rc == PK_OK) {
         fputs("new\n", a.f);
         fflush(a.f);
-        during = entries(); /* target and temporary */
+        during = entries(); /* the target, and the temporary unless it is unnamed */
         read_back(before, sizeof before);
         rc = pk_atomicfile_commit(&a, NULL);
     }
     read_back(after, sizeof after);
-    bool ok = rc == PK_OK && during == 2 && strcmp(before, "old\n") == 0 &&
+    bool ok = rc == PK_OK && (during == 1 || during == 2) && strcmp(before, "old\n") == 0 &&
               strcmp(after, "new\n") == 0 && entries() == 1 && a.tmp == NULL;
     teardown();
     CHECK(ok);
@@ -121,7 +122,61 @@ static int case_abort_and_errors(void)
     return 0;
 }
 
+/* A FIFO target is written in place: it stays a FIFO and the reader gets the bytes. */
+static int case_fifo_in_place(void)
+{
+    CHECK_OK(setup());
+    CHECK_OK(mkfifo(path, 0600));
+    int rd = open(path, O_RDWR | O_NONBLOCK); /* a reader, so the writer's open does not wait */
+    char *lines[] = {"through"};
+    int rc = pk_atomicfile_write_lines(path, lines, 1, NULL);
+    char buf[32] = "";
+    ssize_t got = rd >= 0 ? read(rd, buf, sizeof buf - 1) : -1;
+    struct stat st;
+    bool fifo = stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
+    if (rd >= 0)
+        close(rd);
+    size_t left = entries();
+    teardown();
+    CHECK_EQ_INT(rc, PK_OK);
+    CHECK(fifo && got == 8 && strcmp(buf, "through\n") == 0 && left == 1);
+    return 0;
+}
+
+/* A directory target is refused (PK_EINVAL); no_replace keeps an existing file; a named
+ * temporary is registered and removed by pk_atomicfile_remove_temps. */
+static int case_refusals_and_named(void)
+{
+    CHECK_OK(setup());
+    struct pk_err err = {0};
+    int dir_rc = pk_atomicfile_write_lines(dir, NULL, 0, &err);
+    bool dir_msg = strstr(err.msg, "is a directory") != NULL;
+    char *old[] = {"old"};
+    int first = pk_atomicfile_write_lines(path, old, 1, NULL);
+    struct pk_atomicfile a;
+    struct pk_atomicfile_opts o = {.no_replace = true, .named = true, .mode = 0640};
+    int rc = pk_atomicfile_open_with(&a, path, &o, &err);
+    bool named = rc == PK_OK && a.tmp && entries() == 2;
+    pk_atomicfile_remove_temps(); /* as a signal handler would */
+    size_t after_signal = entries();
+    if (rc == PK_OK)
+        pk_atomicfile_abort(&a);
+    rc = pk_atomicfile_open_with(&a, path, &o, &err);
+    int commit = rc == PK_OK ? pk_atomicfile_commit(&a, &err) : rc;
+    char buf[16] = "";
+    read_back(buf, sizeof buf);
+    bool same = pk_atomicfile_same(path, path) && !pk_atomicfile_same(path, dir);
+    teardown();
+    CHECK_EQ_INT(dir_rc, PK_EINVAL);
+    CHECK(dir_msg && first == PK_OK && named && after_signal == 1 && same);
+    CHECK_EQ_INT(commit, PK_EIO);
+    CHECK(strstr(err.msg, "not replacing existing") && strcmp(buf, "old\n") == 0);
+    return 0;
+}
+
 static const struct check_case cases[] = {
+    {"fifo_in_place", case_fifo_in_place},
+    {"refusals_and_named", case_refusals_and_named},
     {"lines_and_mode", case_lines_and_mode},
     {"replace_only_on_commit", case_replace_only_on_commit},
     {"abort_and_errors", case_abort_and_errors},

@@ -9,9 +9,9 @@
  *   exponential backoff, or after the wait a Retry-After header asks for.
  * - Only http and https are spoken, for the first request and for every redirect, and at most
  *   max_redirects redirects are followed.
- * - The body goes to a caller's sink, to a file saved atomically (written under a hidden
- *   temporary name in the target's directory, renamed when the request succeeded, removed
- *   otherwise), or nowhere; its length and CRC-32 are always measured.
+ * - The body goes to a caller's sink, to a file saved atomically (io/atomicfile: an unnamed or
+ *   exclusive temporary in the target's directory, published when the request succeeded,
+ *   removed otherwise), or nowhere; its length and CRC-32 are always measured.
  * - Errors are a status plus a message naming the URL's trouble (struct pk_err). Nothing here
  *   prints.
  * Thread-safety is stated per function. */

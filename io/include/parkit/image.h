@@ -120,15 +120,13 @@ struct pk_box pk_image_source_box(const struct pk_image_info *info, bool oriente
 
 /* Encodes img (caller-owned, only read) as format PK_IMAGE_JPEG (quality 1..100, 4:2:0 chroma
  * subsampling, channels 1 or 3 only: flatten alpha first) or PK_IMAGE_PNG (quality ignored; zlib
- * level 6, adaptive filters, 8 bits, any channel count) and writes it to path atomically: the
- * bytes go to an unnamed file in the same directory (O_TMPFILE, mode 0644) that is linked in as
- * path only once complete, so path never holds a partial image, and not even a process killed
- * mid-write leaves a file behind. Where O_TMPFILE or /proc is missing, a hidden temporary file
- * ".<name>.XXXXXX" is renamed instead (removed on failure; a kill -9 mid-write leaves it).
- * Without force an existing path is not replaced (PK_EIO, "exists"): linkat, or
- * renameat2(RENAME_NOREPLACE), or link() where the filesystem lacks that. The file is not
- * fsync'ed: after a power loss path may be missing or empty, but never partly written by us
- * while the system runs. */
+ * level 6, adaptive filters, 8 bits, any channel count) and writes it to path atomically
+ * through io/atomicfile (mode 0644): an unnamed file in the same directory (O_TMPFILE) linked in
+ * as path only once complete, so path never holds a partial image and not even a process killed
+ * mid-write leaves a file behind; where O_TMPFILE or /proc is missing, an exclusive hidden
+ * temporary renamed instead (removed on failure; a kill -9 mid-write leaves it). Without force
+ * an existing path is not replaced (PK_EIO, "exists"). The file is not fsync'ed: after a power
+ * loss path may be missing or empty, but never partly written by us while the system runs. */
 int pk_image_save(const char *path, const struct pk_image *img, enum pk_image_format format,
                   int quality, bool force, struct pk_err *err);
 
