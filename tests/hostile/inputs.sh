@@ -4,6 +4,7 @@
 # before its fix; each works in a directory of its own.
 set -euo pipefail
 parkit=$1 scenario=$2 sanitize=${3:-}
+here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/parkit-inputs.XXXXXX")
 server=
 trap '[[ -z $server ]] || kill "$server" 2> /dev/null; rm -rf "$work"' EXIT
@@ -18,12 +19,7 @@ run() { # run EXPECTED_RC ARGS...: parkit ARGS, stdout and stderr kept in out an
 }
 expect() { grep -Eq -- "$1" "$2" || fail "no /$1/ in $2"; }
 # a scenario that needs a command of an optional part skips (77) in a build without it
-needs() {
-    local c
-    for c in "$@"; do
-        "$parkit" "$c" --help > /dev/null 2>&1 || { echo "skipped: parkit $c is not in this build"; exit 77; }
-    done
-}
+. "$here/needs.sh"
 case $scenario in
 jpeg_corrupt) needs resize ;;
 special_zero_size | values) needs transform ;;

@@ -24,12 +24,7 @@ trap cleanup EXIT
 fail() { echo "FAIL ($scenario): $*" >&2; exit 1; }
 cd "$work"
 # a scenario that needs a command of an optional part skips (77) in a build without it
-needs() {
-    local c
-    for c in "$@"; do
-        "$parkit" "$c" --help > /dev/null 2>&1 || { echo "skipped: parkit $c is not in this build"; exit 77; }
-    done
-}
+. "$here/needs.sh"
 case $scenario in
 devices | transform | stdout | sig_transform) needs transform ;;
 inputs) needs transform resize ;;
