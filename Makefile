@@ -25,7 +25,9 @@ package: build
 # and the sleep calibration, a timing check that ASan's late wake-ups can skew, and advise's
 # labelled workloads, label stress, which measure the machine rather than our memory use),
 # and the pthreads code (label io) under TSan. test-minimal builds without the optional parts
-# (MPI, curl, SLEEF, images) and runs every test that build has (less stress).
+# (MPI, curl, SLEEF, images) and runs the unit, hostile, install and docs tests there, the
+# front door of every command and the main job (label parts); ASan also leaves out the demo at
+# its quick size (the tiny demo runs the same code).
 test: deps test-release test-minimal test-asan test-tsan
 
 test-release:

@@ -170,7 +170,8 @@ void pk_advise_decide(const struct pk_advise_measure *m, long cores, struct pk_a
     /* ready without a core: when its own threads wanted more cores than there are (running or
      * ready, on average), they outnumber the cores (said with the parallel verdict); otherwise
      * something else held the cores */
-    bool queues = queued >= QUEUED_ABOVE * (cpu + queued) && queued >= 0.05 * m->wall_s;
+    bool queues = queued >= QUEUED_ABOVE * (cpu + queued) && queued >= 0.1 * m->wall_s &&
+                  queued >= 0.02; /* a short run's wake-ups are not an oversubscribed machine */
     double demand = m->wall_s > 0 ? (cpu + queued) / m->wall_s : 0;
     if (queues && demand < OUTNUMBER * (double)cores) {
         a->kind = "oversubscribed";

@@ -35,7 +35,7 @@ sys.exit(0 if time.time()-t > 0.002 else 77)' "$work/probe" || { echo "skipped: 
     # a virtual disk with a write cache answers an fsync in about the kernel time it costs:
     # waiting on the disk is the label, more or less than half the time
     want="io-bound mixed" wait_on=disk; set -- "$py" "$here/fsync_loop.py" "$work/fsync.dat" 1000 ;;
-mutex) want=cpu-bound-serialised; set -- "$turns" 4 400 ;;
+mutex) want=cpu-bound-serialised; set -- "$turns" 4 300 ;;
 sumsq) want=cpu-bound-parallel; set -- "$P" sumsq --range 3e9 -t 2 --reps 3 --warmup 0 ;;
 resize)
     [ "$resize" = yes ] || { echo "skipped: resize is not in this build"; exit 77; }
