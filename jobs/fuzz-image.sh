@@ -17,11 +17,11 @@ flags=(-std=c17 -g -O1 -D_POSIX_C_SOURCE=200809L -DFUZZING_BUILD_MODE_UNSAFE_FOR
        -I"$root/io/include" -I"$root/kernels/include")
 # the seed generator: a plain build
 $cc "${flags[@]}" -o "$out/mkimages" "$root/tests/io/mkimages.c" "$root/io/image.c" \
-    "$root/kernels/status.c" -lpng -ljpeg -lm
+    "$root/io/atomicfile.c" "$root/kernels/status.c" -lpng -ljpeg -lm
 "$out/mkimages" "$out/seeds"
 $cc "${flags[@]}" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -o "$out/fuzz_image" "$root/tests/io/fuzz_image.c" "$root/io/image.c" \
-    "$root/kernels/status.c" -lpng -ljpeg -lm
+    "$root/io/atomicfile.c" "$root/kernels/status.c" -lpng -ljpeg -lm
 echo "fuzz-image: $(ls "$out/seeds" | wc -l) seeds, ${secs} s" >&2
 set +e
 (cd "$out" && ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
