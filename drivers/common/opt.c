@@ -350,10 +350,7 @@ static int resolve(struct parser *p, const struct match *m, const char *written)
         return PK_EXIT_USAGE;
     }
     if (!m->applies) {
-        char what[160];
-        snprintf(what, sizeof what, "option '%s' does not apply to parkit %s", written,
-                 p->spec->name);
-        report(p, "%s", what, NULL);
+        report(p, "option '%s' does not apply to parkit %s", written, p->spec->name);
         return PK_EXIT_USAGE;
     }
     return PK_EXIT_OK;
