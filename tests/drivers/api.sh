@@ -3,16 +3,7 @@
 # json modules), and that its help lists exactly the options it accepts.
 set -euo pipefail
 parkit=$1 scenario=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/parkit-api.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL ($scenario): $*" >&2; exit 1; }
-run() { # run EXPECTED_RC ARGS...
-    local want=$1 rc=0
-    shift
-    "$parkit" api "$@" > "$work/stdout" 2> "$work/stderr" || rc=$?
-    cat "$work/stdout" "$work/stderr"
-    [[ $rc == "$want" ]] || fail "exit $rc, expected $want"
-}
+. "$(dirname "$0")/lib.sh" api api
 
 case $scenario in
 csv) # a header row and one row: the run's summary, parsed by an RFC 4180 reader

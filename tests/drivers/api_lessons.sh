@@ -3,16 +3,7 @@
 # figure checked against the lesson's formulas computed here, independently, in Python.
 set -euo pipefail
 parkit=$1 scenario=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/parkit-api-lessons.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL ($scenario): $*" >&2; exit 1; }
-run() { # run EXPECTED_RC ARGS...
-    local want=$1 rc=0
-    shift
-    "$parkit" api "$@" > "$work/stdout" 2> "$work/stderr" || rc=$?
-    cat "$work/stdout" "$work/stderr"
-    [[ $rc == "$want" ]] || fail "exit $rc, expected $want"
-}
+. "$(dirname "$0")/lib.sh" api-lessons api
 # stores N BASE PER COST: the lesson's business summary, store by store, in exact fractions
 stores() {
     python3 - "$work/stdout" "$work/json" "$@" <<'PY'

@@ -3,16 +3,7 @@
 # Python's csv module, their help listing every option they declare, and the values right.
 set -euo pipefail
 parkit=$1 scenario=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/parkit-bigint.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL ($scenario): $*" >&2; exit 1; }
-run() { # run EXPECTED_RC ARGS...
-    local want=$1 rc=0
-    shift
-    "$parkit" "$@" > "$work/stdout" 2> "$work/stderr" || rc=$?
-    cat "$work/stdout" "$work/stderr"
-    [[ $rc == "$want" ]] || fail "exit $rc, expected $want"
-}
+. "$(dirname "$0")/lib.sh" bigint
 
 case $scenario in
 csv) # a header row, then one row per N in the order given

@@ -4,16 +4,7 @@
 # loses depends on the machine (none when the threads do not overlap).
 set -euo pipefail
 parkit=$1 scenario=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/parkit-race.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL ($scenario): $*" >&2; exit 1; }
-run() { # run EXPECTED_RC ARGS...
-    local want=$1 rc=0
-    shift
-    "$parkit" race "$@" > "$work/stdout" 2> "$work/stderr" || rc=$?
-    cat "$work/stdout" "$work/stderr"
-    [[ $rc == "$want" ]] || fail "exit $rc, expected $want"
-}
+. "$(dirname "$0")/lib.sh" race race
 
 case $scenario in
 counts) # 2 and 3 threads (more threads than cores too): csv rows, exact where a lock or merge is

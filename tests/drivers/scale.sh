@@ -4,16 +4,7 @@
 # lists exactly the options they accept.
 set -euo pipefail
 parkit=$1 scenario=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/parkit-scale.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL ($scenario): $*" >&2; exit 1; }
-run() { # run EXPECTED_RC ARGS...
-    local want=$1 rc=0
-    shift
-    "$parkit" "$@" > "$work/stdout" 2> "$work/stderr" || rc=$?
-    cat "$work/stdout" "$work/stderr"
-    [[ $rc == "$want" ]] || fail "exit $rc, expected $want"
-}
+. "$(dirname "$0")/lib.sh" scale
 
 case $scenario in
 csv) # a header row, then one row per point
