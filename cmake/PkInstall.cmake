@@ -27,7 +27,7 @@ foreach(t parkit_shared parkit_static)
   target_include_directories(${t} PUBLIC $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   # gmp.h is in the public headers (factsum, fib); the rest is the library's own business
   target_link_libraries(${t} PUBLIC PkgConfig::GMP Threads::Threads
-                        PRIVATE OpenMP::OpenMP_C GSL::gsl ${PK_FEATURE_LIBS} m)
+                        PRIVATE OpenMP::OpenMP_C GSL::gsl PkgConfig::UV ${PK_FEATURE_LIBS} m)
   if(PK_HAVE_MPI)
     target_link_libraries(${t} PRIVATE MPI::MPI_C)
   endif()
@@ -77,7 +77,7 @@ endif()
 # time (not CMAKE_INSTALL_PREFIX at configure time) is what the file describes
 file(RELATIVE_PATH PK_PC_UP /pk/${CMAKE_INSTALL_LIBDIR}/pkgconfig /pk)
 string(REGEX REPLACE "/$" "" PK_PC_UP "${PK_PC_UP}")
-set(PK_PC_REQUIRES_PRIVATE gsl)
+set(PK_PC_REQUIRES_PRIVATE "gsl libuv")
 foreach(part_pc IN ITEMS "SLEEF;sleef" "CURL;libcurl zlib" "IMAGES;libpng libjpeg")
   list(GET part_pc 0 part)
   list(GET part_pc 1 pc)

@@ -22,7 +22,7 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # parkit_0.1.0_amd64.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 
-set(_pk_deb_depends libc6 libgomp1 libgmp10 libgsl27 libjansson4)
+set(_pk_deb_depends libc6 libgomp1 libgmp10 libgsl27 libjansson4 libuv1)
 foreach(part_pkgs IN ITEMS "MPI;libopenmpi3" "CURL;libcurl4 zlib1g" "SLEEF;libsleef3"
                            "IMAGES;libpng16-16 libjpeg62-turbo")
   list(GET part_pkgs 0 part)

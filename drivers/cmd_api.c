@@ -12,6 +12,7 @@
 #include "emit.h"
 #include "interrupt.h"
 #include "opt.h"
+#include "parkit/loop.h"
 #include "parkit/pool.h"
 #include "record.h"
 #include "sysinfo.h"
@@ -45,6 +46,8 @@ static const char description[] =
     "result (exit 0); one that runs past --timeout is a failed check (exit 1), and says so.\n";
 
 enum dist { FIXED, UNIFORM, EXPONENTIAL, LOGNORMAL };
+enum { ENGINE_THREADS, ENGINE_LOOP };
+static const char *const engine_names[] = {"threads", "loop", NULL};
 
 /* --latency: the text as given (first, so that it is the option's destination) and what it
  * means once checked. */
@@ -69,6 +72,7 @@ struct call_ctx {
     _Atomic int *ran; /* attempts made, per task (each attempt exactly once) */
     _Atomic size_t *finish_seq; /* shared: tasks finished so far, in completion order */
     int attempt_used;
+    int attempt_now; /* the loop engine's: the attempt under way, -1 before the first */
     bool ok, timed_out;
     size_t finished_as; /* this task's place in the completion order */
 };
@@ -155,40 +159,86 @@ static double draw(gsl_rng *r, enum dist d, double a, double b)
     return v < 3600 ? v : 3600;
 }
 
+/* Starts attempt k of a call: counts it and returns how long it waits. */
+static double attempt_start(struct call_ctx *c, int k)
+{
+    const struct plan *p = c->plan;
+    atomic_fetch_add(&c->ran[c->task], 1);
+    double lat = p->latency_s[c->task * (size_t)p->attempts + (size_t)k];
+    return p->timeout_s > 0 && lat > p->timeout_s ? p->timeout_s : lat;
+}
+
+/* Ends attempt k: whether the call is over (answered, or out of attempts). */
+static bool attempt_end(struct call_ctx *c, int k)
+{
+    const struct plan *p = c->plan;
+    size_t at = c->task * (size_t)p->attempts + (size_t)k;
+    bool answered = !(p->timeout_s > 0 && p->latency_s[at] > p->timeout_s) && !p->fail[at];
+    if (!answered && k + 1 < p->attempts)
+        return false;
+    c->attempt_used = k + 1;
+    c->ok = answered;
+    c->timed_out = !answered && p->timeout_s > 0 && p->latency_s[at] > p->timeout_s;
+    c->finished_as = atomic_fetch_add(c->finish_seq, 1);
+    return true;
+}
+
+/* A call that is over: PK_OK, or why it failed. */
+static int call_status(const struct call_ctx *c, struct pk_err *err)
+{
+    const struct plan *p = c->plan;
+    const char *s = p->attempts > 1 ? "s" : "";
+    if (c->ok)
+        return PK_OK;
+    if (c->timed_out)
+        return pk_fail(err, PK_ETIMEDOUT, "no answer within the %.3g s timeout (the call takes "
+                       "%.3g s) after %d attempt%s", p->timeout_s,
+                       p->latency_s[(c->task + 1) * (size_t)p->attempts - 1], p->attempts, s);
+    return pk_fail(err, PK_ENET, "error after %d attempt%s", p->attempts, s);
+}
+
 /* One simulated call, the attempts made one after another (on a pool thread or the caller's). */
 static int call(void *arg, struct pk_cancel *cancel, void **result, struct pk_err *err)
 {
     struct call_ctx *c = arg;
-    const struct plan *p = c->plan;
     (void)result;
-    for (int k = 0; k < p->attempts; k++) {
-        size_t at = c->task * (size_t)p->attempts + (size_t)k;
-        atomic_fetch_add(&c->ran[c->task], 1);
-        double lat = p->latency_s[at];
-        bool overrun = p->timeout_s > 0 && lat > p->timeout_s;
+    for (int k = 0;; k++) {
+        double wait = attempt_start(c, k);
         /* the pool's token lets Ctrl-C end the wait at once; the sequential run sleeps plainly */
-        int rc = cancel ? pk_cancel_sleep(cancel, overrun ? p->timeout_s : lat)
-                        : pk_sleep_interruptible(overrun ? p->timeout_s : lat);
+        int rc = cancel ? pk_cancel_sleep(cancel, wait) : pk_sleep_interruptible(wait);
         if (rc != PK_OK)
             return pk_fail(err, rc, "task %zu cancelled", c->task);
-        if (!overrun && !p->fail[at]) {
-            c->attempt_used = k + 1;
-            c->ok = true;
-            c->finished_as = atomic_fetch_add(c->finish_seq, 1);
-            return PK_OK;
-        }
+        if (attempt_end(c, k))
+            return call_status(c, err);
     }
-    c->attempt_used = p->attempts;
-    c->ok = false;
-    double last = p->latency_s[(c->task + 1) * (size_t)p->attempts - 1];
-    c->timed_out = p->timeout_s > 0 && last > p->timeout_s;
-    c->finished_as = atomic_fetch_add(c->finish_seq, 1);
-    if (c->timed_out)
-        return pk_fail(err, PK_ETIMEDOUT, "no answer within the %.3g s timeout (the call takes "
-                       "%.3g s) after %d attempt%s", p->timeout_s, last, p->attempts,
-                       p->attempts > 1 ? "s" : "");
-    return pk_fail(err, PK_ENET, "error after %d attempt%s", p->attempts,
-                   p->attempts > 1 ? "s" : "");
+}
+
+/* The same call on the event loop: each attempt a timer. */
+static int call_step(void *arg, struct pk_lctx *lctx, double *sleep_s, void **result,
+                     struct pk_err *err)
+{
+    struct call_ctx *c = arg;
+    (void)lctx, (void)result;
+    if (c->attempt_now >= 0 && attempt_end(c, c->attempt_now))
+        return call_status(c, err);
+    *sleep_s = attempt_start(c, ++c->attempt_now);
+    return PK_STEP_SLEEP;
+}
+
+static const struct pk_ltask_ops call_ops = {call_step, NULL};
+
+/* A handle of the concurrent run: a pool future or a loop task. */
+static void handle_release(int kind, void *h)
+{
+    if (kind == ENGINE_LOOP)
+        pk_ltask_release(h);
+    else
+        pk_future_release(h);
+}
+
+static void handle_release_loop(void *h)
+{
+    pk_ltask_release(h);
 }
 
 /* Draws every attempt's latency and failure before any run; expect_ok says which tasks will
@@ -258,6 +308,8 @@ enum { GIVEN_TASKS = 1, GIVEN_WORKERS = 2, GIVEN_LATENCY = 4, GIVEN_FAIL = 8, GI
 /* What the command was asked to do, presets applied. */
 struct api_opts {
     uint64_t n, workers, seed, retries;
+    uint64_t concurrency; /* 0: not given */
+    int engine;           /* ENGINE_* */
     double fail_rate, timeout_s; /* timeout 0: none */
     struct latency lat;
     int preset; /* -1: none; else an index into preset_names */
@@ -273,7 +325,8 @@ struct api_run {
     struct plan plan;
     struct call_ctx *ctx;
     _Atomic int *ran;
-    struct pk_future **fut;
+    void **handle; /* the concurrent run's futures or loop tasks */
+    int engine;
     size_t bad;      /* tasks that did not go as planned, over both runs */
     size_t failed;   /* tasks of the pooled run that failed after their retries */
     size_t finished; /* tasks of the pooled run that finished (ok or not) */
@@ -383,8 +436,18 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct api_opts
     const struct pk_opt table[] = {
         {"tasks", 'n', PK_OPT_COUNT, &o->n, "N", "calls (default 50)", .max = UINT64_C(1) << 24,
          .tag = &given[0], .tag_value = GIVEN_TASKS},
-        {"workers", 0, PK_OPT_COUNT, &o->workers, "W", "pool threads, 1..4096 (default 10)",
-         .min = 1, .max = 4096, .tag = &given[1], .tag_value = GIVEN_WORKERS},
+        {"workers", 0, PK_OPT_COUNT, &o->workers, "W",
+         "calls in flight, as Python's max_workers: threads: the pool's\n"
+         "threads; loop: the calls its one thread waits on at once\n"
+         "(1..16384, default 10)",
+         .min = 1, .max = 16384, .tag = &given[1], .tag_value = GIVEN_WORKERS},
+        {"engine", 0, PK_OPT_ENUM, &o->engine, "E",
+         "threads: a thread per call in flight (the pool); loop: timers on\n"
+         "one event-loop thread (default threads)",
+         .choices = engine_names},
+        {"concurrency", 0, PK_OPT_COUNT, &o->concurrency, "C",
+         "calls in flight at most, for either engine (default: --workers)",
+         .min = 1, .max = UINT64_C(1) << 24},
         {"latency", 0, PK_OPT_STRING, &o->lat.text, "DIST",
          "fixed:S | uniform:A:B | exponential:MEAN | lognormal:MU:SIGMA, or S:\n"
          "a bare number S is fixed:S (seconds, 0..3600; lognormal: of the\n"
@@ -490,20 +553,20 @@ static int run_setup(const struct api_opts *o, struct api_run *r)
     size_t n = o->n ? (size_t)o->n : 1;
     *r = (struct api_run){.ctx = calloc(n, sizeof *r->ctx),
                           .ran = calloc(n, sizeof *r->ran),
-                          .fut = calloc(n, sizeof *r->fut)};
+                          .handle = calloc(n, sizeof *r->handle)};
     int rc = make_plan(&r->plan, (size_t)o->n, (int)o->retries + 1, o->timeout_s, o->lat.d,
                        o->lat.a, o->lat.b, o->fail_rate, o->seed, o->dur.n ? o->dur.s : NULL);
-    return rc != PK_OK || !r->ctx || !r->ran || !r->fut ? PK_ENOMEM : PK_OK;
+    return rc != PK_OK || !r->ctx || !r->ran || !r->handle ? PK_ENOMEM : PK_OK;
 }
 
 static void run_free(struct api_run *r)
 {
-    for (size_t t = 0; r->fut && t < r->plan.n; t++)
-        pk_future_release(r->fut[t]);
+    for (size_t t = 0; r->handle && t < r->plan.n; t++)
+        handle_release(r->engine, r->handle[t]);
     free_plan(&r->plan);
     free(r->ctx);
     free((void *)r->ran);
-    free(r->fut);
+    free(r->handle);
 }
 
 static void reset_calls(struct api_run *r)
@@ -511,8 +574,8 @@ static void reset_calls(struct api_run *r)
     atomic_store(&r->finish_seq, 0);
     for (size_t t = 0; t < r->plan.n; t++) {
         atomic_store(&r->ran[t], 0);
-        r->ctx[t] = (struct call_ctx){
-            .plan = &r->plan, .task = t, .ran = r->ran, .finish_seq = &r->finish_seq};
+        r->ctx[t] = (struct call_ctx){.plan = &r->plan, .task = t, .ran = r->ran,
+                                      .finish_seq = &r->finish_seq, .attempt_now = -1};
     }
 }
 
@@ -528,49 +591,106 @@ static void run_sequential(struct api_run *r)
         r->bad += check_run(&r->plan, r->ctx, r->ran);
 }
 
-/* as_completed: takes the futures as they finish; Ctrl-C cancels what has not. */
-static void collect(const struct api_opts *o, struct api_run *r, struct pk_pool *pool,
-                    struct pk_queue *done, double t0)
+/* Calls in flight at most: --concurrency bounds --workers, for either engine. */
+static uint64_t in_flight(const struct api_opts *o)
+{
+    return o->concurrency && o->concurrency < o->workers ? o->concurrency : o->workers;
+}
+
+/* The concurrent run's engine: the thread pool (a thread per call in flight) or one event-loop
+ * thread (a timer per call), the same calls and the same done queue either way. */
+struct engine {
+    int kind;
+    struct pk_pool *pool;
+    struct pk_loop *loop;
+    struct pk_queue *done;
+};
+
+static int engine_start(const struct api_opts *o, size_t n, struct engine *e)
+{
+    *e = (struct engine){.kind = o->engine};
+    int rc = e->kind == ENGINE_LOOP ? pk_loop_create(1, (size_t)in_flight(o), NULL, &e->loop)
+                                    : pk_pool_create((int)in_flight(o), &e->pool);
+    if (rc == PK_OK)
+        rc = pk_queue_create(n ? n : 1, e->kind == ENGINE_LOOP ? handle_release_loop
+                                                               : pk_future_release_item,
+                             &e->done);
+    return rc;
+}
+
+static int engine_submit(struct engine *e, struct call_ctx *c, void **handle)
+{
+    int rc;
+    if (e->kind == ENGINE_LOOP)
+        rc = pk_loop_submit(e->loop, &call_ops, c, 0, e->done, (struct pk_ltask **)handle);
+    else
+        rc = pk_pool_submit(e->pool, call, c, 0, e->done, (struct pk_future **)handle);
+    return rc;
+}
+
+/* cancel: what has not finished is cancelled (Ctrl-C). */
+static void engine_stop(struct engine *e, bool cancel)
+{
+    if (e->loop)
+        pk_loop_shutdown(e->loop, cancel, NULL);
+    if (e->pool)
+        pk_pool_shutdown(e->pool, cancel, NULL);
+}
+
+static void engine_free(struct engine *e)
+{
+    pk_loop_destroy(e->loop);
+    pk_pool_destroy(e->pool);
+    pk_queue_destroy(e->done);
+}
+
+static int handle_wait(int kind, void *h, struct pk_err *err)
+{
+    return kind == ENGINE_LOOP ? pk_ltask_wait(h, -1, NULL, err)
+                               : pk_future_wait(h, -1, NULL, err);
+}
+
+/* as_completed: takes the calls as they finish; Ctrl-C cancels what has not. */
+static void collect(const struct api_opts *o, struct api_run *r, struct engine *e, double t0)
 {
     size_t n = r->plan.n;
     while (r->finished < n) {
-        void *f;
-        int prc = pk_queue_pop_timed(done, &f, 0.05);
+        void *h;
+        int prc = pk_queue_pop_timed(e->done, &h, 0.05);
         if (pk_interrupted()) {
-            pk_pool_shutdown(pool, true, NULL);
+            engine_stop(e, true);
             break;
         }
         if (prc != PK_OK)
             continue;
         struct pk_err ferr = {0};
-        int st = pk_future_wait(f, -1, NULL, &ferr);
+        int st = handle_wait(e->kind, h, &ferr);
         r->finished++;
         size_t t = 0;
-        while (as_completed(o) && t < n && r->fut[t] != f)
+        while (as_completed(o) && t < n && r->handle[t] != h)
             t++; /* at most MAX_DURATIONS calls print as they complete */
         if (t < n && as_completed(o))
             print_completed(o, &r->ctx[t], st, pk_now_s() - t0, ferr.msg);
-        pk_future_release(f);
+        handle_release(e->kind, h);
     }
 }
 
-/* The same calls on a pool of o->workers threads. */
+/* The same calls on the engine, at most in_flight(o) at once. */
 static void run_pooled(const struct pk_comm *c, const struct api_opts *o, struct api_run *r)
 {
-    struct pk_pool *pool = NULL;
-    struct pk_queue *done = NULL;
+    struct engine e;
     size_t n = r->plan.n;
-    if (pk_pool_create((int)o->workers, &pool) == PK_OK &&
-        pk_queue_create(n ? n : 1, pk_future_release_item, &done) == PK_OK) {
+    r->engine = o->engine;
+    if (engine_start(o, n, &e) == PK_OK) {
         reset_calls(r);
         print_completed(o, NULL, PK_OK, 0, NULL);
         double t0 = pk_now_s();
         for (size_t t = 0; t < n; t++)
-            if (pk_pool_submit(pool, call, &r->ctx[t], 0, done, &r->fut[t]) != PK_OK)
-                r->fut[t] = NULL;
-        collect(o, r, pool, done, t0);
+            if (engine_submit(&e, &r->ctx[t], &r->handle[t]) != PK_OK)
+                r->handle[t] = NULL;
+        collect(o, r, &e, t0);
         r->pool_s = pk_now_s() - t0;
-        pk_pool_shutdown(pool, true, NULL);
+        engine_stop(&e, true);
         if (!pk_interrupted())
             r->bad += check_run(&r->plan, r->ctx, r->ran);
         for (size_t t = 0; t < n; t++) {
@@ -578,11 +698,11 @@ static void run_pooled(const struct pk_comm *c, const struct api_opts *o, struct
             r->timed_out += r->ctx[t].timed_out;
         }
     } else {
-        pk_error(c, false, "api", "cannot start %llu workers", (unsigned long long)o->workers);
+        pk_error(c, false, "api", "cannot start the %s engine for %llu calls in flight",
+                 engine_names[o->engine], (unsigned long long)in_flight(o));
         r->rc = PK_ENOMEM;
     }
-    pk_pool_destroy(pool);
-    pk_queue_destroy(done);
+    engine_free(&e);
 }
 
 static void run(const struct pk_comm *c, const struct api_opts *o, struct api_run *r)
@@ -639,7 +759,7 @@ static bool stores_closed_form(const struct store_model *m, int64_t n, const str
 #define ORDER_SLACK_S 0.05
 static bool completion_in_order(const struct api_opts *o, const struct api_run *r)
 {
-    size_t n = r->plan.n, w = o->workers < n ? (size_t)o->workers : n;
+    size_t n = r->plan.n, w = in_flight(o) < n ? (size_t)in_flight(o) : n;
     double *free_at = calloc(w ? w : 1, sizeof *free_at), *end = calloc(n ? n : 1, sizeof *end);
     size_t *by_seq = calloc(n ? n : 1, sizeof *by_seq);
     bool ok = free_at && end && by_seq;
@@ -672,7 +792,7 @@ static int verify(const struct api_opts *o, const struct api_run *r, struct api_
     *s = (struct api_summary){.in_order = true};
     for (size_t t = 0; t < n; t++)
         s->mean_t += task_time(&r->plan, t) / (double)n;
-    s->bound = s->mean_t > 0 ? (double)o->workers / s->mean_t : 0;
+    s->bound = s->mean_t > 0 ? (double)in_flight(o) / s->mean_t : 0;
     s->thr = r->pool_s > 0 ? (double)r->finished / r->pool_s : 0;
     s->verified = !r->interrupted && r->rc == PK_OK && r->bad == 0;
     if (o->stores)
@@ -720,8 +840,11 @@ static json_t *make_record(const struct pk_comm *c, const struct api_opts *o,
                                   "littles_bound", s->bound > 0 ? json_real(s->bound) : json_null(),
                                   "mean_task_s", s->mean_t, "finished", (json_int_t)r->finished,
                                   "failed", (json_int_t)r->failed));
+    json_t *params = json_object_get(rec, "params");
+    json_object_set_new(params, "engine", json_string(engine_names[o->engine]));
+    json_object_set_new(params, "in_flight", json_integer((json_int_t)in_flight(o)));
     if (o->dur.n) { /* the calls' own durations, not a distribution */
-        json_t *d = json_array(), *params = json_object_get(rec, "params");
+        json_t *d = json_array();
         for (size_t i = 0; i < o->dur.n; i++)
             json_array_append_new(d, json_real(o->dur.s[i]));
         json_object_set_new(params, "latency", json_string("durations"));
@@ -774,7 +897,8 @@ static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
         "b",        "fail_rate",        "timeout_s",     "retries",
         "seed",     "preset",           "sequential_s",  "pooled_s",
         "speedup",  "throughput_per_s", "littles_bound", "mean_task_s",
-        "finished", "failed",           "verified",      NULL};
+        "finished", "failed",           "verified",      "engine",
+        "in_flight", NULL};
     (void)rec;
     pk_csvw_row(w, head);
     pk_csvw_fieldf(w, "%llu", (unsigned long long)o->n);
@@ -805,6 +929,8 @@ static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
     pk_csvw_fieldf(w, "%zu", r->finished);
     pk_csvw_fieldf(w, "%zu", r->failed);
     pk_csvw_field(w, s->verified ? "yes" : "no");
+    pk_csvw_field(w, engine_names[o->engine]);
+    pk_csvw_fieldf(w, "%llu", (unsigned long long)in_flight(o));
     pk_csvw_end(w);
 }
 
@@ -848,9 +974,10 @@ static void print_table(const json_t *rec, const void *ctx)
     const struct api_run *r = v->r;
     const struct api_summary *s = v->s;
     (void)rec;
-    printf("# parkit api: %llu %s, %llu %s, mean %.4f s per call (with retries)\n",
+    printf("# parkit api: %llu %s, %llu %s, mean %.4f s per call (with retries)%s\n",
            (unsigned long long)o->n, pk_plural(o->n, "call", "calls"),
-           (unsigned long long)o->workers, pk_plural(o->workers, "worker", "workers"), s->mean_t);
+           (unsigned long long)in_flight(o), pk_plural(in_flight(o), "worker", "workers"),
+           s->mean_t, o->engine == ENGINE_LOOP ? ", timers on one event-loop thread" : "");
     if (o->sequential)
         printf("Sequential  %.3f s\n", r->seq_s);
     printf("Concurrent  %.3f s", r->pool_s);

@@ -214,7 +214,7 @@ static void *worker(void *arg)
 int pk_pool_create(int nthreads, struct pk_pool **out)
 {
     *out = NULL;
-    if (nthreads < 1 || nthreads > 4096)
+    if (nthreads < 1 || nthreads > 16384)
         return PK_EINVAL;
     struct pk_pool *p = calloc(1, sizeof *p);
     if (!p)
@@ -355,11 +355,12 @@ int pk_future_wait(struct pk_future *f, double timeout_s, void **result, struct 
         }
         p->done_waiters--;
     }
-    int status = f->state == F_DONE ? f->status : PK_ETIMEDOUT;
+    bool finished = f->state == F_DONE;
+    int status = finished ? f->status : PK_ETIMEDOUT;
     if (status == PK_OK && result && !f->result_taken) {
         *result = f->result;
         f->result_taken = true;
-    } else if (status != PK_OK && status != PK_ETIMEDOUT) {
+    } else if (status != PK_OK && finished) { /* a task's own PK_ETIMEDOUT has a message too */
         if (f->error_counted) {
             f->error_counted = false;
             p->unfetched--;

@@ -43,10 +43,62 @@ help_lists) # every option it lists is accepted, and the shared ones it ignores 
     done
     grep -Eq -- '(^|[ ,])-t[ ,]' "$work/help" && fail "help lists -t"
     for o in --tasks --workers --latency --seed --fail-rate --timeout --retries --no-sequential \
-        --preset --record --format --help; do
+        --preset --engine --concurrency --record --format --help; do
         grep -q -- "$o" "$work/help" || fail "help lacks $o"
     done
     grep -q -- 'a bare number S is fixed:S' "$work/help" || fail "help does not say a bare latency is fixed"
+    ;;
+engines_agree) # the same plan on both engines: retries, timeouts and failures come out the same
+    for e in threads loop; do # calls that fail after their retries: exit 1
+        run 1 --engine "$e" --tasks 300 --workers 40 --latency lognormal:-4.6:0.5 --fail-rate 0.3 \
+            --retries 2 --timeout 0.03 --seed 7 --no-sequential --format json
+        cp "$work/stdout" "$work/$e.json"
+    done
+    python3 - "$work/threads.json" "$work/loop.json" <<'PY'
+import json, sys
+t, l = (json.load(open(f)) for f in sys.argv[1:])
+assert t["params"]["engine"] == "threads" and l["params"]["engine"] == "loop", (t, l)
+for k in ("finished", "failed"):
+    assert t["result"][k] == l["result"][k], (k, t["result"], l["result"])
+assert t["result"]["failed"] > 0 and t["verified"] and l["verified"], (t, l)
+PY
+    ;;
+loop_lessons) # the tutorials' presets on the event loop print the same lessons
+    run 0 --preset stores --engine loop --no-sequential
+    grep -q '^Profitable stores: 6/50 ' "$work/stdout" || fail "profitable stores"
+    grep -q '^Total profit: \$33,840 ' "$work/stdout" || fail "total profit"
+    grep -q 'timers on one event-loop thread' "$work/stdout" || fail "engine not named"
+    run 0 --preset health --engine loop --seed 3
+    grep -q 'Health Summary 3/5 services healthy' "$work/stdout" || fail "health summary"
+    ;;
+loop_many) # 10,000 timers at once: each call made exactly as planned, once
+    run 0 --engine loop --tasks 10000 --workers 10000 --latency 0.01 --no-sequential --format json
+    python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r["verified"] and r["result"]["finished"] == 10000 and r["params"]["in_flight"] == 10000, r' \
+        "$work/stdout"
+    ;;
+concurrency) # --concurrency bounds the calls in flight on both engines: 12 calls 3 at a time
+    for e in threads loop; do # take at least 4 rounds of 0.05 s
+        run 0 --engine "$e" --tasks 12 --workers 10 --concurrency 3 --latency 0.05 --no-sequential \
+            --format json
+        python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r["params"]["in_flight"] == 3 and r["result"]["pooled_s"] >= 0.2 and r["verified"], r' \
+            "$work/stdout"
+    done
+    ;;
+loop_sigint) # Ctrl-C with 10,000 calls in flight on the loop: out within 0.5 s, interrupted
+    "$parkit" api --engine loop --tasks 10000 --workers 10000 --latency 30 --no-sequential \
+        > "$work/stdout" 2> "$work/stderr" &
+    pid=$!
+    sleep 1.5
+    t0=$(date +%s.%N)
+    kill -INT $pid
+    rc=0
+    wait $pid || rc=$?
+    t1=$(date +%s.%N)
+    cat "$work/stdout" "$work/stderr"
+    [[ $rc == 1 ]] || fail "exit $rc, expected 1"
+    grep -q interrupted "$work/stderr" || fail "not said interrupted"
+    python3 -c "import sys; d = $t1 - $t0; print(f'exit {d:.3f} s after SIGINT'); sys.exit(d > 0.5)" ||
+        fail "took longer than 0.5 s to stop"
     ;;
 *) fail "unknown scenario" ;;
 esac

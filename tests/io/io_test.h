@@ -117,7 +117,7 @@ struct crew {
     int n, failed;
 };
 
-static void crew_start(struct crew *c, void *(*fn)(void *), void *arg)
+static inline void crew_start(struct crew *c, void *(*fn)(void *), void *arg)
 {
     if (c->n < CREW_MAX && pthread_create(&c->tid[c->n], NULL, fn, arg) == 0)
         c->n++;
@@ -125,7 +125,7 @@ static void crew_start(struct crew *c, void *(*fn)(void *), void *arg)
         c->failed = 1;
 }
 
-static void crew_join(struct crew *c)
+static inline void crew_join(struct crew *c)
 {
     for (int i = 0; i < c->n; i++)
         pthread_join(c->tid[i], NULL);
