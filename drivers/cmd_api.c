@@ -618,14 +618,28 @@ static int engine_start(const struct api_opts *o, size_t n, struct engine *e)
     return rc;
 }
 
-static int engine_submit(struct engine *e, struct call_ctx *c, void **handle)
+/* Submits every call; the loop takes them in one batch. A call refused has a NULL handle. */
+static void engine_submit_all(struct engine *e, struct api_run *r)
 {
-    int rc;
-    if (e->kind == ENGINE_LOOP)
-        rc = pk_loop_submit(e->loop, &call_ops, c, 0, e->done, (struct pk_ltask **)handle);
-    else
-        rc = pk_pool_submit(e->pool, call, c, 0, e->done, (struct pk_future **)handle);
-    return rc;
+    size_t n = r->plan.n;
+    void **args = e->kind == ENGINE_LOOP ? malloc((n ? n : 1) * sizeof *args) : NULL;
+    if (args) {
+        for (size_t t = 0; t < n; t++)
+            args[t] = &r->ctx[t];
+        pk_loop_submit_many(e->loop, &call_ops, args, n, 0, e->done,
+                            (struct pk_ltask **)r->handle);
+        free(args);
+        return;
+    }
+    for (size_t t = 0; t < n; t++) { /* threads, or no memory for the batch */
+        int rc = e->kind == ENGINE_LOOP
+                     ? pk_loop_submit(e->loop, &call_ops, &r->ctx[t], 0, e->done,
+                                      (struct pk_ltask **)&r->handle[t])
+                     : pk_pool_submit(e->pool, call, &r->ctx[t], 0, e->done,
+                                      (struct pk_future **)&r->handle[t]);
+        if (rc != PK_OK)
+            r->handle[t] = NULL;
+    }
 }
 
 /* cancel: what has not finished is cancelled (Ctrl-C). */
@@ -685,9 +699,7 @@ static void run_pooled(const struct pk_comm *c, const struct api_opts *o, struct
         reset_calls(r);
         print_completed(o, NULL, PK_OK, 0, NULL);
         double t0 = pk_now_s();
-        for (size_t t = 0; t < n; t++)
-            if (engine_submit(&e, &r->ctx[t], &r->handle[t]) != PK_OK)
-                r->handle[t] = NULL;
+        engine_submit_all(&e, r);
         collect(o, r, &e, t0);
         r->pool_s = pk_now_s() - t0;
         engine_stop(&e, true);
