@@ -18,6 +18,7 @@
 #include "opt.h"
 #include "parkit/http.h"
 #include "parkit/lines.h"
+#include "parkit/loop.h"
 #include "parkit/outdir.h"
 #include "parkit/pool.h"
 #include "record.h"
@@ -50,8 +51,12 @@ static const char description[] =
     "Ctrl-C cancels what has not finished, aborts transfers within about a second, reports what\n"
     "finished and exits 1; a second Ctrl-C exits at once.\n";
 
+enum { ENGINE_THREADS, ENGINE_LOOP };
+static const char *const engine_names[] = {"threads", "loop", NULL};
+
 struct fetch_opts {
     uint64_t workers, retries, max_redirs, max_bytes;
+    int engine; /* ENGINE_* */
     double connect_timeout_s, timeout_s, backoff_s;
     const char *out_dir, *url_file;
     bool force, compare, expect_identical, quiet, canary;
@@ -75,13 +80,15 @@ struct url_result {
 struct job {
     const struct shared *s;
     const char *url;
-    const char *name; /* file name in --out, NULL when not saving */
+    const char *name;                /* file name in --out, NULL when not saving */
+    const struct pk_http_save *save; /* --out/name, NULL when not saving */
     struct url_result r;
 };
 
 /* The whole run, phase to phase. */
 struct run {
-    char **urls, **names;
+    char **urls, **names, **paths; /* paths: --out/name, made with the names */
+    struct pk_http_save *saves;
     size_t n;
     struct job *jobs, *seq; /* seq: the --compare sequential pass, else NULL */
     struct shared s;
@@ -131,8 +138,15 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct fetch_op
     const struct pk_opt table[] = {
         {"url-file", 0, PK_OPT_PATH, &o->url_file, "FILE",
          "URLs one per line ('-' for stdin); blank lines and # comments\nare skipped"},
-        {"workers", 0, PK_OPT_COUNT, &o->workers, "W", "concurrent requests, 1..1024 (default 8)",
-         .min = 1, .max = 1024},
+        {"workers", 0, PK_OPT_COUNT, &o->workers, "W",
+         "concurrent requests, 1..16384 (default 8); threads: more than\n"
+         "1024 need a higher open-file limit (ulimit -n)",
+         .min = 1, .max = 16384},
+        {"engine", 0, PK_OPT_ENUM, &o->engine, "E",
+         "threads: a pool thread and a libcurl handle per request in\n"
+         "flight; loop: one event loop per core, each a libcurl multi\n"
+         "handle holding many transfers (default threads)",
+         .choices = engine_names},
         {"connect-timeout", 0, PK_OPT_SECONDS, &o->connect_timeout_s, "S",
          "time to connect (default 10s)", .rmin = 0.001, .rmax = 3600},
         {"timeout", 0, PK_OPT_SECONDS, &o->timeout_s, "S", "time for a whole request (default 60s)",
@@ -303,31 +317,34 @@ static int fetch_one(void *arg, struct pk_cancel *cancel, void **result, struct 
     void *client = NULL;
     if (pk_queue_pop(s->clients, &client) != PK_OK) /* never waits: at most one job per worker */
         return pk_fail(err, PK_ECLOSED, "no client");
-    char path[PATH_MAX];
-    struct pk_http_save save = {.path = path, .mode = s->file_mode, .force = s->o->force};
-    if (j->name)
-        snprintf(path, sizeof path, "%s/%s", s->o->out_dir, j->name);
     struct pk_err e = {0};
-    int rc = pk_http_get(client, j->url, NULL, j->name ? &save : NULL, cancel, &j->r.h, &e);
+    int rc = pk_http_get(client, j->url, NULL, j->save, cancel, &j->r.h, &e);
     pk_queue_push(s->clients, client); /* cannot fail: it has room for every client */
     j->r.ok = rc == PK_OK;
     snprintf(j->r.error, sizeof j->r.error, "%s", rc == PK_OK ? "" : e.msg);
     return rc == PK_OK ? PK_OK : pk_fail(err, rc, "%s", e.msg);
 }
 
-/* One io/http client per worker, idle in r->s.clients. */
+static struct pk_http_opts http_opts(const struct fetch_opts *o)
+{
+    return (struct pk_http_opts){.connect_timeout_s = o->connect_timeout_s,
+                                 .timeout_s = o->timeout_s,
+                                 .max_redirects = (unsigned)o->max_redirs,
+                                 .retries = (unsigned)o->retries,
+                                 .backoff_s = o->backoff_s,
+                                 .max_bytes = o->max_bytes,
+                                 .user_agent = "parkit/" PK_VERSION,
+                                 .abort_requested = interrupted_hook};
+}
+
+/* One io/http client per pool worker, idle in r->s.clients (the loop engine makes its own; its
+ * --compare pass takes one). */
 static int make_clients(const struct fetch_opts *o, struct run *r, struct pk_err *err)
 {
-    struct pk_http_opts ho = {.connect_timeout_s = o->connect_timeout_s,
-                              .timeout_s = o->timeout_s,
-                              .max_redirects = (unsigned)o->max_redirs,
-                              .retries = (unsigned)o->retries,
-                              .backoff_s = o->backoff_s,
-                              .max_bytes = o->max_bytes,
-                              .user_agent = "parkit/" PK_VERSION,
-                              .abort_requested = interrupted_hook};
-    int rc = pk_queue_create(o->workers, destroy_client, &r->s.clients);
-    for (uint64_t w = 0; rc == PK_OK && w < o->workers; w++) {
+    struct pk_http_opts ho = http_opts(o);
+    uint64_t count = o->engine == ENGINE_LOOP ? 1 : o->workers;
+    int rc = pk_queue_create(count, destroy_client, &r->s.clients);
+    for (uint64_t w = 0; rc == PK_OK && w < count; w++) {
         struct pk_http *h = NULL;
         rc = pk_http_create(&ho, &h, err);
         if (rc == PK_OK && pk_queue_push(r->s.clients, h) != PK_OK) {
@@ -336,6 +353,22 @@ static int make_clients(const struct fetch_opts *o, struct run *r, struct pk_err
         }
     }
     return rc;
+}
+
+/* Where each body is saved: the paths live as long as the run, for either engine. */
+static bool make_saves(const struct fetch_opts *o, struct run *r)
+{
+    r->paths = calloc(r->n, sizeof *r->paths);
+    r->saves = calloc(r->n, sizeof *r->saves);
+    for (size_t i = 0; r->paths && r->saves && i < r->n; i++) {
+        size_t len = strlen(o->out_dir) + strlen(r->names[i]) + 2;
+        if (!(r->paths[i] = malloc(len)))
+            return false;
+        snprintf(r->paths[i], len, "%s/%s", o->out_dir, r->names[i]);
+        r->saves[i] = (struct pk_http_save){
+            .path = r->paths[i], .mode = r->s.file_mode, .force = o->force};
+    }
+    return r->paths && r->saves;
 }
 
 /* The URL list read, --out made ready (created when missing), names and jobs laid out, the
@@ -370,9 +403,14 @@ static int plan(const struct pk_args *args, const struct pk_comm *c, const struc
         pk_error(c, false, "fetch", "out of memory");
         return PK_EXIT_RUNTIME;
     }
+    if (r->names && !make_saves(o, r)) {
+        pk_error(c, false, "fetch", "out of memory");
+        return PK_EXIT_RUNTIME;
+    }
     for (size_t i = 0; i < r->n; i++) {
         r->jobs[i] = (struct job){.s = &r->s, .url = r->urls[i]};
         r->jobs[i].name = r->names ? r->names[i] : NULL;
+        r->jobs[i].save = r->saves ? &r->saves[i] : NULL;
         if (r->seq)
             r->seq[i] = (struct job){.s = &r->s, .url = r->urls[i]};
     }
@@ -422,6 +460,70 @@ static int run_pooled(const struct fetch_opts *o, struct run *r)
     return rc;
 }
 
+/* What a loop task's fetch did, in the job's result (a task cancelled before it started is
+ * "not started", as with threads). */
+static void loop_result(struct job *j, struct pk_ltask *t, const struct pk_http_fetch *f)
+{
+    struct pk_err e = {0};
+    int st = pk_ltask_wait(t, 0, NULL, &e);
+    j->r.h = f->res;
+    j->r.ok = st == PK_OK;
+    bool never_ran = st == PK_ECANCELED && f->res.attempts == 0;
+    snprintf(j->r.error, sizeof j->r.error, "%s", st == PK_OK || never_ran ? "" : e.msg);
+    pk_ltask_release(t);
+}
+
+/* The same jobs as libcurl multi transfers on min(cores, W) event loops, at most W in flight. */
+static int run_loop(const struct fetch_opts *o, struct run *r)
+{
+    struct pk_http_opts ho = http_opts(o);
+    struct pk_http_loop *hl = NULL;
+    struct pk_loop *l = NULL;
+    struct pk_queue *done = NULL;
+    struct pk_loop_hooks hooks;
+    struct pk_err err = {0};
+    struct pk_http_fetch *f = calloc(r->n, sizeof *f);
+    struct pk_ltask **t = calloc(r->n, sizeof *t);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = (int)(cores < 1 ? 1 : (uint64_t)cores < o->workers ? cores : (long)o->workers);
+    int rc = f && t ? pk_http_loop_create(&ho, &hl, &err) : PK_ENOMEM;
+    if (rc == PK_OK) {
+        pk_http_loop_hooks(hl, &hooks);
+        rc = pk_loop_create(threads > 256 ? 256 : threads, o->workers, &hooks, &l);
+    }
+    if (rc == PK_OK)
+        rc = pk_queue_create(r->n, pk_ltask_release_item, &done);
+    for (size_t i = 0; rc == PK_OK && i < r->n; i++) {
+        f[i] = (struct pk_http_fetch){.url = r->jobs[i].url, .save = r->jobs[i].save};
+        rc = pk_loop_submit(l, &pk_http_fetch_ops, &f[i], 0, done, &t[i]);
+    }
+    double t0 = pk_now_s();
+    r->finished = 0;
+    while (rc == PK_OK && r->finished < r->n) {
+        void *item;
+        if (pk_queue_pop_timed(done, &item, 0.05) == PK_OK) {
+            pk_ltask_release(item);
+            r->finished++;
+        }
+        if (pk_interrupted()) {
+            pk_loop_shutdown(l, true, NULL);
+            break;
+        }
+    }
+    r->pool_s = pk_now_s() - t0;
+    if (l)
+        pk_loop_shutdown(l, true, NULL);
+    for (size_t i = 0; t && i < r->n; i++)
+        if (t[i])
+            loop_result(&r->jobs[i], t[i], &f[i]);
+    pk_loop_destroy(l);
+    pk_http_loop_destroy(hl);
+    pk_queue_destroy(done);
+    free(f);
+    free(t);
+    return rc;
+}
+
 /* The sequential pass (--compare), then the pooled one; then the counts. */
 static void run(const struct fetch_opts *o, struct run *r)
 {
@@ -433,7 +535,7 @@ static void run(const struct fetch_opts *o, struct run *r)
         r->seq_s = pk_now_s() - t0;
     }
     if (!pk_interrupted())
-        r->rc = run_pooled(o, r);
+        r->rc = o->engine == ENGINE_LOOP ? run_loop(o, r) : run_pooled(o, r);
     pk_interrupt_restore();
     r->interrupted = pk_interrupted();
     for (size_t i = 0; r->rc == PK_OK && i < r->n; i++) {
@@ -710,6 +812,8 @@ static void run_fini(struct run *r)
     pk_queue_destroy(r->s.clients); /* destroys the idle clients: every one is idle now */
     free_strings(r->urls, r->n);
     free_strings(r->names, r->names ? r->n : 0);
+    free_strings(r->paths, r->paths ? r->n : 0);
+    free(r->saves);
     free(r->jobs);
     free(r->seq);
 }

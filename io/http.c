@@ -12,6 +12,8 @@
  * succeeded); on every failure path the temporary is removed; res is filled on every return. */
 #include "parkit/http.h"
 
+#include "http_impl.h"
+
 #include "parkit/atomicfile.h"
 #include "parkit/clock.h"
 
@@ -32,25 +34,6 @@
 
 /* Backoff waits are slept in slices this long, so that an abort is seen within 10 ms. */
 #define WAIT_SLICE_S 0.01
-
-struct pk_http {
-    CURL *curl;
-    struct pk_http_opts o;            /* user_agent is not kept: libcurl copied it */
-    char curl_error[CURL_ERROR_SIZE]; /* libcurl's message of the last attempt */
-};
-
-/* One request in flight: what libcurl's callbacks see. Lives on the requesting thread only. */
-struct xfer {
-    struct pk_http *h;
-    const struct pk_http_sink *sink;
-    struct pk_cancel *cancel;
-    int fd;           /* the temporary file when saving, else -1 */
-    const char *path; /* the file it becomes, for messages */
-    uint64_t bytes;
-    uLong crc;
-    int fail_status;    /* set by a callback that failed the transfer, else PK_OK */
-    struct pk_err *err; /* the caller's (may be NULL); a failing callback fills it */
-};
 
 int pk_http_global_init(struct pk_err *err)
 {
@@ -78,7 +61,7 @@ static bool aborted(const struct xfer *x)
 
 /* libcurl's write callback, on the requesting thread. Returning less than len fails the
  * transfer with CURLE_WRITE_ERROR. */
-static size_t on_body(char *data, size_t size, size_t n, void *arg)
+size_t http_on_body(char *data, size_t size, size_t n, void *arg)
 {
     struct xfer *x = arg;
     size_t len = size * n;
@@ -116,7 +99,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return aborted(arg);
 }
 
-static long ms(double s)
+long http_ms(double s)
 {
     double v = ceil(s * 1000);
     return v < 1 ? 1 : (long)v; /* 0 would mean "no timeout" to libcurl */
@@ -139,6 +122,26 @@ static int check_opts(const struct pk_http_opts *o, struct pk_err *err)
     return PK_OK;
 }
 
+/* The options that stay the same for every request of a client: set once, so that libcurl
+ * keeps its connection cache and DNS results for the client's lifetime. */
+void http_easy_setup(struct pk_http *h, const char *user_agent)
+{
+    CURL *c = h->curl;
+    const struct pk_http_opts *o = &h->o;
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for timeouts */
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, o->max_redirects > 0 ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)o->max_redirects);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, http_ms(o->connect_timeout_s));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, http_ms(o->timeout_s));
+    curl_easy_setopt(c, CURLOPT_USERAGENT, user_agent ? user_agent : "parkit");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_on_body);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_error);
+}
+
 int pk_http_create(const struct pk_http_opts *o, struct pk_http **out, struct pk_err *err)
 {
     *out = NULL;
@@ -155,20 +158,7 @@ int pk_http_create(const struct pk_http_opts *o, struct pk_http **out, struct pk
         free(h);
         return pk_fail(err, PK_ENOMEM, "cannot create a libcurl handle");
     }
-    CURL *c = h->curl;
-    /* Options that stay the same for every request: set once. */
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for timeouts */
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, o->max_redirects > 0 ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)o->max_redirects);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms(o->connect_timeout_s));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms(o->timeout_s));
-    curl_easy_setopt(c, CURLOPT_USERAGENT, o->user_agent ? o->user_agent : "parkit");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_error);
+    http_easy_setup(h, o->user_agent);
     *out = h;
     return PK_OK;
 }
@@ -181,7 +171,7 @@ void pk_http_destroy(struct pk_http *h)
     free(h);
 }
 
-static bool transient(CURLcode cc, long status)
+bool http_transient(CURLcode cc, long status)
 {
     switch (cc) {
     case CURLE_OK:
@@ -202,16 +192,21 @@ static bool transient(CURLcode cc, long status)
 /* Waits before retry k (0-based): Retry-After when the server sent one, else backoff * 2^k,
  * capped. PK_ECANCELED as soon as the request is aborted. CURLINFO_RETRY_AFTER reads 0 both
  * for "Retry-After: 0" and for no header at all, so the header's presence is asked first. */
-static int back_off(struct xfer *x, int k)
+double http_retry_wait(struct pk_http *h, int k)
 {
-    CURL *c = x->h->curl;
+    CURL *c = h->curl;
     struct curl_header *hdr = NULL;
     curl_off_t after = 0;
-    double wait = x->h->o.backoff_s * ldexp(1.0, k);
+    double wait = h->o.backoff_s * ldexp(1.0, k);
     if (curl_easy_header(c, "Retry-After", 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK &&
         curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after >= 0)
         wait = (double)after;
-    wait = wait < PK_HTTP_BACKOFF_CAP_S ? wait : PK_HTTP_BACKOFF_CAP_S;
+    return wait < PK_HTTP_BACKOFF_CAP_S ? wait : PK_HTTP_BACKOFF_CAP_S;
+}
+
+static int back_off(struct xfer *x, int k)
+{
+    double wait = http_retry_wait(x->h, k);
     for (double end = pk_now_s() + wait;;) {
         if (aborted(x))
             return PK_ECANCELED;
@@ -230,7 +225,7 @@ static int back_off(struct xfer *x, int k)
 }
 
 /* Starts the body over for another attempt. */
-static int restart_body(struct xfer *x)
+int http_restart_body(struct xfer *x)
 {
     x->bytes = 0;
     x->crc = crc32(0L, Z_NULL, 0);
@@ -254,7 +249,7 @@ static CURLcode attempts(struct xfer *x, const char *url, struct pk_http_result 
     for (int k = 0; k < max_attempts; k++) {
         if (k > 0 && back_off(x, k - 1) != PK_OK)
             return CURLE_ABORTED_BY_CALLBACK;
-        if (k > 0 && restart_body(x) != PK_OK) {
+        if (k > 0 && http_restart_body(x) != PK_OK) {
             x->fail_status = PK_EIO;
             return CURLE_WRITE_ERROR;
         }
@@ -267,7 +262,7 @@ static CURLcode attempts(struct xfer *x, const char *url, struct pk_http_result 
         curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
         res->announced = announced;
         if (cc == CURLE_ABORTED_BY_CALLBACK || x->fail_status != PK_OK ||
-            !transient(cc, res->status))
+            !http_transient(cc, res->status))
             break;
     }
     return cc;
@@ -304,7 +299,7 @@ static int curl_failure(const struct xfer *x, CURLcode cc, struct pk_err *err)
 }
 
 /* The request's status and message, from the last attempt. */
-static int outcome(const struct xfer *x, CURLcode cc, long status, struct pk_err *err)
+int http_outcome(const struct xfer *x, CURLcode cc, long status, struct pk_err *err)
 {
     if (x->fail_status != PK_OK)
         return x->fail_status; /* the callback that failed the transfer said why */
@@ -320,8 +315,8 @@ static int outcome(const struct xfer *x, CURLcode cc, long status, struct pk_err
 /* The save's writer (io/atomicfile): an unnamed or exclusive temporary beside save->path,
  * given save->mode, published only when the request succeeded; without force an existing file
  * stays. Not synced (a body is fetched again more cheaply than every save waits for the disk). */
-static int open_save(const struct pk_http_save *save, struct pk_atomicfile *file,
-                     struct pk_err *err)
+int http_open_save(const struct pk_http_save *save, struct pk_atomicfile *file,
+                   struct pk_err *err)
 {
     struct pk_atomicfile_opts o = {
         .mode = save->mode ? save->mode : 0644, .no_replace = !save->force, .no_sync = true};
@@ -340,7 +335,7 @@ int pk_http_get(struct pk_http *h, const char *url, const struct pk_http_sink *s
     struct xfer x = {.h = h, .sink = sink, .cancel = cancel, .fd = -1, .err = err};
     x.crc = crc32(0L, Z_NULL, 0);
     if (save) {
-        int rc = open_save(save, &file, err);
+        int rc = http_open_save(save, &file, err);
         if (rc != PK_OK)
             return rc;
         x.fd = file.fd;
@@ -349,7 +344,7 @@ int pk_http_get(struct pk_http *h, const char *url, const struct pk_http_sink *s
     CURLcode cc = attempts(&x, url, res);
     res->bytes = x.bytes;
     res->crc32 = (uint32_t)x.crc;
-    int status = outcome(&x, cc, res->status, err);
+    int status = http_outcome(&x, cc, res->status, err);
     if (save && status == PK_OK) {
         status = pk_atomicfile_commit(&file, err);
         res->saved = status == PK_OK;

@@ -411,10 +411,10 @@ static void run_step(struct lthread *th, struct pk_ltask *t)
     }
 }
 
-/* Ends a started task early (cancel, deadline, shutdown): a parked one lets go first. */
+/* Ends a started task early (cancel, deadline, shutdown): it lets go of what it holds first. */
 static void abort_task(struct lthread *th, struct pk_ltask *t, int status, const char *msg)
 {
-    if (t->parked && t->ops->abort) {
+    if (t->ops->abort) {
         th->ctx.task = t;
         t->ops->abort(t->arg, &th->ctx);
         th->ctx.task = NULL;

@@ -2,6 +2,7 @@
 # fetch.sh PARKIT HTTPD SCENARIO: starts the loopback test server (tests/io/httpd.c), runs one
 # scenario of `parkit fetch` against it, checks the exit code, the messages and the files, and
 # stops the server. curl (an independent client) fetches the same bodies as the oracle.
+# ENGINE=loop runs the scenario on the event-loop engine (default: threads).
 set -euo pipefail
 parkit=$1 httpd=$2 scenario=$3
 work=$(mktemp -d "${TMPDIR:-/tmp}/parkit-fetch.XXXXXX")
@@ -26,7 +27,7 @@ base="http://127.0.0.1:$(cat "$work/port")"
 run() {
     local want=$1 rc=0
     shift
-    "$parkit" fetch "$@" > "$work/stdout" 2> "$work/stderr" || rc=$?
+    "$parkit" fetch --engine "${ENGINE:-threads}" "$@" > "$work/stdout" 2> "$work/stderr" || rc=$?
     cat "$work/stdout" "$work/stderr"
     [[ $rc == "$want" ]] || fail "exit $rc, expected $want"
 }
@@ -99,6 +100,15 @@ timeout) # a slow server is abandoned after --timeout, not waited for
     expect "/slow/5000  .*(timed out|Timeout)" stdout
     expect "^200 .*/slow/10$" stdout
     ((took < 3000)) || fail "took $took ms"
+    ;;
+silent) # a server that accepts and never answers: every one of 40 connections ends at --timeout
+    for i in $(seq 40); do echo "$base/slow/30000?$i"; done > "$work/urls"
+    start=$(date +%s%N)
+    run 1 --url-file "$work/urls" --timeout 0.4 --retries 0 --workers 40
+    took=$((($(date +%s%N) - start) / 1000000))
+    [[ $(grep -Ec '/slow/30000\?[0-9]+ .*(timed out|Timeout)' "$work/stdout") == 40 ]] ||
+        fail "not every request timed out"
+    ((took < 5000)) || fail "took $took ms"
     ;;
 noreplace) # an existing file stays unless --force
     echo old > "$work/out/hello.txt"

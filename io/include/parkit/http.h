@@ -18,6 +18,7 @@
 #ifndef PARKIT_HTTP_H
 #define PARKIT_HTTP_H
 
+#include "parkit/loop.h"
 #include "parkit/pool.h"
 #include "parkit/status.h"
 
@@ -104,6 +105,36 @@ void pk_http_destroy(struct pk_http *h);
 int pk_http_get(struct pk_http *h, const char *url, const struct pk_http_sink *sink,
                 const struct pk_http_save *save, struct pk_cancel *cancel,
                 struct pk_http_result *res, struct pk_err *err);
+
+/* ---- the same requests on the event-loop engine (parkit/loop.h) ----
+ * Each loop thread drives one libcurl multi handle (multi_socket: its sockets polled by the
+ * loop, its timer a loop timer), so one thread holds thousands of transfers at once and reuses
+ * connections across them (HTTP/1.1 keep-alive, HTTP/2 multiplexing where a server offers it).
+ * A request makes the attempts, waits (a loop timer), redirects and atomic saves pk_http_get
+ * makes, and fails with the same statuses and messages. */
+struct pk_http_loop;
+struct pk_http_fetch_run;
+
+/* Settings for every request (checked as pk_http_create checks them; o and its strings may go
+ * away after). On success *out lives until pk_http_loop_destroy, which comes after the engine's
+ * pk_loop_destroy. Thread-safe after pk_http_global_init. */
+int pk_http_loop_create(const struct pk_http_opts *o, struct pk_http_loop **out,
+                        struct pk_err *err);
+/* The hooks to give pk_loop_create: each loop thread makes its multi handle there. */
+void pk_http_loop_hooks(struct pk_http_loop *hl, struct pk_loop_hooks *hooks);
+void pk_http_loop_destroy(struct pk_http_loop *hl);
+
+/* One request, owned by the caller: fill url and save (at most one request saves to a path;
+ * both must live until the task finishes), submit it with pk_http_fetch_ops and the fetch as
+ * the task's argument. Once the task has finished, res is filled and the task's status and
+ * error are pk_http_get's. run is the engine's. */
+struct pk_http_fetch {
+    const char *url;
+    const struct pk_http_save *save; /* NULL: the body is measured, not kept */
+    struct pk_http_result res;
+    struct pk_http_fetch_run *run;
+};
+extern const struct pk_ltask_ops pk_http_fetch_ops;
 
 /* The longest file name pk_http_file_names gives a URL before any ".K": room under NAME_MAX
  * (255) for ".K" and a temporary file's suffix. */

@@ -42,8 +42,9 @@ enum {
  * another status err (zeroed) may say why. */
 typedef int (*pk_step_fn)(void *arg, struct pk_lctx *ctx, double *sleep_s, void **result,
                           struct pk_err *err);
-/* Called instead of the next step when a parked task is cancelled or passes its deadline, so
- * that it can let go of what it waits on (remove its socket from the loop, say). May be NULL. */
+/* Called instead of the next step when a started task (asleep or parked) is cancelled or
+ * passes its deadline, so that it can let go of what it holds (remove its socket from the
+ * loop, say). May be NULL. */
 typedef void (*pk_abort_fn)(void *arg, struct pk_lctx *ctx);
 
 struct pk_ltask_ops {
