@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # parkit fetch against curl's own parallel mode (libcurl multi interface) on the same loopback
 # server in the same run: N small GETs, W concurrent, REPS runs each, alternating, whole-process
-# wall time (start-up included) for both; medians and the ratio. The server is nginx (one
-# worker, access log off, as in ../shared/recipes/perf-anchors.md) when installed, else the
-# tests' own httpd. Python requests + ThreadPoolExecutor runs too when python3-requests is there.
+# wall time (start-up included) for parkit's two engines (threads, loop) and curl; medians, the
+# ratios and each one's peak memory. Python's aiohttp (asyncio) runs too when installed, and
+# requests + ThreadPoolExecutor when python3-requests is. The server is nginx (one worker,
+# access log off, as in ../shared/recipes/perf-anchors.md) when installed, else the tests' own
+# httpd. The issue's two runs: N=2000 W=50, and N=20000 W=1000.
 # usage: jobs/bench-fetch.sh [BUILD_DIR]   env: N (2000) W (50) REPS (7) SERVER (nginx|httpd)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 [[ -f $here/CMakeLists.txt ]] || { echo "bench-fetch.sh: needs the parkit source and build tree (run it from the repository's jobs/, not an installed copy)" >&2; exit 2; }
 build=${1:-$here/build/release}
 N=${N:-2000} W=${W:-50} REPS=${REPS:-7}
+ulimit -n 65536 2>/dev/null || true # 1,000 connections need more than the usual 1,024 descriptors
 parkit=$build/drivers/parkit httpd=$build/tests/httpd
 for t in "$parkit" "$httpd"; do
     [[ -x $t ]] || { echo "build $t first (cmake --build --preset release)" >&2; exit 2; }
@@ -32,7 +35,8 @@ if [[ $SERVER == nginx ]]; then
 worker_processes 1;
 pid $work/nginx.pid;
 error_log $work/logs/error.log warn;
-events { worker_connections 4096; }
+events { worker_connections 65536; }
+worker_rlimit_nofile 70000;
 http {
   access_log off; sendfile on; keepalive_requests 1000000;
   client_body_temp_path $work/tmp/body; proxy_temp_path $work/tmp/proxy;
@@ -63,20 +67,33 @@ wall() { # prints requests/s of the whole command
     echo "$N * 1000000000 / ($e - $s)" | bc -l
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-: > "$work/p" && : > "$work/c" && : > "$work/pi"
-wall "$parkit" fetch --url-file "$work/urls" --workers "$W" --quiet > /dev/null # warm-up
+# peak memory of one command, MB (GNU time), for the record beside the rates
+rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%.1f", $1 / 1024}'; }
+fetch=("$parkit" fetch --url-file "$work/urls" --workers "$W" --quiet)
+: > "$work/c"
+for e in threads loop; do : > "$work/p_$e" && : > "$work/pi_$e"; done
+wall "${fetch[@]}" > /dev/null # warm-up
 for _ in $(seq "$REPS"); do
-    wall "$parkit" fetch --url-file "$work/urls" --workers "$W" --quiet >> "$work/p"
+    for e in threads loop; do
+        wall "${fetch[@]}" --engine "$e" >> "$work/p_$e"
+        "${fetch[@]}" --engine "$e" --format json |
+            python3 -c 'import json,sys; r = json.load(sys.stdin); assert r["verified"] and r["result"]["failed"] == 0, r; print(r["result"]["requests_per_s"])' >> "$work/pi_$e"
+    done
     wall curl -s --parallel --parallel-max "$W" -K "$work/curl.cfg" >> "$work/c"
-    "$parkit" fetch --url-file "$work/urls" --workers "$W" --quiet --format json |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["requests_per_s"])' >> "$work/pi"
 done
-p=$(median < "$work/p") c=$(median < "$work/c") pi=$(median < "$work/pi")
+range() { echo "$(sort -g "$1" | head -1 | xargs printf '%.0f')-$(sort -g "$1" | tail -1 | xargs printf '%.0f')"; }
+c=$(median < "$work/c")
 echo "# fetch: $N GETs of $(printf '%s' "$body" | wc -c) bytes from $SERVER on loopback, $W concurrent, median of $REPS"
-printf '| %-48s | %9.0f req/s | %s |\n' "parkit fetch --workers $W (whole process)" "$p" "$(sort -g "$work/p" | head -1 | xargs printf '%.0f')-$(sort -g "$work/p" | tail -1 | xargs printf '%.0f')"
-printf '| %-48s | %9.0f req/s | %s |\n' "parkit fetch, its own timer (pool only)" "$pi" "-"
-printf '| %-48s | %9.0f req/s | %s |\n' "curl --parallel --parallel-max $W -K cfg" "$c" "$(sort -g "$work/c" | head -1 | xargs printf '%.0f')-$(sort -g "$work/c" | tail -1 | xargs printf '%.0f')"
-printf 'ratio parkit / curl (whole process): %.2f\n' "$(echo "$p / $c" | bc -l)"
+for e in threads loop; do
+    p=$(median < "$work/p_$e") pi=$(median < "$work/pi_$e")
+    printf '| %-48s | %9.0f req/s | %s | max RSS %s MB |\n' "parkit fetch --engine $e (whole process)" "$p" "$(range "$work/p_$e")" "$(rss "${fetch[@]}" --engine "$e")"
+    printf '| %-48s | %9.0f req/s | %s |\n' "parkit fetch --engine $e, its own timer" "$pi" "$(range "$work/pi_$e")"
+    printf 'ratio parkit --engine %s / curl (whole process): %.2f\n' "$e" "$(echo "$p / $c" | bc -l)"
+done
+printf '| %-48s | %9.0f req/s | %s | max RSS %s MB |\n' "curl --parallel --parallel-max $W -K cfg" "$c" "$(range "$work/c")" "$(rss curl -s --parallel --parallel-max "$W" -K "$work/curl.cfg")"
+if /usr/bin/python3 -c 'import aiohttp' 2>/dev/null; then
+    /usr/bin/python3 "$here/jobs/aiohttp_fetch.py" "$url" "$N" "$W" 3
+fi
 if python3 -c 'import requests' 2>/dev/null && [[ -f $here/../shared/anchors/io/http_clients.py ]]; then
     python3 "$here/../shared/anchors/io/http_clients.py" "$url" "$N" "$W" session --repeats 3
 fi
