@@ -38,6 +38,7 @@ struct sweep {
     char experiment[128], signature[17], kernel[96];
     json_t *sysinfo, *points; /* points: the records shown at the end */
     int status;
+    size_t runs; /* runs started so far, warm-ups included */
     long cores;
     double start;
 };
@@ -51,7 +52,7 @@ static bool acc_grow(struct pk_run_acc *a)
     size_t cap = a->cap ? 2 * a->cap : 8;
     bool ok = GROW(a, wall, cap) && GROW(a, metric, cap) && GROW(a, user, cap) &&
               GROW(a, sys, cap) && GROW(a, delay, cap) && GROW(a, other, cap) &&
-              GROW(a, rss, cap);
+              GROW(a, rss, cap) && GROW(a, pos, cap);
     if (ok)
         a->cap = cap;
     return ok;
@@ -66,6 +67,7 @@ static void acc_free(struct pk_run_acc *a)
     free(a->delay);
     free(a->other);
     free(a->rss);
+    free(a->pos);
 }
 
 /* 64-bit FNV-1a of the text, as 16 hex digits: the experiment's signature. */
@@ -185,6 +187,7 @@ static json_t *scale_json(const struct sweep *s, size_t i)
         "size", (json_int_t)p->size, "base_size", (json_int_t)p->base_size, "oversubscribed",
         workers > s->cores, "serial", 0, "point", (int)i, "points", (int)s->n, "signature",
         s->signature, "seed", pk_json_u64(s->o->seed));
+    json_object_set_new(b, "run_order", reals(a->pos, a->n));
     json_object_set_new(b, "noise", pk__run_noise(a));
     if (s->o->target_ci_pct > 0)
         json_object_set_new(b, "ci", json_pack("{s:f, s:o, s:s}", "target_pct",
@@ -265,6 +268,7 @@ static bool run_once(struct sweep *s, size_t i)
     char *env[] = {omp, "OMPI_MCA_rmaps_base_oversubscribe=1"};
     size_t nenv = getenv("OMPI_MCA_rmaps_base_oversubscribe") ? 1 : 2;
     struct pk_child_result r;
+    size_t at = s->runs++;
     int e = pk_child_run(s->argv[i], env, nenv, &r);
     if (e || r.exec_errno) {
         fail_point(s, i, -1, "cannot run '%s'", s->argv[i][0]);
@@ -304,6 +308,7 @@ static bool run_once(struct sweep *s, size_t i)
     a->delay[a->n] = r.run_delay_s;
     a->other[a->n] = r.other_cpu_s;
     a->rss[a->n] = r.max_rss_kb;
+    a->pos[a->n] = (double)at;
     a->n++;
     return true;
 }

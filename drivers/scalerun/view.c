@@ -14,7 +14,7 @@ struct row {
     int workers, threads, ranks;
     long long size, base;
     double med, mn, mx, fig, speedup, eff;
-    bool failed, over;
+    bool failed, over, sized;
     const json_t *rec;
 };
 
@@ -44,6 +44,7 @@ static struct row row_of(const struct pk_run_opts *o, const json_t *rec)
                                                      : "metric_median"),
         .failed = json_object_get(rec, "failed") != NULL,
         .over = json_is_true(json_object_get(b, "oversubscribed")),
+        .sized = json_object_get(json_object_get(rec, "params"), "size") != NULL,
         .rec = rec,
         .speedup = NAN, .eff = NAN};
 }
@@ -131,9 +132,14 @@ void pk__run_table(const json_t *points, const void *ctx)
     for (size_t i = 0; i < n; i++) {
         char rem[512];
         remark(&r[i], rem, sizeof rem);
-        printf("%5d %7d %7d %12lld %10.4f %10.4f %10.4f %8.2f %10.2f %12.6g  %s\n", r[i].ranks,
-               r[i].threads, r[i].workers, r[i].size, r[i].med, r[i].mn, r[i].mx, r[i].speedup,
-               r[i].eff, r[i].fig, rem);
+        char size[24] = "-", fig[24] = "-";
+        if (r[i].sized)
+            snprintf(size, sizeof size, "%lld", r[i].size);
+        if (!isnan(r[i].fig))
+            snprintf(fig, sizeof fig, "%.6g", r[i].fig);
+        printf("%5d %7d %7d %12s %10.4f %10.4f %10.4f %8.2f %10.2f %12s  %s\n", r[i].ranks,
+               r[i].threads, r[i].workers, size, r[i].med, r[i].mn, r[i].mx, r[i].speedup,
+               r[i].eff, fig, rem);
     }
     free(r);
 }
