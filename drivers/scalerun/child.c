@@ -84,7 +84,7 @@ static bool drain(int fd, struct pk_child_result *r, size_t *cap)
 
 static void exec_child(char *const *argv, char *const *env, size_t nenv, int out_fd, int err_fd)
 {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    prctl(PR_SET_PDEATHSIG, SIGTERM); /* mpirun, told so, ends its ranks too */
     dup2(out_fd, STDOUT_FILENO);
     for (size_t i = 0; i < nenv; i++)
         putenv(env[i]);

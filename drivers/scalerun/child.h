@@ -24,7 +24,8 @@ struct pk_child_result {
 
 /* Runs argv (argv[0] looked up in PATH) with the NAME=VALUE strings of env[0..nenv) added to
  * the environment. Returns 0 with *r filled (free r->out), or ENOMEM/errno of pipe or fork.
- * The child dies with parkit (PR_SET_PDEATHSIG), so a killed sweep leaves no run behind. */
+ * The child gets SIGTERM when parkit dies (PR_SET_PDEATHSIG): a killed sweep leaves no run
+ * behind. */
 int pk_child_run(char *const *argv, char *const *env, size_t nenv, struct pk_child_result *r);
 
 /* "exited with status 3", "killed by signal 9 (Killed)" into buf. */
