@@ -33,9 +33,8 @@ static const char *const kernel_words[] = {"sumsq", "factsum",  "fib", "sleep", 
 static const char *const mode_names[] = {"strong", "weak", "throughput", NULL};
 static const char *const launcher_words[] = {"mpirun", "srun", "none", NULL};
 /* scale run's own options, by the tag value they set (1..): refused for the kernels */
-static const char *const run_only[] = {NULL,     "ranks",  "size",      "launcher",
-                                       "metric", "metric-json", "resume", "budget",
-                                       "target-ci", "max-time"};
+static const char *const run_only[] = {NULL,          "ranks",  "size",   "launcher",  "metric",
+                                       "metric-json", "resume", "budget", "target-ci", "max-time"};
 
 static bool is_io(enum kernel k)
 {
@@ -360,8 +359,8 @@ static int parse_options(int argc, char **argv, const struct pk_comm *c, struct 
         {"ranks", 0, PK_OPT_LIST, &o->run.ranks, "LIST",
          "run: rank counts, started by the launcher, e.g. 1,2,4", .min = 1, .max = 4096,
          RUN_ONLY(o, 1)},
-        {"size", 0, PK_OPT_LIST, &o->run.sizes, "LIST",
-         "run: the values of {size}, e.g. 1e6,1e7", .max = UINT64_C(1) << 62, RUN_ONLY(o, 2)},
+        {"size", 0, PK_OPT_LIST, &o->run.sizes, "LIST", "run: the values of {size}, e.g. 1e6,1e7",
+         .max = UINT64_C(1) << 62, RUN_ONLY(o, 2)},
         {"launcher", 0, PK_OPT_ENUM, &o->run.launcher, "L",
          "run: mpirun, srun or none (default: mpirun when --ranks or\n"
          "--budget is given, else none)",
@@ -379,8 +378,7 @@ static int parse_options(int argc, char **argv, const struct pk_comm *c, struct 
          "for the same experiment (a sweep that was stopped goes on)",
          .check = pk_opt_output_file, RUN_ONLY(o, 6)},
         {"budget", 0, PK_OPT_COUNT, &o->run.budget, "CORES",
-         "run: every hybrid split ranks x threads = CORES", .min = 1, .max = 4096,
-         RUN_ONLY(o, 7)},
+         "run: every hybrid split ranks x threads = CORES", .min = 1, .max = 4096, RUN_ONLY(o, 7)},
         {"target-ci", 0, PK_OPT_REAL, &o->run.target_ci_pct, "PCT",
          "run: repeat until each median's 95% interval is within +-PCT%\n"
          "(or --max-time is spent)",
@@ -474,8 +472,7 @@ static int read_kernel(const struct pk_comm *c, struct scale_opts *o, const stru
 }
 
 /* scale run: the kernels' own options are refused; the rest goes to pk_scale_run. */
-static int check_run_options(const struct pk_comm *c, struct scale_opts *o,
-                             const struct pk_args *a)
+static int check_run_options(const struct pk_comm *c, struct scale_opts *o, const struct pk_args *a)
 {
     if (o->variant >= 0 || o->sumsq_tuning)
         return usage_error(c, "--range, --gauss, --array and --chunk are sumsq options");
@@ -483,7 +480,8 @@ static int check_run_options(const struct pk_comm *c, struct scale_opts *o,
         return usage_error(c, "--workers is for api, fetch and pipeline; run takes --threads, "
                               "--ranks and --budget");
     if (o->serial || o->common.no_verify)
-        return usage_error(c, "--%s does not apply to scale run", o->serial ? "serial" : "no-verify");
+        return usage_error(c, "--%s does not apply to scale run",
+                           o->serial ? "serial" : "no-verify");
     if (a->noperands > 1)
         return usage_error(c, "unexpected argument '%s': the program goes after '--'",
                            a->operand[1]);
@@ -494,8 +492,7 @@ static int check_run_options(const struct pk_comm *c, struct scale_opts *o,
     r->threads = o->threads;
     o->threads = (struct pk_count_list){0};
     r->mode = o->mode;
-    r->seed = o->seed_given ? o->seed
-                            : (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
+    r->seed = o->seed_given ? o->seed : (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
     r->seed_given = o->seed_given;
     r->experiment = o->experiment;
     r->cmd = a->rest;
@@ -514,8 +511,7 @@ static int check_kernel_options(const struct pk_comm *c, struct scale_opts *o,
 {
     const char *k = kernel_words[o->kernel];
     if (o->kernel != K_RUN && o->run_opt)
-        return usage_error(c, "--%s is an option of scale run, not of %s", run_only[o->run_opt],
-                           k);
+        return usage_error(c, "--%s is an option of scale run, not of %s", run_only[o->run_opt], k);
     if (o->kernel != K_RUN && o->mode == 2)
         return usage_error(c, "--mode throughput is for scale run, not %s", k);
     if (o->kernel == K_RUN)
@@ -618,7 +614,10 @@ static void free_opts(struct scale_opts *o)
 static int parse(int argc, char **argv, const struct pk_comm *c, struct scale_opts *o,
                  struct pk_args *a)
 {
-    *o = (struct scale_opts){.variant = -1, .chunk = 1000000, .seed = 42, .nranks = c->nranks,
+    *o = (struct scale_opts){.variant = -1,
+                             .chunk = 1000000,
+                             .seed = 42,
+                             .nranks = c->nranks,
                              .run = {.launcher = PK_LAUNCH_AUTO}};
     int status = parse_options(argc, argv, c, o, a);
     if (status != PK_EXIT_OK)

@@ -120,9 +120,8 @@ static json_t *gather(void)
     json_object_set_new(o, "kernel", uname(&u) == 0 ? json_string(u.release) : json_null());
     double load[3];
     json_object_set_new(o, "load_avg",
-                        getloadavg(load, 3) == 3
-                            ? json_pack("[f, f, f]", load[0], load[1], load[2])
-                            : json_null());
+                        getloadavg(load, 3) == 3 ? json_pack("[f, f, f]", load[0], load[1], load[2])
+                                                 : json_null());
     const char *job = getenv("SLURM_JOB_ID"), *nodes = getenv("SLURM_JOB_NODELIST");
     if (job)
         json_object_set_new(o, "slurm_job_id", json_string(job));

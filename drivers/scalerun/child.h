@@ -10,15 +10,15 @@
 #include <stddef.h>
 
 struct pk_child_result {
-    int exec_errno;          /* non-zero: the program could not be started */
-    int status;              /* the wait status */
+    int exec_errno; /* non-zero: the program could not be started */
+    int status;     /* the wait status */
     double wall_s, user_s, sys_s;
     long max_rss_kb;
-    double run_delay_s;      /* summed over the tree's threads: ready to run, no core */
-    double other_cpu_s;      /* CPU time of every other process on the machine (NaN: unknown) */
-    char *out;               /* stdout (malloc'd, NUL-terminated; the first PK_CHILD_OUT_MAX) */
+    double run_delay_s; /* summed over the tree's threads: ready to run, no core */
+    double other_cpu_s; /* CPU time of every other process on the machine (NaN: unknown) */
+    char *out;          /* stdout (malloc'd, NUL-terminated; the first PK_CHILD_OUT_MAX) */
     size_t out_len;
-    int threads_seen;        /* most threads of the tree seen at once */
+    int threads_seen; /* most threads of the tree seen at once */
 };
 #define PK_CHILD_OUT_MAX ((size_t)16 << 20)
 

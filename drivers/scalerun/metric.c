@@ -35,8 +35,7 @@ int pk__run_metric_check(const char *re, struct pk_err *err)
     if (rc != 0) {
         char msg[128];
         regerror(rc, &rx, msg, sizeof msg);
-        return pk_fail(err, PK_EINVAL, "--metric: '%s' is not a regular expression (%s)", re,
-                       msg);
+        return pk_fail(err, PK_EINVAL, "--metric: '%s' is not a regular expression (%s)", re, msg);
     }
     size_t groups = rx.re_nsub;
     regfree(&rx);
@@ -120,8 +119,8 @@ static json_t *last_object(const char *out, size_t len)
     return last;
 }
 
-bool pk__run_metric(const struct pk_run_opts *o, const char *out, size_t len, double *v,
-                    char *why, size_t whylen)
+bool pk__run_metric(const struct pk_run_opts *o, const char *out, size_t len, double *v, char *why,
+                    size_t whylen)
 {
     if (o->metric_re)
         return by_regex(o->metric_re, out ? out : "", v, why, whylen);
@@ -131,8 +130,7 @@ bool pk__run_metric(const struct pk_run_opts *o, const char *out, size_t len, do
     if (ok)
         *v = json_number_value(f);
     else if (!j)
-        snprintf(why, whylen, "its output holds no JSON object (--metric-json %s)",
-                 o->metric_json);
+        snprintf(why, whylen, "its output holds no JSON object (--metric-json %s)", o->metric_json);
     else
         snprintf(why, whylen, "its last JSON object has no number at '%s'", o->metric_json);
     json_decref(j);

@@ -130,8 +130,8 @@ static size_t launcher_words(const struct pk_run_opts *o, const struct pk_run_po
         return n;
     }
     const char *mpirun = getenv("PARKIT_MPIRUN");
-    const char *w[] = {mpirun && *mpirun ? mpirun : "mpirun", "-np", np, "--bind-to", "none",
-                       "-x", omp};
+    const char *w[] = {
+        mpirun && *mpirun ? mpirun : "mpirun", "-np", np, "--bind-to", "none", "-x", omp};
     for (size_t i = 0; i < sizeof w / sizeof *w; i++)
         v[n++] = strdup(w[i]);
     return n;
@@ -199,8 +199,8 @@ static int check_axes(const struct pk_run_opts *o, unsigned uses)
 }
 
 /* Appends (r, t) at every size to pts. */
-static int add_split(const struct pk_run_opts *o, int r, int t, struct pk_run_point *pts,
-                     size_t *n, size_t cap)
+static int add_split(const struct pk_run_opts *o, int r, int t, struct pk_run_point *pts, size_t *n,
+                     size_t cap)
 {
     size_t nsizes = o->sizes.n ? o->sizes.n : 1;
     for (size_t s = 0; s < nsizes; s++) {
@@ -209,7 +209,9 @@ static int add_split(const struct pk_run_opts *o, int r, int t, struct pk_run_po
         uint64_t base = o->sizes.n ? o->sizes.v[s] : 0, w = (uint64_t)r * (uint64_t)t;
         if (o->mode == PK_RUN_WEAK && base > UINT64_MAX / w)
             return usage("--mode weak: size %" PRIu64 " x %" PRIu64 " workers overflows", base, w);
-        pts[(*n)++] = (struct pk_run_point){.threads = t, .ranks = r, .base_size = base,
+        pts[(*n)++] = (struct pk_run_point){.threads = t,
+                                            .ranks = r,
+                                            .base_size = base,
                                             .size = o->mode == PK_RUN_WEAK ? base * w : base,
                                             .has_size = o->sizes.n > 0};
     }

@@ -28,7 +28,7 @@ struct pk_run_opts {
     uint64_t seed;
     bool seed_given;
     const char *metric_re, *metric_json;
-    const char *resume; /* the record file to resume (also --record) */
+    const char *resume;               /* the record file to resume (also --record) */
     double target_ci_pct, max_time_s; /* --target-ci (0: off) and its budget */
     const char *experiment;           /* --experiment, or NULL */
     char **cmd;                       /* the program and its arguments (after --) */
@@ -63,8 +63,8 @@ void pk__run_shuffle(size_t *v, size_t n, uint64_t seed);
 /* The figure of merit in out[0..len): the first capture group of the last match of regex re
  * (POSIX extended), or the numeric field (a.b for nested objects) of the last JSON object
  * printed (one starting a line). Returns true with *v set, false when not found; *why says why. */
-bool pk__run_metric(const struct pk_run_opts *o, const char *out, size_t len, double *v,
-                    char *why, size_t whylen);
+bool pk__run_metric(const struct pk_run_opts *o, const char *out, size_t len, double *v, char *why,
+                    size_t whylen);
 /* Checks --metric's regex (compiles, has a group): PK_OK or PK_EINVAL with err filled. */
 int pk__run_metric_check(const char *re, struct pk_err *err);
 

@@ -128,12 +128,10 @@ static json_t *params_json(const struct sweep *s, size_t i)
     json_t *argv = json_array();
     for (size_t k = 0; s->argv[i][k]; k++)
         json_array_append_new(argv, pk_json_text(s->argv[i][k]));
-    json_t *params = json_pack("{s:o, s:i, s:i, s:i, s:i, s:s}", "argv", argv, "threads",
-                               p->threads, "ranks", p->ranks, "reps", (int)s->acc[i].n, "warmup",
-                               s->o->common.warmup, "launcher",
-                               pk__run_launched(s->o)
-                                   ? launcher_names[s->o->launcher == PK_LAUNCH_SRUN]
-                                   : "none");
+    json_t *params = json_pack(
+        "{s:o, s:i, s:i, s:i, s:i, s:s}", "argv", argv, "threads", p->threads, "ranks", p->ranks,
+        "reps", (int)s->acc[i].n, "warmup", s->o->common.warmup, "launcher",
+        pk__run_launched(s->o) ? launcher_names[s->o->launcher == PK_LAUNCH_SRUN] : "none");
     if (p->has_size)
         json_object_set_new(params, "size", json_integer((json_int_t)p->size));
     return params;
@@ -160,7 +158,9 @@ static json_t *result_json(const struct sweep *s, size_t i)
         /* per second: the metric, else the size, else the runs themselves */
         double *per = malloc(a->n * sizeof *per);
         for (size_t k = 0; per && k < a->n; k++)
-            per[k] = (name ? a->metric[k] : s->pts[i].has_size ? (double)s->pts[i].size : 1) /
+            per[k] = (name                 ? a->metric[k]
+                      : s->pts[i].has_size ? (double)s->pts[i].size
+                                           : 1) /
                      a->wall[k];
         if (per) {
             json_object_set_new(r, "throughput_per_s", reals(per, a->n));
@@ -180,21 +180,20 @@ static json_t *scale_json(const struct sweep *s, size_t i)
     int workers = p->threads * p->ranks;
     /* report knows strong and weak: throughput keeps the size, so it is strong in time */
     json_t *b = json_pack(
-        "{s:o, s:s, s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:b, s:b, s:i, s:i, s:s, s:o}",
-        "experiment", pk_json_text(s->experiment), "mode",
-        s->o->mode == PK_RUN_WEAK ? "weak" : "strong", "run_mode", run_mode_names[s->o->mode],
-        "kernel", s->kernel, "workers", workers, "threads", p->threads, "ranks", p->ranks,
-        "size", (json_int_t)p->size, "base_size", (json_int_t)p->base_size, "oversubscribed",
-        workers > s->cores, "serial", 0, "point", (int)i, "points", (int)s->n, "signature",
-        s->signature, "seed", pk_json_u64(s->o->seed));
+        "{s:o, s:s, s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:b, s:b, s:i, s:i, s:s, s:o}", "experiment",
+        pk_json_text(s->experiment), "mode", s->o->mode == PK_RUN_WEAK ? "weak" : "strong",
+        "run_mode", run_mode_names[s->o->mode], "kernel", s->kernel, "workers", workers, "threads",
+        p->threads, "ranks", p->ranks, "size", (json_int_t)p->size, "base_size",
+        (json_int_t)p->base_size, "oversubscribed", workers > s->cores, "serial", 0, "point",
+        (int)i, "points", (int)s->n, "signature", s->signature, "seed", pk_json_u64(s->o->seed));
     json_object_set_new(b, "run_order", reals(a->pos, a->n));
     json_object_set_new(b, "noise", pk__run_noise(a));
     if (s->o->target_ci_pct > 0)
-        json_object_set_new(b, "ci", json_pack("{s:f, s:o, s:s}", "target_pct",
-                                               s->o->target_ci_pct, "half_width_pct",
-                                               isfinite(a->ci_pct) ? json_real(a->ci_pct)
-                                                                   : json_null(),
-                                               "stopped", a->ci_stop ? a->ci_stop : "-"));
+        json_object_set_new(b, "ci",
+                            json_pack("{s:f, s:o, s:s}", "target_pct", s->o->target_ci_pct,
+                                      "half_width_pct",
+                                      isfinite(a->ci_pct) ? json_real(a->ci_pct) : json_null(),
+                                      "stopped", a->ci_stop ? a->ci_stop : "-"));
     return b;
 }
 
@@ -238,9 +237,11 @@ static void finish(struct sweep *s, size_t i)
         s->status = PK_EXIT_RUNTIME;
     }
     if (a->failed) {
+        char size[40] = "";
+        if (s->pts[i].has_size)
+            snprintf(size, sizeof size, ", size %llu", (unsigned long long)s->pts[i].size);
         pk_error(s->c, false, "scale run", "point %d ranks x %d threads%s failed: %s",
-                 s->pts[i].ranks, s->pts[i].threads, s->pts[i].has_size ? " (sized)" : "",
-                 a->failure);
+                 s->pts[i].ranks, s->pts[i].threads, size, a->failure);
         if (s->status == PK_EXIT_OK)
             s->status = PK_EXIT_RUNTIME;
     }
@@ -404,13 +405,15 @@ static int run_all(struct sweep *s)
     size_t *order;
     if (pk__run_order(s->n, o->common.reps, o->seed, &order) != PK_OK)
         return PK_EXIT_RUNTIME;
-    size_t total = s->n * (size_t)o->common.reps, done = 0;
+    size_t total = s->n * (size_t)o->common.reps, done = 0, todo = 0;
+    for (size_t i = 0; i < s->n; i++)
+        todo += s->acc[i].final ? 0 : (size_t)o->common.reps;
     for (size_t k = 0; k < total; k++) {
         size_t i = order[k];
         if (s->acc[i].final)
             continue;
         step(s, i);
-        progress(s, ++done, total);
+        progress(s, ++done, todo);
         if (!s->acc[i].final && s->acc[i].n >= (size_t)o->common.reps && o->target_ci_pct <= 0)
             finish(s, i);
     }
@@ -458,8 +461,8 @@ static int resume(struct sweep *s)
         if (i >= 0 && !s->acc[i].final) {
             s->acc[i].final = true;
             found++;
-            const char *id = json_string_value(
-                json_object_get(json_object_get(rec, "scale"), "experiment"));
+            const char *id =
+                json_string_value(json_object_get(json_object_get(rec, "scale"), "experiment"));
             if (id && !s->o->experiment)
                 snprintf(s->experiment, sizeof s->experiment, "%s", id);
             json_array_append(s->points, rec);
@@ -474,8 +477,8 @@ static int resume(struct sweep *s)
         pk_error(s->c, false, "scale run", "cannot read --resume '%s' to the end", s->o->resume);
         return PK_EXIT_USAGE;
     }
-    fprintf(stderr, "parkit scale run: --resume: %zu of %zu points already in '%s'\n", found,
-            s->n, s->o->resume);
+    fprintf(stderr, "parkit scale run: --resume: %zu of %zu points already in '%s'\n", found, s->n,
+            s->o->resume);
     return PK_EXIT_OK;
 }
 
@@ -544,12 +547,17 @@ int pk_scale_run(const struct pk_comm *c, struct pk_run_opts *o)
         return st;
     }
     if (o->target_ci_pct > 0) {
-        size_t reached = 0;
-        for (size_t i = 0; i < s.n; i++)
-            reached += s.acc[i].ci_stop && strcmp(s.acc[i].ci_stop, "target reached") == 0;
-        fprintf(stderr, "parkit scale run: --target-ci %g%%: %zu of %zu points reached it%s\n",
-                o->target_ci_pct, reached, s.n,
-                reached < s.n ? "; --max-time stopped the others" : "");
+        size_t reached = 0, spent = 0;
+        for (size_t i = 0; i < s.n; i++) {
+            const char *why = s.acc[i].ci_stop;
+            reached += why && strcmp(why, "target reached") == 0;
+            spent += why && strcmp(why, "time budget spent") == 0;
+        }
+        fprintf(stderr, "parkit scale run: --target-ci %g%%: %zu of %zu points reached it",
+                o->target_ci_pct, reached, s.n);
+        if (spent)
+            fprintf(stderr, "; --max-time stopped %zu", spent);
+        fputc('\n', stderr);
     }
     struct pk_common_opts shown = o->common;
     shown.record = NULL; /* every point went to --record as it finished */

@@ -39,14 +39,16 @@ static struct row row_of(const struct pk_run_opts *o, const json_t *rec)
         .ranks = (int)json_integer_value(json_object_get(b, "ranks")),
         .size = json_integer_value(json_object_get(b, "size")),
         .base = json_integer_value(json_object_get(b, "base_size")),
-        .med = num(t, "median_s"), .mn = num(t, "min_s"), .mx = num(t, "max_s"),
-        .fig = num(res, o->mode == PK_RUN_THROUGHPUT ? "throughput_median_per_s"
-                                                     : "metric_median"),
+        .med = num(t, "median_s"),
+        .mn = num(t, "min_s"),
+        .mx = num(t, "max_s"),
+        .fig = num(res, o->mode == PK_RUN_THROUGHPUT ? "throughput_median_per_s" : "metric_median"),
         .failed = json_object_get(rec, "failed") != NULL,
         .over = json_is_true(json_object_get(b, "oversubscribed")),
         .sized = json_object_get(json_object_get(rec, "params"), "size") != NULL,
         .rec = rec,
-        .speedup = NAN, .eff = NAN};
+        .speedup = NAN,
+        .eff = NAN};
 }
 
 static int cmp_row(const void *pa, const void *pb)
@@ -101,7 +103,10 @@ static void remark(const struct row *r, char *buf, size_t len)
     json_array_foreach(reasons, i, v)
     {
         if (used < len)
-            used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "; " : used ? "; noisy: " : "noisy: ",
+            used += (size_t)snprintf(buf + used, len - used, "%s%s",
+                                     i      ? "; "
+                                     : used ? "; noisy: "
+                                            : "noisy: ",
                                      json_string_value(v));
     }
     const json_t *ci = json_object_get(b, "ci");
@@ -124,8 +129,8 @@ void pk__run_table(const json_t *points, const void *ctx)
     printf("# parkit scale run: %s, %s scaling, experiment %s; median of %d after %d warm-up, "
            "order seed %llu\n",
            json_string_value(json_object_get(b0, "kernel")), run_mode(o),
-           json_string_value(json_object_get(b0, "experiment")), o->common.reps,
-           o->common.warmup, (unsigned long long)o->seed);
+           json_string_value(json_object_get(b0, "experiment")), o->common.reps, o->common.warmup,
+           (unsigned long long)o->seed);
     printf("%5s %7s %7s %12s %10s %10s %10s %8s %10s %12s  %s\n", "ranks", "threads", "workers",
            "size", "median_s", "min_s", "max_s", "speedup", "efficiency",
            o->mode == PK_RUN_THROUGHPUT ? "per_s" : "metric", "remarks");
@@ -138,8 +143,8 @@ void pk__run_table(const json_t *points, const void *ctx)
         if (!isnan(r[i].fig))
             snprintf(fig, sizeof fig, "%.6g", r[i].fig);
         printf("%5d %7d %7d %12s %10.4f %10.4f %10.4f %8.2f %10.2f %12s  %s\n", r[i].ranks,
-               r[i].threads, r[i].workers, size, r[i].med, r[i].mn, r[i].mx, r[i].speedup,
-               r[i].eff, fig, rem);
+               r[i].threads, r[i].workers, size, r[i].med, r[i].mn, r[i].mx, r[i].speedup, r[i].eff,
+               fig, rem);
     }
     free(r);
 }
@@ -148,9 +153,8 @@ void pk__run_csv(const json_t *points, struct pk_csvw *w, const void *ctx)
 {
     const struct pk_run_opts *o = ctx;
     static const char *const header[] = {
-        "kernel",  "mode",    "ranks",      "threads", "workers", "size",    "median_s",
-        "min_s",   "max_s",   "speedup",    "efficiency", "metric", "failed", "noisy",
-        "remarks", NULL};
+        "kernel", "mode",    "ranks",      "threads", "workers", "size",  "median_s", "min_s",
+        "max_s",  "speedup", "efficiency", "metric",  "failed",  "noisy", "remarks",  NULL};
     pk_csvw_row(w, header);
     size_t n;
     struct row *r = rows_of(o, points, &n);
@@ -171,9 +175,8 @@ void pk__run_csv(const json_t *points, struct pk_csvw *w, const void *ctx)
         pk_csvw_fieldf(w, "%.4f", r[i].eff);
         pk_csvw_fieldf(w, "%.9g", r[i].fig);
         pk_csvw_field(w, r[i].failed ? "yes" : "no");
-        pk_csvw_field(w, json_is_true(json_object_get(json_object_get(b, "noise"), "noisy"))
-                             ? "yes"
-                             : "no");
+        pk_csvw_field(
+            w, json_is_true(json_object_get(json_object_get(b, "noise"), "noisy")) ? "yes" : "no");
         pk_csvw_field(w, rem);
         pk_csvw_end(w);
     }
