@@ -48,6 +48,39 @@ static double machine_busy_s(void)
     return (double)busy / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* The mean clock of the online CPUs in MHz: cpufreq's current frequencies, else /proc/cpuinfo's
+ * "cpu MHz" lines; NaN when neither is there. */
+static double mean_mhz(void)
+{
+    double sum = 0;
+    int n = 0;
+    for (int cpu = 0; cpu < 4096; cpu++) {
+        char path[96];
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/cpufreq/scaling_cur_freq", cpu);
+        FILE *f = fopen(path, "r");
+        double khz;
+        bool ok = f && fscanf(f, "%lf", &khz) == 1;
+        if (f)
+            fclose(f);
+        if (!ok)
+            break;
+        sum += khz / 1000;
+        n++;
+    }
+    FILE *f = n ? NULL : fopen("/proc/cpuinfo", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        const char *colon = strchr(line, ':');
+        if (colon && strncmp(line, "cpu MHz", 7) == 0) {
+            sum += strtod(colon + 1, NULL);
+            n++;
+        }
+    }
+    if (f)
+        fclose(f);
+    return n ? sum / n : NAN;
+}
+
 static double self_cpu_s(void)
 {
     struct rusage ru;
@@ -143,6 +176,7 @@ int pk_child_run(char *const *argv, char *const *env, size_t nenv, struct pk_chi
         close(out[1]);
         return e;
     }
+    r->mhz_before = mean_mhz();
     double busy0 = machine_busy_s(), self0 = self_cpu_s(), t0 = pk_now_s();
     pid_t pid = fork();
     if (pid == 0)
@@ -173,6 +207,7 @@ int pk_child_run(char *const *argv, char *const *env, size_t nenv, struct pk_chi
     pk_sampler_free(&smp);
     double busy = machine_busy_s() - busy0 - (self_cpu_s() - self0) - r->user_s - r->sys_s;
     r->other_cpu_s = isnan(busy) ? NAN : busy < 0 ? 0 : busy;
+    r->mhz_after = mean_mhz();
     return 0;
 }
 

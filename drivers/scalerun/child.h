@@ -18,7 +18,8 @@ struct pk_child_result {
     double other_cpu_s; /* CPU time of every other process on the machine (NaN: unknown) */
     char *out;          /* stdout (malloc'd, NUL-terminated; the first PK_CHILD_OUT_MAX) */
     size_t out_len;
-    int threads_seen; /* most threads of the tree seen at once */
+    int threads_seen;             /* most threads of the tree seen at once */
+    double mhz_before, mhz_after; /* mean CPU clock around the run (NaN: not shown) */
 };
 #define PK_CHILD_OUT_MAX ((size_t)16 << 20)
 

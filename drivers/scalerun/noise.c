@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* scale run's noise, named per point: the time the program's threads waited for a core
- * (schedstat run delay, summed over its tree), the CPU other processes used meanwhile, the
- * spread of the repetitions and the outliers among them. Outliers are flagged, never dropped:
+ * (schedstat run delay, summed over its tree), the CPU other processes used meanwhile, a change
+ * of the CPU clock during a repetition, the spread of the repetitions and the outliers among
+ * them. Outliers are flagged, never dropped:
  * the statistics keep every repetition. */
 #include "sweep.h"
 
@@ -15,6 +16,7 @@
 #define DELAY_FRAC   0.10
 #define OTHER_CORES  0.25
 #define SPREAD_PCT   10.0
+#define MHZ_PCT      5.0  /* a change of the mean CPU clock during a repetition */
 #define OUTLIER_MADS 3.0  /* robust z beyond which a repetition is an outlier */
 #define OUTLIER_REL  0.05 /* ... and at least this far from the median, relatively */
 
@@ -102,15 +104,20 @@ json_t *pk__run_noise(const struct pk_run_acc *a)
     if (json_array_size(out) > 0)
         add_reason(reasons, "%.0f outlying repetition(s), kept in the statistics",
                    (double)json_array_size(out), 0);
-    json_t *delays = json_array(), *others = json_array();
+    double most = 0;
+    json_t *delays = json_array(), *others = json_array(), *mhz = json_array();
     for (size_t i = 0; i < n; i++) {
+        most = fabs(a->mhz[i]) > fabs(most) ? a->mhz[i] : most;
+        json_array_append_new(mhz, isnan(a->mhz[i]) ? json_null() : json_real(a->mhz[i]));
         json_array_append_new(delays, json_real(a->delay[i]));
         json_array_append_new(others, isnan(a->other[i]) ? json_null() : json_real(a->other[i]));
     }
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "run_delay_s", delays,
-                     "run_delay_share", isnan(delay) ? json_null() : json_real(delay),
-                     "other_cpu_s", others, "other_cores",
-                     isnan(other) ? json_null() : json_real(other), "spread_pct",
+    if (fabs(most) > MHZ_PCT)
+        add_reason(reasons, "the CPU clock changed by %+.0f%% during a repetition", most, 0);
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "clock_change_pct", mhz,
+                     "run_delay_s", delays, "run_delay_share",
+                     isnan(delay) ? json_null() : json_real(delay), "other_cpu_s", others,
+                     "other_cores", isnan(other) ? json_null() : json_real(other), "spread_pct",
                      isnan(spread) ? json_null() : json_real(spread), "outliers", out, "reasons",
                      reasons, "noisy", json_array_size(reasons) > 0);
 }

@@ -43,16 +43,26 @@ struct sweep {
     double start;
 };
 
-#define GROW(a, field, cap) (a->field = realloc(a->field, (cap) * sizeof *a->field))
+/* Grows one array of a to cap entries of elem bytes; the old one stays on failure. */
+static bool grow(void *field, size_t cap, size_t elem)
+{
+    void *p = realloc(*(void **)field, cap * elem);
+    if (p)
+        *(void **)field = p;
+    return p != NULL;
+}
+
+#define GROW(a, field, cap) grow(&(a)->field, cap, sizeof *(a)->field)
 
 static bool acc_grow(struct pk_run_acc *a)
 {
     if (a->n < a->cap)
         return true;
     size_t cap = a->cap ? 2 * a->cap : 8;
+    /* each array keeps its old size until all have grown: a->cap counts only then */
     bool ok = GROW(a, wall, cap) && GROW(a, metric, cap) && GROW(a, user, cap) &&
               GROW(a, sys, cap) && GROW(a, delay, cap) && GROW(a, other, cap) &&
-              GROW(a, rss, cap) && GROW(a, pos, cap);
+              GROW(a, rss, cap) && GROW(a, pos, cap) && GROW(a, mhz, cap);
     if (ok)
         a->cap = cap;
     return ok;
@@ -68,6 +78,7 @@ static void acc_free(struct pk_run_acc *a)
     free(a->other);
     free(a->rss);
     free(a->pos);
+    free(a->mhz);
 }
 
 /* 64-bit FNV-1a of the text, as 16 hex digits: the experiment's signature. */
@@ -310,6 +321,7 @@ static bool run_once(struct sweep *s, size_t i)
     a->other[a->n] = r.other_cpu_s;
     a->rss[a->n] = r.max_rss_kb;
     a->pos[a->n] = (double)at;
+    a->mhz[a->n] = r.mhz_before > 0 ? 100 * (r.mhz_after / r.mhz_before - 1) : NAN;
     a->n++;
     return true;
 }

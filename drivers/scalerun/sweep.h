@@ -11,6 +11,7 @@
 struct pk_run_acc {
     double *wall, *metric, *user, *sys, *delay, *other;
     long *rss;
+    double *mhz; /* the CPU clock's change during each repetition, % (NaN: unknown) */
     double *pos; /* where in the sweep's sequence of runs each repetition ran (0-based) */
     size_t n, cap;
     int warm_left;       /* warm-up runs still to do before the first timed one */

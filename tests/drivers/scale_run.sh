@@ -5,6 +5,7 @@
 #   json     --metric-json, --mode weak and throughput, the seeded interleaved order
 #   failed   a point that exits 3 is recorded failed (never timed); the others run; exit 1
 #   ranks    ranks 1..3 through MPIEXEC, and the splits of --budget 2
+#   srun     --launcher srun's command line (a stand-in srun on PATH)
 #   resume   a sweep killed mid-way, resumed: no point twice, none lost
 #   noise    a point beside three busy loops is named noisy (waited for a core), a quiet one not
 #   ci       --target-ci reached, and stopped by --max-time
@@ -34,7 +35,9 @@ for x in r:
     assert len(x['timing']['reps_s']) == 2 and x['timing']['warmup'] == 1
     assert all(v > 0 for v in x['result']['metric_reps']) and x['result']['metric'] == r'$rate'
     assert len(x['result']['user_s']) == 2 and all(k > 0 for k in x['result']['max_rss_kb'])
-    assert 'run_delay_s' in s['noise'] and 'reasons' in s['noise']
+    assert len(s['noise']['run_delay_s']) == 2 and len(s['noise']['clock_change_pct']) == 2
+    assert isinstance(s['noise']['reasons'], list) and s['noise']['noisy'] == bool(s['noise']['reasons'])
+    assert sorted(int(k) for k in s['run_order']) == sorted(set(int(k) for k in s['run_order']))
     assert x['provenance']['machine']['host']
 "
     # parkit report reads them as it reads the kernels' records
@@ -117,6 +120,18 @@ for x in r:
 b = sorted((json.loads(l)['scale'] for l in open('$work/b.jsonl')), key=lambda s: s['ranks'])
 assert [(s['ranks'], s['threads']) for s in b] == [(1, 2), (2, 1)], b
 "
+    ;;
+srun)
+    # srun's options, through a stand-in on PATH that notes them and runs the program once
+    mkdir "$work/bin"
+    printf '%s\n' '#!/bin/sh' "echo \"\$*\" >> '$work/srun.args'" \
+        'while [ "$1" != --export=ALL ]; do shift; done' 'shift' 'exec "$@"' > "$work/bin/srun"
+    chmod +x "$work/bin/srun"
+    PATH=$work/bin:$PATH run 0 --launcher srun --ranks 2 -t 3 --reps 1 --warmup 0 --metric "$rate" \
+        --record "$work/s.jsonl" -- "$figure" -t '{threads}' -n 1000
+    grep -qx -- "--ntasks 2 --cpus-per-task=3 --cpu-bind=none --export=ALL $figure -t 3 -n 1000" \
+        "$work/srun.args" || fail "srun got: $(cat "$work/srun.args")"
+    grep -q '"launcher":"srun"' "$work/s.jsonl" || fail "the record does not name srun"
     ;;
 resume)
     [[ -z $sanitize ]] || { echo "timing-sensitive kill: not under $sanitize"; exit 77; }
