@@ -5,6 +5,7 @@
 #   json     --metric-json, --mode weak and throughput, the seeded interleaved order
 #   failed   a point that exits 3 is recorded failed (never timed); the others run; exit 1
 #   ranks    ranks 1..3 through MPIEXEC, and the splits of --budget 2
+#   metric   --metric's last match, --metric-json's last object (multi-line, nested), no number
 #   srun     --launcher srun's command line (a stand-in srun on PATH)
 #   resume   a sweep killed mid-way, resumed: no point twice, none lost
 #   noise    a point beside three busy loops is named noisy (waited for a core), a quiet one not
@@ -119,6 +120,23 @@ for x in r:
     assert x['params']['launcher'] == 'mpirun'
 b = sorted((json.loads(l)['scale'] for l in open('$work/b.jsonl')), key=lambda s: s['ranks'])
 assert [(s['ranks'], s['threads']) for s in b] == [(1, 2), (2, 1)], b
+"
+    ;;
+metric)
+    # the last match of the regex; the last JSON object that starts a line (pretty-printed over
+    # lines, nested ones inside it skipped), its nested field; a JSON field that is no number
+    run 0 -t 1 --reps 1 --warmup 0 --metric 'rate: ([0-9.]+)' --record "$work/m.jsonl" \
+        -- sh -c 'printf "rate: 1\nrate: 2.5 /s\nrated\n"'
+    run 0 -t 1 --reps 1 --warmup 0 --metric-json a.b --record "$work/m.jsonl" \
+        -- sh -c 'printf "{\"a\": {\"b\": 1}}\nlog line\n{\n  \"a\": {\n    \"b\": 7.5\n  },\n  \"c\": [{\"a\": 9}]\n}\ntail\n"'
+    run 1 -t 1 --reps 1 --warmup 0 --metric-json a -- sh -c 'echo "{\"a\": \"fast\"}"'
+    grep -q "its last JSON object has no number at 'a'" "$work/stderr" || fail "a string passed as a number"
+    run 1 -t 1 --reps 1 --warmup 0 --metric 'rate: (.*)' -- sh -c 'echo "rate: fast"'
+    grep -q "matched 'fast', not a number" "$work/stderr" || fail "text passed as a number"
+    py "
+import json
+r = [json.loads(l)['result']['metric_median'] for l in open('$work/m.jsonl')]
+assert r == [2.5, 7.5], r
 "
     ;;
 srun)
