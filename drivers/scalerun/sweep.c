@@ -542,6 +542,38 @@ static void teardown(struct sweep *s)
     json_decref(s->points);
 }
 
+static long long scale_int(const json_t *rec, const char *key)
+{
+    return json_integer_value(json_object_get(json_object_get(rec, "scale"), key));
+}
+
+static int cmp_point(const void *pa, const void *pb)
+{
+    const json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
+    static const char *const keys[] = {"base_size", "ranks", "threads"};
+    for (size_t k = 0; k < 3; k++) {
+        long long x = scale_int(a, keys[k]), y = scale_int(b, keys[k]);
+        if (x != y)
+            return x < y ? -1 : 1;
+    }
+    return 0;
+}
+
+/* The points in the order of the table (they finished in the random order): a new array. */
+static json_t *sorted_points(const json_t *points)
+{
+    size_t n = json_array_size(points);
+    json_t **v = malloc((n ? n : 1) * sizeof *v), *out = json_array();
+    for (size_t i = 0; v && i < n; i++)
+        v[i] = json_array_get(points, i);
+    if (v)
+        qsort(v, n, sizeof *v, cmp_point);
+    for (size_t i = 0; i < n; i++)
+        json_array_append(out, v ? v[i] : json_array_get(points, i));
+    free(v);
+    return out;
+}
+
 int pk_scale_run(const struct pk_comm *c, struct pk_run_opts *o)
 {
     if (pk_cli_single_process(c, "scale run") != PK_EXIT_OK)
@@ -574,7 +606,7 @@ int pk_scale_run(const struct pk_comm *c, struct pk_run_opts *o)
     struct pk_common_opts shown = o->common;
     shown.record = NULL; /* every point went to --record as it finished */
     static const struct pk_view view = {pk__run_table, pk__run_csv};
-    json_t *points = json_incref(s.points);
+    json_t *points = sorted_points(s.points);
     st = pk_emit(c, "scale run", &shown, &view, o, points, s.status);
     teardown(&s);
     return st;

@@ -81,6 +81,12 @@ per = x['result']['throughput_per_s']
 assert all(abs(p - 100000 / s) < 1e-6 * p for p, s in zip(per, x['timing']['reps_s']))
 "
     head -1 "$work/stdout" | grep -q '^kernel,mode,ranks,threads' || fail "no CSV header"
+    # --format json: the points in the table's order (size, ranks, threads), not as they ended
+    run 0 -t 1,2,3 --reps 1 --warmup 0 --seed 2 --format json -- "$figure" -t '{threads}' -n 1000
+    py "
+import json
+assert [x['scale']['threads'] for x in json.load(open('$work/stdout'))] == [1, 2, 3]
+"
     ;;
 failed)
     # the point at 2 threads exits 3: recorded failed, never timed; the sweep goes on; exit 1
