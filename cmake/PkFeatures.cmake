@@ -78,6 +78,14 @@ endif()
 pk_feature_result(IMAGES _pk_found_images
                   "libpng ${PNG_VERSION_STRING}, libjpeg ${JPEG_VERSION}" "libpng and libjpeg" "libpng-dev libjpeg62-turbo-dev")
 
+# hwloc: the machine's topology in every record (physical cores against hardware threads, NUMA
+# nodes, the CPU model); without it records say only the logical CPUs
+pk_feature_option(HWLOC "Record the machine topology (hwloc)")
+if(NOT PK_WITH_HWLOC STREQUAL "OFF")
+  pkg_check_modules(HWLOC ${_pk_req} IMPORTED_TARGET hwloc)
+endif()
+pk_feature_result(HWLOC HWLOC_FOUND "hwloc ${HWLOC_VERSION}" "hwloc" "libhwloc-dev")
+
 # the commands each feature brings (the rest of the program needs none of them), and the
 # libraries the features on add to libparkit
 set(PK_COMMANDS_OFF)
@@ -103,6 +111,7 @@ message(STATUS "  MPI     ${PK_WHY_MPI}")
 message(STATUS "  curl    ${PK_WHY_CURL}")
 message(STATUS "  SLEEF   ${PK_WHY_SLEEF}")
 message(STATUS "  images  ${PK_WHY_IMAGES}")
+message(STATUS "  hwloc   ${PK_WHY_HWLOC}")
 if(PK_COMMANDS_OFF)
   list(JOIN PK_COMMANDS_OFF ", " _pk_off)
   message(STATUS "  not in this build: ${_pk_off} (parkit refuses them with exit 2)")

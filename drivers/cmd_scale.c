@@ -14,6 +14,7 @@
 #include "parkit/features.h"
 #include "parkit/sumsq.h"
 #include "record.h"
+#include "scalerun/run.h"
 #include "selfrun.h"
 #include "sysinfo.h"
 #include "timing.h"
@@ -26,10 +27,14 @@
 #include <time.h>
 #include <unistd.h>
 
-enum kernel { K_SUMSQ, K_FACTSUM, K_FIB, K_SLEEP, K_API, K_FETCH, K_PIPELINE };
-static const char *const kernel_words[] = {"sumsq", "factsum", "fib",      "sleep",
-                                           "api",   "fetch",   "pipeline", NULL};
-static const char *const mode_names[] = {"strong", "weak", NULL};
+enum kernel { K_SUMSQ, K_FACTSUM, K_FIB, K_SLEEP, K_API, K_FETCH, K_PIPELINE, K_RUN };
+static const char *const kernel_words[] = {"sumsq", "factsum",  "fib", "sleep", "api",
+                                           "fetch", "pipeline", "run", NULL};
+static const char *const mode_names[] = {"strong", "weak", "throughput", NULL};
+static const char *const launcher_words[] = {"mpirun", "srun", "none", NULL};
+/* scale run's own options, by the tag value they set (1..): refused for the kernels */
+static const char *const run_only[] = {NULL,          "ranks",  "size",   "launcher",  "metric",
+                                       "metric-json", "resume", "budget", "target-ci", "max-time"};
 
 static bool is_io(enum kernel k)
 {
@@ -39,7 +44,10 @@ static bool is_io(enum kernel k)
 struct scale_opts {
     enum kernel kernel;
     int variant;      /* sumsq: enum pk_sumsq_variant; -1 until --range/--gauss/--array */
-    int sumsq_tuning; /* 1 when --chunk or --seed was given */
+    int sumsq_tuning; /* 1 when --chunk was given */
+    int seed_given;   /* 1 when --seed was given */
+    int run_opt;      /* the last of scale run's own options given (index into run_only) */
+    struct pk_run_opts run;
     uint64_t n, chunk, seed;
     double seconds; /* sleep */
     char **pass;    /* api, fetch, pipeline: the command's own options ({w} = workers) */
@@ -261,6 +269,8 @@ static const char synopsis[] =
     "       parkit scale fib N [options]\n"
     "       parkit scale sleep SECONDS [options]\n"
     "       parkit scale api|fetch|pipeline --workers LIST [options] -- [its options]\n"
+    "       parkit scale run [--threads LIST] [--ranks LIST] [--size LIST] [options] -- "
+    "PROGRAM [ARGS]\n"
     "       parkit scale grain [options]   (see parkit scale grain --help)";
 
 static const char description[] =
@@ -281,6 +291,18 @@ static const char description[] =
     "the options, {w} stands for the point's worker count: pipeline needs it in --stages\n"
     "(e.g. -- --stages read:0.01:{w},parse:0.02:{w}); api and fetch get --workers W.\n"
     "\n"
+    "run sweeps any program: each point runs PROGRAM ARGS as a whole process (after --warmup\n"
+    "runs, --reps times, all repetitions of all points in one random order from --seed),\n"
+    "with {threads}, {ranks} and {size} replaced in ARGS ('{{' is a literal brace),\n"
+    "OMP_NUM_THREADS set, and with --ranks or --budget under the launcher (mpirun -np R\n"
+    "--bind-to none -x OMP_NUM_THREADS=T, oversubscribing; PARKIT_MPIRUN names another\n"
+    "mpirun). Each run is timed (wall; user, sys and max RSS from wait4) and, with --metric or\n"
+    "--metric-json, its figure of merit read from its output. A run that exits non-zero, is\n"
+    "killed, or prints no figure fails its point: recorded as failed, never timed; the sweep\n"
+    "goes on and exits 1. Each point says why it is noisy when it is: the time its threads\n"
+    "waited for a core, other processes' CPU meanwhile, the spread and outliers of its\n"
+    "repetitions (flagged, kept). Every point is recorded as soon as it is complete.\n"
+    "\n"
     "Workers = ranks x threads. A point whose threads outnumber the cores is run but warned\n"
     "about first, and its record says so. A progress line goes to stderr on a terminal.\n"
     "Speedup is against the first point (scaled speedup p T1 / Tp for weak scaling).\n";
@@ -295,6 +317,13 @@ static int check_experiment(const struct pk_opt *opt, const char *text, struct p
 
 #define SUMSQ_VARIANT(o, v) .tag = &(o)->variant, .tag_value = (v), .group = 1
 #define SUMSQ_TUNING(o)     .tag = &(o)->sumsq_tuning, .tag_value = 1
+#define RUN_ONLY(o, i)      .tag = &(o)->run_opt, .tag_value = (i)
+
+static int check_metric(const struct pk_opt *opt, const char *text, struct pk_err *err)
+{
+    (void)opt;
+    return pk__run_metric_check(text, err);
+}
 
 /* The declared options; scale's sumsq options (the kernel's own, re-declared for the sweep)
  * live here and nowhere else in scale. */
@@ -312,7 +341,8 @@ static int parse_options(int argc, char **argv, const struct pk_comm *c, struct 
          .max = 4096},
         {"mode", 0, PK_OPT_ENUM, &o->mode, "MODE",
          "strong (default): the size stays N at every point; weak: the size\n"
-         "is N x workers",
+         "is N x workers; throughput (run only): as strong, and the figure\n"
+         "of merit per second",
          .choices = mode_names},
         {"range", 0, PK_OPT_COUNT, &o->n, "N", "sumsq: exact sum of i*i for 0 <= i < N", .min = 1,
          .max = most, SUMSQ_VARIANT(o, PK_SUMSQ_RANGE)},
@@ -322,8 +352,40 @@ static int parse_options(int argc, char **argv, const struct pk_comm *c, struct 
          .min = 1, .max = most, SUMSQ_VARIANT(o, PK_SUMSQ_ARRAY)},
         {"chunk", 0, PK_OPT_COUNT, &o->chunk, "C", "sumsq --gauss chunk size (default 1e6)",
          .min = 1, .max = UINT64_C(1) << 30, SUMSQ_TUNING(o)},
-        {"seed", 0, PK_OPT_COUNT, &o->seed, "S", "sumsq --gauss/--array seed (default 42)",
-         SUMSQ_TUNING(o)},
+        {"seed", 0, PK_OPT_COUNT, &o->seed, "S",
+         "sumsq --gauss/--array seed (default 42); run: the seed of the order\n"
+         "of the repetitions (default: from the clock; recorded)",
+         .tag = &o->seed_given, .tag_value = 1},
+        {"ranks", 0, PK_OPT_LIST, &o->run.ranks, "LIST",
+         "run: rank counts, started by the launcher, e.g. 1,2,4", .min = 1, .max = 4096,
+         RUN_ONLY(o, 1)},
+        {"size", 0, PK_OPT_LIST, &o->run.sizes, "LIST", "run: the values of {size}, e.g. 1e6,1e7",
+         .max = UINT64_C(1) << 62, RUN_ONLY(o, 2)},
+        {"launcher", 0, PK_OPT_ENUM, &o->run.launcher, "L",
+         "run: mpirun, srun or none (default: mpirun when --ranks or\n"
+         "--budget is given, else none)",
+         .choices = launcher_words, RUN_ONLY(o, 3)},
+        {"metric", 0, PK_OPT_STRING, &o->run.metric_re, "REGEX",
+         "run: the figure of merit, the first group of REGEX's last\n"
+         "match in the output, e.g. 'rate: ([0-9.e+-]+)'",
+         .check = check_metric, .group = 2, RUN_ONLY(o, 4)},
+        {"metric-json", 0, PK_OPT_STRING, &o->run.metric_json, "FIELD",
+         "run: the figure of merit, a number FIELD (a.b: nested) of the\n"
+         "last JSON object the program prints",
+         .group = 2, RUN_ONLY(o, 5)},
+        {"resume", 0, PK_OPT_PATH, &o->run.resume, "FILE",
+         "run: record to FILE, skipping the points it already holds\n"
+         "for the same experiment (a sweep that was stopped goes on)",
+         .check = pk_opt_output_file, RUN_ONLY(o, 6)},
+        {"budget", 0, PK_OPT_COUNT, &o->run.budget, "CORES",
+         "run: every hybrid split ranks x threads = CORES", .min = 1, .max = 4096, RUN_ONLY(o, 7)},
+        {"target-ci", 0, PK_OPT_REAL, &o->run.target_ci_pct, "PCT",
+         "run: repeat until each median's 95% interval is within +-PCT%\n"
+         "(or --max-time is spent)",
+         .rmin = 0.01, .rmax = 100, RUN_ONLY(o, 8)},
+        {"max-time", 0, PK_OPT_SECONDS, &o->run.max_time_s, "S",
+         "run: with --target-ci, the sweep's time budget (default 60 s)", .rmin = 0.001,
+         RUN_ONLY(o, 9)},
         {"serial", 0, PK_OPT_FLAG, &o->serial, NULL,
          "run every point on one thread (harness check: efficiency ~ 1/p)"},
         {"experiment", 0, PK_OPT_STRING, &o->experiment, "ID",
@@ -366,7 +428,7 @@ static int read_kernel(const struct pk_comm *c, struct scale_opts *o, const stru
 {
     if (a->noperands == 0)
         return usage_error(c, "name a kernel: sumsq, factsum, fib, sleep, api, fetch or pipeline"
-                              " (or scale grain; see --help)");
+                              " (or scale grain, scale run; see --help)");
     const char *k = a->operand[0];
     int i = 0;
     while (kernel_words[i] && strcmp(kernel_words[i], k) != 0)
@@ -375,12 +437,14 @@ static int read_kernel(const struct pk_comm *c, struct scale_opts *o, const stru
         return usage_error(c, "grain is a command of its own: parkit scale grain [options]");
     if (!kernel_words[i])
         return usage_error(c,
-                           "unknown kernel '%s' (sumsq, factsum, fib, sleep, api, fetch or "
-                           "pipeline)",
+                           "unknown kernel '%s' (sumsq, factsum, fib, sleep, api, fetch, "
+                           "pipeline or run)",
                            k);
     o->kernel = (enum kernel)i;
     if (o->kernel == K_FETCH && !pk_command_built("fetch"))
         return usage_error(c, "fetch is not in this build: libcurl %s", PK_FEATURE_WHY_CURL);
+    if (o->kernel == K_RUN)
+        return PK_EXIT_OK; /* its operands are the program's, after '--' */
     bool sized = o->kernel == K_FACTSUM || o->kernel == K_FIB || o->kernel == K_SLEEP;
     if (!sized) {
         if (a->noperands > 1)
@@ -407,16 +471,56 @@ static int read_kernel(const struct pk_comm *c, struct scale_opts *o, const stru
     return PK_EXIT_OK;
 }
 
+/* scale run: the kernels' own options are refused; the rest goes to pk_scale_run. */
+static int check_run_options(const struct pk_comm *c, struct scale_opts *o, const struct pk_args *a)
+{
+    if (o->variant >= 0 || o->sumsq_tuning)
+        return usage_error(c, "--range, --gauss, --array and --chunk are sumsq options");
+    if (o->workers.n > 0)
+        return usage_error(c, "--workers is for api, fetch and pipeline; run takes --threads, "
+                              "--ranks and --budget");
+    if (o->serial || o->common.no_verify)
+        return usage_error(c, "--%s does not apply to scale run",
+                           o->serial ? "serial" : "no-verify");
+    if (a->noperands > 1)
+        return usage_error(c, "unexpected argument '%s': the program goes after '--'",
+                           a->operand[1]);
+    if (o->run.resume && o->common.record && strcmp(o->run.resume, o->common.record) != 0)
+        return usage_error(c, "--resume '%s' records to that file: leave out --record '%s'",
+                           o->run.resume, o->common.record);
+    struct pk_run_opts *r = &o->run;
+    r->threads = o->threads;
+    o->threads = (struct pk_count_list){0};
+    r->mode = o->mode;
+    r->seed = o->seed_given ? o->seed : (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
+    r->seed_given = o->seed_given;
+    r->experiment = o->experiment;
+    r->cmd = a->rest;
+    r->ncmd = a->nrest;
+    r->common = o->common;
+    if (r->max_time_s > 0 && r->target_ci_pct <= 0)
+        return usage_error(c, "--max-time is the budget of --target-ci: give --target-ci PCT");
+    if (r->max_time_s <= 0)
+        r->max_time_s = 60;
+    return PK_EXIT_OK;
+}
+
 /* Options that belong to some kernels only are refused for the others. */
-static int check_kernel_options(const struct pk_comm *c, const struct scale_opts *o,
+static int check_kernel_options(const struct pk_comm *c, struct scale_opts *o,
                                 const struct pk_args *a)
 {
     const char *k = kernel_words[o->kernel];
+    if (o->kernel != K_RUN && o->run_opt)
+        return usage_error(c, "--%s is an option of scale run, not of %s", run_only[o->run_opt], k);
+    if (o->kernel != K_RUN && o->mode == 2)
+        return usage_error(c, "--mode throughput is for scale run, not %s", k);
+    if (o->kernel == K_RUN)
+        return check_run_options(c, o, a);
     if (o->kernel == K_SUMSQ && o->variant < 0)
         return usage_error(c, "sumsq needs exactly one of --range N, --gauss N, --array N");
     if (o->kernel != K_SUMSQ && o->variant >= 0)
         return usage_error(c, "--range, --gauss and --array are sumsq options");
-    if (o->kernel != K_SUMSQ && o->sumsq_tuning)
+    if (o->kernel != K_SUMSQ && (o->sumsq_tuning || o->seed_given))
         return usage_error(c, "--chunk and --seed are sumsq options");
     if (!is_io(o->kernel) && a->nrest > 0)
         return usage_error(c, "options after '--' go to api, fetch or pipeline, not %s", k);
@@ -501,19 +605,26 @@ static void free_opts(struct scale_opts *o)
     pk_count_list_free(&o->threads);
     pk_count_list_free(&o->workers);
     pk_count_list_free(&o->points);
+    pk_count_list_free(&o->run.threads);
+    pk_count_list_free(&o->run.ranks);
+    pk_count_list_free(&o->run.sizes);
 }
 
 /* parse -> kernel -> kernel options -> points -> sizes. *a keeps the rest for I/O kernels. */
 static int parse(int argc, char **argv, const struct pk_comm *c, struct scale_opts *o,
                  struct pk_args *a)
 {
-    *o = (struct scale_opts){.variant = -1, .chunk = 1000000, .seed = 42, .nranks = c->nranks};
+    *o = (struct scale_opts){.variant = -1,
+                             .chunk = 1000000,
+                             .seed = 42,
+                             .nranks = c->nranks,
+                             .run = {.launcher = PK_LAUNCH_AUTO}};
     int status = parse_options(argc, argv, c, o, a);
     if (status != PK_EXIT_OK)
         return status;
     o->weak = o->mode == 1;
     if ((status = read_kernel(c, o, a)) != PK_EXIT_OK ||
-        (status = check_kernel_options(c, o, a)) != PK_EXIT_OK)
+        (status = check_kernel_options(c, o, a)) != PK_EXIT_OK || o->kernel == K_RUN)
         return status;
     if (is_io(o->kernel)) {
         if ((status = check_io(c, o, a)) != PK_EXIT_OK)
@@ -736,6 +847,12 @@ int pk_cmd_scale(int argc, char **argv, const struct pk_comm *c)
     else
         snprintf(experiment, sizeof experiment, "%s-%ld-%d", kernel_name(&o), (long)time(NULL),
                  (int)getpid());
+    if (o.kernel == K_RUN) {
+        status = pk_scale_run(c, &o.run);
+        free_opts(&o);
+        pk_args_free(&args);
+        return status;
+    }
     json_t *points = json_array();
     status = sweep(c, &o, experiment, points);
     if (c->rank != 0 || json_array_size(points) == 0) { /* nothing to show: the error said why */

@@ -160,4 +160,5 @@ void pk_version_print(FILE *f)
             mpi, gsl_version, gmp_version, JANSSON_VERSION);
     fprintf(f, "parts:    MPI %s\n          curl %s\n          SLEEF %s\n          images %s\n",
             PK_FEATURE_WHY_MPI, PK_FEATURE_WHY_CURL, PK_FEATURE_WHY_SLEEF, PK_FEATURE_WHY_IMAGES);
+    fprintf(f, "          hwloc %s\n", PK_FEATURE_WHY_HWLOC);
 }

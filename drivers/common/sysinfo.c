@@ -14,6 +14,8 @@
 
 #include "sysinfo.h"
 
+#include "topology.h"
+
 #include <limits.h>
 #include <omp.h>
 #include <pthread.h>
@@ -586,6 +588,24 @@ static json_t *rank_json(const json_t *wire)
     return o;
 }
 
+/* Threads of rank 0's host that fit its logical CPUs but not its physical cores share cores as
+ * hardware threads: counted as cores, they would pass unflagged (hwloc builds only). */
+static int smt_warning(json_t *warnings, const json_t *info, json_t *const *wire, int nranks)
+{
+    const char *host = str_field(wire[0], "host", "?");
+    int phys = int_field(info, "physical_cores", -1), logical = int_field(info, "hw_threads", -1);
+    int threads = 0;
+    for (int r = 0; r < nranks; r++)
+        if (strcmp(str_field(wire[r], "host", "?"), host) == 0)
+            threads += (int)json_array_size(json_object_get(wire[r], "threads"));
+    if (phys <= 0 || logical <= phys || threads <= phys || threads > logical)
+        return 0;
+    return add_warning(warnings,
+                       "host %s: %d threads on %d physical cores: some share a core as "
+                       "hardware threads",
+                       host, threads, phys) != 0;
+}
+
 /* Rank 0: parses the gathered texts and builds the reported object into *out. */
 static int build_info(const struct pk_comm *c, int nthreads, char **all, json_t **out)
 {
@@ -628,6 +648,8 @@ static int build_info(const struct pk_comm *c, int nthreads, char **all, json_t 
     bad |= json_object_set_new(info, "openmp", openmp_json());
     bad |= json_object_set_new(info, "mpi", mpi_json(c));
     bad |= json_object_set_new(info, "ranks", ranks);
+    bad |= pk_topology_add(info);
+    bad |= smt_warning(warnings, info, wire, n);
     bad |= json_object_set(info, "warnings", warnings);
     if (bad) {
         status = PK_ENOMEM;
@@ -753,6 +775,28 @@ static void print_ranks(FILE *f, const json_t *ranks)
     }
 }
 
+/* The topology.c facts: CPU model, cores against hardware threads, frequency, kernel, load. */
+static void print_topology(FILE *f, const json_t *info)
+{
+    fprintf(f, "cpu:          %s; ", str_field(info, "cpu_model", "unknown model"));
+    print_int(f, json_object_get(info, "physical_cores"));
+    fprintf(f, " physical cores, ");
+    print_int(f, json_object_get(info, "hw_threads"));
+    fprintf(f, " hardware threads, ");
+    print_int(f, json_object_get(info, "numa_nodes"));
+    fprintf(f, " NUMA nodes (%s)\n", str_field(info, "topology_from", "?"));
+    const json_t *boost = json_object_get(info, "boost");
+    fprintf(f, "frequency:    governor %s, boost %s\n", str_field(info, "governor", "unknown"),
+            json_is_boolean(boost) ? yes_no(boost) : "unknown");
+    const json_t *load = json_object_get(info, "load_avg");
+    fprintf(f, "kernel:       %s, load average %.2f %.2f %.2f\n",
+            str_field(info, "kernel", "unknown"), json_number_value(json_array_get(load, 0)),
+            json_number_value(json_array_get(load, 1)), json_number_value(json_array_get(load, 2)));
+    if (json_object_get(info, "slurm_job_id"))
+        fprintf(f, "slurm:        job %s on %s\n", str_field(info, "slurm_job_id", "?"),
+                str_field(info, "slurm_nodelist", "?"));
+}
+
 void pk_sysinfo_print(FILE *f, const json_t *info)
 {
     if (!f || !info)
@@ -765,6 +809,7 @@ void pk_sysinfo_print(FILE *f, const json_t *info)
     fprintf(f, " total, ");
     print_bytes(f, json_object_get(info, "mem_available_bytes"));
     fprintf(f, " available\n");
+    print_topology(f, info);
     print_openmp(f, json_object_get(info, "openmp"));
 
     const json_t *mpi = json_object_get(info, "mpi");
