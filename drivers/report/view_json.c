@@ -66,7 +66,7 @@ static json_t *comparisons_json(const struct report_cmp *c, size_t n)
                          x->p->threads, "ranks", x->p->ranks, "baseline_median_s", x->bp->median,
                          "median_s", x->p->median, "change_pct", jnum(x->change_pct), "p_value",
                          x->p_value, "exact", x->exact, "verdict", x->verdict, "provenance_diff",
-                         pk__report_prov_diff_json(x->b->prov, x->g->prov)));
+                         pk__report_prov_diff_json(x->bp->prov, x->p->prov)));
     }
     return a;
 }

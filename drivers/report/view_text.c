@@ -128,7 +128,8 @@ static void print_provenance_notes(const struct report_set *s)
             }
 }
 
-static void print_comparison_rows(const struct report_cmp *c, size_t n, bool markdown)
+static void print_comparison_rows(const struct report_cmp *c, size_t n, bool markdown,
+                                  double alpha)
 {
     for (size_t i = 0; i < n; i++) {
         const struct report_cmp *x = &c[i];
@@ -142,7 +143,7 @@ static void print_comparison_rows(const struct report_cmp *c, size_t n, bool mar
             printf("  %5d   B%-3d %7d %-7s %13.5g %11.5g %+8.1f%% %8.4f  %s%s\n", x->g->id,
                    x->b->id, x->p->workers, txr, x->bp->median, x->p->median, x->change_pct,
                    x->p_value, x->verdict,
-                   x->p_value >= PK_REPORT_ALPHA && !pk__report_detectable(x->p->n, x->bp->n)
+                   x->p_value >= alpha && !pk__report_detectable(x->p->n, x->bp->n, alpha)
                        ? " (too few repetitions to ever reach alpha)"
                        : "");
     }
@@ -159,25 +160,27 @@ static void print_slower_diffs(const struct report_cmp *c, size_t n, bool markdo
             continue;
         printf("%sgroup %d is slower than baseline group B%d; provenance that differs:\n",
                markdown ? "\n" : "# ", c[i].g->id, c[i].b->id);
-        if (pk__report_prov_diff(stdout, markdown ? "- " : "#   ", c[i].b->prov, c[i].g->prov) == 0)
+        if (pk__report_prov_diff(stdout, markdown ? "- " : "#   ", c[i].bp->prov, c[i].p->prov) ==
+            0)
             printf("%snothing recorded differs (same build and machine facts)\n",
                    markdown ? "- " : "#   ");
     }
 }
 
-static void print_comparisons_text(const struct report_cmp *c, size_t n, bool markdown)
+static void print_comparisons_text(const struct report_cmp *c, size_t n, bool markdown,
+                                   double alpha)
 {
     if (markdown)
         printf("### Baseline comparison (Mann-Whitney, alpha = %.2f)\n\n| group | baseline "
                "group | workers | threads x ranks | baseline median (s) | median (s) | change "
                "| p-value | verdict |\n|---:|---:|---:|:---|---:|---:|---:|---:|:---|\n",
-               PK_REPORT_ALPHA);
+               alpha);
     else
         printf("\n# baseline comparison (Mann-Whitney rank test, two-sided, alpha = %.2f)\n"
                "# %5s %5s %7s %-7s %13s %11s %9s %8s  %s\n",
-               PK_REPORT_ALPHA, "group", "base", "workers", "txr", "base_median_s", "median_s",
+               alpha, "group", "base", "workers", "txr", "base_median_s", "median_s",
                "change", "p_value", "verdict");
-    print_comparison_rows(c, n, markdown);
+    print_comparison_rows(c, n, markdown, alpha);
     print_slower_diffs(c, n, markdown);
 }
 
@@ -199,7 +202,7 @@ void pk__report_print_table(const struct report_set *now, const struct report_se
                b->id, b->kernel, pk__report_mode_text(b), b->size, b->host, b->commit, b->compiler,
                b->flags, b->mpi);
     }
-    print_comparisons_text(c, nc, false);
+    print_comparisons_text(c, nc, false, o->alpha);
 }
 
 static void print_group_markdown(const struct report_group *g, const struct report_opts *o)
@@ -242,5 +245,5 @@ void pk__report_print_markdown(const struct report_set *now, const struct report
     for (size_t gi = 0; gi < now->n; gi++)
         print_group_markdown(&now->g[gi], o);
     if (o->nbaseline)
-        print_comparisons_text(c, nc, true);
+        print_comparisons_text(c, nc, true, o->alpha);
 }
