@@ -44,6 +44,18 @@ static void text(FILE *f, const char *s)
     pk__report_xml_text(f, s);
 }
 
+/* A value as code; an empty one said so (an empty element is no content at all). */
+static void code(FILE *f, const char *s)
+{
+    if (!*s) {
+        fputs("<em>(empty)</em>", f);
+        return;
+    }
+    fputs("<code>", f);
+    text(f, s);
+    fputs("</code>", f);
+}
+
 static void html_num(FILE *f, const char *fmt, double v)
 {
     if (isfinite(v))
@@ -73,13 +85,13 @@ static void file_list(FILE *f, const char *label, char *const *files, size_t n)
 static void diff_li(void *ctx, const char *key, const char *a, const char *b)
 {
     FILE *f = ctx;
-    fprintf(f, "<li><code>");
-    text(f, key);
-    fprintf(f, "</code>: <code>");
-    text(f, a);
-    fprintf(f, "</code> (baseline) &rarr; <code>");
-    text(f, b);
-    fprintf(f, "</code></li>\n");
+    fprintf(f, "<li>");
+    code(f, key);
+    fprintf(f, ": ");
+    code(f, a);
+    fprintf(f, " (baseline) &rarr; ");
+    code(f, b);
+    fprintf(f, "</li>\n");
 }
 
 static void comparison_row(FILE *f, const struct report_cmp *x)
@@ -242,11 +254,11 @@ static void prov_row(void *ctx, const char *key, const char *absent, const char 
 {
     (void)absent;
     FILE *f = ctx;
-    fprintf(f, "<tr><td class=\"l\"><code>");
-    text(f, key);
-    fprintf(f, "</code></td><td class=\"l\"><code>");
-    text(f, v);
-    fprintf(f, "</code></td></tr>\n");
+    fprintf(f, "<tr><td class=\"l\">");
+    code(f, key);
+    fprintf(f, "</td><td class=\"l\">");
+    code(f, v);
+    fprintf(f, "</td></tr>\n");
 }
 
 static void group_section(FILE *f, const struct report_group *g, const struct report_opts *o)
@@ -259,17 +271,16 @@ static void group_section(FILE *f, const struct report_group *g, const struct re
     fprintf(f, "%s</h2>\n", g->weak ? " per worker" : "");
     const char *exp = g->scale ? json_string_value(json_object_get(g->scale, "experiment")) : NULL;
     if (exp) {
-        fprintf(f, "<p>Experiment <code>");
-        text(f, exp);
-        fprintf(f, "</code>, %zu records.</p>\n", g->records);
+        fprintf(f, "<p>Experiment ");
+        code(f, exp);
+        fprintf(f, ", %zu records.</p>\n", g->records);
     }
     const char *keys[] = {"host", "commit", "compiler", "flags", "MPI"};
     const char *vals[] = {g->host, g->commit, g->compiler, g->flags, g->mpi};
     fprintf(f, "<p>");
     for (size_t i = 0; i < 5; i++) {
-        fprintf(f, "%s%s <code>", i ? "; " : "", keys[i]);
-        text(f, vals[i]);
-        fprintf(f, "</code>");
+        fprintf(f, "%s%s ", i ? "; " : "", keys[i]);
+        code(f, vals[i]);
     }
     fprintf(f, "</p>\n");
     if (g->pt[g->base].workers != 1)
