@@ -338,7 +338,8 @@ int pk_cmd_report(int argc, char **argv, const struct pk_comm *c)
     }
     struct pk_args args = {0};
     int status = parse(argc, argv, c, &o, &args);
-    if (status != PK_EXIT_OK) {
+    if (status != PK_EXIT_OK) { /* the operands too: a combination can fail after parsing */
+        pk_args_free(&args);
         free(o.baseline);
         return pk_opts_exit(status);
     }
