@@ -113,25 +113,30 @@ static double model_at(const struct report_group *g, int what, double w)
     return what == 1 ? s : s / (w / g->pt[g->base].workers);
 }
 
+/* The curve of fn over the x range, less where it leaves the frame (the ideal speedup may rise
+ * above the predictions' range): clamped, it would run along the top border. The curves are
+ * monotone, so what is left is one piece. */
+static void curve(FILE *f, const struct frame *fr, const struct report_group *g, int what,
+                  const char *cls, double (*fn)(const struct report_group *, int, double))
+{
+    double w0 = exp2(fr->lx0), w1 = exp2(fr->lx1);
+    fprintf(f, "<polyline class=\"%s\" points=\"", cls);
+    for (int i = 0, n = 0; i <= 48; i++) {
+        double w = w0 * pow(w1 / w0, i / 48.0), y = fn(g, what, w);
+        if (y >= 0 && y <= fr->y1)
+            fprintf(f, "%s%.1f,%.1f", n++ ? " " : "", px(fr, w), py(fr, y));
+    }
+    fprintf(f, "\"/>\n");
+}
+
 /* The ideal line, the model curve over the whole range and its predicted points. */
 static void lines(FILE *f, const struct frame *fr, const struct report_group *g, int what,
                   const struct report_prediction *pr, size_t np, bool model)
 {
-    double w0 = exp2(fr->lx0), w1 = exp2(fr->lx1);
-    fprintf(f, "<polyline class=\"ideal\" points=\"");
-    for (int i = 0; i <= 32; i++) {
-        double w = w0 * pow(w1 / w0, i / 32.0);
-        fprintf(f, "%s%.1f,%.1f", i ? " " : "", px(fr, w), py(fr, ideal_at(g, what, w)));
-    }
-    fprintf(f, "\"/>\n");
+    curve(f, fr, g, what, "ideal", ideal_at);
     if (!model)
         return;
-    fprintf(f, "<polyline class=\"model\" points=\"");
-    for (int i = 0; i <= 48; i++) {
-        double w = w0 * pow(w1 / w0, i / 48.0);
-        fprintf(f, "%s%.1f,%.1f", i ? " " : "", px(fr, w), py(fr, model_at(g, what, w)));
-    }
-    fprintf(f, "\"/>\n");
+    curve(f, fr, g, what, "model", model_at);
     for (size_t i = 0; i < np; i++) {
         double v = what == 1 ? pr[i].speedup : pr[i].efficiency;
         fprintf(f,

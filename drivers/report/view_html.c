@@ -162,10 +162,11 @@ static void slower_diffs(FILE *f, const struct report_cmp *c, size_t nc,
 static void verdict_section(FILE *f, const struct report_cmp *c, size_t nc,
                             const struct report_opts *o)
 {
-    size_t regressed = 0, slower = 0;
+    size_t regressed = 0, slower = 0, approx = 0;
     for (size_t i = 0; i < nc; i++) {
         regressed += c[i].regressed;
         slower += strcmp(c[i].verdict, "slower") == 0;
+        approx += !c[i].exact;
     }
     fprintf(f, "<section id=\"verdict\"><h2>Verdict against the baseline</h2>\n");
     if (o->gate && regressed)
@@ -188,8 +189,10 @@ static void verdict_section(FILE *f, const struct report_cmp *c, size_t nc,
                "<th>p</th><th class=\"l\">verdict</th></tr>\n");
     for (size_t i = 0; i < nc; i++)
         comparison_row(f, &c[i]);
-    fprintf(f, "</table></div>\n<p>* p from the normal approximation (ties or many "
-               "repetitions); otherwise exact.</p>\n");
+    fprintf(f, "</table></div>\n");
+    if (approx)
+        fprintf(f, "<p>* p from the normal approximation (ties, or more than 40 repetitions in "
+                   "all); the others are exact.</p>\n");
     slower_diffs(f, c, nc, o);
     fprintf(f, "</section>\n");
 }
