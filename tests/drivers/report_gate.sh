@@ -70,6 +70,8 @@ gate)
     grep_in "$work/stderr" "--junit $work/out/j.xml needs --baseline FILE"
     run 2 "$in/gate_slow.jsonl" --baseline "$base" --html "$base"
     grep_in "$work/stderr" "--html '$base' would overwrite --baseline"
+    run 2 "$in/gate_slow.jsonl" --baseline "$base" --html "$work/out/x" --junit "$work/out/x"
+    grep_in "$work/stderr" "would overwrite"
     no_temp ""
     ;;
 junit)
@@ -160,6 +162,8 @@ def check(path):
     assert any(a.get("name") == "viewport" and "width=device-width" in a.get("content", "")
                for a in metas), metas
     return p, names, "".join(p.text)
+raw = open(sys.argv[1], encoding="utf-8").read().lower()
+assert "url(" not in raw and "@import" not in raw and "<link" not in raw, "something fetched"
 p, names, text = check(sys.argv[1])
 assert names.count("svg") == 6, names.count("svg")  # three plots per group, two groups
 assert "b" not in names, "a file name became markup"
@@ -173,6 +177,9 @@ p, names, text = check(sys.argv[2])
 assert names.count("svg") == 3 and "Verdict" not in text
 print("html ok")
 PY
+    # a write that fails (a full device) is exit 1, named
+    run 1 "$in/ideal.jsonl" --html /dev/full
+    grep_in "$work/stderr" "--html"
     if command -v tidy >/dev/null; then
         for f in r plain; do
             tidy -errors -q "$work/out/$f.html" || fail "tidy: $f.html has errors or warnings"
