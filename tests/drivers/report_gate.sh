@@ -40,6 +40,10 @@ gate)
     [[ $(grep -c 'no significant change' "$work/stdout") == 3 ]] || fail "noise judged significant"
     run 0 "$in/gate_fast.jsonl" --baseline "$base" --fail-on-regression 10
     [[ $(grep -c -- '-30.0% .*faster' "$work/stdout") == 3 ]] || fail "speedup not faster"
+    # a faster point's provenance is named too, every key (the 8-worker point has no match)
+    run 0 "$base" --baseline "$in/gate_slow.jsonl" --fail-on-regression 10
+    grep_in "$work/stdout" "# group 1 against baseline group B1 (not slower); provenance that differs:"
+    grep_in "$work/stdout" "#   machine.governor: 'powersave' (baseline) -> '(absent)'"
     run 0 "$in/gate_small.jsonl" --baseline "$base" --fail-on-regression 10 # significant, 5%
     run 4 "$in/gate_small.jsonl" --baseline "$base" --fail-on-regression 4.5
     # the same gate with the JSON view says which points regressed
