@@ -5,8 +5,8 @@
  * fraction; an Amdahl (strong) or Gustafson (weak) least-squares fit with the serial fraction's
  * error; and speedups the fit predicts at larger counts, marked as a model. Output as a table,
  * CSV, Markdown or JSON, plus gnuplot plots. --baseline compares against another set of records
- * point by point with the Mann-Whitney rank test and lists what differs in the provenance of a
- * point that got slower; --fail-on-regression turns that into a verdict a CI job acts on (exit
+ * point by point with the Mann-Whitney rank test and names what differs in provenance (every
+ * key); --fail-on-regression turns that into a verdict a CI job acts on (exit
  * 4), --junit writes it as JUnit XML and --html writes the whole report as one page.
  *
  * This file is the command: parse -> load -> analyse -> emit. The phases live in report/ (see
@@ -145,7 +145,7 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct report_o
         {"baseline", 0, PK_OPT_PATH, &bl, "FILE",
          "compare with these records (repeatable): per point present in both,\n"
          "the change of the median, the Mann-Whitney p-value, and a verdict at\n"
-         "alpha = 0.05; for a point that got slower, what differs in provenance",
+         "alpha (0.05); every provenance key that differs, baseline -> now",
          .check = add_baseline},
         {"fail-on-regression", 0, PK_OPT_REAL, &o->fail_pct, "PCT",
          "with --baseline: exit 4 when a point is slower by at least PCT percent\n"

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* parkit report, baseline: every point measured in both sets (same kernel, mode, size, threads
  * and ranks) is compared with the two-sided Mann-Whitney rank test, which assumes nothing about
- * the distribution of the times; and for a point that got slower, the provenance facts that
- * differ (build, machine, binding) say what might explain it. Provenance is compared key by key,
+ * the distribution of the times; and the provenance facts that differ (build, machine, binding)
+ * say what might explain a change. Provenance is compared key by key,
  * whatever keys the records carry, point against point (the first record of each). */
 #include "commands.h"
 #include "report.h"
