@@ -264,6 +264,27 @@ static void prov_row(void *ctx, const char *key, const char *absent, const char 
     fprintf(f, "</td></tr>\n");
 }
 
+/* What the sweep says of itself: the text members of the first record's "scale" block (the
+ * experiment id, mode, a command line...), whatever they are; its numbers vary by point. */
+static void experiment(FILE *f, const struct report_group *g)
+{
+    fprintf(f, "<p>%zu records", g->records);
+    const char *key;
+    json_t *v;
+    json_object_foreach(g->scale, key, v)
+    {
+        if (!json_is_string(v) && !json_is_array(v))
+            continue;
+        char *t = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        fputs("; ", f);
+        text(f, key);
+        fputc(' ', f);
+        code(f, t ? t : json_is_string(v) ? json_string_value(v) : "?");
+        free(t);
+    }
+    fprintf(f, ".</p>\n");
+}
+
 static void group_section(FILE *f, const struct report_group *g, const struct report_opts *o)
 {
     fprintf(f, "<section id=\"group-%d\"><h2>Group %d: <code>", g->id, g->id);
@@ -272,12 +293,7 @@ static void group_section(FILE *f, const struct report_group *g, const struct re
             pk__report_mode_text(g));
     text(f, g->size);
     fprintf(f, "%s</h2>\n", g->weak ? " per worker" : "");
-    const char *exp = g->scale ? json_string_value(json_object_get(g->scale, "experiment")) : NULL;
-    if (exp) {
-        fprintf(f, "<p>Experiment ");
-        code(f, exp);
-        fprintf(f, ", %zu records.</p>\n", g->records);
-    }
+    experiment(f, g);
     const char *keys[] = {"host", "commit", "compiler", "flags", "MPI"};
     const char *vals[] = {g->host, g->commit, g->compiler, g->flags, g->mpi};
     fprintf(f, "<p>");

@@ -124,7 +124,10 @@ PY
     grep_in "$work/stderr" "--junit"
     ;;
 html)
-    run 4 "$in/gate_slow.jsonl" "$in/weak.jsonl" --baseline "$odd" --fail-on-regression 10 \
+    # a sweep's own words (experiment id, a command line) are text, never markup
+    sed 's|"experiment":"synthetic"|"experiment":"<i>exp</i> \&amp; co","command":["python3","-c","print(\\"<script>\\")"]|' \
+        "$in/weak.jsonl" > "$work/weak.jsonl"
+    run 4 "$in/gate_slow.jsonl" "$work/weak.jsonl" --baseline "$odd" --fail-on-regression 10 \
         --html "$work/out/r.html"
     run 0 "$in/ideal.jsonl" --html "$work/out/plain.html"
     no_temp "$(printf 'plain.html\nr.html')"
@@ -170,7 +173,9 @@ raw = open(sys.argv[1], encoding="utf-8").read().lower()
 assert "url(" not in raw and "@import" not in raw and "<link" not in raw, "something fetched"
 p, names, text = check(sys.argv[1])
 assert names.count("svg") == 6, names.count("svg")  # three plots per group, two groups
-assert "b" not in names, "a file name became markup"
+assert "b" not in names and "i" not in names, "user text became markup"
+assert "experiment <i>exp</i> &amp; co" in text, "the experiment id is not shown as text"
+assert 'command ["python3","-c","print(\\"<script>\\")"]' in text, "the command line is not text"
 assert 'x <b>&amp;"\'\ufffd.jsonl' in text, "the odd file name is not shown as text"
 for want in ["FAIL (exit 4): 3 of 3 points slower by at least 10%", "CPU B <&> \"q\"",
              "powersave", "Predictions of the model, not measurements", "(model)",
