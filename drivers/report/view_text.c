@@ -227,12 +227,12 @@ static void print_comparisons_text(const struct report_cmp *c, size_t n, bool ma
                                    double alpha)
 {
     if (markdown)
-        printf("### Baseline comparison (Mann-Whitney, alpha = %.2f)\n\n| group | baseline "
+        printf("### Baseline comparison (Mann-Whitney, alpha = %g)\n\n| group | baseline "
                "group | workers | threads x ranks | baseline median (s) | median (s) | change "
                "| p-value | verdict |\n|---:|---:|---:|:---|---:|---:|---:|---:|:---|\n",
                alpha);
     else
-        printf("\n# baseline comparison (Mann-Whitney rank test, two-sided, alpha = %.2f)\n"
+        printf("\n# baseline comparison (Mann-Whitney rank test, two-sided, alpha = %g)\n"
                "# %5s %5s %7s %-7s %13s %11s %9s %8s  %s\n",
                alpha, "group", "base", "workers", "txr", "base_median_s", "median_s",
                "change", "p_value", "verdict");

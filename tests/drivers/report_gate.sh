@@ -34,6 +34,8 @@ gate)
     run 4 "$in/gate_slow.jsonl" --baseline "$base" --fail-on-regression 29.9
     run 0 "$in/gate_slow.jsonl" --baseline "$base" --fail-on-regression 30.1 # below PCT
     run 0 "$in/gate_slow.jsonl" --baseline "$base" --fail-on-regression 10 --alpha 0.005
+    grep_in "$work/stdout" "two-sided, alpha = 0.005)"
+    [[ $(grep -c 'no significant change' "$work/stdout") == 3 ]] || fail "alpha not applied"
     run 0 "$in/gate_slow.jsonl" --baseline "$base" # no gate: the report alone
     [[ ! -s $work/stderr ]] || fail "no gate, yet stderr"
     run 0 "$in/gate_noise.jsonl" --baseline "$base" --fail-on-regression 10
