@@ -21,7 +21,7 @@ static const char css[] =
     ".scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}"
     "table{border-collapse:collapse;font-size:.88rem;margin:.5rem 0}"
     "th,td{padding:.25rem .5rem;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}"
-    "th{background:#f3f3f3}td.l,th.l{text-align:left;white-space:normal}"
+    "th{background:#f3f3f3}td.l,th.l{text-align:left;white-space:normal;min-width:9rem}"
     ".plots{display:grid;grid-template-columns:repeat(auto-fit,minmax(17rem,1fr));gap:.8rem}"
     "figure{margin:0}figcaption{font-size:.85rem;color:#555}"
     "svg{width:100%;height:auto;font-size:11px;background:#fcfcfc}"

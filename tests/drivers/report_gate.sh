@@ -85,7 +85,11 @@ junit)
     run 0 "$in/gate_noise.jsonl" --baseline "$base" --fail-on-regression 10 --junit "$work/out/noise.xml"
     # without the gate, any significant slowdown fails its case, and the status stays 0
     run 0 "$in/gate_small.jsonl" --baseline "$base" --junit "$work/out/small.xml"
-    no_temp "$(printf 'ci.xml\nnoise.xml\nsmall.xml')"
+    # two baseline groups of one experiment (two hosts), and two groups in the records: every
+    # case keeps a name of its own
+    run 0 "$in/ideal.jsonl" --baseline "$in/mixed.jsonl" --junit "$work/out/hosts.xml"
+    run 0 "$in/mixed.jsonl" --baseline "$in/ideal.jsonl" --junit "$work/out/groups.xml"
+    no_temp "$(printf 'ci.xml\ngroups.xml\nhosts.xml\nnoise.xml\nsmall.xml')"
     python3 - "$work/out" "$odd" <<'PY'
 import os, sys, xml.etree.ElementTree as ET
 out, odd = sys.argv[1], os.fsdecode(sys.argv[2].encode("utf-8", "surrogateescape"))
@@ -118,6 +122,11 @@ assert all("no significant change" in c.find("system-out").text for c in cases)
 s, cases = suite("small.xml")
 assert (s.get("tests"), s.get("failures")) == ("3", "3"), s.attrib
 assert "+5.0%" in cases[0].find("failure").get("message")
+for name, want in (("hosts.xml", "1x1 vs baseline group B2"), ("groups.xml", "1x1 (group 2)")):
+    s, cases = suite(name)
+    names = [c.get("name") for c in cases]
+    assert len(names) == 8 and len(set(names)) == 8, names
+    assert "sumsq:range strong size 1000000 " + want in names, names
 print("junit ok")
 PY
     # a directory is refused before anything is read; an unwritable place leaves nothing
