@@ -103,7 +103,9 @@ def read_description(ddir, key):
 
 
 EXIT = [("0", "success, result verified"), ("1", "runtime failure (I/O, memory, MPI)"),
-        ("2", "usage error (bad option or value)"), ("3", "verification failed")]
+        ("2", "usage error (bad option or value)"), ("3", "verification failed"),
+        ("4", "regression: \\fBparkit report \\-\\-fail\\-on\\-regression\\fR found a point slower by at "
+         "least PCT percent with Mann\\-Whitney p < alpha")]
 
 ENV = [("OMP_NUM_THREADS", "the OpenMP threads per rank when \\-\\-threads is not given "
         "(default: all cores)."),

@@ -5,8 +5,9 @@
  * fraction; an Amdahl (strong) or Gustafson (weak) least-squares fit with the serial fraction's
  * error; and speedups the fit predicts at larger counts, marked as a model. Output as a table,
  * CSV, Markdown or JSON, plus gnuplot plots. --baseline compares against another set of records
- * point by point with the Mann-Whitney rank test and lists what differs in the provenance of a
- * point that got slower.
+ * point by point with the Mann-Whitney rank test and names what differs in provenance (every
+ * key); --fail-on-regression turns that into a verdict a CI job acts on (exit
+ * 4), --junit writes it as JUnit XML and --html writes the whole report as one page.
  *
  * This file is the command: parse -> load -> analyse -> emit. The phases live in report/ (see
  * report/report.h). */
@@ -37,7 +38,18 @@ static const char description[] =
     "A bad record (invalid or truncated JSON, wrong types, unknown kernel, failed verification)\n"
     "is reported as FILE:LINE and skipped; the report of the good ones still appears and the\n"
     "exit status is 1. A missing or empty file is a usage error (2). Without gnuplot, --plots\n"
-    "exits 1 after the tables.\n";
+    "exits 1 after the tables.\n"
+    "\n"
+    "With --baseline, provenance is compared key by key, whatever keys the records carry (nested\n"
+    "keys dotted: machine.host), and every key that differs is named, baseline -> now.\n"
+    "--fail-on-regression PCT is the gate of a CI job: the exit status is 4 when a point is\n"
+    "slower than the baseline by at least PCT percent (of the median) and the Mann-Whitney test\n"
+    "gives p < alpha; faster points and changes it cannot tell from noise pass (exit 0). Each\n"
+    "regression is named on stderr. A bad record or a failed write (exit 1) takes precedence.\n"
+    "--junit writes one test case per point (failed: a regression; skipped: no baseline point;\n"
+    "without --fail-on-regression any significant slowdown fails its case, the exit status\n"
+    "staying 0). --html writes one self-contained page (inline SVG, no script, nothing fetched)\n"
+    "with the tables, plots, fit, verdicts and provenance, readable on a phone.\n";
 
 /* --format: report's own choices (it adds markdown to the shared table, csv, json). "md" is an
  * older spelling of markdown, kept. */
@@ -60,6 +72,25 @@ static int add_baseline(const struct pk_opt *opt, const char *text, struct pk_er
     return PK_OK;
 }
 
+static int check_pct(const struct pk_opt *opt, const char *text, struct pk_err *err)
+{
+    if (*(const double *)opt->dest > 0)
+        return PK_OK;
+    return pk_fail(err, PK_EINVAL, "--%s expects a percentage above 0 like 10, got '%s'",
+                   opt->name, text);
+}
+
+static int check_alpha(const struct pk_opt *opt, const char *text, struct pk_err *err)
+{
+    double a = *(const double *)opt->dest;
+    if (a > 0 && a < 1)
+        return PK_OK;
+    return pk_fail(err, PK_EINVAL,
+                   "--%s expects a significance level between 0 and 1 (both excluded) like "
+                   "0.05, got '%s'",
+                   opt->name, text);
+}
+
 static int check_predict(const struct pk_opt *opt, const char *text, struct pk_err *err)
 {
     const struct pk_count_list *l = opt->dest;
@@ -70,19 +101,68 @@ static int check_predict(const struct pk_opt *opt, const char *text, struct pk_e
                    PK_REPORT_MAX_PREDICT, text);
 }
 
+/* Options that need --baseline, and output files that would replace an input. Returns an exit
+ * status, the usage error printed. */
+static int check_combination(const struct pk_comm *c, const struct report_opts *o, bool alpha)
+{
+    char pct[32];
+    snprintf(pct, sizeof pct, "%g", o->fail_pct);
+    const char *needy[][2] = {{"--fail-on-regression", o->gate ? pct : NULL},
+                              {"--junit", o->junit},
+                              {"--alpha", alpha ? "given" : NULL}};
+    for (size_t i = 0; i < 3 && !o->nbaseline; i++)
+        if (needy[i][1]) {
+            if (i == 2)
+                pk_error(c, false, "report", "--alpha %g needs --baseline FILE (the records to "
+                         "compare with)", o->alpha);
+            else
+                pk_error(c, false, "report", "%s %s needs --baseline FILE (the records to "
+                         "compare with)", needy[i][0], needy[i][1]);
+            return PK_EXIT_USAGE;
+        }
+    int status = pk_cli_distinct(c, "report", "--junit", o->junit, "--html", o->html);
+    for (size_t i = 0; i < o->nfiles && status == PK_EXIT_OK; i++) {
+        status = pk_cli_distinct(c, "report", "--junit", o->junit, "FILE", o->files[i]);
+        if (status == PK_EXIT_OK)
+            status = pk_cli_distinct(c, "report", "--html", o->html, "FILE", o->files[i]);
+    }
+    for (size_t i = 0; i < o->nbaseline && status == PK_EXIT_OK; i++) {
+        status = pk_cli_distinct(c, "report", "--junit", o->junit, "--baseline", o->baseline[i]);
+        if (status == PK_EXIT_OK)
+            status = pk_cli_distinct(c, "report", "--html", o->html, "--baseline", o->baseline[i]);
+    }
+    return status;
+}
+
 /* Fills o (its baseline array allocated by the caller); on PK_EXIT_OK *args holds the files. */
 static int parse(int argc, char **argv, const struct pk_comm *c, struct report_opts *o,
                  struct pk_args *args)
 {
     struct baselines bl = {.o = o};
     struct pk_count_list predict = {0};
-    int format = 0;
+    int format = 0, gate = 0, alpha = 0;
     const struct pk_opt table[] = {
         {"baseline", 0, PK_OPT_PATH, &bl, "FILE",
          "compare with these records (repeatable): per point present in both,\n"
          "the change of the median, the Mann-Whitney p-value, and a verdict at\n"
-         "alpha = 0.05; for a point that got slower, what differs in provenance",
+         "alpha (0.05); every provenance key that differs, baseline -> now",
          .check = add_baseline},
+        {"fail-on-regression", 0, PK_OPT_REAL, &o->fail_pct, "PCT",
+         "with --baseline: exit 4 when a point is slower by at least PCT percent\n"
+         "with Mann-Whitney p < alpha (faster and insignificant changes pass)",
+         .rmin = 0, .rmax = 1e6, .check = check_pct, .tag = &gate, .tag_value = 1},
+        {"alpha", 0, PK_OPT_REAL, &o->alpha, "A",
+         "with --baseline: the significance level of the comparison and of\n"
+         "--fail-on-regression, in (0, 1) (default 0.05)",
+         .rmin = 0, .rmax = 1, .check = check_alpha, .tag = &alpha, .tag_value = 1},
+        {"junit", 0, PK_OPT_PATH, &o->junit, "FILE",
+         "with --baseline: JUnit XML, one test case per point, a regression failing\n"
+         "its case with the change, p and the provenance that differs",
+         .check = pk_opt_output_file},
+        {"html", 0, PK_OPT_PATH, &o->html, "FILE",
+         "the report as one self-contained HTML page: tables, SVG plots, the fit\n"
+         "and its predictions, verdicts and provenance (no script)",
+         .check = pk_opt_output_file},
         {"format", 0, PK_OPT_ENUM, &format, "F",
          "table (default), csv (a header row, then one row per point, model\n"
          "prediction and comparison), markdown (or md) or json",
@@ -100,7 +180,8 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct report_o
     /* No shared option: report reads records, it neither times, verifies nor records a run. */
     const struct pk_cmd_spec spec = {
         .name = "report",
-        .synopsis = "FILE... [--baseline FILE]... [--format F] [--plots DIR] [--predict LIST]",
+        .synopsis = "FILE... [--baseline FILE]... [--fail-on-regression PCT] [--alpha A] "
+                    "[--junit FILE] [--html FILE] [--format F] [--plots DIR] [--predict LIST]",
         .summary = "Scaling report of records: speedup, efficiency, Amdahl/Gustafson fits, plots, "
                    "baseline.",
         .description = description,
@@ -117,6 +198,8 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct report_o
         o->npredict = predict.n;
         o->files = args->operand;
         o->nfiles = args->noperands;
+        o->gate = gate;
+        status = check_combination(c, o, alpha);
     }
     pk_count_list_free(&predict);
     return status;
@@ -135,7 +218,7 @@ static int load_and_analyse(const struct report_opts *o, struct report_set *now,
     if (status != PK_EXIT_OK)
         return status;
     if (pk__report_analyse(now) != PK_OK || pk__report_analyse(base) != PK_OK ||
-        (o->nbaseline && pk__report_compare(now, base, cmp, ncmp) != PK_OK)) {
+        (o->nbaseline && pk__report_compare(now, base, o->alpha, cmp, ncmp) != PK_OK)) {
         pk_error(NULL, false, "report", "out of memory");
         return PK_EXIT_RUNTIME;
     }
@@ -169,11 +252,58 @@ static int emit(const struct report_opts *o, const struct report_set *now,
     return PK_EXIT_OK;
 }
 
-/* After the analysis: the views, the plots, and the status the bad records leave. */
-static int finish(const struct pk_comm *c, const struct report_opts *o, struct report_set *now,
-                  const struct report_set *base, const struct report_cmp *cmp, size_t ncmp)
+/* The gate's verdict on stderr: each regression named. Returns PK_EXIT_REGRESSION or OK. */
+static int gate_verdict(const struct pk_comm *c, const struct report_opts *o,
+                        const struct report_cmp *cmp, size_t ncmp, size_t regressed)
 {
+    if (ncmp == 0) {
+        pk_error(c, false, "report", "--fail-on-regression: no point is in both the records and "
+                 "the baseline: nothing to compare");
+        return PK_EXIT_RUNTIME;
+    }
+    for (size_t i = 0; i < ncmp; i++) {
+        if (!cmp[i].regressed)
+            continue;
+        char name[256], *msg = pk__report_cmp_message(&cmp[i], o);
+        pk__report_point_name(cmp[i].g, cmp[i].p, name, sizeof name);
+        fprintf(stderr, "parkit report: %s (group %d): %s\n", name, cmp[i].g->id,
+                msg ? msg : "regression");
+        free(msg);
+    }
+    if (!regressed)
+        return PK_EXIT_OK;
+    fprintf(stderr,
+            "parkit report: regression: %zu of %zu %s slower by at least %g%% with p < %g "
+            "(exit 4)\n",
+            regressed, ncmp, pk_plural(ncmp, "point", "points"), o->fail_pct, o->alpha);
+    return PK_EXIT_REGRESSION;
+}
+
+/* --junit and --html. Returns an exit status. */
+static int write_files(const struct report_opts *o, const struct report_set *now,
+                       const struct report_set *base, const struct report_cmp *cmp, size_t ncmp)
+{
+    int status = PK_EXIT_OK;
+    if (o->junit)
+        status = pk__report_write_junit(now, cmp, ncmp, o);
+    if (o->html) {
+        int h = pk__report_write_html(now, base, cmp, ncmp, o);
+        status = status == PK_EXIT_OK ? h : status;
+    }
+    return status;
+}
+
+/* After the analysis: the views, the files, the plots, the gate, and the status the bad records
+ * leave (a runtime failure outranks a regression: the gate judged incomplete data). */
+static int finish(const struct pk_comm *c, const struct report_opts *o, struct report_set *now,
+                  const struct report_set *base, struct report_cmp *cmp, size_t ncmp)
+{
+    size_t regressed = pk__report_gate(cmp, ncmp, o);
     int status = emit(o, now, base, cmp, ncmp);
+    if (now->n) {
+        int w = write_files(o, now, base, cmp, ncmp);
+        status = status == PK_EXIT_OK ? w : status;
+    }
     if (now->n == 0)
         pk_error(c, false, "report", "no good records to report");
     if (o->plots && now->n) {
@@ -189,6 +319,10 @@ static int finish(const struct pk_comm *c, const struct report_opts *o, struct r
     } else if (now->n == 0) {
         status = PK_EXIT_RUNTIME;
     }
+    if (o->gate && now->n) {
+        int v = gate_verdict(c, o, cmp, ncmp, regressed);
+        status = status == PK_EXIT_OK ? v : status;
+    }
     return status;
 }
 
@@ -196,7 +330,7 @@ int pk_cmd_report(int argc, char **argv, const struct pk_comm *c)
 {
     if (c->nranks > 1 && c->rank != 0) /* under mpirun by mistake: rank 0 reports alone */
         return PK_EXIT_OK;
-    struct report_opts o = {.format = FMT_TABLE};
+    struct report_opts o = {.format = FMT_TABLE, .alpha = PK_REPORT_ALPHA};
     o.baseline = calloc((size_t)argc + 1, sizeof *o.baseline);
     if (!o.baseline) {
         pk_error(c, false, "report", "out of memory");
@@ -204,7 +338,8 @@ int pk_cmd_report(int argc, char **argv, const struct pk_comm *c)
     }
     struct pk_args args = {0};
     int status = parse(argc, argv, c, &o, &args);
-    if (status != PK_EXIT_OK) {
+    if (status != PK_EXIT_OK) { /* the operands too: a combination can fail after parsing */
+        pk_args_free(&args);
         free(o.baseline);
         return pk_opts_exit(status);
     }

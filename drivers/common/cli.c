@@ -18,7 +18,9 @@ const char pk_exit_help[] = "Exit status:\n"
                             "  0  success, result verified\n"
                             "  1  runtime failure (I/O, memory, MPI)\n"
                             "  2  usage error (bad option or value)\n"
-                            "  3  verification failed\n";
+                            "  3  verification failed\n"
+                            "  4  regression (report --fail-on-regression: a point slower by\n"
+                            "     at least PCT percent with Mann-Whitney p < alpha)\n";
 
 static int bad_count(struct pk_err *err, const char *option, const char *text, const char *why)
 {

@@ -140,8 +140,7 @@ double pk__report_tidy_rel(double v, double other)
     return fabs(v) < 1e-12 * (fabs(v) + fabs(other)) ? 0.0 : v;
 }
 
-/* The fitted model's speedup at `workers`, relative to the group's base point. */
-static double model_speedup(const struct report_group *g, double workers)
+double pk__report_model_speedup(const struct report_group *g, double workers)
 {
     double p0 = g->pt[g->base].workers;
     if (g->weak)
@@ -167,7 +166,7 @@ size_t pk__report_predict(const struct report_group *g, const struct report_opts
     const double *at = o->npredict ? o->predict : dflt;
     size_t n = o->npredict ? o->npredict : 2;
     for (size_t i = 0; i < n; i++) {
-        double sp = model_speedup(g, at[i]);
+        double sp = pk__report_model_speedup(g, at[i]);
         out[i] = (struct report_prediction){
             .workers = at[i],
             .speedup = sp,

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* parkit report, baseline: every point measured in both sets (same kernel, mode, size, threads
  * and ranks) is compared with the two-sided Mann-Whitney rank test, which assumes nothing about
- * the distribution of the times; and for a point that got slower, the provenance facts that
- * differ (build, machine, binding) say what might explain it. */
+ * the distribution of the times; and the provenance facts that differ (build, machine, binding)
+ * say what might explain a change. Provenance is compared key by key,
+ * whatever keys the records carry, point against point (the first record of each). */
 #include "commands.h"
 #include "report.h"
 
@@ -10,43 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The provenance facts compared when a point regressed: path into provenance, label. */
-static const char *const prov_fields[][2] = {
-    {"machine.host", "host"},
-    {"git_commit", "commit"},
-    {"version", "version"},
-    {"compiler", "compiler"},
-    {"c_flags", "flags"},
-    {"build_type", "build type"},
-    {"native", "native"},
-    {"openmp", "OpenMP"},
-    {"mpi", "MPI"},
-    {"gsl", "GSL"},
-    {"gmp", "GMP"},
-    {"jansson", "jansson"},
-    {"machine.cores", "cores"},
-    {"machine.openmp.proc_bind", "proc_bind"},
-    {"machine.openmp.places", "places"},
-    {"machine.openmp.env.OMP_PROC_BIND", "OMP_PROC_BIND"},
-    {"machine.openmp.env.OMP_PLACES", "OMP_PLACES"},
-    {"machine.openmp.env.OMP_WAIT_POLICY", "OMP_WAIT_POLICY"},
-    {"machine.ranks", "binding"},
-};
-enum { NPROV = sizeof prov_fields / sizeof prov_fields[0] };
+/* Momentary readings that differ between any two runs and explain nothing: left out. Load
+ * averages and the like, which do say something about noise, are compared. */
+static const char *const prov_volatile[] = {"machine.mem_available_bytes"};
 
-static const json_t *json_path(const json_t *o, const char *path)
+static bool is_volatile(const char *path)
 {
-    char key[64];
-    while (o && *path) {
-        size_t n = strcspn(path, ".");
-        if (n >= sizeof key)
-            return NULL;
-        memcpy(key, path, n);
-        key[n] = 0;
-        o = json_object_get(o, key);
-        path += n + (path[n] == '.');
-    }
-    return o;
+    for (size_t i = 0; i < sizeof prov_volatile / sizeof prov_volatile[0]; i++)
+        if (strcmp(path, prov_volatile[i]) == 0)
+            return true;
+    return false;
 }
 
 /* The binding as text (malloc'd): the cpusets of every rank and its threads. */
@@ -71,10 +45,9 @@ static char *binding_text(const json_t *ranks)
     return buf;
 }
 
-/* Text of a provenance fact (malloc'd; NULL when out of memory). */
-static char *fact_text(const json_t *prov, const char *path)
+/* Text of a provenance value (malloc'd; NULL when out of memory); NULL v is absent. */
+static char *fact_text(const char *path, const json_t *v)
 {
-    const json_t *v = json_path(prov, path);
     if (!v)
         return strdup("(absent)");
     if (strcmp(path, "machine.ranks") == 0 && json_is_array(v))
@@ -84,22 +57,72 @@ static char *fact_text(const json_t *prov, const char *path)
     return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 }
 
-/* Calls fn(ctx, label, baseline text, now text) for each fact that differs. Returns how many. */
-static int each_diff(const json_t *base, const json_t *now,
-                     void (*fn)(void *ctx, const char *label, const char *a, const char *b),
-                     void *ctx)
+struct walk {
+    const json_t *other; /* the other side's provenance */
+    bool second;         /* walking now's keys: only those the baseline lacks */
+    pk__report_diff_fn fn;
+    void *ctx;
+    int n;
+};
+
+static const json_t *json_path(const json_t *o, const char *path)
 {
-    int n = 0;
-    for (size_t i = 0; i < NPROV; i++) {
-        char *a = fact_text(base, prov_fields[i][0]), *b = fact_text(now, prov_fields[i][0]);
-        if (a && b && strcmp(a, b) != 0) {
-            fn(ctx, prov_fields[i][1], a, b);
-            n++;
-        }
-        free(a);
-        free(b);
+    char key[256];
+    while (o && *path) {
+        size_t n = strcspn(path, ".");
+        if (n >= sizeof key)
+            return NULL;
+        memcpy(key, path, n);
+        key[n] = 0;
+        o = json_object_get(o, key);
+        path += n + (path[n] == '.');
     }
-    return n;
+    return o;
+}
+
+static void diff_leaf(struct walk *w, const char *path, const json_t *v)
+{
+    const json_t *o = json_path(w->other, path);
+    if (is_volatile(path) || (w->second && o))
+        return;
+    char *a = fact_text(path, w->second ? o : v), *b = fact_text(path, w->second ? v : o);
+    if (a && b && strcmp(a, b) != 0) {
+        w->fn(w->ctx, path, a, b);
+        w->n++;
+    }
+    free(a);
+    free(b);
+}
+
+/* Every leaf of o under prefix (objects are walked into; arrays and scalars are leaves). */
+static void walk_object(struct walk *w, const json_t *o, const char *prefix)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)o, key, v)
+    {
+        char path[512];
+        if (snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", key) >=
+                (int)sizeof path ||
+            strchr(key, '.'))
+            continue; /* no provenance key is that deep or dotted; json_path could not find it */
+        const json_t *o2 = json_path(w->other, path);
+        /* an object on both sides is compared key by key, otherwise as one value */
+        if (json_is_object(v) && (!o2 || json_is_object(o2)))
+            walk_object(w, v, path);
+        else
+            diff_leaf(w, path, v);
+    }
+}
+
+int pk__report_prov_each(const json_t *base, const json_t *now, pk__report_diff_fn fn, void *ctx)
+{
+    struct walk w = {.other = now, .fn = fn, .ctx = ctx};
+    walk_object(&w, base, "");
+    w.other = base;
+    w.second = true;
+    walk_object(&w, now, "");
+    return w.n;
 }
 
 struct diff_line {
@@ -121,13 +144,13 @@ static void diff_json(void *ctx, const char *label, const char *a, const char *b
 int pk__report_prov_diff(FILE *out, const char *prefix, const json_t *base, const json_t *now)
 {
     struct diff_line d = {out, prefix};
-    return each_diff(base, now, diff_print, &d);
+    return pk__report_prov_each(base, now, diff_print, &d);
 }
 
 json_t *pk__report_prov_diff_json(const json_t *base, const json_t *now)
 {
     json_t *diff = json_object();
-    each_diff(base, now, diff_json, diff);
+    pk__report_prov_each(base, now, diff_json, diff);
     return diff;
 }
 
@@ -147,14 +170,14 @@ void pk__report_key_diff(const struct report_group *a, const struct report_group
 /* Compares point p of g with point bp of b into x. Returns a pk_status. */
 static int compare_point(const struct report_group *g, const struct report_point *p,
                          const struct report_group *b, const struct report_point *bp,
-                         struct report_cmp *x)
+                         double alpha, struct report_cmp *x)
 {
     *x = (struct report_cmp){.g = g, .b = b, .p = p, .bp = bp};
     double u;
     if (pk_scaling_mann_whitney(p->t, p->n, bp->t, bp->n, &u, &x->p_value, &x->exact) != PK_OK)
         return PK_ENOMEM;
     x->change_pct = 100 * (p->median / bp->median - 1);
-    x->verdict = x->p_value >= PK_REPORT_ALPHA ? "no significant change"
+    x->verdict = x->p_value >= alpha ? "no significant change"
                  : p->median > bp->median      ? "slower"
                                                : "faster";
     return PK_OK;
@@ -162,7 +185,7 @@ static int compare_point(const struct report_group *g, const struct report_point
 
 /* Appends the comparisons of the points g and b share to *c (n entries, capacity *cap). */
 static int compare_groups(const struct report_group *g, const struct report_group *b,
-                          struct report_cmp **c, size_t *n, size_t *cap)
+                          double alpha, struct report_cmp **c, size_t *n, size_t *cap)
 {
     for (size_t k = 0; k < g->npt; k++)
         for (size_t m = 0; m < b->npt; m++) {
@@ -177,14 +200,14 @@ static int compare_groups(const struct report_group *g, const struct report_grou
                 *c = nc;
                 *cap = ncap;
             }
-            if (compare_point(g, p, b, bp, &(*c)[*n]) != PK_OK)
+            if (compare_point(g, p, b, bp, alpha, &(*c)[*n]) != PK_OK)
                 return PK_ENOMEM;
             (*n)++;
         }
     return PK_OK;
 }
 
-int pk__report_compare(const struct report_set *now, const struct report_set *base,
+int pk__report_compare(const struct report_set *now, const struct report_set *base, double alpha,
                        struct report_cmp **out, size_t *nout)
 {
     size_t n = 0, cap = 0;
@@ -193,7 +216,7 @@ int pk__report_compare(const struct report_set *now, const struct report_set *ba
         for (size_t j = 0; j < base->n; j++) {
             if (!pk__report_same_experiment(&now->g[i], &base->g[j]))
                 continue;
-            if (compare_groups(&now->g[i], &base->g[j], &c, &n, &cap) != PK_OK) {
+            if (compare_groups(&now->g[i], &base->g[j], alpha, &c, &n, &cap) != PK_OK) {
                 free(c);
                 *out = NULL;
                 *nout = 0;
@@ -206,8 +229,8 @@ int pk__report_compare(const struct report_set *now, const struct report_set *ba
 }
 
 /* The smallest two-sided p of the exact test is 2 / C(n + m, n) (complete separation). */
-bool pk__report_detectable(size_t n, size_t m)
+bool pk__report_detectable(size_t n, size_t m, double alpha)
 {
     double log_c = lgamma((double)(n + m + 1)) - lgamma((double)(n + 1)) - lgamma((double)(m + 1));
-    return log(2.0) - log_c < log(PK_REPORT_ALPHA);
+    return log(2.0) - log_c < log(alpha);
 }

@@ -18,12 +18,13 @@ struct rec {
     double size_num;
     bool weak, serial, oversub;
     int threads, ranks;
-    const json_t *reps, *prov;
+    const json_t *reps, *prov, *scale;
     const char *host, *commit, *compiler, *flags, *mpi;
 };
 
 static const char *const known_commands[] = {"sumsq", "factsum", "fib",      "transform", "api",
-                                             "fetch", "files",   "pipeline", "resize",    "sleep"};
+                                             "fetch", "files",   "pipeline", "resize",    "sleep",
+                                             "run"}; /* run: scale run's, any program */
 
 void pk__report_set_free(struct report_set *s)
 {
@@ -37,8 +38,11 @@ void pk__report_set_free(struct report_set *s)
         free(g->flags);
         free(g->mpi);
         json_decref(g->prov);
-        for (size_t k = 0; k < g->npt; k++)
+        json_decref(g->scale);
+        for (size_t k = 0; k < g->npt; k++) {
             free(g->pt[k].t);
+            json_decref(g->pt[k].prov);
+        }
         free(g->pt);
     }
     free(s->g);
@@ -231,6 +235,7 @@ static bool parse_record(const json_t *j, struct rec *r, char *why, size_t whyle
         return false;
     const json_t *machine = json_object_get(r->prov, "machine");
     const json_t *scale = json_object_get(j, "scale");
+    r->scale = scale;
     bool ok = scale ? parse_scale(scale, machine, r, why, whylen)
                     : parse_params(json_object_get(j, "params"),
                                    json_string_value(json_object_get(j, "command")), machine, r,
@@ -290,6 +295,7 @@ static struct report_group *group_of(struct report_set *s, const struct rec *r)
     g->flags = dup_or_null(r->flags, &oom);
     g->mpi = dup_or_null(r->mpi, &oom);
     g->prov = json_deep_copy(r->prov);
+    g->scale = r->scale ? json_incref((json_t *)r->scale) : NULL;
     g->order = s->n;
     s->n++; /* counted at once, so pk__report_set_free releases whatever was allocated */
     return oom || !g->prov ? NULL : g;
@@ -305,7 +311,10 @@ static struct report_point *point_of(struct report_group *g, const struct rec *r
         return NULL;
     struct report_point *p = &g->pt[g->npt++];
     *p = (struct report_point){
-        .threads = r->threads, .ranks = r->ranks, .workers = r->threads * r->ranks};
+        .threads = r->threads,
+        .ranks = r->ranks,
+        .workers = r->threads * r->ranks,
+        .prov = json_incref((json_t *)r->prov)};
     memcpy(p->size, r->psize, sizeof p->size);
     return p;
 }

@@ -110,7 +110,7 @@ static void csv_prov_diff(struct pk_csvw *w, const struct report_cmp *x)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (f) {
-        pk__report_prov_diff(f, "", x->b->prov, x->g->prov);
+        pk__report_prov_diff(f, "", x->bp->prov, x->p->prov);
         fclose(f);
     }
     for (char *q = buf; q && *q; q++)

@@ -61,12 +61,13 @@ static json_t *comparisons_json(const struct report_cmp *c, size_t n)
     for (size_t i = 0; i < n; i++) {
         const struct report_cmp *x = &c[i];
         json_array_append_new(
-            a, json_pack("{s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:o, s:f, s:b, s:s, s:o}", "group",
+            a, json_pack("{s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:o, s:f, s:b, s:s, s:b, s:o}", "group",
                          x->g->id, "baseline_group", x->b->id, "workers", x->p->workers, "threads",
                          x->p->threads, "ranks", x->p->ranks, "baseline_median_s", x->bp->median,
                          "median_s", x->p->median, "change_pct", jnum(x->change_pct), "p_value",
-                         x->p_value, "exact", x->exact, "verdict", x->verdict, "provenance_diff",
-                         pk__report_prov_diff_json(x->b->prov, x->g->prov)));
+                         x->p_value, "exact", x->exact, "verdict", x->verdict, "regressed",
+                         x->regressed, "provenance_diff",
+                         pk__report_prov_diff_json(x->bp->prov, x->p->prov)));
     }
     return a;
 }

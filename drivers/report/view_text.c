@@ -4,6 +4,7 @@
 #include "report.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void print_num(FILE *f, const char *fmt, double v, int width)
@@ -128,7 +129,8 @@ static void print_provenance_notes(const struct report_set *s)
             }
 }
 
-static void print_comparison_rows(const struct report_cmp *c, size_t n, bool markdown)
+static void print_comparison_rows(const struct report_cmp *c, size_t n, bool markdown,
+                                  double alpha)
 {
     for (size_t i = 0; i < n; i++) {
         const struct report_cmp *x = &c[i];
@@ -142,43 +144,100 @@ static void print_comparison_rows(const struct report_cmp *c, size_t n, bool mar
             printf("  %5d   B%-3d %7d %-7s %13.5g %11.5g %+8.1f%% %8.4f  %s%s\n", x->g->id,
                    x->b->id, x->p->workers, txr, x->bp->median, x->p->median, x->change_pct,
                    x->p_value, x->verdict,
-                   x->p_value >= PK_REPORT_ALPHA && !pk__report_detectable(x->p->n, x->bp->n)
+                   x->p_value >= alpha && !pk__report_detectable(x->p->n, x->bp->n, alpha)
                        ? " (too few repetitions to ever reach alpha)"
                        : "");
     }
 }
 
-/* For each pair of groups with a slower point, once: what differs in provenance. */
-static void print_slower_diffs(const struct report_cmp *c, size_t n, bool markdown)
+/* The distinct provenance differences of a pair of groups over all its points, as lines. */
+struct diff_set {
+    char **line;
+    size_t n, cap;
+    const char *prefix;
+};
+
+static void diff_add(void *ctx, const char *key, const char *a, const char *b)
 {
+    struct diff_set *d = ctx;
+    char *l = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&l, &len);
+    if (!m)
+        return;
+    fprintf(m, "%s%s: '%s' (baseline) -> '%s'", d->prefix, key, a, b);
+    if (fclose(m) != 0) {
+        free(l);
+        return;
+    }
+    for (size_t i = 0; i < d->n; i++)
+        if (strcmp(d->line[i], l) == 0) {
+            free(l);
+            return;
+        }
+    if (d->n == d->cap) {
+        size_t ncap = d->cap ? 2 * d->cap : 8;
+        char **nl = realloc(d->line, ncap * sizeof *nl);
+        if (!nl) {
+            free(l);
+            return;
+        }
+        d->line = nl;
+        d->cap = ncap;
+    }
+    d->line[d->n++] = l;
+}
+
+/* For each pair of groups compared, once: every provenance fact that differs at any of their
+ * points (a point's first record against the baseline point's). A slower pair says so, and
+ * says when nothing recorded differs. */
+static void print_prov_diffs(const struct report_cmp *c, size_t n, bool markdown)
+{
+    const char *prefix = markdown ? "- " : "#   ";
     for (size_t i = 0; i < n; i++) {
-        bool first = true;
+        bool first = true, slower = false;
         for (size_t k = 0; k < i && first; k++)
-            first = !(c[k].g == c[i].g && c[k].b == c[i].b && strcmp(c[k].verdict, "slower") == 0);
-        if (!first || strcmp(c[i].verdict, "slower") != 0)
+            first = !(c[k].g == c[i].g && c[k].b == c[i].b);
+        if (!first)
             continue;
-        printf("%sgroup %d is slower than baseline group B%d; provenance that differs:\n",
-               markdown ? "\n" : "# ", c[i].g->id, c[i].b->id);
-        if (pk__report_prov_diff(stdout, markdown ? "- " : "#   ", c[i].b->prov, c[i].g->prov) == 0)
-            printf("%snothing recorded differs (same build and machine facts)\n",
-                   markdown ? "- " : "#   ");
+        struct diff_set d = {.prefix = prefix};
+        for (size_t k = i; k < n; k++)
+            if (c[k].g == c[i].g && c[k].b == c[i].b) {
+                slower = slower || strcmp(c[k].verdict, "slower") == 0;
+                pk__report_prov_each(c[k].bp->prov, c[k].p->prov, diff_add, &d);
+            }
+        if (slower)
+            printf("%sgroup %d is slower than baseline group B%d; provenance that differs:\n",
+                   markdown ? "\n" : "# ", c[i].g->id, c[i].b->id);
+        else if (d.n)
+            printf("%sgroup %d against baseline group B%d (not slower); provenance that "
+                   "differs:\n",
+                   markdown ? "\n" : "# ", c[i].g->id, c[i].b->id);
+        for (size_t k = 0; k < d.n; k++) {
+            printf("%s\n", d.line[k]);
+            free(d.line[k]);
+        }
+        free(d.line);
+        if (slower && d.n == 0)
+            printf("%snothing recorded differs (same build and machine facts)\n", prefix);
     }
 }
 
-static void print_comparisons_text(const struct report_cmp *c, size_t n, bool markdown)
+static void print_comparisons_text(const struct report_cmp *c, size_t n, bool markdown,
+                                   double alpha)
 {
     if (markdown)
-        printf("### Baseline comparison (Mann-Whitney, alpha = %.2f)\n\n| group | baseline "
+        printf("### Baseline comparison (Mann-Whitney, alpha = %g)\n\n| group | baseline "
                "group | workers | threads x ranks | baseline median (s) | median (s) | change "
                "| p-value | verdict |\n|---:|---:|---:|:---|---:|---:|---:|---:|:---|\n",
-               PK_REPORT_ALPHA);
+               alpha);
     else
-        printf("\n# baseline comparison (Mann-Whitney rank test, two-sided, alpha = %.2f)\n"
+        printf("\n# baseline comparison (Mann-Whitney rank test, two-sided, alpha = %g)\n"
                "# %5s %5s %7s %-7s %13s %11s %9s %8s  %s\n",
-               PK_REPORT_ALPHA, "group", "base", "workers", "txr", "base_median_s", "median_s",
+               alpha, "group", "base", "workers", "txr", "base_median_s", "median_s",
                "change", "p_value", "verdict");
-    print_comparison_rows(c, n, markdown);
-    print_slower_diffs(c, n, markdown);
+    print_comparison_rows(c, n, markdown, alpha);
+    print_prov_diffs(c, n, markdown);
 }
 
 void pk__report_print_table(const struct report_set *now, const struct report_set *base,
@@ -199,7 +258,7 @@ void pk__report_print_table(const struct report_set *now, const struct report_se
                b->id, b->kernel, pk__report_mode_text(b), b->size, b->host, b->commit, b->compiler,
                b->flags, b->mpi);
     }
-    print_comparisons_text(c, nc, false);
+    print_comparisons_text(c, nc, false, o->alpha);
 }
 
 static void print_group_markdown(const struct report_group *g, const struct report_opts *o)
@@ -242,5 +301,5 @@ void pk__report_print_markdown(const struct report_set *now, const struct report
     for (size_t gi = 0; gi < now->n; gi++)
         print_group_markdown(&now->g[gi], o);
     if (o->nbaseline)
-        print_comparisons_text(c, nc, true);
+        print_comparisons_text(c, nc, true, o->alpha);
 }

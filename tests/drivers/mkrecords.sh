@@ -9,6 +9,11 @@
 #                 failed verification
 #   base.jsonl    the ideal kernel built with gcc; slow.jsonl: 1.5 times slower, built with clang
 #   nobase.jsonl  2 and 4 workers only (no 1-worker point); empty.jsonl: nothing
+#   gate_*.jsonl  the regression gate's sets at 1, 2 and 4 workers: gate_base (machine.cpu_model
+#                 "CPU A"), gate_slow 1.3 times slower (also at 8 workers, which the baseline
+#                 lacks) on "CPU B <&> "q"" with a machine.governor the baseline lacks,
+#                 gate_noise the same distribution as the base, gate_fast 0.7 times, gate_small
+#                 1.05 times (significant, but small)
 # The jitter (+-1%, +-2%) is the same at every point, so the medians are exact.
 set -eu
 dir=${1:-.}
@@ -27,9 +32,19 @@ rec() {
     if [ $# -ge 6 ]; then printf ',"scale":%s' "$6"; fi
     printf '}\n'
 }
-# jit BASE: five times BASE x (1, 1.01, 0.99, 1.02, 0.98)
+# jit BASE [NOISE]: five times BASE x (1, 1.01, 0.99, 1.02, 0.98); with NOISE another five of the
+# same spread, interleaved with those (no tie)
 jit() {
+    if [ $# -ge 2 ]; then
+        awk -v b="$1" 'BEGIN { printf "%.9g,%.9g,%.9g,%.9g,%.9g", b*1.005, b*0.995, b*1.015, b*0.985, b*1.003 }'
+        return
+    fi
     awk -v b="$1" 'BEGIN { printf "%.9g,%.9g,%.9g,%.9g,%.9g", b, b*1.01, b*0.99, b*1.02, b*0.98 }'
+}
+# cpu MODEL [MORE]: adds machine.cpu_model (and MORE keys) to the records on stdin, as records of
+# a newer parkit would carry them
+cpu() {
+    sed "s/\"host\":\"vm\",/\"host\":\"vm\",\"cpu_model\":\"$1\",${2:-}/"
 }
 scale() { # MODE WORKERS SIZE BASE_SIZE
     printf '{"experiment":"synthetic","mode":"%s","kernel":"sumsq:range","workers":%s,' "$1" "$2"
@@ -56,6 +71,17 @@ for p in 1 2 4 8; do
 done
 for p in 2 4; do
     rec $p 1 vm "gcc 12.2.0" "$(jit "$(awk -v p=$p 'BEGIN { print 8 / p }')")" >> "$dir/nobase.jsonl"
+done
+for f in base slow noise fast small; do : > "$dir/gate_$f.jsonl"; done
+for p in 1 2 4 8; do
+    t=$(awk -v p=$p 'BEGIN { print 8 / p }')
+    x() { awk -v t="$t" -v k="$1" 'BEGIN { print k * t }'; }
+    rec $p 1 vm "gcc 12.2.0" "$(jit "$(x 1.3)")" | cpu 'CPU B <\&> \\"q\\"' '"governor":"powersave",' >> "$dir/gate_slow.jsonl"
+    [ $p = 8 ] && continue
+    rec $p 1 vm "gcc 12.2.0" "$(jit "$t")" | cpu "CPU A" >> "$dir/gate_base.jsonl"
+    rec $p 1 vm "gcc 12.2.0" "$(jit "$t" noise)" | cpu "CPU A" >> "$dir/gate_noise.jsonl"
+    rec $p 1 vm "gcc 12.2.0" "$(jit "$(x 0.7)")" | cpu "CPU A" >> "$dir/gate_fast.jsonl"
+    rec $p 1 vm "gcc 12.2.0" "$(jit "$(x 1.05)")" | cpu "CPU A" >> "$dir/gate_small.jsonl"
 done
 {
     rec 1 1 vm "gcc 12.2.0" "$(jit 8)"
