@@ -36,6 +36,28 @@ static const char *const launcher_words[] = {"mpirun", "srun", "none", NULL};
 static const char *const run_only[] = {NULL,          "ranks",  "size",   "launcher",  "metric",
                                        "metric-json", "resume", "budget", "target-ci", "max-time"};
 
+static const char *const engine_words[] = {"threads", "loop", NULL};
+
+/* --engine LIST: threads, loop or both, each once. */
+static int check_engines(const struct pk_opt *opt, const char *text, struct pk_err *err)
+{
+    (void)opt;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", text);
+    int seen = 0, n = 0;
+    for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        int k = 0;
+        while (engine_words[k] && strcmp(engine_words[k], w) != 0)
+            k++;
+        if (!engine_words[k] || (seen & (1 << k)) || ++n > 2 || strlen(text) >= sizeof buf)
+            return pk_fail(err, PK_EINVAL, "--engine expects threads, loop or threads,loop, got "
+                           "'%s'", text);
+        seen |= 1 << k;
+    }
+    return n ? PK_OK : pk_fail(err, PK_EINVAL, "--engine expects threads, loop or threads,loop, "
+                               "got '%s'", text);
+}
+
 static bool is_io(enum kernel k)
 {
     return k == K_API || k == K_FETCH || k == K_PIPELINE;
@@ -56,10 +78,25 @@ struct scale_opts {
     int mode;               /* index into mode_names */
     bool weak, serial;
     struct pk_count_list threads, workers; /* as given */
+    struct pk_count_list concurrency;      /* api, fetch: --concurrency, the same as --workers */
+    const char *engines_text;              /* api, fetch: --engine LIST as given */
+    int engine[2], nengines;               /* its engines in order (0: the command's default) */
     struct pk_count_list points;           /* the sweep: threads (kernels) or workers (I/O) */
+    int *point_engine; /* per point, with --engine: its engine (the points repeat per engine) */
     int nranks;
     struct pk_common_opts common;
 };
+
+static void read_engines(struct scale_opts *o)
+{
+    o->nengines = 0;
+    const char *p = o->engines_text;
+    while (p && *p) {
+        o->engine[o->nengines++] = strncmp(p, "loop", 4) == 0;
+        p = strchr(p, ',');
+        p = p ? p + 1 : NULL;
+    }
+}
 
 static const char *kernel_name(const struct scale_opts *o)
 {
@@ -136,12 +173,12 @@ static char *with_workers(const char *text, int w)
 /* One point of an I/O sweep: the command as a child process (it owns its pool and its
  * Ctrl-C), warm-up and reps runs, each run's pooled time; the record is the last run's with
  * the timing of all of them and its throughput. */
-static int run_io(const struct scale_opts *o, int w, json_t **rec)
+static int run_io(const struct scale_opts *o, int w, int engine, json_t **rec)
 {
     const char *cmd = kernel_words[o->kernel];
     char wstr[16];
     snprintf(wstr, sizeof wstr, "%d", w);
-    char **args = calloc((size_t)o->npass + 8, sizeof *args);
+    char **args = calloc((size_t)o->npass + 10, sizeof *args);
     double *t = calloc((size_t)o->common.reps, sizeof *t);
     int n = 0, status = PK_EXIT_OK;
     if (!args || !t) {
@@ -162,6 +199,10 @@ static int run_io(const struct scale_opts *o, int w, json_t **rec)
     }
     if (o->kernel == K_API)
         args[n++] = "--no-sequential";
+    if (engine >= 0) {
+        args[n++] = "--engine";
+        args[n++] = (char *)engine_words[engine];
+    }
     args[n++] = "--format";
     args[n++] = "json";
     bool verified = true;
@@ -204,7 +245,7 @@ static int run_io(const struct scale_opts *o, int w, json_t **rec)
 
 /* Runs one point; rank 0 gets the kernel's record. */
 static int run_point(const struct pk_comm *c, const struct scale_opts *o, uint64_t size,
-                     int nthreads, const json_t *sysinfo, json_t **rec)
+                     int nthreads, int engine, const json_t *sysinfo, json_t **rec)
 {
     struct pk_common_opts common = o->common;
     common.nthreads = o->serial ? 1 : nthreads;
@@ -217,7 +258,7 @@ static int run_point(const struct pk_comm *c, const struct scale_opts *o, uint64
         return pk_sumsq_execute(c, &so, sysinfo, rec);
     }
     if (is_io(o->kernel))
-        return run_io(o, nthreads, rec);
+        return run_io(o, nthreads, engine, rec);
     if (o->kernel == K_SLEEP) {
         /* strong: the work (seconds) is shared by the workers; weak: each has its own */
         double w = (double)nthreads * c->nranks;
@@ -338,7 +379,14 @@ static int parse_options(int argc, char **argv, const struct pk_comm *c, struct 
          .min = 1, .max = 4096},
         {"workers", 0, PK_OPT_LIST, &o->workers, "LIST",
          "api, fetch and pipeline: the worker counts to sweep, e.g. 1,2,4,8", .min = 1,
-         .max = 4096},
+         .max = 16384, .group = 3},
+        {"concurrency", 0, PK_OPT_LIST, &o->concurrency, "LIST",
+         "api and fetch: the calls in flight to sweep (their --workers),\n"
+         "e.g. 10,100,1000,10000", .min = 1, .max = 16384, .group = 3},
+        {"engine", 0, PK_OPT_STRING, &o->engines_text, "LIST",
+         "api and fetch: the engines to sweep, side by side: threads, loop\n"
+         "or threads,loop (default: the command's own)",
+         .check = check_engines},
         {"mode", 0, PK_OPT_ENUM, &o->mode, "MODE",
          "strong (default): the size stays N at every point; weak: the size\n"
          "is N x workers; throughput (run only): as strong, and the figure\n"
@@ -534,6 +582,9 @@ static int check_kernel_options(const struct pk_comm *c, struct scale_opts *o,
         return usage_error(c, "--no-verify does not apply to scale %s", k);
     if (is_io(o->kernel) && o->serial)
         return usage_error(c, "--serial is for the kernels, not %s", k);
+    if ((o->kernel != K_API && o->kernel != K_FETCH) && (o->engines_text || o->concurrency.n))
+        return usage_error(c, "--%s is for api and fetch, not %s",
+                           o->engines_text ? "engine" : "concurrency", k);
     return PK_EXIT_OK;
 }
 
@@ -541,8 +592,13 @@ static int check_kernel_options(const struct pk_comm *c, struct scale_opts *o,
 static int check_io(const struct pk_comm *c, struct scale_opts *o, const struct pk_args *a)
 {
     const char *k = kernel_words[o->kernel];
+    if (o->concurrency.n) { /* one list, under the name the event-loop lesson uses */
+        o->workers = o->concurrency;
+        o->concurrency = (struct pk_count_list){0};
+    }
     if (o->workers.n == 0)
         return usage_error(c, "%s needs --workers LIST, e.g. 1,2,4,8", k);
+    read_engines(o);
     if (c->nranks > 1)
         return usage_error(c, "%s runs on one process; start it without mpirun", k);
     o->pass = a->rest;
@@ -556,6 +612,24 @@ static int check_io(const struct pk_comm *c, struct scale_opts *o, const struct 
     if (o->weak)
         return usage_error(c, "%s sweeps are strong only (a fixed number of tasks)", k);
     o->n = 0;
+    return PK_EXIT_OK;
+}
+
+/* With --engine, the worker list once per engine, the engines' points side by side. */
+static int per_engine(struct scale_opts *o)
+{
+    size_t k = o->points.n, n = k * (size_t)o->nengines;
+    uint64_t *v = realloc(o->points.v, n * sizeof *v);
+    if (v)
+        o->points.v = v;
+    o->point_engine = calloc(n, sizeof *o->point_engine);
+    if (!v || !o->point_engine)
+        return PK_EXIT_RUNTIME;
+    for (size_t i = 0; i < n; i++) {
+        v[i] = v[i % k];
+        o->point_engine[i] = o->engine[i / k];
+    }
+    o->points.n = n;
     return PK_EXIT_OK;
 }
 
@@ -604,6 +678,8 @@ static void free_opts(struct scale_opts *o)
 {
     pk_count_list_free(&o->threads);
     pk_count_list_free(&o->workers);
+    pk_count_list_free(&o->concurrency);
+    free(o->point_engine);
     pk_count_list_free(&o->points);
     pk_count_list_free(&o->run.threads);
     pk_count_list_free(&o->run.ranks);
@@ -631,6 +707,10 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct scale_op
             return status;
         o->points = o->workers;
         o->workers = (struct pk_count_list){0};
+        if (o->nengines && (status = per_engine(o)) != PK_EXIT_OK) {
+            pk_error(c, false, "scale", "out of memory");
+            return status;
+        }
     } else if (o->threads.n > 0) {
         o->points = o->threads;
         o->threads = (struct pk_count_list){0};
@@ -665,7 +745,7 @@ static int run_one(const struct pk_comm *c, const struct scale_opts *o, size_t i
         c, "scale", o->serial || o->kernel == K_SLEEP || is_io(o->kernel) ? 1 : t);
     bool over = c->rank == 0 && oversubscribed(sysinfo);
     json_t *rec = NULL;
-    int status = run_point(c, o, size, t, sysinfo, &rec);
+    int status = run_point(c, o, size, t, o->point_engine ? o->point_engine[i] : -1, sysinfo, &rec);
     if (rec && is_io(o->kernel)) { /* the size is the command's task count */
         json_t *params = json_object_get(rec, "params");
         const char *key = o->kernel == K_API ? "tasks" : o->kernel == K_FETCH ? "urls" : "items";
@@ -742,6 +822,26 @@ static struct row row_of(const struct scale_opts *o, const json_t *rec, const js
     return r;
 }
 
+static const char *engine_of(const json_t *rec)
+{
+    return json_string_value(json_object_get(json_object_get(rec, "params"), "engine"));
+}
+
+/* The sweep's first point on rec's engine: speedups are measured within an engine. */
+static const json_t *first_like(const json_t *points, const json_t *rec)
+{
+    const char *e = engine_of(rec);
+    size_t i;
+    json_t *p;
+    json_array_foreach(points, i, p)
+    {
+        const char *pe = engine_of(p);
+        if (!e || !pe || strcmp(e, pe) == 0)
+            return p;
+    }
+    return json_array_get(points, 0);
+}
+
 static const char *verified_word(const struct scale_opts *o, const struct row *r, bool table)
 {
     return r->verified ? "yes" : o->common.no_verify ? "skipped" : table ? "NO" : "no";
@@ -779,6 +879,8 @@ static void print_row(const struct scale_opts *o, const struct row *r, const jso
         double thr = json_number_value(json_object_get(res, "median_throughput_per_s"));
         double bound = json_number_value(
             json_object_get(res, o->kernel == K_API ? "littles_bound" : "bound_per_s"));
+        if (o->nengines)
+            printf("  %-7s", engine_of(rec) ? engine_of(rec) : "?");
         printf("  %.1f/s", thr);
         if (bound > 0)
             printf(" = %.0f%% of bound %.1f/s", 100 * thr / bound, bound);
@@ -794,7 +896,7 @@ static void print_table(const json_t *points, const void *ctx)
     json_t *rec;
     json_array_foreach(points, i, rec)
     {
-        struct row r = row_of(o, rec, json_array_get(points, 0));
+        struct row r = row_of(o, rec, first_like(points, rec));
         print_row(o, &r, rec);
     }
 }
@@ -804,13 +906,13 @@ static void print_csv(const json_t *points, struct pk_csvw *w, const void *ctx)
     const struct scale_opts *o = ctx;
     static const char *const header[] = {
         "kernel", "mode",  "workers", "threads",    "ranks",    "size",           "median_s",
-        "min_s",  "max_s", "speedup", "efficiency", "verified", "oversubscribed", NULL};
+        "min_s",  "max_s", "speedup", "efficiency", "verified", "oversubscribed", "engine", NULL};
     pk_csvw_row(w, header);
     size_t i;
     json_t *rec;
     json_array_foreach(points, i, rec)
     {
-        struct row r = row_of(o, rec, json_array_get(points, 0));
+        struct row r = row_of(o, rec, first_like(points, rec));
         pk_csvw_field(w, kernel_name(o));
         pk_csvw_field(w, mode_names[o->weak]);
         pk_csvw_fieldf(w, "%d", r.workers);
@@ -824,6 +926,7 @@ static void print_csv(const json_t *points, struct pk_csvw *w, const void *ctx)
         pk_csvw_fieldf(w, "%.4f", r.eff);
         pk_csvw_field(w, verified_word(o, &r, false));
         pk_csvw_field(w, r.over ? "yes" : "no");
+        pk_csvw_field(w, engine_of(rec)); /* api and fetch; empty for the others */
         pk_csvw_end(w);
     }
 }

@@ -18,6 +18,24 @@ assert all(r["verified"] == "yes" and float(r["median_s"]) > 0 for r in rows), r
 assert float(rows[0]["speedup"]) == 1 and float(rows[0]["efficiency"]) == 1, rows
 PY
     ;;
+engines) # scale api --engine threads,loop --concurrency: both engines side by side, each verified
+    run 0 scale api --engine threads,loop --concurrency 2,4 --reps 1 --warmup 0 --format csv -- \
+        --tasks 8 --latency 0.01
+    python3 - "$work/stdout" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert [(r["engine"], r["workers"]) for r in rows] == [("threads", "2"), ("threads", "4"), ("loop", "2"), ("loop", "4")], rows
+assert all(r["verified"] == "yes" and float(r["median_s"]) >= 0.02 for r in rows), rows
+assert float(rows[0]["speedup"]) == 1 and float(rows[2]["speedup"]) == 1, rows  # within an engine
+PY
+    run 0 scale api --engine loop --concurrency 3 --reps 1 --warmup 0 -- --tasks 6 --latency 0.01
+    grep -Eq '^ +3 .* yes +loop ' "$work/stdout" || fail "the engine is not named in the table"
+    run 2 scale api --engine threads,fibers --concurrency 2
+    grep -q "threads, loop or threads,loop, got 'threads,fibers'" "$work/stderr" || fail "bad engine not named"
+    run 2 scale sumsq --range 100 --engine loop
+    grep -q -- "--engine is for api and fetch, not sumsq" "$work/stderr" || fail "engine on a kernel"
+    run 2 scale api --workers 2 --concurrency 2
+    ;;
 grain_csv) # a header row, then one row per chunk size; no MPI columns on one rank
     run 0 scale grain --total 20000 --chunk 1,100,20000 --reps 1 -t 2 --format csv
     python3 - "$work/stdout" <<'PY'
