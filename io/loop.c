@@ -13,10 +13,10 @@
  * Lifetimes: a task is freed when its references (the submitter's, the engine's until it
  * finishes, the done queue's) are gone; the engine when its owner destroyed it and no task
  * refers to it. */
-#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_POPULATE */
 #include "parkit/loop.h"
 
 #include "mutex.h"
+#include "slab.h"
 #include "parkit/clock.h"
 
 #include <assert.h>
@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -37,7 +36,6 @@ enum { T_QUEUED, T_RUNNING, T_DONE };
 
 struct pk_ltask {
     struct pk_loop *loop;
-    struct slab *slab;
     struct lthread *th;
     const struct pk_ltask_ops *ops;
     void *arg;
@@ -55,15 +53,6 @@ struct pk_ltask {
     bool cancel_posted, result_taken, error_counted;
     void *result;
     char *msg; /* an error's, allocated then: most tasks succeed, and a task stays small */
-};
-
-/* Tasks are carved from slabs mapped pre-faulted (MAP_POPULATE): on a virtual machine a page
- * fault costs tens of microseconds, and 100,000 tasks malloc'd one by one touched 4,000 fresh
- * pages one fault at a time (137 ms measured here, against 10 ms populated). Slabs grow from
- * 64 KiB to 4 MiB; one is unmapped when its last task is freed. Guarded by the engine lock. */
-struct slab {
-    size_t bytes, cap, used, live;
-    struct pk_ltask task[];
 };
 
 struct pk_lctx {
@@ -109,8 +98,7 @@ struct pk_loop {
     struct lthread *th;
     struct pk_loop_hooks hooks;
     atomic_uint next_thread;
-    struct slab *slab; /* where new tasks come from; guarded by lock */
-    size_t slab_bytes; /* the next slab's size */
+    struct pk_slabs tasks; /* where tasks come from (pre-faulted: see slab.h); guarded by lock */
     atomic_size_t inflight, max_inflight_seen;
 };
 
@@ -230,8 +218,7 @@ static void loop_free(struct pk_loop *l)
     pthread_cond_destroy(&l->done);
     pthread_cond_destroy(&l->started);
     pthread_mutex_destroy(&l->lock);
-    if (l->slab)
-        munmap(l->slab, l->slab->bytes);
+    pk_slabs_destroy(&l->tasks);
     free(l->th);
     free(l);
 }
@@ -239,32 +226,12 @@ static void loop_free(struct pk_loop *l)
 /* A task's memory (lock held); NULL when no slab can be mapped. */
 static struct pk_ltask *task_alloc_locked(struct pk_loop *l)
 {
-    struct slab *s = l->slab;
-    if (!s || s->used == s->cap) {
-        size_t bytes = l->slab_bytes ? l->slab_bytes : 64 << 10;
-        struct slab *n = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-        if (n == MAP_FAILED)
-            return NULL;
-        n->bytes = bytes;
-        n->cap = (bytes - sizeof *n) / sizeof n->task[0];
-        l->slab_bytes = bytes < (4 << 20) ? 2 * bytes : bytes;
-        if (s && s->live == 0)
-            munmap(s, s->bytes);
-        l->slab = s = n;
-    }
-    s->live++;
-    struct pk_ltask *t = &s->task[s->used++];
-    t->slab = s;
-    return t;
+    return pk_slabs_alloc(&l->tasks);
 }
 
-/* Gives a task's memory back (lock held). */
 static void task_free_locked(struct pk_loop *l, struct pk_ltask *t)
 {
-    struct slab *s = t->slab;
-    if (--s->live == 0 && s != l->slab)
-        munmap(s, s->bytes);
+    pk_slabs_free(&l->tasks, t);
 }
 
 /* Drops one reference (lock held); returns whether the engine lost its last reference. */
@@ -636,6 +603,7 @@ static bool loop_alloc(int nthreads, size_t max_inflight, const struct pk_loop_h
         return false;
     }
     l->hooks = hooks ? *hooks : (struct pk_loop_hooks){0};
+    l->tasks.size = sizeof(struct pk_ltask);
     l->nsubmit = max_inflight && max_inflight < (size_t)nthreads ? (int)max_inflight : nthreads;
     l->refs = 1;
     *out = l;
@@ -740,7 +708,7 @@ int pk_loop_submit_many(struct pk_loop *l, const struct pk_ltask_ops *ops, void 
         return rc;
     }
     for (size_t i = 0; i < n; i++)
-        *out[i] = (struct pk_ltask){.loop = l, .slab = out[i]->slab, .ops = ops, .arg = args[i],
+        *out[i] = (struct pk_ltask){.loop = l, .ops = ops, .arg = args[i],
                                     .done_q = done, .deadline = deadline,
                                     .heap_at = NOT_IN_HEAP, .state = T_QUEUED, .refs = 2};
     return post_all(l, out, n);

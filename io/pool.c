@@ -15,6 +15,7 @@
 #include "parkit/pool.h"
 
 #include "mutex.h"
+#include "slab.h"
 #include "parkit/clock.h"
 
 #include <assert.h>
@@ -44,7 +45,7 @@ struct pk_future {
     int state, status, refs;
     void *result;
     bool result_taken, error_counted;
-    char msg[256];
+    char *msg; /* an error's, allocated then: most tasks succeed, and a future stays small */
     struct pk_future *next; /* in the pool's queue while F_QUEUED */
 };
 
@@ -67,6 +68,7 @@ struct pk_pool {
     uint64_t unfetched;         /* failed futures whose error nobody fetched yet */
     size_t refs;                /* the owner's (until destroy) plus one per live future */
     struct pk_future **current; /* current[i]: the future worker i runs, or NULL */
+    struct pk_slabs futures;    /* where futures come from (pre-faulted: see slab.h) */
     /* set at creation: */
     int nthreads;
     pthread_t *threads;
@@ -114,6 +116,7 @@ static void pool_free(struct pk_pool *p)
         pthread_mutex_destroy(&p->stripe[i].lock);
     }
     pthread_mutex_destroy(&p->lock);
+    pk_slabs_destroy(&p->futures);
     free(p->threads);
     free(p->current);
     free(p->args);
@@ -126,7 +129,8 @@ static bool future_unref_locked(struct pk_future *f)
     struct pk_pool *p = f->pool;
     if (--f->refs > 0)
         return false;
-    free(f);
+    free(f->msg);
+    pk_slabs_free(&p->futures, f);
     return --p->refs == 0;
 }
 
@@ -193,7 +197,7 @@ static void *worker(void *arg)
         p->current[wa->index] = NULL;
         f->result = result;
         if (status != PK_OK)
-            snprintf(f->msg, sizeof f->msg, "%s", err.msg[0] ? err.msg : pk_strerror(status));
+            f->msg = strdup(err.msg[0] ? err.msg : pk_strerror(status)); /* NULL: status says */
         finish_locked(f, status);
         if (f->done_q) {
             f->refs++; /* the queue's reference, released by whoever pops it */
@@ -239,6 +243,7 @@ int pk_pool_create(int nthreads, struct pk_pool **out)
         return PK_ENOMEM;
     }
     p->refs = 1;
+    p->futures.size = sizeof(struct pk_future);
     for (int i = 0; i < nthreads; i++) {
         p->args[i] = (struct worker_arg){.pool = p, .index = i};
         if (pthread_create(&p->threads[i], NULL, worker, &p->args[i]) != 0) {
@@ -258,20 +263,19 @@ int pk_pool_submit(struct pk_pool *p, pk_task_fn fn, void *arg, double deadline_
     *out = NULL;
     if (!fn)
         return PK_EINVAL;
-    struct pk_future *f = calloc(1, sizeof *f);
-    if (!f)
-        return PK_ENOMEM;
+    double deadline = deadline_s > 0 ? pk_now_s() + deadline_s : 0;
+    lock(p);
+    struct pk_future *f = p->stopping ? NULL : pk_slabs_alloc(&p->futures);
+    if (!f) {
+        int rc = p->stopping ? PK_ECLOSED : PK_ENOMEM;
+        unlock(p);
+        return rc;
+    }
     *f = (struct pk_future){.pool = p, .fn = fn, .arg = arg, .done_q = done, .state = F_QUEUED};
     f->cancel.pool = p;
-    f->cancel.deadline = deadline_s > 0 ? pk_now_s() + deadline_s : 0;
+    f->cancel.deadline = deadline;
     atomic_init(&f->cancel.flag, false);
     f->refs = 2; /* the caller's and the pool's */
-    lock(p);
-    if (p->stopping) {
-        unlock(p);
-        free(f);
-        return PK_ECLOSED;
-    }
     p->refs++;
     if (p->tail)
         p->tail->next = f;
@@ -365,7 +369,7 @@ int pk_future_wait(struct pk_future *f, double timeout_s, void **result, struct 
             f->error_counted = false;
             p->unfetched--;
         }
-        pk_fail(err, status, "%s", f->msg[0] ? f->msg : pk_strerror(status));
+        pk_fail(err, status, "%s", f->msg ? f->msg : pk_strerror(status));
     }
     unlock(p);
     return status;
