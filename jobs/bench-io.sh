@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# I/O building blocks against their anchors, side by side in one invocation: pk_queue with
+# I/O building blocks against their anchors, side by side in one invocation (the event-loop
+# engine's timers against Python's asyncio among them): pk_queue with
 # 1 producer and 3 consumers (single items and batches) against Python's queue.Queue (the
 # tutorials'); pk_pool's cost per trivial task (submit + result, and map) and sleeping tasks
 # against their ideal wall time, beside Python's ThreadPoolExecutor; and, when GLib's headers are
@@ -11,8 +12,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build/release}
 ITEMS=${ITEMS:-2000000} REPS=${REPS:-5}
 anchors=${ANCHORS:-$here/../shared/anchors/io}
-bq=$build/tests/bench_queue bp=$build/tests/bench_pool
-for t in "$bq" "$bp"; do
+bq=$build/tests/bench_queue bp=$build/tests/bench_pool bl=$build/tests/bench_loop
+for t in "$bq" "$bp" "$bl"; do
     [[ -x $t ]] || { echo "build $t first (cmake --build --preset release)" >&2; exit 2; }
 done
 for b in 1 16 64; do
@@ -25,6 +26,13 @@ done
 "$bp" sleep 50 10 0.1 3
 "$bp" sleep 1000 100 0.01 "$REPS"
 "$bp" sleep 10000 1000 0.01 3
+# the event-loop engine (io/loop) against asyncio, the same waits: issue 13's table
+"$bl" sleep 10000 10000 0.01 1 "$REPS"
+"$bl" sleep 100000 10000 0.01 1 3
+"$bl" sleep 1000 100 0.01 1 "$REPS"
+"$bp" sleep 1000 100 0.01 "$REPS"
+/usr/bin/python3 "$here/jobs/asyncio_sleep.py" 10000 10000 0.01 "$REPS"
+/usr/bin/python3 "$here/jobs/asyncio_sleep.py" 100000 10000 0.01 3
 if [[ -f $anchors/py_concurrency.py ]]; then
     echo "python (same run): ThreadPoolExecutor sleeps, trivial tasks, queue.Queue 1P/3C:"
     for part in a b c; do
