@@ -5,7 +5,8 @@
  * a future's fields other than fn, arg, done_q and the token's flag and deadline are read and
  * written only under it. Two condition variables share that mutex:
  *   work:   a worker waits for (head != NULL || stopping);
- *   done:   waiters wait for their future(s) to reach F_DONE (broadcast only when someone waits).
+ *   done:   waiters wait for their future(s) to reach F_DONE (broadcast only when someone waits),
+ *           and pk_pool_create for its last thread to start.
  * Sleepers of pk_cancel_sleep do not touch it: each waits on the wake condition of one of
  * SLEEP_STRIPES stripes (its own mutex), chosen by the token's address, until the token's flag
  * is set or its time is up; a cancel broadcasts only on its token's stripe.
@@ -65,6 +66,7 @@ struct pk_pool {
     bool stopping, joining, joined; /* joining: a shutdown is joining the threads;
                                      * joined: it has (others wait on done for it) */
     size_t done_waiters;
+    int running, nthreads_wanted; /* threads that reached their loop, of those started */
     uint64_t unfetched;         /* failed futures whose error nobody fetched yet */
     size_t refs;                /* the owner's (until destroy) plus one per live future */
     struct pk_future **current; /* current[i]: the future worker i runs, or NULL */
@@ -176,6 +178,8 @@ static void *worker(void *arg)
     struct worker_arg *wa = arg;
     struct pk_pool *p = wa->pool;
     lock(p);
+    if (++p->running == p->nthreads_wanted)
+        pthread_cond_broadcast(&p->done); /* pk_pool_create waits for the last one */
     for (;;) {
         while (!p->head && !p->stopping)
             pthread_cond_wait(&p->work, &p->lock);
@@ -244,6 +248,7 @@ int pk_pool_create(int nthreads, struct pk_pool **out)
     }
     p->refs = 1;
     p->futures.size = sizeof(struct pk_future);
+    p->nthreads_wanted = nthreads;
     for (int i = 0; i < nthreads; i++) {
         p->args[i] = (struct worker_arg){.pool = p, .index = i};
         if (pthread_create(&p->threads[i], NULL, worker, &p->args[i]) != 0) {
@@ -253,6 +258,12 @@ int pk_pool_create(int nthreads, struct pk_pool **out)
         }
         p->nthreads = i + 1;
     }
+    /* Every thread is running before the pool is handed out, so that a caller's clock started
+     * after creation times the tasks, not the start-up of 1,000 threads. */
+    lock(p);
+    while (p->running < nthreads)
+        pthread_cond_wait(&p->done, &p->lock);
+    unlock(p);
     *out = p;
     return PK_OK;
 }

@@ -32,7 +32,8 @@ struct pk_cancel;
  * for the duration of the call. */
 typedef int (*pk_task_fn)(void *arg, struct pk_cancel *cancel, void **result, struct pk_err *err);
 
-/* On success *out owns a pool of nthreads (1..16384) started threads; on failure *out is NULL. */
+/* On success *out owns a pool of nthreads (1..16384) threads, every one running when it returns
+ * (so that a clock started after it times tasks, not thread start-up); on failure *out is NULL. */
 int pk_pool_create(int nthreads, struct pk_pool **out);
 /* Stops accepting work. Without cancel_pending, queued tasks still run; with it, queued tasks are
  * cancelled (PK_ECANCELED) and running ones get their tokens cancelled. Then waits for every
