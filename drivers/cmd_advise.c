@@ -108,16 +108,6 @@ static int run_measured(char **argv, struct pk_advise_measure *m)
     return 0;
 }
 
-/* The cores this process may run on (taskset, cgroups' cpusets, Slurm), else those online. */
-static long usable_cores(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return CPU_COUNT(&set);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? n : 1;
-}
-
 /* ---- options ----------------------------------------------------------------------------- */
 
 static const char description[] =
@@ -366,7 +356,7 @@ int pk_cmd_advise(int argc, char **argv, const struct pk_comm *c)
         pk_args_free(&args);
         return PK_EXIT_USAGE;
     }
-    long cores = usable_cores();
+    long cores = pk_sysinfo_usable_cores();
     struct pk_advice adv;
     pk_advise_decide(&m, cores, &adv);
     json_t *rec = make_record(c, &args, &m, &adv, cores);

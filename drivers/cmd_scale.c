@@ -15,6 +15,7 @@
 #include "parkit/sumsq.h"
 #include "record.h"
 #include "scalerun/run.h"
+#include "scaling.h"
 #include "selfrun.h"
 #include "sysinfo.h"
 #include "timing.h"
@@ -633,22 +634,6 @@ static int per_engine(struct scale_opts *o)
     return PK_EXIT_OK;
 }
 
-/* 1, 2, 4, ... up to the cores, then the cores themselves. */
-static int default_threads(struct pk_count_list *l)
-{
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    cores = cores < 1 ? 1 : cores > 4096 ? 4096 : cores;
-    l->v = calloc(16, sizeof *l->v);
-    if (!l->v)
-        return PK_EXIT_RUNTIME;
-    l->n = 0;
-    for (long t = 1; t <= cores; t *= 2)
-        l->v[l->n++] = (uint64_t)t;
-    if (l->v[l->n - 1] != (uint64_t)cores)
-        l->v[l->n++] = (uint64_t)cores;
-    return PK_EXIT_OK;
-}
-
 /* The largest size of a weak sweep must still be one the kernel takes. */
 static int check_sizes(const struct pk_comm *c, const struct scale_opts *o)
 {
@@ -714,7 +699,7 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct scale_op
     } else if (o->threads.n > 0) {
         o->points = o->threads;
         o->threads = (struct pk_count_list){0};
-    } else if (default_threads(&o->points) != PK_EXIT_OK) {
+    } else if (pk_scaling_default_threads(&o->points) != PK_EXIT_OK) {
         pk_error(c, false, "scale", "out of memory");
         return PK_EXIT_RUNTIME;
     }

@@ -140,6 +140,21 @@ json_t *pk_json_text(const char *text)
     return j;
 }
 
+const json_t *pk_json_path(const json_t *o, const char *path)
+{
+    char key[256];
+    while (o && *path) {
+        size_t n = strcspn(path, ".");
+        if (n >= sizeof key)
+            return NULL;
+        memcpy(key, path, n);
+        key[n] = 0;
+        o = json_object_get(o, key);
+        path += n + (path[n] == '.');
+    }
+    return o;
+}
+
 json_t *pk_json_u64(uint64_t v)
 {
     if (v <= (uint64_t)INT64_MAX)

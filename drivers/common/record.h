@@ -34,6 +34,8 @@ json_t *pk_json_text(const char *text);
  * the decimal digits as a string, since jansson's integers are signed (a cast would record
  * 2^63 as a negative number). A new reference. */
 json_t *pk_json_u64(uint64_t v);
+/* The member at a dotted path (a.b.c) of object o, or NULL (a borrowed reference). */
+const json_t *pk_json_path(const json_t *o, const char *path);
 
 /* The --version text: version, commit, compiler, OpenMP, MPI, GSL, GMP and jansson versions. */
 void pk_version_print(FILE *f);

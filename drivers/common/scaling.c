@@ -3,12 +3,16 @@
  * arguments; GSL supplies the fits and the distribution functions. */
 #include "scaling.h"
 
+#include "cli.h"
+#include "opt.h"
+
 #include "parkit/status.h"
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_fit.h>
 #include <math.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 int pk_scaling_median_ci(const double *sorted, size_t n, double level, double *lo, double *hi,
                          double *coverage)
@@ -222,4 +226,19 @@ int pk_scaling_mann_whitney(const double *x, size_t nx, const double *y, size_t 
     double p = z > 0 ? 2 * gsl_cdf_ugaussian_Q(z) : 1;
     *p_value = p < 1 ? p : 1;
     return PK_OK;
+}
+
+int pk_scaling_default_threads(struct pk_count_list *l)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cores = cores < 1 ? 1 : cores > 4096 ? 4096 : cores;
+    l->v = calloc(16, sizeof *l->v);
+    if (!l->v)
+        return PK_EXIT_RUNTIME;
+    l->n = 0;
+    for (long t = 1; t <= cores; t *= 2)
+        l->v[l->n++] = (uint64_t)t;
+    if (l->v[l->n - 1] != (uint64_t)cores)
+        l->v[l->n++] = (uint64_t)cores;
+    return PK_EXIT_OK;
 }

@@ -22,6 +22,10 @@ int pk_scaling_median_ci(const double *sorted, size_t n, double level, double *l
 /* Karp-Flatt experimentally determined serial fraction e = (1/S - 1/p) / (1 - 1/p) for speedup
  * S on p workers (p relative to the base). NaN for p <= 1 or S <= 0. */
 double pk_scaling_karp_flatt(double speedup, double p);
+struct pk_count_list;
+/* The default thread counts of a sweep: 1, 2, 4, ... up to the cores, then the cores themselves
+ * (into l, which the caller frees with pk_count_list_free). PK_EXIT_OK or PK_EXIT_RUNTIME. */
+int pk_scaling_default_threads(struct pk_count_list *l);
 
 /* A fitted serial fraction. Amdahl: T(p) = a + b/p, f = a / (a + b). Gustafson: scaled speedup
  * S(p) = f + (1 - f) p, b unused (a = f). f_err is one standard error from the fit covariance

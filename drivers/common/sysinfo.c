@@ -841,3 +841,12 @@ json_t *pk_sysinfo_for_command(const struct pk_comm *c, const char *cmd, int nth
         fprintf(stderr, "parkit %s: warning: %s\n", cmd, json_string_value(w));
     return info;
 }
+
+long pk_sysinfo_usable_cores(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? n : 1;
+}

@@ -47,5 +47,7 @@ json_t *pk_sysinfo_for_command(const struct pk_comm *c, const char *cmd, int nth
  * Missing fields print as "unknown"; a NULL info prints nothing. Thread-safe as long as no other
  * thread modifies info. */
 void pk_sysinfo_print(FILE *f, const json_t *info);
+/* The cores this process may run on (taskset, cgroups' cpusets, Slurm), else those online. */
+long pk_sysinfo_usable_cores(void);
 
 #endif

@@ -5,6 +5,7 @@
  * say what might explain a change. Provenance is compared key by key,
  * whatever keys the records carry, point against point (the first record of each). */
 #include "commands.h"
+#include "record.h"
 #include "report.h"
 
 #include <math.h>
@@ -65,24 +66,9 @@ struct walk {
     int n;
 };
 
-static const json_t *json_path(const json_t *o, const char *path)
-{
-    char key[256];
-    while (o && *path) {
-        size_t n = strcspn(path, ".");
-        if (n >= sizeof key)
-            return NULL;
-        memcpy(key, path, n);
-        key[n] = 0;
-        o = json_object_get(o, key);
-        path += n + (path[n] == '.');
-    }
-    return o;
-}
-
 static void diff_leaf(struct walk *w, const char *path, const json_t *v)
 {
-    const json_t *o = json_path(w->other, path);
+    const json_t *o = pk_json_path(w->other, path);
     if (is_volatile(path) || (w->second && o))
         return;
     char *a = fact_text(path, w->second ? o : v), *b = fact_text(path, w->second ? v : o);
@@ -106,7 +92,7 @@ static void walk_object(struct walk *w, const json_t *o, const char *prefix)
                 (int)sizeof path ||
             strchr(key, '.'))
             continue; /* no provenance key is that deep or dotted; json_path could not find it */
-        const json_t *o2 = json_path(w->other, path);
+        const json_t *o2 = pk_json_path(w->other, path);
         /* an object on both sides is compared key by key, otherwise as one value */
         if (json_is_object(v) && (!o2 || json_is_object(o2)))
             walk_object(w, v, path);

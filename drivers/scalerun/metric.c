@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* scale run's figure of merit, read from the program's output as benchpark's figures of
  * merit are: a regex's first group, or a field of the last JSON object printed. */
+#include "record.h"
 #include "run.h"
 
 #include <math.h>
@@ -77,22 +78,6 @@ static bool by_regex(const char *re, const char *out, double *v, char *why, size
     return true;
 }
 
-/* Field path (a.b.c) of object o. */
-static const json_t *field_of(const json_t *o, const char *path)
-{
-    char key[128];
-    while (o && *path) {
-        size_t n = strcspn(path, ".");
-        if (n >= sizeof key)
-            return NULL;
-        memcpy(key, path, n);
-        key[n] = 0;
-        o = json_object_get(o, key);
-        path += n + (path[n] == '.');
-    }
-    return o;
-}
-
 /* The last JSON object that starts a line of out (objects inside it are skipped). */
 static json_t *last_object(const char *out, size_t len)
 {
@@ -125,7 +110,7 @@ bool pk__run_metric(const struct pk_run_opts *o, const char *out, size_t len, do
     if (o->metric_re)
         return by_regex(o->metric_re, out ? out : "", v, why, whylen);
     json_t *j = last_object(out ? out : "", out ? len : 0);
-    const json_t *f = field_of(j, o->metric_json);
+    const json_t *f = pk_json_path(j, o->metric_json);
     bool ok = json_is_number(f) && isfinite(json_number_value(f));
     if (ok)
         *v = json_number_value(f);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* scale run's plan: points, placeholders, the launcher's command line, the order. */
 #include "run.h"
+#include "scaling.h"
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -160,22 +161,6 @@ char **pk__run_argv(const struct pk_run_opts *o, const struct pk_run_point *p)
     return v;
 }
 
-/* 1, 2, 4, ... up to the cores, then the cores (as scale's kernels). */
-static int default_threads(struct pk_count_list *l)
-{
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    cores = cores < 1 ? 1 : cores > 4096 ? 4096 : cores;
-    l->v = calloc(16, sizeof *l->v);
-    if (!l->v)
-        return PK_EXIT_RUNTIME;
-    l->n = 0;
-    for (long t = 1; t <= cores; t *= 2)
-        l->v[l->n++] = (uint64_t)t;
-    if (l->v[l->n - 1] != (uint64_t)cores)
-        l->v[l->n++] = (uint64_t)cores;
-    return PK_EXIT_OK;
-}
-
 static int check_axes(const struct pk_run_opts *o, unsigned uses)
 {
     if ((uses & 4u) && o->sizes.n == 0)
@@ -230,7 +215,8 @@ int pk__run_plan(const struct pk_run_opts *o, struct pk_run_point **pts, size_t 
     if (st != PK_EXIT_OK || (st = check_axes(o, uses)) != PK_EXIT_OK)
         return st;
     struct pk_count_list threads = {0}, one = {(uint64_t[]){1}, 1};
-    if (!o->budget && !o->threads.n && !o->ranks.n && default_threads(&threads) != PK_EXIT_OK)
+    if (!o->budget && !o->threads.n && !o->ranks.n &&
+        pk_scaling_default_threads(&threads) != PK_EXIT_OK)
         return PK_EXIT_RUNTIME;
     const struct pk_count_list *tl = o->threads.n ? &o->threads : threads.n ? &threads : &one;
     const struct pk_count_list *rl = o->ranks.n ? &o->ranks : &one;

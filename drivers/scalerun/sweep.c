@@ -115,15 +115,6 @@ static void make_signature(struct sweep *s)
     free(buf);
 }
 
-static long usable_cores(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return CPU_COUNT(&set);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? n : 1;
-}
-
 static json_t *reals(const double *v, size_t n)
 {
     json_t *a = json_array();
@@ -522,7 +513,7 @@ static int setup(struct sweep *s)
         if (!(s->argv[i] = pk__run_argv(s->o, &s->pts[i])))
             return PK_EXIT_RUNTIME;
     }
-    s->cores = usable_cores();
+    s->cores = pk_sysinfo_usable_cores();
     s->sysinfo = pk_sysinfo_for_command(s->c, "scale", 1);
     name_experiment(s);
     make_signature(s);
