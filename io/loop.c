@@ -76,7 +76,7 @@ struct lthread {
     bool stop, cancel_all, closed;
     /* this thread's only: */
     struct pk_ltask *pend_head, *pend_tail, *running;
-    struct pk_ltask **heap;
+    struct hslot *heap; /* keys beside the tasks: sifting reads one array, not the tasks */
     size_t heap_n, heap_cap, inflight, cap;
     double armed; /* the timerfd's expiry; 0: disarmed */
     struct pk_ltask **out; /* finished, for out_q: pushed together when the callback ends */
@@ -118,6 +118,11 @@ static void unlock(pthread_mutex_t *m)
 
 /* ---- the heap of wake times (thread-local) ---- */
 
+struct hslot {
+    double key;
+    struct pk_ltask *t;
+};
+
 static double key_of(const struct pk_ltask *t)
 {
     if (t->wake > 0 && t->deadline > 0)
@@ -125,37 +130,37 @@ static double key_of(const struct pk_ltask *t)
     return t->wake > 0 ? t->wake : t->deadline;
 }
 
-static void heap_place(struct lthread *th, size_t i, struct pk_ltask *t)
+static void heap_place(struct lthread *th, size_t i, struct hslot h)
 {
-    th->heap[i] = t;
-    t->heap_at = i;
+    th->heap[i] = h;
+    h.t->heap_at = i;
 }
 
 static void heap_up(struct lthread *th, size_t i)
 {
-    struct pk_ltask *t = th->heap[i];
-    while (i > 0 && key_of(th->heap[(i - 1) / 2]) > key_of(t)) {
+    struct hslot h = th->heap[i];
+    while (i > 0 && th->heap[(i - 1) / 2].key > h.key) {
         heap_place(th, i, th->heap[(i - 1) / 2]);
         i = (i - 1) / 2;
     }
-    heap_place(th, i, t);
+    heap_place(th, i, h);
 }
 
 static void heap_down(struct lthread *th, size_t i)
 {
-    struct pk_ltask *t = th->heap[i];
+    struct hslot h = th->heap[i];
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= th->heap_n)
             break;
-        if (c + 1 < th->heap_n && key_of(th->heap[c + 1]) < key_of(th->heap[c]))
+        if (c + 1 < th->heap_n && th->heap[c + 1].key < th->heap[c].key)
             c++;
-        if (key_of(th->heap[c]) >= key_of(t))
+        if (th->heap[c].key >= h.key)
             break;
         heap_place(th, i, th->heap[c]);
         i = c;
     }
-    heap_place(th, i, t);
+    heap_place(th, i, h);
 }
 
 static void heap_remove(struct lthread *th, struct pk_ltask *t)
@@ -164,12 +169,12 @@ static void heap_remove(struct lthread *th, struct pk_ltask *t)
     if (i == NOT_IN_HEAP)
         return;
     t->heap_at = NOT_IN_HEAP;
-    struct pk_ltask *last = th->heap[--th->heap_n];
+    struct hslot last = th->heap[--th->heap_n];
     if (i == th->heap_n)
         return;
     heap_place(th, i, last);
     heap_up(th, i);
-    heap_down(th, last->heap_at);
+    heap_down(th, last.t->heap_at);
 }
 
 static void arm(struct lthread *th, double when)
@@ -193,13 +198,13 @@ static int heap_insert(struct lthread *th, struct pk_ltask *t)
         return PK_OK;
     if (th->heap_n == th->heap_cap) {
         size_t cap = th->heap_cap ? 2 * th->heap_cap : 256;
-        struct pk_ltask **h = realloc(th->heap, cap * sizeof *h);
+        struct hslot *h = realloc(th->heap, cap * sizeof *h);
         if (!h)
             return PK_ENOMEM;
         th->heap = h;
         th->heap_cap = cap;
     }
-    heap_place(th, th->heap_n++, t);
+    heap_place(th, th->heap_n++, (struct hslot){key_of(t), t});
     heap_up(th, th->heap_n - 1);
     if (th->armed == 0 || key_of(t) < th->armed)
         arm(th, key_of(t));
@@ -458,15 +463,15 @@ static void on_timer(uv_poll_t *h, int status, int events)
     if (read(th->tfd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
         return; /* a timerfd read fails only when nothing expired */
     double now = pk_now_s();
-    while (th->heap_n && key_of(th->heap[0]) <= now) {
-        struct pk_ltask *t = th->heap[0];
+    while (th->heap_n && th->heap[0].key <= now) {
+        struct pk_ltask *t = th->heap[0].t;
         heap_remove(th, t);
         if (t->deadline > 0 && now >= t->deadline)
             abort_task(th, t, PK_ETIMEDOUT, "it ran past its deadline");
         else
             run_step(th, t); /* its sleep is over */
     }
-    arm(th, th->heap_n ? key_of(th->heap[0]) : 0);
+    arm(th, th->heap_n ? th->heap[0].key : 0);
     start_pending(th);
     flush_out(th);
     maybe_close(th);

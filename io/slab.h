@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Private to io/: objects of one size carved from slabs that are mapped pre-faulted
- * (MAP_POPULATE). On a virtual machine a page fault costs tens of microseconds (35 us measured
- * here), and 100,000 futures or loop tasks malloc'd one by one touched thousands of fresh pages
- * one fault at a time (137 ms for 100,000 x 152 bytes, against 10 ms populated). Slabs grow
- * from 64 KiB to 4 MiB; a slab is unmapped when its last object is freed and it is no longer
- * the one objects come from. Not thread-safe: the owner's lock guards it. */
+/* Private to io/: objects of one size carved from 2 MiB slabs, each one transparent huge page
+ * faulted in at once. On a virtual machine a page fault costs tens of microseconds (35 us
+ * measured here) and even a TLB miss is dear: 100,000 futures or loop tasks malloc'd one by one
+ * touched thousands of fresh small pages (137 ms for 100,000 x 152 bytes). A slab is unmapped
+ * when its last object is freed and it is no longer the one objects come from. Not thread-safe:
+ * the owner's lock guards it. */
 #ifndef PARKIT_IO_SLAB_H
 #define PARKIT_IO_SLAB_H
 
@@ -15,7 +15,6 @@ struct pk_slab;
 struct pk_slabs {
     size_t size;          /* of an object, set by the owner before the first allocation */
     struct pk_slab *cur;  /* where objects come from */
-    size_t next_bytes;    /* the next slab's size */
 };
 
 /* An object of s->size bytes (contents undefined), or NULL when no slab can be mapped. */
