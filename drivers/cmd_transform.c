@@ -228,6 +228,7 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
         .shared = PK_SHARED_ALL,
         .formats = PK_FORMATS_CSV,
         .reps_default = 5,
+        .reps_cut = true,
     };
     int status = pk_opts_parse(&spec, c, argc, argv, &o->common, NULL);
     o->op = (enum pk_transform_op)op;
@@ -1191,11 +1192,12 @@ static void print_table(const json_t *rec, const void *ctx)
     const struct opts *o = r->o;
     const json_t *tim = json_object_get(rec, "timing");
     double med = json_real_value(json_object_get(tim, "median_s"));
+    int reps = (int)json_array_size(json_object_get(tim, "reps_s")); /* those that ran */
     printf("# parkit transform --op %s n=%" PRIu64 " chunk=%" PRIu64 " start=%" PRIu64
            " threads=%d ranks=%d isa=%s math=%s reps=%d warmup=%d%s%s\n",
            pk_transform_op_name(o->op), o->n, o->chunk, o->start, o->common.nthreads, r->c->nranks,
-           pk_transform_isa_name(r->job.isa), math_choices[o->fast_math], o->common.reps,
-           o->common.warmup,
+           pk_transform_isa_name(r->job.isa), math_choices[o->fast_math], reps,
+           (int)json_integer_value(json_object_get(tim, "warmup")),
            o->input ? " input=" : "", o->input ? o->input : "");
     printf("%-8s %12s %24s %24s %22s %12s %22s %12s %24s\n", "# chunk", "count", "sum", "mean",
            "min", "argmin", "max", "argmax", "variance");
@@ -1218,7 +1220,7 @@ static void print_table(const json_t *rec, const void *ctx)
     print_verified(rec);
     printf("time_s    median %.6f  min %.6f  max %.6f  (%d reps, max over ranks)\n", med,
            json_real_value(json_object_get(tim, "min_s")),
-           json_real_value(json_object_get(tim, "max_s")), o->common.reps);
+           json_real_value(json_object_get(tim, "max_s")), reps);
     double rate = med > 0 ? (double)o->n / med : 0;
     int workers = o->common.nthreads * r->c->nranks;
     printf("rate      %.4g Melem/s, %.4g Melem/s per core, %.3g ns/elem per core\n", rate * 1e-6,
@@ -1393,19 +1395,17 @@ static int close_output(const struct run *r, struct output *out, int status, str
     return pk_dist_agree(r->c, status);
 }
 
-/* Warm-up and timed repetitions (rep_s: the slowest rank's time of each). Collective. */
-static int timed_runs(struct run *r, int out_fd, double *rep_s)
+/* Warm-up and timed repetitions (the slowest rank's time of each, into plan). Collective. */
+static int timed_runs(struct run *r, int out_fd, struct pk_reps *plan)
 {
     const struct pk_comm *c = r->c;
     int status = PK_EXIT_OK;
-    for (int i = -r->o->common.warmup; i < r->o->common.reps && status == PK_EXIT_OK; i++) {
+    while (pk_reps_more(plan) && status == PK_EXIT_OK) {
         struct pk_err err = {0};
         pk_dist_barrier(c);
         double t0 = pk_now_s();
         int rc = compute(r, out_fd, &err);
-        double dt = pk_dist_max_double(c, pk_now_s() - t0);
-        if (i >= 0)
-            rep_s[i] = dt;
+        pk_reps_took(plan, pk_dist_max_double(c, pk_now_s() - t0));
         if (rc != PK_OK)
             pk_error(c, true, CMD, "%s", err.msg);
         /* bad input data is the user's to fix (exit 2); anything else is a runtime failure */
@@ -1417,7 +1417,7 @@ static int timed_runs(struct run *r, int out_fd, double *rep_s)
 }
 
 /* Rank 0's record of the run; takes vjson. */
-static json_t *make_record(const struct run *r, const double *rep_s, const json_t *sysinfo,
+static json_t *make_record(const struct run *r, const struct pk_reps *plan, const json_t *sysinfo,
                            bool verified, json_t *vjson)
 {
     const struct opts *o = r->o;
@@ -1436,7 +1436,7 @@ static json_t *make_record(const struct run *r, const double *rep_s, const json_
     json_object_set_new(rec, "result", res);
     json_object_set_new(rec, "verified", o->common.no_verify ? json_null() : json_boolean(verified));
     json_object_set_new(rec, "verification", vjson);
-    pk_record_set_timing(rec, rep_s, o->common.reps, o->common.warmup);
+    pk_record_set_reps(rec, plan);
     pk_record_set_provenance(rec, sysinfo);
     return rec;
 }
@@ -1449,6 +1449,8 @@ static int execute(const struct pk_comm *c, struct opts *o, const json_t *sysinf
     *record = NULL;
     struct pk_err err = {0};
     double *rep_s = calloc((size_t)o->common.reps + 1, sizeof *rep_s);
+    struct pk_reps plan;
+    pk_reps_start(&plan, c, CMD, &o->common, rep_s);
     int status = rep_s ? setup(r, &err) : PK_EXIT_RUNTIME;
     if (!rep_s)
         pk_fail(&err, PK_ENOMEM, "out of memory");
@@ -1463,7 +1465,7 @@ static int execute(const struct pk_comm *c, struct opts *o, const json_t *sysinf
             pk_error(c, true, CMD, "%s", err.msg);
     }
     if (status == PK_EXIT_OK)
-        status = timed_runs(r, out.fd, rep_s);
+        status = timed_runs(r, out.fd, &plan);
     bool verified = false;
     json_t *vjson = json_object();
     if (status == PK_EXIT_OK && !o->common.no_verify) {
@@ -1483,7 +1485,7 @@ static int execute(const struct pk_comm *c, struct opts *o, const json_t *sysinf
         status = pk_dist_agree(c, status);
     }
     if ((status == PK_EXIT_OK || status == PK_EXIT_VERIFY) && c->rank == 0) {
-        *record = make_record(r, rep_s, sysinfo, verified, vjson);
+        *record = make_record(r, &plan, sysinfo, verified, vjson);
         vjson = NULL;
     }
     json_decref(vjson);
