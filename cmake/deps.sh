@@ -5,7 +5,7 @@
 set -euo pipefail
 pkgs=(gcc g++ make cmake ninja-build pkg-config git libgsl-dev libgmp-dev libjansson-dev
       openmpi-bin libopenmpi-dev clang-14 libomp-14-dev libcurl4-openssl-dev curl
-      libsleef-dev gnuplot-nox libpng-dev libjpeg62-turbo-dev
+      libsleef-dev gnuplot-nox libpng-dev libjpeg62-turbo-dev libflint-dev
       groff-base zsh)
 missing=()
 for p in "${pkgs[@]}"; do

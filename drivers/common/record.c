@@ -171,6 +171,9 @@ void pk_version_print(FILE *f)
     fprintf(f, "compiler: %s\nflags:    %s\n", PK_COMPILER, PK_C_FLAGS);
     fprintf(f, "OpenMP:   %d\nMPI:      %s\nGSL:      %s\nGMP:      %s\njansson:  %s\n", _OPENMP,
             mpi, gsl_version, gmp_version, JANSSON_VERSION);
-    fprintf(f, "parts:    MPI %s\n          curl %s\n          SLEEF %s\n          images %s\n",
-            PK_FEATURE_WHY_MPI, PK_FEATURE_WHY_CURL, PK_FEATURE_WHY_SLEEF, PK_FEATURE_WHY_IMAGES);
+    fprintf(f,
+            "parts:    MPI %s\n          curl %s\n          SLEEF %s\n          images %s\n"
+            "          FLINT %s\n",
+            PK_FEATURE_WHY_MPI, PK_FEATURE_WHY_CURL, PK_FEATURE_WHY_SLEEF, PK_FEATURE_WHY_IMAGES,
+            PK_FEATURE_WHY_FLINT);
 }
