@@ -107,6 +107,9 @@ C
         awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{print b-a}'
     }
     pv=() av=() pw=() aw=()
+    # the anchors' shared timing lock for the whole table, so that no other timed run overlaps
+    exec 9> "${PERF_LOCK:-/tmp/perf.lock}"
+    flock 9
     for ((i = 0; i < ROUNDS; i++)); do
         av+=("$(OMP_NUM_THREADS=2 "$OUT/anchor_time" 1000000 "$REPS")")
         read -r s d v < <(median_of "$parkit" factsum 1e6 -t 2 --reps "$REPS")
@@ -116,6 +119,7 @@ C
         pw+=("$(wall /dev/null "$parkit" factsum 1e6 -t 2 --reps 1 --warmup 0 --digits "$OUT/digits.txt" --record "$rec")")
         cmp -s "$OUT/digits.txt" "$OUT/anchor_digits.txt" || { echo "digits differ from the anchor's" >&2; exit 1; }
     done
+    flock -u 9
     med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
     row() { # label parkit anchor goal
         awk -v l="$1" -v p="$2" -v a="$3" -v g="$4" 'BEGIN{r=p/a; printf "%-52s %9.4f %9.4f %7.2fx  <= %.2fx  %s\n", l, p, a, r, g, (r <= g ? "met" : "missed")}'
