@@ -83,7 +83,11 @@ static void cut_short(struct pk_reps *p, double dt)
 void pk_reps_took(struct pk_reps *p, double dt)
 {
     bool first = p->warmup_run + p->reps_run == 0;
-    if (p->may_cut && first && dt > p->budget_s) {
+    /* agreed over ranks, should one of them read another budget from its environment */
+    double over = dt > p->budget_s ? 1.0 : 0.0;
+    if (p->may_cut && first && p->c)
+        over = pk_dist_max_double(p->c, over);
+    if (p->may_cut && first && over > 0) {
         cut_short(p, dt);
         return;
     }

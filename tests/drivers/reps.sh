@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# reps.sh PARKIT SCENARIO [SLEEF]: a single computation runs once. Without --reps, a first run longer
+# reps.sh PARKIT SCENARIO [SLEEF [MPIEXEC]]: a single computation runs once. Without --reps, a first run longer
 # than the budget (PARKIT_REPS_BUDGET_S shrinks it here, so that tiny sizes count as long) is
 # the only run, recorded as such; an explicit --reps R always runs R; a short run keeps the
 # default reps. Runs are counted from the record.
 set -euo pipefail
-parkit=$1 scenario=$2 sleef=${3:-1} # SLEEF 0: a build without transform
+parkit=$1 scenario=$2 sleef=${3:-1} mpiexec=${4:-} # SLEEF 0: a build without transform
 . "$(dirname "$0")/lib.sh" reps
 
 # check REPS WARMUP CUT: the last record's runs
@@ -57,6 +57,12 @@ short) # under the budget (the default one, and a large one): the default reps
         PARKIT_REPS_BUDGET_S=1000 run 0 ${cmds[i]} -t 1 --warmup 2 --record "$work/rec.jsonl"
         check "${defaults[i]}" 2 whole
     done
+    ;;
+ranks) # 2 ranks take the same decision and one record says so
+    PARKIT_REPS_BUDGET_S=1e-9 "$mpiexec" -n 2 --bind-to none "$parkit" factsum 3000 -t 1 \
+        --record "$work/rec.jsonl" > "$work/stdout" 2> "$work/stderr" || fail "exit $?"
+    check 1 0 cut
+    [[ $(grep -c "ran once" "$work/stderr") == 1 ]] || fail "not one note: $(cat "$work/stderr")"
     ;;
 *) fail "unknown scenario" ;;
 esac
