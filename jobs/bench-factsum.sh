@@ -129,6 +129,14 @@ C
     printf '%-52s %9s %9s %8s  %7s\n' "run" "parkit_s" "anchor_s" "ratio" "goal"
     row "factsum 1e6 -t 2, value only (anchor bs-omp-split)" "$(med "${pv[@]}")" "$(med "${av[@]}")" 0.67
     row "factsum 1e6 -t 2 --digits, whole process (+out_str)" "$(med "${pw[@]}")" "$(med "${aw[@]}")" 0.5
+    ratios() { # the per-round ratios parkit/anchor (each pair ran side by side) and their median
+        local -n p=$1 a=$2
+        local r=() k
+        for k in "${!p[@]}"; do r+=("$(awk -v x="${p[k]}" -v y="${a[k]}" 'BEGIN{printf "%.3f", x/y}')"); done
+        echo "${r[*]}; median $(med "${r[@]}")"
+    }
+    echo "per-round ratios, value only: $(ratios pv av)"
+    echo "per-round ratios, whole:      $(ratios pw aw)"
     echo "rounds: parkit ${pv[*]} | anchor ${av[*]}"
     echo "whole:  parkit ${pw[*]} | anchor ${aw[*]}"
 else
