@@ -10,7 +10,7 @@
  * Data paths: a generated range without --output runs the kernel over the rank's whole range.
  * Otherwise the rank's range streams through io/pipeline in buffers of BUF_VALUES values cut on
  * the block grid: a read stage fills them (a CSV column, parsed; a raw file's blocks from
- * io/rawfile, page-cache mappings faulted in ahead of the compute, or pread copies), a
+ * io/rawfile, pread copies into the reused buffers), a
  * transform stage runs the kernel on them (OpenMP inside), and with --output a write stage
  * stores the results at their offsets in an exclusive temporary (io/atomicfile), published as
  * OUTPUT once every rank succeeded and removed otherwise. One worker per stage keeps the buffers in
@@ -374,7 +374,7 @@ static int csv_column_next(struct csv_column *c, double *v, struct pk_err *err)
 struct buf {
     uint64_t i0, i1;  /* global indices */
     double *v;        /* BUF_VALUES values: values read, and results for the writer */
-    const double *in; /* the arguments: v, or a raw file's block mapped in place */
+    const double *in; /* the arguments: v (or a raw file's block mapped in place) */
     struct pk_rawfile_block blk; /* raw files: the block of i0..i1 (io/rawfile) */
     struct pk_queue *home;       /* the free list */
 };
@@ -616,8 +616,13 @@ struct feed {
 static int feed_open(struct feed *f, struct pk_err *err)
 {
     const struct opts *o = f->o;
+    /* pread into the reused buffers, not blocks mapped in place: each mapped block costs its
+     * page-table entries and, at munmap, a TLB shootdown of every thread. Measured, 5e7 values
+     * in the page cache, 4 rounds: chunk 2 threads 420-485 Melem/s read against 298-371 mapped
+     * (in memory 824-925), 1 thread 417-604 against 337-374; heavy 2 threads 256-284 against
+     * 204-223, 1 thread the same within noise. */
     if (o->src == SRC_RAW)
-        return pk_rawfile_stream_open(o->input, true, &f->raw, err);
+        return pk_rawfile_stream_open(o->input, false, &f->raw, err);
     if (o->src != SRC_CSV)
         return PK_OK;
     int rc = csv_column_open(&f->csv, o, err);
@@ -633,7 +638,7 @@ static void feed_close(struct feed *f)
     pk_csv_close(f->csv.r);
 }
 
-/* The values of b: a raw file's block (mapped in place, or read into b->v), a CSV column's
+/* The values of b: a raw file's block (read into b->v), a CSV column's
  * values parsed into b->v, or nothing for a generated range (the kernel makes them). */
 static int fill(struct feed *f, struct buf *b, struct pk_err *err)
 {
