@@ -638,6 +638,9 @@ static void feed_close(struct feed *f)
     pk_csv_close(f->csv.r);
 }
 
+/* Values per pread of a raw file: 256 KiB, checked while in the L2 cache. */
+#define READ_PIECE ((size_t)32768)
+
 /* The values of b: a raw file's block (read into b->v), a CSV column's
  * values parsed into b->v, or nothing for a generated range (the kernel makes them). */
 static int fill(struct feed *f, struct buf *b, struct pk_err *err)
@@ -651,10 +654,17 @@ static int fill(struct feed *f, struct buf *b, struct pk_err *err)
     const char *what =
         f->o->op == PK_TRANSFORM_HEAVY ? "--op heavy (log(v + 1): v > -1)" : "--op chunk";
     if (f->o->src == SRC_RAW) {
-        rc = pk_rawfile_stream_get(f->raw, b->i0, m, b->v, &b->blk, err);
-        b->in = rc == PK_OK ? b->blk.values : b->v;
-        if (rc == PK_OK)
-            rc = pk_check_values(f->o->input, b->in, m, b->i0, lo, hi, what, err);
+        /* read (the stream never maps: feed_open) and checked in pieces, each checked while it
+         * is still in cache */
+        for (size_t off = 0; rc == PK_OK && off < m; off += READ_PIECE) {
+            size_t k = m - off < READ_PIECE ? m - off : READ_PIECE;
+            rc = pk_rawfile_stream_get(f->raw, b->i0 + off, k, b->v + off, &b->blk, err);
+            if (rc == PK_OK)
+                rc = pk_check_values(f->o->input, b->blk.values, k, b->i0 + off, lo, hi, what,
+                                     err);
+            pk_rawfile_block_release(&b->blk);
+        }
+        b->in = b->v;
     } else if (f->o->src == SRC_CSV) {
         for (size_t j = 0; rc == PK_OK && j < m; j++) {
             rc = csv_column_next(&f->csv, &b->v[j], err);
