@@ -73,6 +73,9 @@ if(PK_HAVE_MPI)
     string(APPEND PK_PC_LIBS_PRIVATE " ${l}")
   endforeach()
 endif()
+if(PK_HAVE_FLINT) # no pkg-config file of its own in Debian
+  string(APPEND PK_PC_LIBS_PRIVATE " ${FLINT_LIBRARY}")
+endif()
 # relocatable: the prefix is found from the .pc file's own place, so --prefix P at install
 # time (not CMAKE_INSTALL_PREFIX at configure time) is what the file describes
 file(RELATIVE_PATH PK_PC_UP /pk/${CMAKE_INSTALL_LIBDIR}/pkgconfig /pk)

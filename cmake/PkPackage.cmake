@@ -24,7 +24,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 
 set(_pk_deb_depends libc6 libgomp1 libgmp10 libgsl27 libjansson4 libuv1)
 foreach(part_pkgs IN ITEMS "MPI;libopenmpi3" "CURL;libcurl4 zlib1g" "SLEEF;libsleef3"
-                           "IMAGES;libpng16-16 libjpeg62-turbo" "HWLOC;libhwloc15")
+                           "IMAGES;libpng16-16 libjpeg62-turbo" "HWLOC;libhwloc15"
+                           "FLINT;libflint17")
   list(GET part_pkgs 0 part)
   list(GET part_pkgs 1 pkgs)
   if(PK_HAVE_${part})

@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(gcc g++ make cmake ninja-build pkg-config git libgsl-dev libgmp-dev libjansson-dev
       openmpi-bin libopenmpi-dev clang-14 libomp-14-dev libcurl4-openssl-dev curl
       libsleef-dev libuv1-dev gnuplot-nox libpng-dev libjpeg62-turbo-dev libhwloc-dev
-      groff-base zsh chromium tidy)
+      libflint-dev groff-base zsh chromium tidy)
 missing=()
 for p in "${pkgs[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

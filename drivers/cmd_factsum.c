@@ -72,6 +72,7 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_facts
         .shared = PK_SHARED_ALL,
         .formats = PK_FORMATS_CSV,
         .reps_default = 3,
+        .reps_cut = true,
         .operands = "at least one N",
         .min_operands = 1,
         .counts = &n,
@@ -211,6 +212,7 @@ struct run {
     size_t nmarks;
     uint64_t nmax, estimate; /* the largest N; the memory it needs */
     double *rep_s;
+    struct pk_reps reps;
     mpz_t *value; /* !n[i] on rank 0, count of them (all initialised) */
     bool verified;
     json_t *vjson; /* how it was verified */
@@ -296,14 +298,13 @@ static int time_runs(struct run *r)
     struct pk_factsum_part part = {0};
     unsigned flags = r->o->canary ? PK_FACTSUM_CANARY : 0;
     int status = PK_EXIT_OK;
-    for (int i = -co->warmup; i < co->reps && status == PK_EXIT_OK; i++) {
+    pk_reps_start(&r->reps, c, "factsum", co, r->rep_s);
+    while (pk_reps_more(&r->reps) && status == PK_EXIT_OK) {
         pk_factsum_part_free(&part);
         pk_dist_barrier(c);
         double t0 = pk_now_s();
         int rc = compute(c, r->marks, r->nmarks, r->nmax, co->nthreads, flags, &part);
-        double dt = pk_dist_max_double(c, pk_now_s() - t0);
-        if (i >= 0)
-            r->rep_s[i] = dt;
+        pk_reps_took(&r->reps, pk_dist_max_double(c, pk_now_s() - t0));
         if (rc != PK_OK)
             pk_error(c, true, "factsum", "computation failed: %s", pk_strerror(rc));
         status = pk_dist_agree(c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_RUNTIME);
@@ -402,7 +403,7 @@ static int build_record(struct run *r, const json_t *sysinfo, json_t **rec)
         .verification = r->vjson,
         .extra = json_pack("{s:{s:I, s:I}}", "memory", "estimate_bytes", (json_int_t)r->estimate,
                            "gmp_peak_bytes", (json_int_t)pk_gmp_guard_peak()),
-        .rep_s = r->rep_s,
+        .reps = &r->reps,
         .sysinfo = sysinfo,
     };
     r->vjson = NULL; /* the record took it */

@@ -53,6 +53,7 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_fib_o
         .shared = PK_SHARED_ALL,
         .formats = PK_FORMATS_CSV,
         .reps_default = 3,
+        .reps_cut = true,
         .operands = "at least one N",
         .min_operands = 1,
         .counts = &n,
@@ -136,6 +137,7 @@ struct run {
     mpz_t *mv, *mp; /* this rank's F(N) and F(N-1), nmine each (all initialised) */
     mpz_t *value;   /* F(n[i]), count of them (all initialised); complete on rank 0 at the end */
     double *rep_s;
+    struct pk_reps reps;
     bool verified;
     json_t *vjson; /* how it was verified */
 };
@@ -218,13 +220,12 @@ static int time_runs(struct run *r)
 {
     const struct pk_common_opts *co = &r->o->common;
     int status = PK_EXIT_OK;
-    for (int i = -co->warmup; i < co->reps && status == PK_EXIT_OK; i++) {
+    pk_reps_start(&r->reps, r->c, "fib", co, r->rep_s);
+    while (pk_reps_more(&r->reps) && status == PK_EXIT_OK) {
         pk_dist_barrier(r->c);
         double t0 = pk_now_s();
         int rc = pk_fib_many(r->mv, r->mp, r->mine, r->nmine, co->nthreads);
-        double dt = pk_dist_max_double(r->c, pk_now_s() - t0);
-        if (i >= 0)
-            r->rep_s[i] = dt;
+        pk_reps_took(&r->reps, pk_dist_max_double(r->c, pk_now_s() - t0));
         if (rc != PK_OK)
             pk_error(r->c, true, "fib", "computation failed: %s", pk_strerror(rc));
         status = pk_dist_agree(r->c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_RUNTIME);
@@ -282,7 +283,7 @@ static int build_record(struct run *r, const json_t *sysinfo, json_t **rec)
         .verified = r->verified,
         .canary = o->canary,
         .verification = r->vjson,
-        .rep_s = r->rep_s,
+        .reps = &r->reps,
         .sysinfo = sysinfo,
     };
     r->vjson = NULL; /* the record took it */

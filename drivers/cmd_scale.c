@@ -250,6 +250,7 @@ static int run_point(const struct pk_comm *c, const struct scale_opts *o, uint64
 {
     struct pk_common_opts common = o->common;
     common.nthreads = o->serial ? 1 : nthreads;
+    common.reps_given = true; /* a sweep is for timing: every point runs all its reps */
     if (o->kernel == K_SUMSQ) {
         struct pk_sumsq_opts so = {.variant = (enum pk_sumsq_variant)o->variant,
                                    .n = size,

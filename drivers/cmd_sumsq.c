@@ -83,6 +83,7 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_sumsq
         .shared = PK_SHARED_ALL,
         .formats = PK_FORMATS_CSV,
         .reps_default = 5,
+        .reps_cut = true,
     };
     int status = pk_opts_parse(&spec, c, argc, argv, &o->common, NULL);
     if (status == PK_EXIT_OK)
@@ -349,13 +350,13 @@ int pk_sumsq_execute(const struct pk_comm *c, const struct pk_sumsq_opts *o, con
     if (status != PK_EXIT_OK && err.msg[0]) /* the memory check has said why already */
         pk_error(c, true, "sumsq", "%s", err.msg);
     status = pk_dist_agree(c, status);
-    for (int i = -o->common.warmup; i < reps && status == PK_EXIT_OK; i++) {
+    struct pk_reps plan;
+    pk_reps_start(&plan, c, "sumsq", &o->common, rep_s);
+    while (pk_reps_more(&plan) && status == PK_EXIT_OK) {
         pk_dist_barrier(c);
         double t0 = pk_now_s();
         int rc = compute(&r);
-        double dt = pk_dist_max_double(c, pk_now_s() - t0);
-        if (i >= 0)
-            rep_s[i] = dt;
+        pk_reps_took(&plan, pk_dist_max_double(c, pk_now_s() - t0));
         if (rc != PK_OK)
             pk_error(c, true, "sumsq", "computation failed: %s", pk_strerror(rc));
         status = pk_dist_agree(c, rc == PK_OK ? PK_EXIT_OK : PK_EXIT_RUNTIME);
@@ -378,7 +379,7 @@ int pk_sumsq_execute(const struct pk_comm *c, const struct pk_sumsq_opts *o, con
                             o->common.no_verify ? json_null() : json_boolean(verified));
         json_object_set_new(rec, "verification", vjson);
         vjson = NULL;
-        pk_record_set_timing(rec, rep_s, reps, o->common.warmup);
+        pk_record_set_reps(rec, &plan);
         pk_record_set_provenance(rec, sysinfo);
         *record = rec;
     }
@@ -405,9 +406,10 @@ static void print_table(const json_t *rec, const void *ctx)
     const json_t *vj = json_object_get(rec, "verification");
     double med = json_real_value(json_object_get(tim, "median_s"));
     int nranks = (int)json_integer_value(json_object_get(json_object_get(rec, "params"), "ranks"));
+    int reps = (int)json_array_size(json_object_get(tim, "reps_s")); /* those that ran */
     printf("# parkit sumsq --%s n=%llu threads=%d ranks=%d reps=%d warmup=%d\n",
            pk_sumsq_variant_names[o->variant], (unsigned long long)o->n, o->common.nthreads, nranks,
-           o->common.reps, o->common.warmup);
+           reps, (int)json_integer_value(json_object_get(tim, "warmup")));
     if (o->variant == PK_SUMSQ_RANGE)
         printf("result    %s\n", json_string_value(json_object_get(res, "value")));
     else
@@ -431,7 +433,7 @@ static void print_table(const json_t *rec, const void *ctx)
                json_real_value(json_object_get(vj, "chi2_limit")));
     printf("time_s    median %.6f  min %.6f  max %.6f  (%d reps, max over ranks)\n", med,
            json_real_value(json_object_get(tim, "min_s")),
-           json_real_value(json_object_get(tim, "max_s")), o->common.reps);
+           json_real_value(json_object_get(tim, "max_s")), reps);
     double rate = rate_per_s(o, med);
     int workers = o->common.nthreads * nranks;
     printf("rate      %.4g Melem/s, %.4g ns/elem per core", rate * 1e-6,

@@ -10,7 +10,7 @@
  * Data paths: a generated range without --output runs the kernel over the rank's whole range.
  * Otherwise the rank's range streams through io/pipeline in buffers of BUF_VALUES values cut on
  * the block grid: a read stage fills them (a CSV column, parsed; a raw file's blocks from
- * io/rawfile, page-cache mappings faulted in ahead of the compute, or pread copies), a
+ * io/rawfile, pread copies into the reused buffers), a
  * transform stage runs the kernel on them (OpenMP inside), and with --output a write stage
  * stores the results at their offsets in an exclusive temporary (io/atomicfile), published as
  * OUTPUT once every rank succeeded and removed otherwise. One worker per stage keeps the buffers in
@@ -228,6 +228,7 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
         .shared = PK_SHARED_ALL,
         .formats = PK_FORMATS_CSV,
         .reps_default = 5,
+        .reps_cut = true,
     };
     int status = pk_opts_parse(&spec, c, argc, argv, &o->common, NULL);
     o->op = (enum pk_transform_op)op;
@@ -373,7 +374,7 @@ static int csv_column_next(struct csv_column *c, double *v, struct pk_err *err)
 struct buf {
     uint64_t i0, i1;  /* global indices */
     double *v;        /* BUF_VALUES values: values read, and results for the writer */
-    const double *in; /* the arguments: v, or a raw file's block mapped in place */
+    const double *in; /* the arguments: v (or a raw file's block mapped in place) */
     struct pk_rawfile_block blk; /* raw files: the block of i0..i1 (io/rawfile) */
     struct pk_queue *home;       /* the free list */
 };
@@ -615,8 +616,13 @@ struct feed {
 static int feed_open(struct feed *f, struct pk_err *err)
 {
     const struct opts *o = f->o;
+    /* pread into the reused buffers, not blocks mapped in place: each mapped block costs its
+     * page-table entries and, at munmap, a TLB shootdown of every thread. Measured, 5e7 values
+     * in the page cache, 4 rounds: chunk 2 threads 420-485 Melem/s read against 298-371 mapped
+     * (in memory 824-925), 1 thread 417-604 against 337-374; heavy 2 threads 256-284 against
+     * 204-223, 1 thread the same within noise. */
     if (o->src == SRC_RAW)
-        return pk_rawfile_stream_open(o->input, true, &f->raw, err);
+        return pk_rawfile_stream_open(o->input, false, &f->raw, err);
     if (o->src != SRC_CSV)
         return PK_OK;
     int rc = csv_column_open(&f->csv, o, err);
@@ -632,7 +638,10 @@ static void feed_close(struct feed *f)
     pk_csv_close(f->csv.r);
 }
 
-/* The values of b: a raw file's block (mapped in place, or read into b->v), a CSV column's
+/* Values per pread of a raw file: 256 KiB, checked while in the L2 cache. */
+#define READ_PIECE ((size_t)32768)
+
+/* The values of b: a raw file's block (read into b->v), a CSV column's
  * values parsed into b->v, or nothing for a generated range (the kernel makes them). */
 static int fill(struct feed *f, struct buf *b, struct pk_err *err)
 {
@@ -645,10 +654,17 @@ static int fill(struct feed *f, struct buf *b, struct pk_err *err)
     const char *what =
         f->o->op == PK_TRANSFORM_HEAVY ? "--op heavy (log(v + 1): v > -1)" : "--op chunk";
     if (f->o->src == SRC_RAW) {
-        rc = pk_rawfile_stream_get(f->raw, b->i0, m, b->v, &b->blk, err);
-        b->in = rc == PK_OK ? b->blk.values : b->v;
-        if (rc == PK_OK)
-            rc = pk_check_values(f->o->input, b->in, m, b->i0, lo, hi, what, err);
+        /* read (the stream never maps: feed_open) and checked in pieces, each checked while it
+         * is still in cache */
+        for (size_t off = 0; rc == PK_OK && off < m; off += READ_PIECE) {
+            size_t k = m - off < READ_PIECE ? m - off : READ_PIECE;
+            rc = pk_rawfile_stream_get(f->raw, b->i0 + off, k, b->v + off, &b->blk, err);
+            if (rc == PK_OK)
+                rc = pk_check_values(f->o->input, b->blk.values, k, b->i0 + off, lo, hi, what,
+                                     err);
+            pk_rawfile_block_release(&b->blk);
+        }
+        b->in = b->v;
     } else if (f->o->src == SRC_CSV) {
         for (size_t j = 0; rc == PK_OK && j < m; j++) {
             rc = csv_column_next(&f->csv, &b->v[j], err);
@@ -1191,11 +1207,12 @@ static void print_table(const json_t *rec, const void *ctx)
     const struct opts *o = r->o;
     const json_t *tim = json_object_get(rec, "timing");
     double med = json_real_value(json_object_get(tim, "median_s"));
+    int reps = (int)json_array_size(json_object_get(tim, "reps_s")); /* those that ran */
     printf("# parkit transform --op %s n=%" PRIu64 " chunk=%" PRIu64 " start=%" PRIu64
            " threads=%d ranks=%d isa=%s math=%s reps=%d warmup=%d%s%s\n",
            pk_transform_op_name(o->op), o->n, o->chunk, o->start, o->common.nthreads, r->c->nranks,
-           pk_transform_isa_name(r->job.isa), math_choices[o->fast_math], o->common.reps,
-           o->common.warmup,
+           pk_transform_isa_name(r->job.isa), math_choices[o->fast_math], reps,
+           (int)json_integer_value(json_object_get(tim, "warmup")),
            o->input ? " input=" : "", o->input ? o->input : "");
     printf("%-8s %12s %24s %24s %22s %12s %22s %12s %24s\n", "# chunk", "count", "sum", "mean",
            "min", "argmin", "max", "argmax", "variance");
@@ -1218,7 +1235,7 @@ static void print_table(const json_t *rec, const void *ctx)
     print_verified(rec);
     printf("time_s    median %.6f  min %.6f  max %.6f  (%d reps, max over ranks)\n", med,
            json_real_value(json_object_get(tim, "min_s")),
-           json_real_value(json_object_get(tim, "max_s")), o->common.reps);
+           json_real_value(json_object_get(tim, "max_s")), reps);
     double rate = med > 0 ? (double)o->n / med : 0;
     int workers = o->common.nthreads * r->c->nranks;
     printf("rate      %.4g Melem/s, %.4g Melem/s per core, %.3g ns/elem per core\n", rate * 1e-6,
@@ -1393,19 +1410,17 @@ static int close_output(const struct run *r, struct output *out, int status, str
     return pk_dist_agree(r->c, status);
 }
 
-/* Warm-up and timed repetitions (rep_s: the slowest rank's time of each). Collective. */
-static int timed_runs(struct run *r, int out_fd, double *rep_s)
+/* Warm-up and timed repetitions (the slowest rank's time of each, into plan). Collective. */
+static int timed_runs(struct run *r, int out_fd, struct pk_reps *plan)
 {
     const struct pk_comm *c = r->c;
     int status = PK_EXIT_OK;
-    for (int i = -r->o->common.warmup; i < r->o->common.reps && status == PK_EXIT_OK; i++) {
+    while (pk_reps_more(plan) && status == PK_EXIT_OK) {
         struct pk_err err = {0};
         pk_dist_barrier(c);
         double t0 = pk_now_s();
         int rc = compute(r, out_fd, &err);
-        double dt = pk_dist_max_double(c, pk_now_s() - t0);
-        if (i >= 0)
-            rep_s[i] = dt;
+        pk_reps_took(plan, pk_dist_max_double(c, pk_now_s() - t0));
         if (rc != PK_OK)
             pk_error(c, true, CMD, "%s", err.msg);
         /* bad input data is the user's to fix (exit 2); anything else is a runtime failure */
@@ -1417,7 +1432,7 @@ static int timed_runs(struct run *r, int out_fd, double *rep_s)
 }
 
 /* Rank 0's record of the run; takes vjson. */
-static json_t *make_record(const struct run *r, const double *rep_s, const json_t *sysinfo,
+static json_t *make_record(const struct run *r, const struct pk_reps *plan, const json_t *sysinfo,
                            bool verified, json_t *vjson)
 {
     const struct opts *o = r->o;
@@ -1436,7 +1451,7 @@ static json_t *make_record(const struct run *r, const double *rep_s, const json_
     json_object_set_new(rec, "result", res);
     json_object_set_new(rec, "verified", o->common.no_verify ? json_null() : json_boolean(verified));
     json_object_set_new(rec, "verification", vjson);
-    pk_record_set_timing(rec, rep_s, o->common.reps, o->common.warmup);
+    pk_record_set_reps(rec, plan);
     pk_record_set_provenance(rec, sysinfo);
     return rec;
 }
@@ -1449,6 +1464,8 @@ static int execute(const struct pk_comm *c, struct opts *o, const json_t *sysinf
     *record = NULL;
     struct pk_err err = {0};
     double *rep_s = calloc((size_t)o->common.reps + 1, sizeof *rep_s);
+    struct pk_reps plan;
+    pk_reps_start(&plan, c, CMD, &o->common, rep_s);
     int status = rep_s ? setup(r, &err) : PK_EXIT_RUNTIME;
     if (!rep_s)
         pk_fail(&err, PK_ENOMEM, "out of memory");
@@ -1463,7 +1480,7 @@ static int execute(const struct pk_comm *c, struct opts *o, const json_t *sysinf
             pk_error(c, true, CMD, "%s", err.msg);
     }
     if (status == PK_EXIT_OK)
-        status = timed_runs(r, out.fd, rep_s);
+        status = timed_runs(r, out.fd, &plan);
     bool verified = false;
     json_t *vjson = json_object();
     if (status == PK_EXIT_OK && !o->common.no_verify) {
@@ -1483,7 +1500,7 @@ static int execute(const struct pk_comm *c, struct opts *o, const json_t *sysinf
         status = pk_dist_agree(c, status);
     }
     if ((status == PK_EXIT_OK || status == PK_EXIT_VERIFY) && c->rank == 0) {
-        *record = make_record(r, rep_s, sysinfo, verified, vjson);
+        *record = make_record(r, &plan, sysinfo, verified, vjson);
         vjson = NULL;
     }
     json_decref(vjson);

@@ -3,7 +3,12 @@
 # Python (sequential and multiprocessing.Pool(2) over !1000..!4000), then parkit on the same
 # workload, on !1e6 at 1 and 2 threads (and its decimal conversion), !1e7, and 2 MPI ranks
 # against 1 rank with 2 threads. Medians; every parkit run is appended to $OUT/records.jsonl.
-# usage: jobs/bench-factsum.sh [PARKIT]   env: REPS (5) BIG (1e7, empty to skip) OUT
+# Then issue 17's table: !1e6 on 2 threads against the anchor ../shared/anchors/numeric/factsum.c
+# (variant bs-omp-split, built here as its own script builds it), value only and as a whole
+# process writing the digits (the anchor's `print` mode: mpz_out_str), ROUNDS rounds
+# interleaved, medians, ratios and the goals; the two digit files are compared.
+# usage: jobs/bench-factsum.sh [PARKIT]   env: REPS (5) BIG (1e7, empty to skip) ROUNDS (5) OUT
+#        TABLE_ONLY=1: issue 17's table only
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 results=$here/results; [[ -f $here/CMakeLists.txt ]] || results=$PWD/results  # installed: ./results
@@ -22,6 +27,7 @@ median_of() { # command... -> median of parkit's timing.median_s over its --form
     "$@" --format json --record "$rec" | $py -c 'import json,sys; r=json.load(sys.stdin); print(r["timing"]["median_s"], r.get("decimal_s", 0), r["verified"])'
 }
 
+if [[ ${TABLE_ONLY:-0} != 1 ]]; then
 tut=$($py - "$REPS" <<'PY'
 import math, sys, time
 from multiprocessing import Pool
@@ -65,4 +71,75 @@ if [[ -n $BIG ]]; then
 fi
 read -r s d v < <(median_of "$parkit" fib 1e5 2e5 3e5 4e5 -t 2 --reps "$REPS")
 printf '%-44s %12.6f  verified=%s\n' "parkit fib 1e5 2e5 3e5 4e5 -t 2" "$s" "$v"
+fi # TABLE_ONLY
+
+# ---- issue 17's table: !1e6, 2 threads, against the anchor in the same invocation ----------
+anchor_src=$here/../shared/anchors/numeric
+ROUNDS=${ROUNDS:-5}
+if [[ -f $anchor_src/factsum.c ]] && command -v gcc >/dev/null; then
+    # the anchor's own code, unchanged: its main renamed, a timing main beside it
+    cat > "$OUT/anchor_time.c" <<'C'
+#define main anchor_main
+#include "factsum.c"
+#undef main
+int main(int argc, char **argv) {
+  unsigned long n = strtoul(argv[1], NULL, 10);
+  int reps = atoi(argv[2]);
+  double t[64];
+  mpz_t r;
+  mpz_init(r);
+  left_factorial(r, n, 3); /* warm-up, as parkit's */
+  for (int i = 0; i < reps && i < 64; i++) {
+    double t0 = now_s();
+    left_factorial(r, n, 3);
+    t[i] = now_s() - t0;
+  }
+  printf("%.6f\n", median(t, reps));
+  return 0;
+}
+C
+    gcc -O3 -march=native -fopenmp -Wall -I"$anchor_src" "$OUT/anchor_time.c" -o "$OUT/anchor_time" -lgmp
+    gcc -O3 -march=native -fopenmp -Wall "$anchor_src/factsum.c" -o "$OUT/anchor" -lgmp
+    wall() { # STDOUT_FILE COMMAND...: the command's wall-clock seconds, the whole process
+        local out=$1 t0=$EPOCHREALTIME
+        shift
+        "$@" > "$out"
+        awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{print b-a}'
+    }
+    pv=() av=() pw=() aw=()
+    # the anchors' shared timing lock for the whole table, so that no other timed run overlaps
+    exec 9> "${PERF_LOCK:-/tmp/perf.lock}"
+    flock 9
+    for ((i = 0; i < ROUNDS; i++)); do
+        av+=("$(OMP_NUM_THREADS=2 "$OUT/anchor_time" 1000000 "$REPS")")
+        read -r s d v < <(median_of "$parkit" factsum 1e6 -t 2 --reps "$REPS")
+        [[ $v == True ]] || { echo "parkit factsum 1e6: verified=$v" >&2; exit 1; }
+        pv+=("$s")
+        aw+=("$(wall "$OUT/anchor_digits.txt" env OMP_NUM_THREADS=2 "$OUT/anchor" print 1000000 bs-omp-split)")
+        pw+=("$(wall /dev/null "$parkit" factsum 1e6 -t 2 --reps 1 --warmup 0 --digits "$OUT/digits.txt" --record "$rec")")
+        cmp -s "$OUT/digits.txt" "$OUT/anchor_digits.txt" || { echo "digits differ from the anchor's" >&2; exit 1; }
+    done
+    flock -u 9
+    med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+    row() { # label parkit anchor goal
+        awk -v l="$1" -v p="$2" -v a="$3" -v g="$4" 'BEGIN{r=p/a; printf "%-52s %9.4f %9.4f %7.2fx  <= %.2fx  %s\n", l, p, a, r, g, (r <= g ? "met" : "missed")}'
+    }
+    echo
+    echo "issue 17 (medians of $ROUNDS interleaved rounds; load: $(cut -d' ' -f1-3 /proc/loadavg))"
+    printf '%-52s %9s %9s %8s  %7s\n' "run" "parkit_s" "anchor_s" "ratio" "goal"
+    row "factsum 1e6 -t 2, value only (anchor bs-omp-split)" "$(med "${pv[@]}")" "$(med "${av[@]}")" 0.67
+    row "factsum 1e6 -t 2 --digits, whole process (+out_str)" "$(med "${pw[@]}")" "$(med "${aw[@]}")" 0.5
+    ratios() { # the per-round ratios parkit/anchor (each pair ran side by side) and their median
+        local -n p=$1 a=$2
+        local r=() k
+        for k in "${!p[@]}"; do r+=("$(awk -v x="${p[k]}" -v y="${a[k]}" 'BEGIN{printf "%.3f", x/y}')"); done
+        echo "${r[*]}; median $(med "${r[@]}")"
+    }
+    echo "per-round ratios, value only: $(ratios pv av)"
+    echo "per-round ratios, whole:      $(ratios pw aw)"
+    echo "rounds: parkit ${pv[*]} | anchor ${av[*]}"
+    echo "whole:  parkit ${pw[*]} | anchor ${aw[*]}"
+else
+    echo "issue 17 rows skipped: no anchor at $anchor_src/factsum.c (or no gcc)"
+fi
 echo "records: $rec"

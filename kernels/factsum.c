@@ -7,6 +7,7 @@
  * inside that region, so the thread count is exactly the caller's. */
 #include "parkit/factsum.h"
 
+#include "parkit/features.h"
 #include "parkit/status.h"
 
 #include <math.h>
@@ -115,7 +116,42 @@ uint64_t pk_factsum_memory_estimate_marks(const uint64_t *marks, size_t n)
 struct bs_ctx {
     int nthreads;
     bool canary; /* corrupt the root merge */
+    bool alone;  /* the root's product is the only work left (one segment) */
 };
+
+#if PK_FEATURE_FLINT
+#    include <flint/fft.h>
+#    include <flint/flint.h>
+/* Operands of at least this many limbs go to FLINT's threaded FFT multiplication when nothing
+ * else runs. */
+#    define FLINT_MIN_LIMBS 20000
+#endif
+
+/* r = x * y (r may alias y). The product is the only work left when `alone`: then, with FLINT,
+ * its FFT multiplication runs on nthreads threads (GMP's is serial). */
+static void lone_mul(mpz_t r, const mpz_t x, const mpz_t y, bool alone, int nthreads)
+{
+#if PK_FEATURE_FLINT
+    size_t nx = mpz_size(x), ny = mpz_size(y);
+    if (alone && nthreads > 1 && nx >= FLINT_MIN_LIMBS && ny >= FLINT_MIN_LIMBS) {
+        const __mpz_struct *a = nx >= ny ? x : y, *b = nx >= ny ? y : x;
+        size_t na = mpz_size(a), nb = mpz_size(b);
+        mpz_t out;
+        mpz_init2(out, (mp_bitcnt_t)(na + nb) * GMP_NUMB_BITS);
+        flint_set_num_threads(nthreads);
+        flint_mpn_mul_fft_main(mpz_limbs_write(out, (mp_size_t)(na + nb)), mpz_limbs_read(a),
+                               (mp_size_t)na, mpz_limbs_read(b), (mp_size_t)nb);
+        mpz_limbs_finish(out, (mp_size_t)(na + nb));
+        mpz_swap(r, out);
+        mpz_clear(out);
+        return;
+    }
+#else
+    (void)alone;
+    (void)nthreads;
+#endif
+    mpz_mul(r, x, y);
+}
 
 /* P and T of a short range: T by Horner from the top, t = k * (1 + t); P two factors at a time
  * while their product fits a word. */
@@ -147,10 +183,12 @@ static void leaf(mpz_t P, mpz_t T, uint64_t a, uint64_t b, bool need_P)
  * pair as several balanced products, so two half-products cost about two whole ones (measured at
  * the root of !1e6: 0.044 s whole, 0.064 s as two parallel pieces). */
 static void merge(mpz_t P, mpz_t T, mpz_t P1, mpz_t T1, mpz_t P2, mpz_t T2, bool need_P,
-                  bool parallel, bool canary)
+                  bool parallel, bool canary, const struct bs_ctx *c, bool root)
 {
     const __mpz_struct *left = canary ? P2 : P1;
-    if (need_P && parallel) {
+    if (!need_P && root) {
+        lone_mul(T2, left, T2, c->alone, c->nthreads);
+    } else if (need_P && parallel) {
 #pragma omp task default(none) shared(T2, left)
         mpz_mul(T2, left, T2);
         mpz_mul(P, P1, P2);
@@ -183,7 +221,7 @@ static void bs(mpz_t P, mpz_t T, uint64_t a, uint64_t b, bool need_P, bool root,
         bs(P1, T1, a, m, true, false, c);
         bs(P2, T2, m, b, need_P, false, c);
     }
-    merge(P, T, P1, T1, P2, T2, need_P, parallel, root && c->canary);
+    merge(P, T, P1, T1, P2, T2, need_P, parallel, root && c->canary, c, root);
     mpz_clears(P1, T1, P2, T2, NULL);
 }
 
@@ -263,7 +301,9 @@ int pk_factsum_part_compute(struct pk_factsum_part *part, uint64_t lo, uint64_t 
         if (s + 1 < nseg)
             part->mark[s] = cut[s + 1];
     }
-    struct bs_ctx ctx = {.nthreads = nthreads, .canary = (flags & PK_FACTSUM_CANARY) != 0};
+    struct bs_ctx ctx = {.nthreads = nthreads,
+                         .canary = (flags & PK_FACTSUM_CANARY) != 0,
+                         .alone = nseg == 1};
     const struct bs_ctx *c = &ctx;
     bool keep_P = need_P;
 #pragma omp parallel num_threads(nthreads) default(none) shared(part, cut, sP, sT, nseg, c, keep_P)

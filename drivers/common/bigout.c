@@ -82,7 +82,7 @@ static json_t *build_record(const struct pk_big_run *r, const struct pk_bigsumma
     json_object_set_new(rec, "decimal_s", json_real(decimal_s));
     if (r->extra)
         json_object_update(rec, r->extra);
-    pk_record_set_timing(rec, r->rep_s, o->reps, o->warmup);
+    pk_record_set_reps(rec, r->reps);
     pk_record_set_provenance(rec, r->sysinfo);
     return rec;
 }

@@ -44,7 +44,7 @@ struct pk_big_run {
     int nranks;
     bool verified, canary;
     json_t *verification, *extra; /* extra: more top-level record fields, or NULL */
-    const double *rep_s;
+    const struct pk_reps *reps; /* the runs (timing.h) */
     const json_t *sysinfo;
 };
 /* Converts every value to decimal (timed: decimal_s), writes digits_path atomically (only for a

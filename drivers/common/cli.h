@@ -48,6 +48,7 @@ struct pk_common_opts {
     int nthreads;       /* -t/--threads; default: omp_get_max_threads() */
     int reps;           /* --reps: timed repetitions */
     int warmup;         /* --warmup: untimed runs before them */
+    bool reps_given;    /* --reps was on the command line: run exactly that many (timing.h) */
     const char *record; /* --record FILE: append one JSON line per run */
     enum pk_format format;
     bool no_verify;

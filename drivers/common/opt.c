@@ -3,6 +3,7 @@
 #include "opt.h"
 
 #include "parkit/atomicfile.h"
+#include "timing.h"
 
 #include <jansson.h>
 
@@ -224,6 +225,7 @@ struct parser {
     int format;
     struct pk_args *args;
     const char *group_first[32]; /* the name of the first option given of each group */
+    int reps_tag;                /* 1 once --reps is given */
     struct pk_err err;
 };
 
@@ -258,6 +260,10 @@ static void consider(struct parser *p, struct match *m, const struct pk_opt *o, 
     m->applies = true;
     if (shared_index >= 0) {
         m->opt.dest = shared_dest(p, (size_t)shared_index);
+        if (m->opt.dest == &p->common->reps) { /* an explicit --reps is never cut short */
+            m->opt.tag = &p->reps_tag;
+            m->opt.tag_value = 1;
+        }
         m->applies = (p->spec->shared & pk_shared_bit((size_t)shared_index)) != 0;
     }
 }
@@ -513,6 +519,7 @@ int pk_opts_parse(const struct pk_cmd_spec *spec, const struct pk_comm *c, int a
     if (rc == PK_EXIT_OK && spec->counts)
         rc = operand_counts(&p);
     p.common->format = (enum pk_format)p.format;
+    p.common->reps_given = p.reps_tag != 0;
     if (rc == PK_OPTS_HELP && (!c || c->rank == 0))
         pk_opts_help(spec, stdout);
     if (rc == PK_OPTS_JSON && (!c || c->rank == 0))
@@ -564,7 +571,10 @@ static void help_option(FILE *f, const struct pk_opt *o, const char *extra)
 static const char *shared_extra(const struct pk_cmd_spec *s, size_t i, char *buf, size_t size)
 {
     const char *name = pk_shared_opts[i].name;
-    if (strcmp(name, "reps") == 0)
+    if (strcmp(name, "reps") == 0 && s->reps_cut)
+        snprintf(buf, size, " (default %d;\nwithout --reps, a first run over %g s is the only one)",
+                 s->reps_default > 0 ? s->reps_default : 3, PK_REPS_BUDGET_S);
+    else if (strcmp(name, "reps") == 0)
         snprintf(buf, size, " (default %d)", s->reps_default > 0 ? s->reps_default : 3);
     else if (strcmp(name, "warmup") == 0)
         snprintf(buf, size, " (default %d)",

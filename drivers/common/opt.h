@@ -85,6 +85,8 @@ struct pk_cmd_spec {
     unsigned shared;                /* PK_SHARED_* */
     unsigned formats;               /* PK_FORMATS_CSV when --format csv is honoured */
     int reps_default;               /* 0: 3 */
+    bool reps_cut; /* the command runs its reps with pk_reps (timing.h): without --reps, a
+                    * first run over the budget is the only one (said in --help) */
     int warmup_default;             /* -1: 0; 0: 1 */
     const char *operands;           /* their name in messages ("N"); NULL: none accepted */
     size_t min_operands;            /* with operands */

@@ -44,6 +44,19 @@ void pk_record_set_timing(json_t *rec, const double *rep_s, int reps, int warmup
                                   pk_clock_tick_s()));
 }
 
+void pk_record_set_reps(json_t *rec, const struct pk_reps *p)
+{
+    pk_record_set_timing(rec, p->rep_s, p->reps_run, p->warmup_run);
+    json_t *t = json_object_get(rec, "timing");
+    json_object_set_new(t, "reps_cut_short", json_boolean(p->cut));
+    json_object_set_new(t, "reps_budget_s", p->may_cut ? json_real(p->budget_s) : json_null());
+    json_t *params = json_object_get(rec, "params");
+    if (params) {
+        json_object_set_new(params, "reps", json_integer(p->reps_run));
+        json_object_set_new(params, "warmup", json_integer(p->warmup_run));
+    }
+}
+
 static json_t *build_facts(void)
 {
     char mpi[256];
@@ -173,7 +186,9 @@ void pk_version_print(FILE *f)
     fprintf(f, "compiler: %s\nflags:    %s\n", PK_COMPILER, PK_C_FLAGS);
     fprintf(f, "OpenMP:   %d\nMPI:      %s\nGSL:      %s\nGMP:      %s\njansson:  %s\n", _OPENMP,
             mpi, gsl_version, gmp_version, JANSSON_VERSION);
-    fprintf(f, "parts:    MPI %s\n          curl %s\n          SLEEF %s\n          images %s\n",
-            PK_FEATURE_WHY_MPI, PK_FEATURE_WHY_CURL, PK_FEATURE_WHY_SLEEF, PK_FEATURE_WHY_IMAGES);
-    fprintf(f, "          hwloc %s\n", PK_FEATURE_WHY_HWLOC);
+    fprintf(f,
+            "parts:    MPI %s\n          curl %s\n          SLEEF %s\n          images %s\n"
+            "          hwloc %s\n          FLINT %s\n",
+            PK_FEATURE_WHY_MPI, PK_FEATURE_WHY_CURL, PK_FEATURE_WHY_SLEEF, PK_FEATURE_WHY_IMAGES,
+            PK_FEATURE_WHY_HWLOC, PK_FEATURE_WHY_FLINT);
 }

@@ -16,6 +16,11 @@ json_t *pk_record_new(const char *command);
 /* rec.timing = {"warmup", "reps_s": [...], "median_s", "min_s", "max_s", "mean_s",
  * "stddev_s", "clock_tick_s"}; the times are already the maximum over ranks. */
 void pk_record_set_timing(json_t *rec, const double *rep_s, int reps, int warmup);
+struct pk_reps;
+/* The timing of the runs that p ran (timing.h), plus timing.reps_cut_short (true when the
+ * default repetitions stopped after a long first run) and timing.reps_budget_s; params.reps and
+ * params.warmup, when rec has params, become the counts that ran. Call after the params. */
+void pk_record_set_reps(json_t *rec, const struct pk_reps *p);
 /* rec.provenance = build facts (version, commit, compiler, flags, libraries) plus a copy of the
  * machine facts from pk_sysinfo_gather (may be NULL). */
 void pk_record_set_provenance(json_t *rec, const json_t *sysinfo);

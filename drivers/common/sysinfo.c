@@ -646,6 +646,7 @@ static int build_info(const struct pk_comm *c, int nthreads, char **all, json_t 
     bad |= json_object_set_new(info, "nranks", json_integer(n));
     bad |= json_object_set_new(info, "nthreads", json_integer(nthreads));
     bad |= json_object_set_new(info, "openmp", openmp_json());
+    bad |= json_object_set_new(info, "glibc_tunables", text_or_null(getenv("GLIBC_TUNABLES")));
     bad |= json_object_set_new(info, "mpi", mpi_json(c));
     bad |= json_object_set_new(info, "ranks", ranks);
     bad |= pk_topology_add(info);

@@ -145,6 +145,22 @@ PY
     run 2 transform --input neg.csv --column v --op heavy --reps 1
     expect "neg.csv:3:2: the value in column 'v' is -1: --op heavy" err
     run 0 transform --input neg.csv --column v --reps 1 # -1 is fine for chunk
+    # the same past the first group of values checked at once, and past the first piece read
+    python3 - <<'PY'
+import struct
+for name, at, v in (("far_nan", 40003, float("nan")), ("far_inf", 300, float("inf")),
+                    ("far_big", 1000, 1e300)):
+    x = [1.0] * 50000
+    x[at] = v
+    open(name + ".f64", "wb").write(struct.pack("<50000d", *x))
+PY
+    for f in far_nan:40003 far_inf:300 far_big:1000; do
+        at=${f#*:} f=${f%:*}
+        run 2 sumsq --file $f.f64 --reps 1
+        expect "'$f.f64': value $at \\(byte offset $((at * 8))\\) is .*: sumsq takes finite values" err
+        run 2 transform --input $f.f64 --reps 1
+        expect "'$f.f64': value $at \\(byte offset $((at * 8))\\) is .*: --op chunk takes finite values" err
+    done
     ;;
 messages) # messages that said something false or nothing at all
     run 0 api --tasks 3 --workers 3 --latency 0

@@ -394,6 +394,30 @@ static int case_nan_and_ties(void)
     return 0;
 }
 
+/* Blocks with only +inf and NaN elements (v*v overflows, NaN inputs): min and max are +inf at
+ * the first element that is not NaN; a chunk of NaNs only has none. */
+static int case_inf_and_nan_only(void)
+{
+    enum { N = 3 * PK_TRANSFORM_BLOCK };
+    static double v[N];
+    for (size_t i = 0; i < N; i++)
+        v[i] = i % 2 ? NAN : 1e200;
+    struct pk_transform_job job = job_of(PK_TRANSFORM_CHUNK, N, PK_TRANSFORM_BLOCK, 0, 2);
+    job.in = v;
+    struct pk_tsummary s;
+    CHECK_OK(run_range(&job, 0, N, &s));
+    CHECK(isinf(s.min) && s.min > 0 && isinf(s.max));
+    CHECK_EQ_INT(s.argmin, 0);
+    CHECK_EQ_INT(s.argmax, 0);
+    for (size_t i = 0; i < PK_TRANSFORM_BLOCK; i++) /* the first block: NaNs only */
+        v[i] = NAN;
+    v[PK_TRANSFORM_BLOCK + 6] = 1.0; /* finite, in the second block, after its first +inf */
+    CHECK_OK(run_range(&job, 0, N, &s));
+    CHECK_EQ_INT(s.argmin, PK_TRANSFORM_BLOCK + 6);
+    CHECK_EQ_INT(s.argmax, PK_TRANSFORM_BLOCK);
+    return 0;
+}
+
 /* The canary changes the statistics and the comparison with the twin fails. */
 static int case_canary(void)
 {
@@ -454,6 +478,7 @@ static const struct check_case cases[] = {
     {"small_n", case_small_n},
     {"variance_shifted", case_variance_shifted},
     {"nan_and_ties", case_nan_and_ties},
+    {"inf_and_nan_only", case_inf_and_nan_only},
     {"canary", case_canary},
     {"invalid", case_invalid},
 };
