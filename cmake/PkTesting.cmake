@@ -74,7 +74,21 @@ function(pk_add_cli_test name)
            WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
   set_tests_properties(cli.${name} PROPERTIES LABELS "${labels}" TIMEOUT ${T_TIMEOUT}
                        ENVIRONMENT "${env}")
+  if(T_RC EQUAL 2) # a usage error: labelled at the end (pk_label_usage_tests), after any
+    set_property(DIRECTORY APPEND PROPERTY PK_USAGE_TESTS cli.${name}) # LABELS set later
+  endif()
   if(T_NP)
     set_tests_properties(cli.${name} PROPERTIES PROCESSORS 2)
+  endif()
+endfunction()
+
+# Adds the label usage to every pk_add_cli_test of this directory expecting exit 2 (a usage
+# error), once every test is declared: set_tests_properties(... LABELS ...) after the
+# declaration would drop it. ASan leaves them out: they exercise the option tables, which
+# test_opt covers instrumented. (tests/hostile does not call it: bad input stays under ASan.)
+function(pk_label_usage_tests)
+  get_property(tests DIRECTORY PROPERTY PK_USAGE_TESTS)
+  if(tests)
+    set_property(TEST ${tests} APPEND PROPERTY LABELS usage)
   endif()
 endfunction()
