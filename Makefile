@@ -30,9 +30,8 @@ package: build
 # its quick size (the tiny demo runs the same code), the usage errors of tests/ (label usage: the
 # option tables, which test_opt covers instrumented), the 2- and 3-rank runs of test_dist (1 and
 # 4 ranks stay) and sumsq --range 1e9 on 4 ranks (24 s of one loop). ASan and TSan run fetch's
-# scenarios on the
-# event loop for its own paths only (basic, errors, retry, sigint, silent): the others check
-# what both engines share, and run instrumented on the threads engine.
+# scenarios on the event loop for its own paths only (basic, errors, retry, sigint, silent):
+# the others check what both engines share, and run instrumented on the threads engine.
 test: deps test-release test-minimal test-asan test-tsan
 
 test-release:
