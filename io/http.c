@@ -90,6 +90,18 @@ size_t http_on_body(char *data, size_t size, size_t n, void *arg)
     return len;
 }
 
+/* libcurl's socket opener, ours so that a failure's errno is kept (libcurl reports only "could
+ * not connect"): with it a full descriptor table is named as such. */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct xfer *x = arg;
+    (void)purpose;
+    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd == CURL_SOCKET_BAD && x)
+        x->socket_errno = errno;
+    return fd;
+}
+
 /* Called by libcurl often during a transfer and about once a second while it waits: a non-zero
  * return aborts the transfer, which is how a cancel reaches a slow request. */
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
@@ -140,6 +152,7 @@ void http_easy_setup(struct pk_http *h, const char *user_agent)
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_error);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 }
 
 int pk_http_create(const struct pk_http_opts *o, struct pk_http **out, struct pk_err *err)
@@ -246,6 +259,7 @@ static CURLcode attempts(struct xfer *x, const char *url, struct pk_http_result 
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, x);
     for (int k = 0; k < max_attempts; k++) {
         if (k > 0 && back_off(x, k - 1) != PK_OK)
             return CURLE_ABORTED_BY_CALLBACK;
@@ -254,6 +268,7 @@ static CURLcode attempts(struct xfer *x, const char *url, struct pk_http_result 
             return CURLE_WRITE_ERROR;
         }
         x->h->curl_error[0] = '\0';
+        x->socket_errno = 0;
         cc = curl_easy_perform(c);
         res->attempts = k + 1;
         res->status = 0;
@@ -277,14 +292,8 @@ static int curl_failure(const struct xfer *x, CURLcode cc, struct pk_err *err)
     const char *text = x->h->curl_error[0] ? x->h->curl_error : curl_easy_strerror(cc);
     long os = 0;
     curl_easy_getinfo(x->h->curl, CURLINFO_OS_ERRNO, &os);
-    if (cc == CURLE_COULDNT_CONNECT && os != EMFILE && os != ENFILE) {
-        /* libcurl leaves the errno of a failed socket() out: ask for a socket ourselves */
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 && (errno == EMFILE || errno == ENFILE))
-            os = errno;
-        if (fd >= 0)
-            close(fd);
-    }
+    if (cc == CURLE_COULDNT_CONNECT && x->socket_errno)
+        os = x->socket_errno; /* libcurl leaves a failed socket()'s errno out: open_socket kept it */
     if (os == EMFILE || os == ENFILE)
         return pk_fail(err, status,
                        "%s: %s (the open-file limit is reached: fewer --workers, or raise "

@@ -27,6 +27,7 @@ struct xfer {
     uint64_t bytes;
     uLong crc;
     int fail_status;    /* set by a callback that failed the transfer, else PK_OK */
+    int socket_errno;   /* why the last socket() failed (EMFILE...), 0 when none did */
     struct pk_err *err; /* the caller's (may be NULL); a failing callback fills it */
 };
 

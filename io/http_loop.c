@@ -281,6 +281,7 @@ static int attempt(struct pk_http_fetch *f, struct pk_err *err)
         return rc;
     }
     r->h->curl_error[0] = '\0';
+    r->x.socket_errno = 0;
     r->attempts++;
     if (curl_multi_add_handle(r->ls->multi, r->h->curl) != CURLM_OK) {
         run_free(f);
@@ -315,6 +316,7 @@ static int start(struct pk_http_fetch *f, struct pk_lctx *ctx, struct pk_err *er
     curl_easy_setopt(r->h->curl, CURLOPT_URL, f->url);
     curl_easy_setopt(r->h->curl, CURLOPT_WRITEDATA, &r->x);
     curl_easy_setopt(r->h->curl, CURLOPT_XFERINFODATA, &r->x);
+    curl_easy_setopt(r->h->curl, CURLOPT_OPENSOCKETDATA, &r->x);
     curl_easy_setopt(r->h->curl, CURLOPT_PRIVATE, (char *)r);
     return attempt(f, err);
 }
