@@ -2,11 +2,8 @@
 # counts often take seconds on a loaded 2-core machine, and tests never measure speed.
 # Test helpers. Each test program holds named cases ({"name", case_fn} in its table); every case
 # becomes its own CTest test, so a failure names the case.
-# MPI tests take one slot of ctest's two: their ranks yield when idle (mpi_yield_when_idle), so
-# two of them, or one beside another test, share the cores instead of spinning against them.
 set(PK_MPI_TEST_ENV OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-                    OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
-                    OMPI_MCA_mpi_yield_when_idle=1)
+                    OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none)
 
 function(pk_test_cases source out)
   file(STRINGS ${source} lines REGEX "{\"[a-z0-9_]+\", *case_")
@@ -49,7 +46,7 @@ function(pk_add_mpi_test name)
       add_test(NAME ${name}.${c}.np${np}
                COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} ${MPIEXEC_PREFLAGS}
                        $<TARGET_FILE:${name}> ${MPIEXEC_POSTFLAGS} ${c})
-      set_tests_properties(${name}.${c}.np${np} PROPERTIES LABELS mpi TIMEOUT 60
+      set_tests_properties(${name}.${c}.np${np} PROPERTIES LABELS mpi PROCESSORS 2 TIMEOUT 60
                            ENVIRONMENT "${PK_MPI_TEST_ENV};OMP_NUM_THREADS=1;OMP_WAIT_POLICY=passive")
     endforeach()
   endforeach()
@@ -79,6 +76,9 @@ function(pk_add_cli_test name)
                        ENVIRONMENT "${env}")
   if(T_RC EQUAL 2) # a usage error: labelled at the end (pk_label_usage_tests), after any
     set_property(DIRECTORY APPEND PROPERTY PK_USAGE_TESTS cli.${name}) # LABELS set later
+  endif()
+  if(T_NP)
+    set_tests_properties(cli.${name} PROPERTIES PROCESSORS 2)
   endif()
 endfunction()
 
