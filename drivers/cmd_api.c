@@ -427,6 +427,22 @@ static int check_durations(const struct pk_opt *opt, const char *text, struct pk
 }
 
 /* Fills o, presets applied; returns a pk_opts_parse result (errors and help printed). */
+/* What the table cannot say: one process, --durations without --tasks or a preset; then the
+ * preset applied. */
+static int check_parsed(const struct pk_comm *c, struct api_opts *o)
+{
+    o->sequential = !o->no_sequential;
+    o->health = o->preset == 1;
+    if (pk_cli_single_process(c, "api") != PK_EXIT_OK)
+        return PK_EXIT_USAGE;
+    if (o->dur.n && ((o->given & GIVEN_TASKS) || o->preset >= 0)) {
+        pk_error(c, false, "api", "--durations sets the calls: give no %s",
+                 (o->given & GIVEN_TASKS) ? "--tasks" : "--preset");
+        return PK_EXIT_USAGE;
+    }
+    return apply_preset(c, o);
+}
+
 static int parse(int argc, char **argv, const struct pk_comm *c, struct api_opts *o)
 {
     *o = (struct api_opts){
@@ -495,20 +511,9 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct api_opts
         .formats = PK_FORMATS_CSV,
     };
     int status = pk_opts_parse(&spec, c, argc, argv, &o->common, NULL);
-    if (status == PK_EXIT_OK)
-        status = pk_cli_single_process(c, "api");
-    o->sequential = !o->no_sequential;
-    o->health = o->preset == 1;
     for (int k = 0; k < 5; k++)
         o->given |= given[k];
-    if (status == PK_EXIT_OK && o->dur.n && ((o->given & GIVEN_TASKS) || o->preset >= 0)) {
-        pk_error(c, false, "api", "--durations sets the calls: give no %s",
-                 (o->given & GIVEN_TASKS) ? "--tasks" : "--preset");
-        status = PK_EXIT_USAGE;
-    }
-    if (status == PK_EXIT_OK)
-        status = apply_preset(c, o);
-    return status;
+    return status == PK_EXIT_OK ? check_parsed(c, o) : status;
 }
 
 /* Whether the calls print as they complete: health checks and --durations, in the table view
