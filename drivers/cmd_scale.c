@@ -34,8 +34,9 @@ static const char *const kernel_words[] = {"sumsq", "factsum",  "fib", "sleep", 
 static const char *const mode_names[] = {"strong", "weak", "throughput", NULL};
 static const char *const launcher_words[] = {"mpirun", "srun", "none", NULL};
 /* scale run's own options, by the tag value they set (1..): refused for the kernels */
-static const char *const run_only[] = {NULL,          "ranks",  "size",   "launcher",  "metric",
-                                       "metric-json", "resume", "budget", "target-ci", "max-time"};
+static const char *const run_only[] = {NULL,        "ranks",       "size",         "launcher",
+                                       "metric",    "metric-json", "resume",       "budget",
+                                       "target-ci", "max-time",    "no-rank-timer"};
 
 static const char *const engine_words[] = {"threads", "loop", NULL};
 
@@ -51,12 +52,17 @@ static int check_engines(const struct pk_opt *opt, const char *text, struct pk_e
         while (engine_words[k] && strcmp(engine_words[k], w) != 0)
             k++;
         if (!engine_words[k] || (seen & (1 << k)) || ++n > 2 || strlen(text) >= sizeof buf)
-            return pk_fail(err, PK_EINVAL, "--engine expects threads, loop or threads,loop, got "
-                           "'%s'", text);
+            return pk_fail(err, PK_EINVAL,
+                           "--engine expects threads, loop or threads,loop, got "
+                           "'%s'",
+                           text);
         seen |= 1 << k;
     }
-    return n ? PK_OK : pk_fail(err, PK_EINVAL, "--engine expects threads, loop or threads,loop, "
-                               "got '%s'", text);
+    return n ? PK_OK
+             : pk_fail(err, PK_EINVAL,
+                       "--engine expects threads, loop or threads,loop, "
+                       "got '%s'",
+                       text);
 }
 
 static bool is_io(enum kernel k)
@@ -384,7 +390,8 @@ static int parse_options(int argc, char **argv, const struct pk_comm *c, struct 
          .max = 16384, .group = 3},
         {"concurrency", 0, PK_OPT_LIST, &o->concurrency, "LIST",
          "api and fetch: the calls in flight to sweep (their --workers),\n"
-         "e.g. 10,100,1000,10000", .min = 1, .max = 16384, .group = 3},
+         "e.g. 10,100,1000,10000",
+         .min = 1, .max = 16384, .group = 3},
         {"engine", 0, PK_OPT_STRING, &o->engines_text, "LIST",
          "api and fetch: the engines to sweep, side by side: threads, loop\n"
          "or threads,loop (default: the command's own)",
@@ -436,6 +443,11 @@ static int parse_options(int argc, char **argv, const struct pk_comm *c, struct 
         {"max-time", 0, PK_OPT_SECONDS, &o->run.max_time_s, "S",
          "run: with --target-ci, the sweep's time budget (default 60 s)", .rmin = 0.001,
          RUN_ONLY(o, 9)},
+        {"no-rank-timer", 0, PK_OPT_FLAG, &o->run.no_rank_timer, NULL,
+         "run: the launcher starts the program itself, not through parkit's\n"
+         "per-rank timer (for nodes without parkit at this path); the\n"
+         "spread across ranks is then not measured",
+         RUN_ONLY(o, 10)},
         {"serial", 0, PK_OPT_FLAG, &o->serial, NULL,
          "run every point on one thread (harness check: efficiency ~ 1/p)"},
         {"experiment", 0, PK_OPT_STRING, &o->experiment, "ID",
@@ -890,9 +902,10 @@ static void print_table(const json_t *points, const void *ctx)
 static void print_csv(const json_t *points, struct pk_csvw *w, const void *ctx)
 {
     const struct scale_opts *o = ctx;
-    static const char *const header[] = {
-        "kernel", "mode",  "workers", "threads",    "ranks",    "size",           "median_s",
-        "min_s",  "max_s", "speedup", "efficiency", "verified", "oversubscribed", "engine", NULL};
+    static const char *const header[] = {"kernel",         "mode",    "workers",    "threads",
+                                         "ranks",          "size",    "median_s",   "min_s",
+                                         "max_s",          "speedup", "efficiency", "verified",
+                                         "oversubscribed", "engine",  NULL};
     pk_csvw_row(w, header);
     size_t i;
     json_t *rec;

@@ -5,6 +5,7 @@
 #include "interrupt.h"
 #include "parkit/features.h"
 #include "record.h"
+#include "scalerun/run.h"
 
 #include <errno.h>
 #include <gsl/gsl_errno.h>
@@ -34,7 +35,7 @@ struct command {
  * Measured at !1e6 on 1 thread (3 reps and the digits): 26,500 page faults -> 2,000 and 2.2-2.4
  * -> 1.9-2.0 s of CPU time. */
 #define BIGNUM_MALLOC                                                                              \
-    "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:"                \
+    "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:"                 \
     "glibc.malloc.hugetlb=1"
 
 /* The commands of an optional part are compiled only with it (cmake/PkFeatures.cmake). One that
@@ -146,6 +147,9 @@ int main(int argc, char **argv)
         pk_version_print(stdout);
         return finish_stdout(NULL, PK_EXIT_OK);
     }
+    /* what scale run's launcher starts as each rank: before MPI, which it must not start */
+    if (strcmp(argv[1], PK_RANK_TIMER_ARG) == 0)
+        return pk_rank_timer_main(argc - 2, argv + 2);
     const struct command *cmd = NULL;
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
@@ -155,8 +159,7 @@ int main(int argc, char **argv)
         return PK_EXIT_USAGE;
     }
     if (!cmd->run) {
-        fprintf(stderr, "parkit: error: '%s' is not in this build: %s\n", cmd->name,
-                cmd->part_off);
+        fprintf(stderr, "parkit: error: '%s' is not in this build: %s\n", cmd->name, cmd->part_off);
         return PK_EXIT_USAGE;
     }
     /* libgomp reads OMP_WAIT_POLICY once, when it loads, and glibc its malloc tunables, so the

@@ -2,7 +2,8 @@
 /* scale run's noise, named per point: the time the program's threads waited for a core
  * (schedstat run delay, summed over its tree), the CPU other processes used meanwhile, a change
  * of the CPU clock during a repetition, the spread of the repetitions and the outliers among
- * them. Outliers are flagged, never dropped:
+ * them, and under a launcher the spread across ranks (the slowest rank against the median
+ * rank, from the per-rank timer). Outliers are flagged, never dropped:
  * the statistics keep every repetition. */
 #include "sweep.h"
 
@@ -16,6 +17,7 @@
 #define DELAY_FRAC   0.10
 #define OTHER_CORES  0.25
 #define SPREAD_PCT   10.0
+#define RANK_PCT     10.0 /* the slowest rank against the median rank */
 #define MHZ_PCT      5.0  /* a change of the mean CPU clock during a repetition */
 #define OUTLIER_MADS 3.0  /* robust z beyond which a repetition is an outlier */
 #define OUTLIER_REL  0.05 /* ... and at least this far from the median, relatively */
@@ -83,6 +85,56 @@ static void add_reason(json_t *reasons, const char *fmt, double a, double b)
     json_array_append_new(reasons, json_string(text));
 }
 
+/* The rank that was slowest most often (NaN: none known). */
+static double usual_slowest(const double *slowest, size_t n)
+{
+    double best = NAN;
+    size_t best_count = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t count = 0;
+        for (size_t k = 0; k < n; k++)
+            count += slowest[k] == slowest[i];
+        if (!isnan(slowest[i]) && count > best_count) {
+            best = slowest[i];
+            best_count = count;
+        }
+    }
+    return best;
+}
+
+/* v as a JSON array, NaN as null, as integers when ints. */
+static json_t *values_or_null(const double *v, size_t n, bool ints)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, isnan(v[i]) ? json_null()
+                                 : ints      ? json_integer((json_int_t)v[i])
+                                             : json_real(v[i]));
+    return a;
+}
+
+/* The spread across ranks (null when the ranks were not timed one by one), and a reason when
+ * its median over the repetitions is large. */
+static json_t *rank_noise(const struct pk_run_acc *a, json_t *reasons)
+{
+    size_t n = a->n;
+    bool measured = false;
+    for (size_t i = 0; i < n; i++)
+        measured = measured || !isnan(a->rank_seen[i]);
+    if (!measured)
+        return json_null();
+    double med = median_of(a->rank_spread, n);
+    if (med > RANK_PCT)
+        add_reason(reasons,
+                   "the slowest rank (mostly rank %.0f) took %.0f%% longer than the "
+                   "median rank",
+                   usual_slowest(a->rank_slowest, n), med);
+    return json_pack("{s:o, s:o, s:o, s:o}", "spread_pct", values_or_null(a->rank_spread, n, false),
+                     "median_spread_pct", isnan(med) ? json_null() : json_real(med), "slowest",
+                     values_or_null(a->rank_slowest, n, true), "ranks_reported",
+                     values_or_null(a->rank_seen, n, true));
+}
+
 json_t *pk__run_noise(const struct pk_run_acc *a)
 {
     size_t n = a->n;
@@ -105,17 +157,15 @@ json_t *pk__run_noise(const struct pk_run_acc *a)
         add_reason(reasons, "%.0f outlying repetition(s), kept in the statistics",
                    (double)json_array_size(out), 0);
     double most = 0;
-    json_t *delays = json_array(), *others = json_array(), *mhz = json_array();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         most = fabs(a->mhz[i]) > fabs(most) ? a->mhz[i] : most;
-        json_array_append_new(mhz, isnan(a->mhz[i]) ? json_null() : json_real(a->mhz[i]));
-        json_array_append_new(delays, json_real(a->delay[i]));
-        json_array_append_new(others, isnan(a->other[i]) ? json_null() : json_real(a->other[i]));
-    }
+    json_t *delays = values_or_null(a->delay, n, false);
+    json_t *others = values_or_null(a->other, n, false), *mhz = values_or_null(a->mhz, n, false);
     if (fabs(most) > MHZ_PCT)
         add_reason(reasons, "the CPU clock changed by %+.0f%% during a repetition", most, 0);
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "clock_change_pct", mhz,
-                     "run_delay_s", delays, "run_delay_share",
+    json_t *ranks = rank_noise(a, reasons);
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "ranks", ranks,
+                     "clock_change_pct", mhz, "run_delay_s", delays, "run_delay_share",
                      isnan(delay) ? json_null() : json_real(delay), "other_cpu_s", others,
                      "other_cores", isnan(other) ? json_null() : json_real(other), "spread_pct",
                      isnan(spread) ? json_null() : json_real(spread), "outliers", out, "reasons",

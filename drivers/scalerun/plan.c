@@ -106,6 +106,11 @@ bool pk__run_launched(const struct pk_run_opts *o)
     return o->launcher == PK_LAUNCH_AUTO && (o->ranks.n > 0 || o->budget > 0);
 }
 
+bool pk__run_rank_timed(const struct pk_run_opts *o)
+{
+    return pk__run_launched(o) && o->self && !o->no_rank_timer;
+}
+
 void pk__run_argv_free(char **argv)
 {
     for (size_t i = 0; argv && argv[i]; i++)
@@ -149,6 +154,10 @@ char **pk__run_argv(const struct pk_run_opts *o, const struct pk_run_point *p)
     if (!v)
         return NULL;
     size_t n = pk__run_launched(o) ? launcher_words(o, p, v) : 0;
+    if (pk__run_rank_timed(o)) {
+        v[n++] = strdup(o->self);
+        v[n++] = strdup(PK_RANK_TIMER_ARG);
+    }
     bool ok = true;
     for (size_t i = 0; i < n; i++)
         ok = ok && v[i];

@@ -5,6 +5,7 @@
  *             placeholders, the launcher's command line, the seeded order of repetitions
  *   metric.c  the program's own figure of merit from its output (a regex or a JSON field)
  *   child.c   one run as a whole process: timed, its output captured, its tree sampled
+ *   ranktime.c the per-rank timer a launcher starts as each rank, and its markers read back
  *   sweep.c   the experiment: resume, repetitions, adaptive repetitions, noise, records
  *   view.c    the table and the CSV */
 #ifndef PARKIT_SCALERUN_RUN_H
@@ -31,6 +32,8 @@ struct pk_run_opts {
     const char *resume;               /* the record file to resume (also --record) */
     double target_ci_pct, max_time_s; /* --target-ci (0: off) and its budget */
     const char *experiment;           /* --experiment, or NULL */
+    bool no_rank_timer;               /* --no-rank-timer: ranks start the program directly */
+    const char *self;                 /* this program's path, for the per-rank timer */
     char **cmd;                       /* the program and its arguments (after --) */
     size_t ncmd;
     struct pk_common_opts common;
@@ -49,6 +52,8 @@ struct pk_run_point {
 int pk__run_plan(const struct pk_run_opts *o, struct pk_run_point **pts, size_t *npts);
 /* Whether the points run under a launcher. */
 bool pk__run_launched(const struct pk_run_opts *o);
+/* Whether each rank runs under the per-rank timer (ranktime.c). */
+bool pk__run_rank_timed(const struct pk_run_opts *o);
 /* The command line of point p: the launcher and its binding options, then the program with its
  * placeholders replaced. A NULL-terminated malloc'd array of malloc'd strings (free with
  * pk__run_argv_free); NULL when out of memory. */
@@ -67,6 +72,12 @@ bool pk__run_metric(const struct pk_run_opts *o, const char *out, size_t len, do
                     size_t whylen);
 /* Checks --metric's regex (compiles, has a group): PK_OK or PK_EINVAL with err filled. */
 int pk__run_metric_check(const char *re, struct pk_err *err);
+
+/* ranktime.c: `parkit __rank-timer PROGRAM ARGS` (argv from PROGRAM on), what a launcher
+ * starts as each rank when scale run measures the ranks one by one: runs the program, prints
+ * the rank's times as a marker line on stdout, and ends as the program did. */
+#define PK_RANK_TIMER_ARG "__rank-timer"
+int pk_rank_timer_main(int argc, char **argv);
 
 /* sweep.c: the whole experiment; returns the exit status (1 when a point failed). */
 int pk_scale_run(const struct pk_comm *c, struct pk_run_opts *o);

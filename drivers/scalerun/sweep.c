@@ -62,7 +62,8 @@ static bool acc_grow(struct pk_run_acc *a)
     /* each array keeps its old size until all have grown: a->cap counts only then */
     bool ok = GROW(a, wall, cap) && GROW(a, metric, cap) && GROW(a, user, cap) &&
               GROW(a, sys, cap) && GROW(a, delay, cap) && GROW(a, other, cap) &&
-              GROW(a, rss, cap) && GROW(a, pos, cap) && GROW(a, mhz, cap);
+              GROW(a, rss, cap) && GROW(a, pos, cap) && GROW(a, mhz, cap) &&
+              GROW(a, rank_spread, cap) && GROW(a, rank_slowest, cap) && GROW(a, rank_seen, cap);
     if (ok)
         a->cap = cap;
     return ok;
@@ -79,6 +80,9 @@ static void acc_free(struct pk_run_acc *a)
     free(a->rss);
     free(a->pos);
     free(a->mhz);
+    free(a->rank_spread);
+    free(a->rank_slowest);
+    free(a->rank_seen);
 }
 
 /* 64-bit FNV-1a of the text, as 16 hex digits: the experiment's signature. */
@@ -104,9 +108,9 @@ static void make_signature(struct sweep *s)
     }
     for (size_t i = 0; i < o->ncmd; i++)
         fprintf(f, "%s%c", o->cmd[i], 0x1f);
-    fprintf(f, "|%d|%d|%d|%d|%s|%s|%g|%s", o->mode, (int)pk__run_launched(o), o->launcher,
-            o->common.reps, o->metric_re ? o->metric_re : "", o->metric_json ? o->metric_json : "",
-            o->target_ci_pct,
+    fprintf(f, "|%d|%d|%d|%d|%d|%s|%s|%g|%s", o->mode, (int)pk__run_launched(o), o->launcher,
+            (int)o->no_rank_timer, o->common.reps, o->metric_re ? o->metric_re : "",
+            o->metric_json ? o->metric_json : "", o->target_ci_pct,
             json_string_value(json_object_get(s->sysinfo, "host"))
                 ? json_string_value(json_object_get(s->sysinfo, "host"))
                 : "?");
@@ -136,6 +140,7 @@ static json_t *params_json(const struct sweep *s, size_t i)
         pk__run_launched(s->o) ? launcher_names[s->o->launcher == PK_LAUNCH_SRUN] : "none");
     if (p->has_size)
         json_object_set_new(params, "size", json_integer((json_int_t)p->size));
+    json_object_set_new(params, "rank_timer", json_boolean(pk__run_rank_timed(s->o)));
     return params;
 }
 
@@ -259,6 +264,9 @@ static void fail_point(struct sweep *s, size_t i, int status, const char *fmt, c
     snprintf(a->failure, sizeof a->failure, fmt, arg);
 }
 
+/* The most ranks whose times are read back from one run. */
+#define PK_RANKS_READ 4096
+
 /* One run of point i: a warm-up when one is due (untimed, but it must succeed), else a timed
  * repetition. Returns false when the point failed. */
 static bool run_once(struct sweep *s, size_t i)
@@ -287,6 +295,8 @@ static bool run_once(struct sweep *s, size_t i)
         free(r.out);
         return false;
     }
+    struct pk_rank_time ranks[PK_RANKS_READ];
+    size_t nranks = pk__run_rank_times(r.out, &r.out_len, ranks, PK_RANKS_READ);
     double metric = NAN;
     char why[200];
     if ((s->o->metric_re || s->o->metric_json) &&
@@ -313,6 +323,11 @@ static bool run_once(struct sweep *s, size_t i)
     a->rss[a->n] = r.max_rss_kb;
     a->pos[a->n] = (double)at;
     a->mhz[a->n] = r.mhz_before > 0 ? 100 * (r.mhz_after / r.mhz_before - 1) : NAN;
+    long slowest = -1; /* every rank must have said, or the spread is not known */
+    bool all = pk__run_rank_timed(s->o) && nranks == (size_t)p->ranks;
+    a->rank_spread[a->n] = all ? pk__run_rank_spread(ranks, nranks, &slowest) : NAN;
+    a->rank_slowest[a->n] = slowest >= 0 ? (double)slowest : NAN;
+    a->rank_seen[a->n] = pk__run_rank_timed(s->o) ? (double)nranks : NAN;
     a->n++;
     return true;
 }
@@ -571,6 +586,9 @@ int pk_scale_run(const struct pk_comm *c, struct pk_run_opts *o)
         return PK_EXIT_USAGE;
     if (o->resume)
         o->common.record = o->resume;
+    static char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    o->self = len > 0 ? (self[len] = 0, self) : NULL; /* no /proc: ranks start directly */
     struct sweep s = {.c = c, .o = o, .start = pk_now_s()};
     int st = setup(&s);
     if (st == PK_EXIT_OK)

@@ -2,8 +2,9 @@
 /* A program for `parkit scale run`'s tests: sums 1/k^2 for k = 1..n on t OpenMP threads and
  * prints its own figure of merit twice, as text ("rate: R") and as a JSON object
  * ({"rate": R, "sum": S}), R being n per second. Options: -t THREADS, -n N, -s SECONDS (sleep
- * that long instead of computing: a run that needs no core), -f (fail: exit 3), -F T (fail
- * when the thread count is T), -k (kill itself with SIGKILL). */
+ * that long instead of computing: a run that needs no core), -L SECONDS (the last rank, as its
+ * launcher numbers it, sleeps that much longer), -f (fail: exit 3), -F T (fail when the thread
+ * count is T), -k (kill itself with SIGKILL). */
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
@@ -13,11 +14,22 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Whether Open MPI or Slurm started this process as the last of its ranks. */
+static int is_last_rank(void)
+{
+    const char *r = getenv("OMPI_COMM_WORLD_RANK"), *n = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!r || !n) {
+        r = getenv("SLURM_PROCID");
+        n = getenv("SLURM_NTASKS");
+    }
+    return r && n && atoi(r) == atoi(n) - 1;
+}
+
 int main(int argc, char **argv)
 {
     int t = 1, fail_at = -1;
     long long n = 1000000;
-    double sleep_s = 0;
+    double sleep_s = 0, last_extra_s = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         if (strcmp(a, "-t") == 0 && i + 1 < argc)
@@ -26,6 +38,8 @@ int main(int argc, char **argv)
             n = (long long)strtod(v, NULL), i++;
         else if (strcmp(a, "-s") == 0 && i + 1 < argc)
             sleep_s = atof(v), i++;
+        else if (strcmp(a, "-L") == 0 && i + 1 < argc)
+            last_extra_s = atof(v), i++;
         else if (strcmp(a, "-F") == 0 && i + 1 < argc)
             fail_at = atoi(v), i++;
         else if (strcmp(a, "-f") == 0)
@@ -37,6 +51,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (last_extra_s > 0 && is_last_rank())
+        sleep_s += last_extra_s;
     if (t == fail_at) {
         fprintf(stderr, "figure: told to fail at %d threads\n", t);
         return 3;

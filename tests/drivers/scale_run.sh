@@ -5,6 +5,8 @@
 #   json     --metric-json, --mode weak and throughput, the seeded interleaved order
 #   failed   a point that exits 3 is recorded failed (never timed); the others run; exit 1
 #   ranks    ranks 1..3 through MPIEXEC, and the splits of --budget 2
+#   rankspread  each rank timed on its own: a slow last rank named, even ranks not; the
+#            timer's lines kept out of the figure of merit; --no-rank-timer; the timer alone
 #   metric   --metric's last match, --metric-json's last object (multi-line, nested), no number
 #   srun     --launcher srun's command line (a stand-in srun on PATH)
 #   resume   a sweep killed mid-way, resumed: no point twice, none lost
@@ -121,6 +123,45 @@ b = sorted((json.loads(l)['scale'] for l in open('$work/b.jsonl')), key=lambda s
 assert [(s['ranks'], s['threads']) for s in b] == [(1, 2), (2, 1)], b
 "
     ;;
+rankspread)
+    [[ -n $mpiexec ]] || { echo "no MPI in this build"; exit 77; }
+    export PARKIT_MPIRUN=$mpiexec
+    # the last of 3 ranks sleeps 0.4 s more than the others' 0.05 s; then 3 even ranks
+    run 0 --ranks 3 -t 1 --reps 2 --warmup 0 --record "$work/slow.jsonl" -- "$figure" -s 0.05 -L 0.4
+    grep -q "the slowest rank (mostly rank 2) took [0-9]*% longer than the median rank" \
+        "$work/stdout" || fail "the slow rank is not named"
+    run 0 --ranks 3 -t 1 --reps 2 --warmup 0 --record "$work/even.jsonl" -- "$figure" -s 0.5
+    # without a newline before it, the timer's line would be read as part of the figure
+    run 0 --ranks 1 -t 1 --reps 1 --warmup 0 --metric 'rate: (.*)' --record "$work/m.jsonl" \
+        -- sh -c 'printf "rate: 5"'
+    run 0 --ranks 2 -t 1 --reps 1 --warmup 0 --no-rank-timer --record "$work/direct.jsonl" \
+        -- "$figure" -s 0.01
+    py "
+import json
+def rec(f): return json.loads(open('$work/' + f).readline())
+s, e = rec('slow.jsonl'), rec('even.jsonl')
+print(s['scale']['noise']['ranks'], e['scale']['noise']['ranks'])
+assert s['params']['argv'][7:9] == ['$parkit', '__rank-timer'] and s['params']['rank_timer'], s['params']
+r = s['scale']['noise']['ranks']
+assert r['slowest'] == [2, 2] and r['ranks_reported'] == [3, 3], r
+assert min(r['spread_pct']) > 30, r  # 0.45 s against 0.05 s and the start-up
+r = e['scale']['noise']['ranks']
+assert r['ranks_reported'] == [3, 3] and r['median_spread_pct'] < 10, r
+assert not any('slowest rank' in x for x in e['scale']['noise']['reasons']), e['scale']['noise']
+assert rec('m.jsonl')['result']['metric_median'] == 5
+d = rec('direct.jsonl')
+assert '__rank-timer' not in d['params']['argv'] and d['params']['rank_timer'] is False, d['params']
+assert d['scale']['noise']['ranks'] is None, d['scale']['noise']
+"
+    # the timer alone: the program's exit status or signal passed on, its line on stdout
+    rc=0; "$parkit" __rank-timer "$figure" -f > "$work/t.out" || rc=$?
+    [[ $rc == 3 ]] || fail "__rank-timer gave $rc for a program that exits 3"
+    grep -q '^@@parkit-rank-time rank=-1 start=[0-9.]* wall=' "$work/t.out" || fail "no timer line"
+    rc=0; "$parkit" __rank-timer "$figure" -k > /dev/null 2>&1 || rc=$?
+    [[ $rc == 137 ]] || fail "__rank-timer gave $rc for a program killed by SIGKILL"
+    rc=0; "$parkit" __rank-timer "$work/none" > /dev/null 2> "$work/t.err" || rc=$?
+    [[ $rc == 127 ]] && grep -q "cannot run '$work/none'" "$work/t.err" || fail "missing program: $rc"
+    ;;
 metric)
     # the last match of the regex; the last JSON object that starts a line (pretty-printed over
     # lines, nested ones inside it skipped), its nested field; a JSON field that is no number
@@ -146,9 +187,15 @@ srun)
     chmod +x "$work/bin/srun"
     PATH=$work/bin:$PATH run 0 --launcher srun --ranks 2 -t 3 --reps 1 --warmup 0 --metric "$rate" \
         --record "$work/s.jsonl" -- "$figure" -t '{threads}' -n 1000
-    grep -qx -- "--ntasks 2 --cpus-per-task=3 --cpu-bind=none --export=ALL $figure -t 3 -n 1000" \
+    grep -qx -- "--ntasks 2 --cpus-per-task=3 --cpu-bind=none --export=ALL $parkit __rank-timer $figure -t 3 -n 1000" \
         "$work/srun.args" || fail "srun got: $(cat "$work/srun.args")"
     grep -q '"launcher":"srun"' "$work/s.jsonl" || fail "the record does not name srun"
+    # the stand-in started one rank of two: the spread is unknown, not zero
+    py "
+import json
+r = json.loads(open('$work/s.jsonl').readline())['scale']['noise']['ranks']
+assert r['ranks_reported'] == [1] and r['spread_pct'] == [None], r
+"
     ;;
 resume)
     [[ -z $sanitize ]] || { echo "timing-sensitive kill: not under $sanitize"; exit 77; }
