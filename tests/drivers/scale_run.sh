@@ -146,8 +146,11 @@ r = s['scale']['noise']['ranks']
 assert r['slowest'] == [2, 2] and r['ranks_reported'] == [3, 3], r
 assert min(r['spread_pct']) > 30, r  # 0.45 s against 0.05 s and the start-up
 r = e['scale']['noise']['ranks']
-assert r['ranks_reported'] == [3, 3] and r['median_spread_pct'] < 10, r
-assert not any('slowest rank' in x for x in e['scale']['noise']['reasons']), e['scale']['noise']
+assert r['ranks_reported'] == [3, 3], r
+# even ranks are not named; an instrumented start-up under load can take a tenth of 0.5 s
+if not '$sanitize':
+    assert r['median_spread_pct'] < 10, r
+    assert not any('slowest rank' in x for x in e['scale']['noise']['reasons']), e['scale']['noise']
 assert rec('m.jsonl')['result']['metric_median'] == 5
 d = rec('direct.jsonl')
 assert '__rank-timer' not in d['params']['argv'] and d['params']['rank_timer'] is False, d['params']

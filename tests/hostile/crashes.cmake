@@ -11,6 +11,9 @@ foreach(c IN LISTS _pk_crash_cases)
   set_tests_properties(hostile.${c} PROPERTIES LABELS "hostile;cli" TIMEOUT 120
                        SKIP_RETURN_CODE 77)
 endforeach()
+if(TEST hostile.pipeline_stress) # 13 s: started first (tests/CMakeLists.txt, end)
+  set_tests_properties(hostile.pipeline_stress PROPERTIES COST 13)
+endif()
 if(PK_HAVE_IMAGES)
   # the outputs in flight are held to the memory budget (65535x65535 --exact reached 6.3 GB)
   pk_add_cli_test(hostile_resize_output_budget RC 2
