@@ -22,9 +22,9 @@ struct rec {
     const char *host, *commit, *compiler, *flags, *mpi;
 };
 
-static const char *const known_commands[] = {"sumsq", "factsum", "fib",      "transform", "api",
-                                             "fetch", "files",   "pipeline", "resize",    "sleep",
-                                             "run"}; /* run: scale run's, any program */
+static const char *const known_commands[] = {
+    "sumsq", "factsum",  "fib",    "transform", "api", "fetch",
+    "files", "pipeline", "resize", "sleep",     "run"}; /* run: scale run's, any program */
 
 void pk__report_set_free(struct report_set *s)
 {
@@ -42,6 +42,7 @@ void pk__report_set_free(struct report_set *s)
         for (size_t k = 0; k < g->npt; k++) {
             free(g->pt[k].t);
             json_decref(g->pt[k].prov);
+            json_decref(g->pt[k].noise);
         }
         free(g->pt);
     }
@@ -310,13 +311,27 @@ static struct report_point *point_of(struct report_group *g, const struct rec *r
     if (grow(&g->pt, &g->cap, g->npt + 1, sizeof *g->pt) != PK_OK)
         return NULL;
     struct report_point *p = &g->pt[g->npt++];
-    *p = (struct report_point){
-        .threads = r->threads,
-        .ranks = r->ranks,
-        .workers = r->threads * r->ranks,
-        .prov = json_incref((json_t *)r->prov)};
+    *p = (struct report_point){.threads = r->threads,
+                               .ranks = r->ranks,
+                               .workers = r->threads * r->ranks,
+                               .prov = json_incref((json_t *)r->prov),
+                               .noise = json_array()};
     memcpy(p->size, r->psize, sizeof p->size);
     return p;
+}
+
+/* Adds the reasons scale run gave for the record's noise to the point's, each once. */
+static void add_noise(struct report_point *p, const json_t *scale)
+{
+    const json_t *reasons = json_object_get(json_object_get(scale, "noise"), "reasons"), *v, *w;
+    size_t i, k;
+    json_array_foreach(reasons, i, v)
+    {
+        bool seen = !json_is_string(v);
+        json_array_foreach(p->noise, k, w) seen = seen || json_equal(v, w);
+        if (!seen)
+            json_array_append(p->noise, (json_t *)v);
+    }
 }
 
 /* Adds the record's times to its group and point, creating either as needed. */
@@ -327,6 +342,7 @@ static int add_record(struct report_set *s, const struct rec *r)
     if (!p || grow(&p->t, &p->cap, p->n + json_array_size(r->reps), sizeof *p->t) != PK_OK)
         return PK_ENOMEM;
     p->oversub = p->oversub || r->oversub;
+    add_noise(p, r->scale);
     size_t i;
     json_t *v;
     json_array_foreach(r->reps, i, v) p->t[p->n++] = json_number_value(v);

@@ -51,7 +51,8 @@ struct report_point {
     size_t n, cap;
     double median, min, max, ci_lo, ci_hi, ci_cov;
     double speedup, speedup_lo, speedup_hi, eff, kf; /* NaN where undefined */
-    json_t *prov; /* provenance of the point's first record (a reference owned) */
+    json_t *prov;  /* provenance of the point's first record (a reference owned) */
+    json_t *noise; /* why its runs were noisy: scale run's reasons, each once (owned array) */
 };
 
 struct report_group {
@@ -60,7 +61,7 @@ struct report_group {
     bool weak, serial;
     json_t *prov;  /* provenance of the first record (owned) */
     json_t *scale; /* the first record's "scale" block, or NULL (a reference owned) */
-    size_t order; /* first appearance, to keep provenance variants in input order */
+    size_t order;  /* first appearance, to keep provenance variants in input order */
     size_t records;
     struct report_point *pt; /* owned */
     size_t npt, cap;

@@ -203,7 +203,7 @@ static void point_rows(FILE *f, const struct report_group *g)
             "<div class=\"scroll\"><table><tr><th>workers</th><th>threads x ranks</th>"
             "<th>size</th><th>reps</th><th>median (s)</th><th>min (s)</th><th>max (s)</th>"
             "<th>95%% CI of median (s)</th><th>%s</th><th>efficiency</th><th>Karp-Flatt</th>"
-            "</tr>\n",
+            "<th>noise</th></tr>\n",
             g->weak ? "scaled speedup" : "speedup");
     for (size_t k = 0; k < g->npt; k++) {
         const struct report_point *p = &g->pt[k];
@@ -217,7 +217,15 @@ static void point_rows(FILE *f, const struct report_group *g)
         html_cell(f, "%.3f", p->speedup);
         html_cell(f, "%.3f", p->eff);
         html_cell(f, "%.3f", p->kf);
-        fprintf(f, "</tr>\n");
+        fprintf(f, "<td class=\"l\">");
+        size_t i;
+        json_t *v;
+        json_array_foreach(p->noise, i, v)
+        {
+            fputs(i ? "; " : "", f);
+            text(f, json_string_value(v));
+        }
+        fprintf(f, "</td></tr>\n");
     }
     fprintf(f, "</table></div>\n");
 }

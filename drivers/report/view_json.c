@@ -17,12 +17,12 @@ static json_t *point_json(const struct report_point *p)
     for (size_t i = 0; i < p->n; i++)
         json_array_append_new(times, json_real(p->t[i]));
     return json_pack(
-        "{s:i, s:i, s:i, s:s, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+        "{s:i, s:i, s:i, s:s, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:O}",
         "workers", p->workers, "threads", p->threads, "ranks", p->ranks, "size", p->size,
         "oversubscribed", p->oversub, "reps", (json_int_t)p->n, "median_s", jnum(p->median),
         "min_s", jnum(p->min), "max_s", jnum(p->max), "ci_lo_s", jnum(p->ci_lo), "ci_hi_s",
         jnum(p->ci_hi), "ci_coverage", jnum(p->ci_cov), "speedup", jnum(p->speedup), "efficiency",
-        jnum(p->eff), "karp_flatt", jnum(p->kf), "times_s", times);
+        jnum(p->eff), "karp_flatt", jnum(p->kf), "times_s", times, "noise", p->noise);
 }
 
 static json_t *fit_json(const struct report_group *g)
@@ -61,12 +61,12 @@ static json_t *comparisons_json(const struct report_cmp *c, size_t n)
     for (size_t i = 0; i < n; i++) {
         const struct report_cmp *x = &c[i];
         json_array_append_new(
-            a, json_pack("{s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:o, s:f, s:b, s:s, s:b, s:o}", "group",
-                         x->g->id, "baseline_group", x->b->id, "workers", x->p->workers, "threads",
-                         x->p->threads, "ranks", x->p->ranks, "baseline_median_s", x->bp->median,
-                         "median_s", x->p->median, "change_pct", jnum(x->change_pct), "p_value",
-                         x->p_value, "exact", x->exact, "verdict", x->verdict, "regressed",
-                         x->regressed, "provenance_diff",
+            a, json_pack("{s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:o, s:f, s:b, s:s, s:b, s:o}",
+                         "group", x->g->id, "baseline_group", x->b->id, "workers", x->p->workers,
+                         "threads", x->p->threads, "ranks", x->p->ranks, "baseline_median_s",
+                         x->bp->median, "median_s", x->p->median, "change_pct", jnum(x->change_pct),
+                         "p_value", x->p_value, "exact", x->exact, "verdict", x->verdict,
+                         "regressed", x->regressed, "provenance_diff",
                          pk__report_prov_diff_json(x->bp->prov, x->p->prov)));
     }
     return a;

@@ -86,6 +86,21 @@ static void print_group_header(FILE *f, const struct report_group *g, const char
                 lead, b->workers, b->threads, b->ranks);
 }
 
+/* Why a point's runs were noisy, as scale run named it: one line, or none. */
+static void print_noise(const struct report_point *p)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(p->noise, i, v)
+    {
+        if (i == 0)
+            printf("# noisy %dx%d: ", p->threads, p->ranks);
+        printf("%s%s", i ? "; " : "", json_string_value(v));
+    }
+    if (json_array_size(p->noise) > 0)
+        printf("\n");
+}
+
 /* One group's table: header, a row per point, the footnotes its rows need, the fit. */
 static void print_group_table(const struct report_group *g, const struct report_opts *o)
 {
@@ -112,6 +127,8 @@ static void print_group_table(const struct report_group *g, const struct report_
                "than 95%%\n");
     if (over)
         printf("# ! oversubscribed: more threads or ranks than cores, or cores shared\n");
+    for (size_t k = 0; k < g->npt; k++)
+        print_noise(&g->pt[k]);
     print_fit_text(stdout, g, o, "# ");
 }
 
@@ -129,8 +146,7 @@ static void print_provenance_notes(const struct report_set *s)
             }
 }
 
-static void print_comparison_rows(const struct report_cmp *c, size_t n, bool markdown,
-                                  double alpha)
+static void print_comparison_rows(const struct report_cmp *c, size_t n, bool markdown, double alpha)
 {
     for (size_t i = 0; i < n; i++) {
         const struct report_cmp *x = &c[i];
@@ -234,8 +250,8 @@ static void print_comparisons_text(const struct report_cmp *c, size_t n, bool ma
     else
         printf("\n# baseline comparison (Mann-Whitney rank test, two-sided, alpha = %g)\n"
                "# %5s %5s %7s %-7s %13s %11s %9s %8s  %s\n",
-               alpha, "group", "base", "workers", "txr", "base_median_s", "median_s",
-               "change", "p_value", "verdict");
+               alpha, "group", "base", "workers", "txr", "base_median_s", "median_s", "change",
+               "p_value", "verdict");
     print_comparison_rows(c, n, markdown, alpha);
     print_prov_diffs(c, n, markdown);
 }

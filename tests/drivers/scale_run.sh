@@ -156,6 +156,15 @@ d = rec('direct.jsonl')
 assert '__rank-timer' not in d['params']['argv'] and d['params']['rank_timer'] is False, d['params']
 assert d['scale']['noise']['ranks'] is None, d['scale']['noise']
 "
+    # report names the noise per point, in its table and its JSON
+    "$parkit" report "$work/slow.jsonl" > "$work/report" || fail "report exit $?"
+    grep -q "^# noisy 1x3: .*the slowest rank (mostly rank 2) took" "$work/report" \
+        || fail "report does not name the slow rank: $(cat "$work/report")"
+    "$parkit" report --format json "$work/slow.jsonl" | py "
+import json, sys
+p = json.load(sys.stdin)['groups'][0]['points'][0]
+assert any('slowest rank' in x for x in p['noise']), p
+"
     # the timer alone: the program's exit status or signal passed on, its line on stdout
     rc=0; "$parkit" __rank-timer "$figure" -f > "$work/t.out" || rc=$?
     [[ $rc == 3 ]] || fail "__rank-timer gave $rc for a program that exits 3"
