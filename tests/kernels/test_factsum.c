@@ -262,6 +262,42 @@ static int case_part_marks_prefix(void)
     return 0;
 }
 
+/* Large factors up to the largest n and powers of two among them (2^29, 2^10: P keeps no
+ * factor of two inside the splitting, so every one must come back): P and T against the plain
+ * products, with a mark inside, on 1 and 2 threads. */
+static int case_part_high_factors(void)
+{
+    static const uint64_t ranges[][2] = {
+        {(UINT64_C(1) << 29) - 300, (UINT64_C(1) << 29) + 301},
+        {PK_FACTSUM_MAX_N - 700, PK_FACTSUM_MAX_N},
+        {1024, 1024 + 129},
+    };
+    mpz_t P, T, mark_T;
+    mpz_inits(P, T, mark_T, NULL);
+    for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+        uint64_t lo = ranges[r][0], hi = ranges[r][1], mark = lo + (hi - lo) / 3;
+        mpz_set_ui(P, 1);
+        mpz_set_ui(T, 0);
+        for (uint64_t k = lo; k < hi; k++) {
+            if (k == mark)
+                mpz_set(mark_T, T);
+            mpz_mul_ui(P, P, (unsigned long)k);
+            mpz_add(T, T, P);
+        }
+        for (int t = 1; t <= 2; t++) {
+            struct pk_factsum_part part = empty_part();
+            CHECK_OK(pk_factsum_part_compute(&part, lo, hi, &mark, 1, true, t, 0));
+            CHECK_EQ_INT(part.nmarks, 1);
+            CHECK(mpz_cmp(part.mark_T[0], mark_T) == 0);
+            CHECK(mpz_cmp(part.T, T) == 0);
+            CHECK(mpz_cmp(part.P, P) == 0);
+            pk_factsum_part_free(&part);
+        }
+    }
+    mpz_clears(P, T, mark_T, NULL);
+    return 0;
+}
+
 static int case_merge_equals_whole(void)
 {
     static const uint64_t marks[] = {2, 5, 33, 34, 50, 499, 1000, 2047, 4096, 10007};
@@ -803,6 +839,7 @@ static int case_invalid_args(void)
 static const struct check_case cases[] = {
     {"part_single_matches_naive", case_part_single_matches_naive},
     {"part_marks_prefix", case_part_marks_prefix},
+    {"part_high_factors", case_part_high_factors},
     {"merge_equals_whole", case_merge_equals_whole},
     {"pack_roundtrip", case_pack_roundtrip},
     {"split_balanced", case_split_balanced},

@@ -6,6 +6,7 @@
  * T = sum_{a<=i<b} prod_{k=a..i} k. Halves merge as P = P1*P2, T = T1 + P1*T2, and
  * !n = 1 + T(1, n) for n >= 1. Splits balance the bit size of the two products (their cost),
  * not their length; OpenMP tasks run both halves and the two merge products in parallel.
+ * Inside the splitting P is kept without its factors of two (one shift of T per merge).
  *
  * Many n at once are one pass: [1, nmax) is cut at every requested n (a "mark"), the segments
  * are computed concurrently, and a left-to-right fold of their (P, T) yields T(1, n) at each mark.
