@@ -669,6 +669,86 @@ void pk_oracle_primes(uint64_t *primes, size_t k)
             primes[i++] = c;
 }
 
+/* ---- decimal check ------------------------------------------------------------------------ */
+
+#define CHECK_PRIMES 4
+#define CHUNK        18 /* digits per word: 10^18 < every prime */
+
+/* base^e for base in Montgomery form; the result in Montgomery form. */
+static uint64_t mont_pow(uint64_t base, uint64_t e, const struct mont *m)
+{
+    uint64_t r = redc(m->r2, m); /* 1 */
+    for (; e; e >>= 1) {
+        if (e & 1)
+            r = redc((u128)r * base, m);
+        base = redc((u128)base * base, m);
+    }
+    return r;
+}
+
+/* acc[j] = the digits text[0, len) mod each prime, by Horner over words of CHUNK digits (the
+ * first of len % CHUNK when that is not 0); ten18[j] is 10^18 in Montgomery form. */
+static void digits_mod(const char *text, size_t len, const struct mont *m, const uint64_t *ten18,
+                       uint64_t *acc)
+{
+    size_t head = len % CHUNK ? len % CHUNK : CHUNK;
+    for (int j = 0; j < CHECK_PRIMES; j++)
+        acc[j] = 0;
+    for (size_t at = 0, w = head; at < len; at += w, w = CHUNK) {
+        uint64_t word = 0;
+        for (size_t i = 0; i < w; i++)
+            word = word * 10 + (uint64_t)(text[at + i] - '0');
+        for (int j = 0; j < CHECK_PRIMES; j++) /* acc * 10^w + word; w < 18 only when acc = 0 */
+            acc[j] = addmod(redc((u128)acc[j] * ten18[j], &m[j]), word, m[j].p);
+    }
+}
+
+/* Whether text is a canonical decimal (digits only, no leading zero). */
+static bool canonical(const char *text, size_t len)
+{
+    if (len == 0 || (len > 1 && text[0] == '0'))
+        return false;
+    size_t bad = 0; /* counted without a branch, so that the loop vectorises */
+    for (size_t i = 0; i < len; i++)
+        bad += (unsigned char)(text[i] - '0') > 9;
+    return bad == 0;
+}
+
+bool pk_decimal_matches(const char *text, size_t len, const mpz_t x, int nthreads)
+{
+    if (mpz_sgn(x) < 0 || nthreads < 1 || !canonical(text, len))
+        return false;
+    uint64_t primes[CHECK_PRIMES], ten18[CHECK_PRIMES], res[CHECK_PRIMES] = {0};
+    struct mont m[CHECK_PRIMES];
+    pk_oracle_primes(primes, CHECK_PRIMES);
+    for (int j = 0; j < CHECK_PRIMES; j++) {
+        m[j] = mont_of(primes[j]);
+        ten18[j] = redc((u128)(UINT64_C(1000000000000000000) % primes[j]) * m[j].r2, &m[j]);
+    }
+    /* one piece per thread: the last ones of `tail` whole words each, the first the rest; the
+     * residues join as res * 10^(18 tail) + piece (res = 0 before the first piece) */
+    size_t words = (len + CHUNK - 1) / CHUNK;
+    size_t np = nthreads > 8 ? 8 : (size_t)nthreads;
+    np = np < words ? np : 1;
+    size_t tail = words / np, first = len - (np - 1) * tail * CHUNK;
+    uint64_t part[8][CHECK_PRIMES];
+#pragma omp parallel for num_threads((int)np) default(none)                                        \
+    shared(text, len, m, ten18, part, np, tail, first)
+    for (size_t i = 0; i < np; i++) {
+        size_t start = i == 0 ? 0 : first + (i - 1) * tail * CHUNK;
+        digits_mod(text + start, i == 0 ? first : tail * CHUNK, m, ten18, part[i]);
+    }
+    for (int j = 0; j < CHECK_PRIMES; j++) {
+        uint64_t shift = mont_pow(ten18[j], tail, &m[j]);
+        for (size_t i = 0; i < np; i++)
+            res[j] = addmod(redc((u128)res[j] * shift, &m[j]), part[i][j], m[j].p);
+    }
+    for (int j = 0; j < CHECK_PRIMES; j++)
+        if (res[j] != mpz_fdiv_ui(x, primes[j]))
+            return false;
+    return true;
+}
+
 /* ---- GMP memory guard ---------------------------------------------------------------------- */
 
 /* GMP allocates and frees temporaries inside every large product, from every thread. A shared

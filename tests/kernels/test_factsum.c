@@ -570,6 +570,7 @@ static int decimal_matches(const mpz_t x, int t)
     CHECK_EQ_INT(len, strlen(want));
     CHECK_EQ_INT(strlen(got), len);
     CHECK(memcmp(got, want, len + 1) == 0);
+    CHECK(pk_decimal_matches(got, len, x, t));
     free(got);
     free(want);
     return 0;
@@ -626,6 +627,93 @@ static int case_to_decimal_matches_get_str(void)
     mpz_add_ui(x, x, 1);
     CHECK_OK(decimal_matches(x, 3));
     mpz_clears(x, p, NULL);
+    gmp_randclear(rs);
+    return 0;
+}
+
+/* 0 when text (a copy of x's decimal, changed by the caller) is refused for x. */
+static int refused(const char *text, size_t len, const mpz_t x)
+{
+    for (int t = 1; t <= 3; t++)
+        CHECK(!pk_decimal_matches(text, len, x, t));
+    return 0;
+}
+
+/* The check of a decimal text: accepts mpz_get_str's at every length around its 18-digit words
+ * and thread pieces, and refuses a changed digit anywhere, two digits swapped, a digit dropped
+ * or added, a leading zero, a sign or other character, and the empty text. */
+static int case_decimal_check(void)
+{
+    gmp_randstate_t rs;
+    gmp_randinit_default(rs);
+    gmp_randseed_ui(rs, 0xc4ec1UL);
+    mpz_t x;
+    mpz_init(x);
+    CHECK(pk_decimal_matches("0", 1, x, 1));
+    CHECK(!pk_decimal_matches("00", 2, x, 1));
+    CHECK(!pk_decimal_matches("", 0, x, 1));
+    CHECK(!pk_decimal_matches("1", 1, x, 1));
+    static const size_t ds[] = {1, 2, 17, 18, 19, 35, 36, 37, 54, 55, 71, 72, 73, 144, 145, 1000,
+                                100003};
+    for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++) {
+        for (int kind = 0; kind < 3; kind++) { /* random, 10^(d-1), 10^d - 1 */
+            mpz_ui_pow_ui(x, 10, ds[i] - (kind != 2));
+            if (kind == 0) {
+                mpz_t span;
+                mpz_init(span);
+                mpz_mul_ui(span, x, 9);
+                mpz_urandomm(span, rs, span);
+                mpz_add(x, x, span);
+                mpz_clear(span);
+            } else if (kind == 2) {
+                mpz_sub_ui(x, x, 1);
+            }
+            size_t len = mpz_sizeinbase(x, 10) + 2;
+            char *text = malloc(len + 2);
+            CHECK(text != NULL);
+            mpz_get_str(text, 10, x);
+            len = strlen(text);
+            CHECK_EQ_INT(len, ds[i]);
+            for (int t = 1; t <= 5; t++)
+                CHECK(pk_decimal_matches(text, len, x, t));
+            size_t at[] = {0, len / 2, len - 1};
+            for (int k = 0; k < 3; k++) {
+                char was = text[at[k]];
+                text[at[k]] = (char)(was == '9' ? '1' : was + 1);
+                CHECK_OK(refused(text, len, x));
+                text[at[k]] = was;
+            }
+            for (size_t k = 0; k + 1 < len; k += len / 3 + 1) {
+                if (text[k] == text[k + 1] || (k == 0 && text[1] == '0'))
+                    continue;
+                char a = text[k];
+                text[k] = text[k + 1];
+                text[k + 1] = a;
+                CHECK_OK(refused(text, len, x));
+                text[k + 1] = text[k];
+                text[k] = a;
+            }
+            if (len > 1)
+                CHECK_OK(refused(text, len - 1, x)); /* the last digit dropped */
+            text[len] = '0';
+            CHECK_OK(refused(text, len + 1, x)); /* a digit added */
+            text[len] = '\0';
+            memmove(text + 1, text, len + 1);
+            text[0] = '0';
+            CHECK_OK(refused(text, len + 1, x));
+            text[0] = '+';
+            CHECK_OK(refused(text, len + 1, x));
+            memmove(text, text + 1, len + 1);
+            text[len / 2] = ':'; /* '9' + 1: a parser that trusts its input reads 10 */
+            CHECK_OK(refused(text, len, x));
+            free(text);
+        }
+    }
+    mpz_set_si(x, -5);
+    CHECK(!pk_decimal_matches("5", 1, x, 1));
+    mpz_set_ui(x, 5);
+    CHECK(!pk_decimal_matches("5", 1, x, 0));
+    mpz_clear(x);
     gmp_randclear(rs);
     return 0;
 }
@@ -845,6 +933,7 @@ static const struct check_case cases[] = {
     {"split_balanced", case_split_balanced},
     {"bits_and_estimate", case_bits_and_estimate},
     {"to_decimal_matches_get_str", case_to_decimal_matches_get_str},
+    {"decimal_check", case_decimal_check},
     {"mod_oracle", case_mod_oracle},
     {"canary_changes_result", case_canary_changes_result},
     {"canary_small_first_mark", case_canary_small_first_mark},
