@@ -298,6 +298,40 @@ static int case_part_high_factors(void)
     return 0;
 }
 
+/* Products of over 20,000 limbs (GMP's FFT; FLINT's threaded one for a lone root when built
+ * with it): P against GMP's factorial, T and a mark's T against the modular oracle, on 1 and 2
+ * threads, with and without marks (one segment: the lone root). */
+static int case_part_large_products(void)
+{
+    static const uint64_t hi = 400001, mark = 150001;
+    uint64_t primes[4], ns[2] = {mark, hi}, want[8];
+    pk_oracle_primes(primes, 4);
+    CHECK_OK(pk_factsum_mod(ns, 2, primes, 4, 1, want));
+    mpz_t fact, v;
+    mpz_inits(fact, v, NULL);
+    mpz_fac_ui(fact, (unsigned long)hi - 1);
+    for (int t = 1; t <= 2; t++) {
+        for (size_t nm = 0; nm <= 1; nm++) {
+            struct pk_factsum_part part = empty_part();
+            CHECK_OK(pk_factsum_part_compute(&part, 1, hi, &mark, nm, nm == 1, t, 0));
+            CHECK_EQ_INT(part.nmarks, nm);
+            for (int j = 0; j < 4; j++) {
+                mpz_add_ui(v, part.T, 1);
+                CHECK_EQ_INT(mpz_fdiv_ui(v, primes[j]), want[j * 2 + 1]);
+                if (nm) {
+                    mpz_add_ui(v, part.mark_T[0], 1);
+                    CHECK_EQ_INT(mpz_fdiv_ui(v, primes[j]), want[j * 2]);
+                }
+            }
+            if (nm)
+                CHECK(mpz_cmp(part.P, fact) == 0);
+            pk_factsum_part_free(&part);
+        }
+    }
+    mpz_clears(fact, v, NULL);
+    return 0;
+}
+
 static int case_merge_equals_whole(void)
 {
     static const uint64_t marks[] = {2, 5, 33, 34, 50, 499, 1000, 2047, 4096, 10007};
@@ -928,6 +962,7 @@ static const struct check_case cases[] = {
     {"part_single_matches_naive", case_part_single_matches_naive},
     {"part_marks_prefix", case_part_marks_prefix},
     {"part_high_factors", case_part_high_factors},
+    {"part_large_products", case_part_large_products},
     {"merge_equals_whole", case_merge_equals_whole},
     {"pack_roundtrip", case_pack_roundtrip},
     {"split_balanced", case_split_balanced},
