@@ -37,7 +37,7 @@ struct command {
  * threads 4,700 -> 1,200 page faults and 0.95x the whole process's time (median of 15
  * interleaved pairs), !1e7 26,500 -> 2,500 faults; the resident size is unchanged. */
 #define BIGNUM_MALLOC                                                                              \
-    "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:"                \
+    "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:"                 \
     "glibc.malloc.hugetlb=1:glibc.malloc.top_pad=67108864"
 
 /* The commands of an optional part are compiled only with it (cmake/PkFeatures.cmake). One that

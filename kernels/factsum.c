@@ -218,8 +218,7 @@ static void merge(struct pt *r, struct pt *h1, struct pt *h2, bool need_P, bool 
     r->e = need_P ? h1->e + h2->e : 0;
 }
 
-static void bs(struct pt *r, uint64_t a, uint64_t b, bool need_P, bool root,
-               const struct bs_ctx *c)
+static void bs(struct pt *r, uint64_t a, uint64_t b, bool need_P, bool root, const struct bs_ctx *c)
 {
     if (b - a <= LEAF) {
         leaf(r, a, b, need_P);

@@ -687,8 +687,8 @@ static int case_decimal_check(void)
     CHECK(!pk_decimal_matches("00", 2, x, 1));
     CHECK(!pk_decimal_matches("", 0, x, 1));
     CHECK(!pk_decimal_matches("1", 1, x, 1));
-    static const size_t ds[] = {1, 2, 17, 18, 19, 35, 36, 37, 54, 55, 71, 72, 73, 144, 145, 1000,
-                                100003};
+    static const size_t ds[] = {1,  2,  17, 18, 19,  35,  36,   37,    54,
+                                55, 71, 72, 73, 144, 145, 1000, 100003};
     for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++) {
         for (int kind = 0; kind < 3; kind++) { /* random, 10^(d-1), 10^d - 1 */
             mpz_ui_pow_ui(x, 10, ds[i] - (kind != 2));
