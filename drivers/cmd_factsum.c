@@ -5,7 +5,8 @@
  * binomial tree to rank 0 (GMP integers sent as bytes). Inside a rank, OpenMP tasks run the
  * binary-splitting trees of the segments between requested N, then a fold gives T(1, N) at every
  * N. Verification: OEIS values for N <= 10, and !N mod four 62-bit primes by the O(N) recurrence
- * (a different algorithm), primes spread over the ranks' threads. */
+ * (a different algorithm), primes spread over the ranks' threads; bigout checks each decimal
+ * text against its value. */
 #include "bigout.h"
 #include "commands.h"
 #include "emit.h"
@@ -41,7 +42,8 @@ static const char description[] =
     "before starting (exit 2); GMP running out of memory anyway ends every rank with exit 1.\n"
     "\n"
     "Verification: !N for N <= 10 against the OEIS values; every N mod four 62-bit primes by\n"
-    "the O(N) recurrence fact = fact*i mod p, sum += fact (Montgomery arithmetic, in parallel).\n";
+    "the O(N) recurrence fact = fact*i mod p, sum += fact (Montgomery arithmetic, in parallel);\n"
+    "every decimal text (the digits printed and written) against its value mod the same primes.\n";
 
 static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_factsum_opts *o)
 {

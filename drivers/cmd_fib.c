@@ -29,7 +29,8 @@ static const char description[] =
     "and is refused (exit 2) when that exceeds the available memory.\n"
     "\n"
     "Verification: Cassini's identity F(N-1)F(N+1) - F(N)^2 = (-1)^N on the exact values mod\n"
-    "four primes near 2^62, and F(N) mod each prime by a 2x2 matrix power.\n";
+    "four primes near 2^62, and F(N) mod each prime by a 2x2 matrix power; every decimal text\n"
+    "(the digits printed and written) against its value mod the same primes.\n";
 
 static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_fib_opts *o)
 {

@@ -43,5 +43,26 @@ assert ("timed repetitions; the maximum over ranks is kept (default 3; without -
 PY
     done
     ;;
+decimal_check) # every decimal text checked against its value; the canary's changed digit is seen
+    for cmd in "factsum 1000 10" "fib 100 7"; do
+        # shellcheck disable=SC2086 # the command and its N, split on purpose
+        run 0 $cmd --format json --reps 1 --digits "$work/d.txt"
+        python3 - "$work/stdout" <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1]))["verification"]
+assert v["decimal_mismatches"] == 0 and "mod 4 primes" in v["decimal"], v
+PY
+        # shellcheck disable=SC2086
+        run 3 $cmd --format json --reps 1 --canary --digits "$work/canary.txt"
+        [[ ! -e $work/canary.txt ]] || fail "a canary's digits were written"
+        python3 - "$work/stdout" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["verified"] is False and r["verification"]["decimal_mismatches"] == 1, r["verification"]
+PY
+    done
+    run 0 factsum 1000 --format json --reps 1 --no-verify
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert "decimal" not in (r.get("verification") or {}), r' "$work/stdout"
+    ;;
 *) fail "unknown scenario" ;;
 esac

@@ -262,6 +262,76 @@ static int case_part_marks_prefix(void)
     return 0;
 }
 
+/* Large factors up to the largest n and powers of two among them (2^29, 2^10: P keeps no
+ * factor of two inside the splitting, so every one must come back): P and T against the plain
+ * products, with a mark inside, on 1 and 2 threads. */
+static int case_part_high_factors(void)
+{
+    static const uint64_t ranges[][2] = {
+        {(UINT64_C(1) << 29) - 300, (UINT64_C(1) << 29) + 301},
+        {PK_FACTSUM_MAX_N - 700, PK_FACTSUM_MAX_N},
+        {1024, 1024 + 129},
+    };
+    mpz_t P, T, mark_T;
+    mpz_inits(P, T, mark_T, NULL);
+    for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+        uint64_t lo = ranges[r][0], hi = ranges[r][1], mark = lo + (hi - lo) / 3;
+        mpz_set_ui(P, 1);
+        mpz_set_ui(T, 0);
+        for (uint64_t k = lo; k < hi; k++) {
+            if (k == mark)
+                mpz_set(mark_T, T);
+            mpz_mul_ui(P, P, (unsigned long)k);
+            mpz_add(T, T, P);
+        }
+        for (int t = 1; t <= 2; t++) {
+            struct pk_factsum_part part = empty_part();
+            CHECK_OK(pk_factsum_part_compute(&part, lo, hi, &mark, 1, true, t, 0));
+            CHECK_EQ_INT(part.nmarks, 1);
+            CHECK(mpz_cmp(part.mark_T[0], mark_T) == 0);
+            CHECK(mpz_cmp(part.T, T) == 0);
+            CHECK(mpz_cmp(part.P, P) == 0);
+            pk_factsum_part_free(&part);
+        }
+    }
+    mpz_clears(P, T, mark_T, NULL);
+    return 0;
+}
+
+/* Products of over 20,000 limbs (GMP's FFT; FLINT's threaded one for a lone root when built
+ * with it): P against GMP's factorial, T and a mark's T against the modular oracle, on 1 and 2
+ * threads, with and without marks (one segment: the lone root). */
+static int case_part_large_products(void)
+{
+    static const uint64_t hi = 400001, mark = 150001;
+    uint64_t primes[4], ns[2] = {mark, hi}, want[8];
+    pk_oracle_primes(primes, 4);
+    CHECK_OK(pk_factsum_mod(ns, 2, primes, 4, 1, want));
+    mpz_t fact, v;
+    mpz_inits(fact, v, NULL);
+    mpz_fac_ui(fact, (unsigned long)hi - 1);
+    for (int t = 1; t <= 2; t++) {
+        for (size_t nm = 0; nm <= 1; nm++) {
+            struct pk_factsum_part part = empty_part();
+            CHECK_OK(pk_factsum_part_compute(&part, 1, hi, &mark, nm, nm == 1, t, 0));
+            CHECK_EQ_INT(part.nmarks, nm);
+            for (int j = 0; j < 4; j++) {
+                mpz_add_ui(v, part.T, 1);
+                CHECK_EQ_INT(mpz_fdiv_ui(v, primes[j]), want[j * 2 + 1]);
+                if (nm) {
+                    mpz_add_ui(v, part.mark_T[0], 1);
+                    CHECK_EQ_INT(mpz_fdiv_ui(v, primes[j]), want[j * 2]);
+                }
+            }
+            if (nm)
+                CHECK(mpz_cmp(part.P, fact) == 0);
+            pk_factsum_part_free(&part);
+        }
+    }
+    mpz_clears(fact, v, NULL);
+    return 0;
+}
+
 static int case_merge_equals_whole(void)
 {
     static const uint64_t marks[] = {2, 5, 33, 34, 50, 499, 1000, 2047, 4096, 10007};
@@ -534,6 +604,7 @@ static int decimal_matches(const mpz_t x, int t)
     CHECK_EQ_INT(len, strlen(want));
     CHECK_EQ_INT(strlen(got), len);
     CHECK(memcmp(got, want, len + 1) == 0);
+    CHECK(pk_decimal_matches(got, len, x, t));
     free(got);
     free(want);
     return 0;
@@ -590,6 +661,93 @@ static int case_to_decimal_matches_get_str(void)
     mpz_add_ui(x, x, 1);
     CHECK_OK(decimal_matches(x, 3));
     mpz_clears(x, p, NULL);
+    gmp_randclear(rs);
+    return 0;
+}
+
+/* 0 when text (a copy of x's decimal, changed by the caller) is refused for x. */
+static int refused(const char *text, size_t len, const mpz_t x)
+{
+    for (int t = 1; t <= 3; t++)
+        CHECK(!pk_decimal_matches(text, len, x, t));
+    return 0;
+}
+
+/* The check of a decimal text: accepts mpz_get_str's at every length around its 18-digit words
+ * and thread pieces, and refuses a changed digit anywhere, two digits swapped, a digit dropped
+ * or added, a leading zero, a sign or other character, and the empty text. */
+static int case_decimal_check(void)
+{
+    gmp_randstate_t rs;
+    gmp_randinit_default(rs);
+    gmp_randseed_ui(rs, 0xc4ec1UL);
+    mpz_t x;
+    mpz_init(x);
+    CHECK(pk_decimal_matches("0", 1, x, 1));
+    CHECK(!pk_decimal_matches("00", 2, x, 1));
+    CHECK(!pk_decimal_matches("", 0, x, 1));
+    CHECK(!pk_decimal_matches("1", 1, x, 1));
+    static const size_t ds[] = {1,  2,  17, 18, 19,  35,  36,   37,    54,
+                                55, 71, 72, 73, 144, 145, 1000, 100003};
+    for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++) {
+        for (int kind = 0; kind < 3; kind++) { /* random, 10^(d-1), 10^d - 1 */
+            mpz_ui_pow_ui(x, 10, ds[i] - (kind != 2));
+            if (kind == 0) {
+                mpz_t span;
+                mpz_init(span);
+                mpz_mul_ui(span, x, 9);
+                mpz_urandomm(span, rs, span);
+                mpz_add(x, x, span);
+                mpz_clear(span);
+            } else if (kind == 2) {
+                mpz_sub_ui(x, x, 1);
+            }
+            size_t len = mpz_sizeinbase(x, 10) + 2;
+            char *text = malloc(len + 2);
+            CHECK(text != NULL);
+            mpz_get_str(text, 10, x);
+            len = strlen(text);
+            CHECK_EQ_INT(len, ds[i]);
+            for (int t = 1; t <= 5; t++)
+                CHECK(pk_decimal_matches(text, len, x, t));
+            size_t at[] = {0, len / 2, len - 1};
+            for (int k = 0; k < 3; k++) {
+                char was = text[at[k]];
+                text[at[k]] = (char)(was == '9' ? '1' : was + 1);
+                CHECK_OK(refused(text, len, x));
+                text[at[k]] = was;
+            }
+            for (size_t k = 0; k + 1 < len; k += len / 3 + 1) {
+                if (text[k] == text[k + 1] || (k == 0 && text[1] == '0'))
+                    continue;
+                char a = text[k];
+                text[k] = text[k + 1];
+                text[k + 1] = a;
+                CHECK_OK(refused(text, len, x));
+                text[k + 1] = text[k];
+                text[k] = a;
+            }
+            if (len > 1)
+                CHECK_OK(refused(text, len - 1, x)); /* the last digit dropped */
+            text[len] = '0';
+            CHECK_OK(refused(text, len + 1, x)); /* a digit added */
+            text[len] = '\0';
+            memmove(text + 1, text, len + 1);
+            text[0] = '0';
+            CHECK_OK(refused(text, len + 1, x));
+            text[0] = '+';
+            CHECK_OK(refused(text, len + 1, x));
+            memmove(text, text + 1, len + 1);
+            text[len / 2] = ':'; /* '9' + 1: a parser that trusts its input reads 10 */
+            CHECK_OK(refused(text, len, x));
+            free(text);
+        }
+    }
+    mpz_set_si(x, -5);
+    CHECK(!pk_decimal_matches("5", 1, x, 1));
+    mpz_set_ui(x, 5);
+    CHECK(!pk_decimal_matches("5", 1, x, 0));
+    mpz_clear(x);
     gmp_randclear(rs);
     return 0;
 }
@@ -803,11 +961,14 @@ static int case_invalid_args(void)
 static const struct check_case cases[] = {
     {"part_single_matches_naive", case_part_single_matches_naive},
     {"part_marks_prefix", case_part_marks_prefix},
+    {"part_high_factors", case_part_high_factors},
+    {"part_large_products", case_part_large_products},
     {"merge_equals_whole", case_merge_equals_whole},
     {"pack_roundtrip", case_pack_roundtrip},
     {"split_balanced", case_split_balanced},
     {"bits_and_estimate", case_bits_and_estimate},
     {"to_decimal_matches_get_str", case_to_decimal_matches_get_str},
+    {"decimal_check", case_decimal_check},
     {"mod_oracle", case_mod_oracle},
     {"canary_changes_result", case_canary_changes_result},
     {"canary_small_first_mark", case_canary_small_first_mark},

@@ -6,6 +6,7 @@
  * T = sum_{a<=i<b} prod_{k=a..i} k. Halves merge as P = P1*P2, T = T1 + P1*T2, and
  * !n = 1 + T(1, n) for n >= 1. Splits balance the bit size of the two products (their cost),
  * not their length; OpenMP tasks run both halves and the two merge products in parallel.
+ * Inside the splitting P is kept without its factors of two (one shift of T per merge).
  *
  * Many n at once are one pass: [1, nmax) is cut at every requested n (a "mark"), the segments
  * are computed concurrently, and a left-to-right fold of their (P, T) yields T(1, n) at each mark.
@@ -78,6 +79,10 @@ uint64_t pk_factsum_memory_estimate_marks(const uint64_t *marks, size_t n);
 /* *out = decimal string of x >= 0 (malloc'd, NUL-terminated, caller frees), *len its length;
  * divide and conquer by powers of ten with the halves converted in parallel. */
 int pk_mpz_to_decimal(const mpz_t x, int nthreads, char **out, size_t *len);
+/* Whether text[0, len) is the canonical decimal of x >= 0 (digits only, no leading zero) and has
+ * its value mod the four primes of pk_oracle_primes (Horner over 18-digit words, in pieces on
+ * nthreads threads): an independent check of a conversion. */
+bool pk_decimal_matches(const char *text, size_t len, const mpz_t x, int nthreads);
 
 /* Independent oracle: !n mod p for each n in ns (any order) and each prime p < 2^62, by the
  * O(nmax) recurrence fact = fact*i, sum += fact in Montgomery arithmetic, one prime per task.
