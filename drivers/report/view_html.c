@@ -197,13 +197,36 @@ static void verdict_section(FILE *f, const struct report_cmp *c, size_t nc,
     fprintf(f, "</section>\n");
 }
 
+/* Why points were noisy, as scale run named it: a list under the table, when any was. */
+static void noise_list(FILE *f, const struct report_group *g)
+{
+    size_t shown = 0;
+    for (size_t k = 0; k < g->npt; k++) {
+        const struct report_point *p = &g->pt[k];
+        if (json_array_size(p->noise) == 0)
+            continue;
+        fprintf(f, "%s<li>%dx%d: ", shown++ ? "" : "<p>Noise, per point:</p><ul>\n", p->threads,
+                p->ranks);
+        size_t i;
+        json_t *v;
+        json_array_foreach(p->noise, i, v)
+        {
+            fputs(i ? "; " : "", f);
+            text(f, json_string_value(v));
+        }
+        fprintf(f, "</li>\n");
+    }
+    if (shown)
+        fprintf(f, "</ul>\n");
+}
+
 static void point_rows(FILE *f, const struct report_group *g)
 {
     fprintf(f,
             "<div class=\"scroll\"><table><tr><th>workers</th><th>threads x ranks</th>"
             "<th>size</th><th>reps</th><th>median (s)</th><th>min (s)</th><th>max (s)</th>"
             "<th>95%% CI of median (s)</th><th>%s</th><th>efficiency</th><th>Karp-Flatt</th>"
-            "<th>noise</th></tr>\n",
+            "</tr>\n",
             g->weak ? "scaled speedup" : "speedup");
     for (size_t k = 0; k < g->npt; k++) {
         const struct report_point *p = &g->pt[k];
@@ -217,17 +240,10 @@ static void point_rows(FILE *f, const struct report_group *g)
         html_cell(f, "%.3f", p->speedup);
         html_cell(f, "%.3f", p->eff);
         html_cell(f, "%.3f", p->kf);
-        fprintf(f, "<td class=\"l\">");
-        size_t i;
-        json_t *v;
-        json_array_foreach(p->noise, i, v)
-        {
-            fputs(i ? "; " : "", f);
-            text(f, json_string_value(v));
-        }
-        fprintf(f, "</td></tr>\n");
+        fprintf(f, "</tr>\n");
     }
     fprintf(f, "</table></div>\n");
+    noise_list(f, g);
 }
 
 /* The fit and its predictions, set apart as a model. */
