@@ -156,8 +156,9 @@ d = rec('direct.jsonl')
 assert '__rank-timer' not in d['params']['argv'] and d['params']['rank_timer'] is False, d['params']
 assert d['scale']['noise']['ranks'] is None, d['scale']['noise']
 "
-    # report names the noise per point, in its table and its JSON
-    "$parkit" report "$work/slow.jsonl" > "$work/report" || fail "report exit $?"
+    # report names the noise per point, in its table, its HTML and its JSON
+    "$parkit" report "$work/slow.jsonl" --html "$work/r.html" > "$work/report" || fail "report exit $?"
+    grep -q "<li>1x3: .*the slowest rank (mostly rank 2)" "$work/r.html" || fail "the HTML does not name it"
     grep -q "^# noisy 1x3: .*the slowest rank (mostly rank 2) took" "$work/report" \
         || fail "report does not name the slow rank: $(cat "$work/report")"
     "$parkit" report --format json "$work/slow.jsonl" | py "
