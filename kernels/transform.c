@@ -29,6 +29,7 @@
 #include "parkit/transform.h"
 
 #include "isa_clones.h"
+#include "parkit/range.h"
 #include "parkit/status.h"
 
 #include <float.h>
@@ -148,9 +149,16 @@ void pk_transform_domain(enum pk_transform_op op, uint64_t n, double *lo, double
 /* ---- element code, one per instruction set ------------------------------------------------ */
 
 /* x[i] = op(v[i]) for i < n (x may equal v); when v is NULL, the arguments are base + i
- * (exact: the caller keeps them below 2^53). */
-typedef void (*eval_fn)(enum pk_transform_op op, const double *v, double base, double *x, size_t n,
-                        bool fast);
+ * (exact: the caller keeps them below 2^53). With v and dom, returns the offset of the first
+ * argument outside [dom[0], dom[1]] (NaN too), checked before x overwrites it; n when none. */
+typedef size_t (*eval_fn)(enum pk_transform_op op, const double *v, double base, double *x,
+                          size_t n, bool fast, const double *dom);
+
+/* The check for the element sets without a fused one: read before x can overwrite v. */
+static size_t first_bad(const double *v, size_t n, const double *dom)
+{
+    return v && dom ? pk_range_first_outside(v, n, dom[0], dom[1]) : n;
+}
 /* f[0..4) as pk_transform_fn_values. */
 typedef void (*fn_fn)(double v, double f[4], bool fast);
 
@@ -197,9 +205,10 @@ static double sin_chunk_scalar(double a, bool fast)
     return fabs(a) < SMALL ? sin10_1(a, fast) : sin35_1(a, fast);
 }
 
-static void eval_scalar(enum pk_transform_op op, const double *v, double base, double *x, size_t n,
-                        bool fast)
+static size_t eval_scalar(enum pk_transform_op op, const double *v, double base, double *x,
+                          size_t n, bool fast, const double *dom)
 {
+    size_t bad = first_bad(v, n, dom);
     for (size_t i = 0; i < n; i++) {
         double a = v ? v[i] : base + (double)i;
         if (op == PK_TRANSFORM_CHUNK) {
@@ -210,6 +219,7 @@ static void eval_scalar(enum pk_transform_op op, const double *v, double base, d
             x[i] = fma(s, c, sqrt(a1)) * log_scalar(a, a1, fast);
         }
     }
+    return bad;
 }
 
 static void fn_scalar(double v, double f[4], bool fast)
@@ -250,9 +260,10 @@ static __m128d log_sse2(__m128d a, __m128d a1, bool fast)
     return r;
 }
 
-static void eval_sse2(enum pk_transform_op op, const double *v, double base, double *x, size_t n,
-                      bool fast)
+static size_t eval_sse2(enum pk_transform_op op, const double *v, double base, double *x, size_t n,
+                        bool fast, const double *dom)
 {
+    size_t bad = first_bad(v, n, dom);
     for (size_t i = 0; i < n; i += 2) {
         double in[2] = {0, 0}, s[2], c[2], g[2];
         size_t m = n - i < 2 ? n - i : 2;
@@ -275,6 +286,7 @@ static void eval_sse2(enum pk_transform_op op, const double *v, double base, dou
                 x[i + j] = fma(s[j], c[j], r[j]) * g[j];
         }
     }
+    return bad;
 }
 
 static void fn_sse2(double v, double f[4], bool fast)
@@ -325,10 +337,11 @@ __attribute__((target("avx2,fma"))) static __m256d op4(enum pk_transform_op op, 
     return _mm256_mul_pd(_mm256_fmadd_pd(sc.x, sc.y, _mm256_sqrt_pd(a1)), log_avx2(a, a1, fast));
 }
 
-__attribute__((target("avx2,fma"))) static void
-eval_avx2(enum pk_transform_op op, const double *v, double base, double *x, size_t n, bool fast)
+__attribute__((target("avx2,fma"))) static size_t eval_avx2(enum pk_transform_op op,
+                                                            const double *v, double base, double *x,
+                                                            size_t n, bool fast, const double *dom)
 {
-    size_t i = 0;
+    size_t bad = first_bad(v, n, dom), i = 0;
     const __m256d iota = _mm256_set_pd(3, 2, 1, 0);
     if (v) {
         for (; i + 4 <= n; i += 4) {
@@ -346,6 +359,7 @@ eval_avx2(enum pk_transform_op op, const double *v, double base, double *x, size
         _mm256_storeu_pd(t, op4(op, _mm256_loadu_pd(t), fast));
         memcpy(x + i, t, (n - i) * sizeof *t);
     }
+    return bad;
 }
 
 __attribute__((target("avx2,fma"))) static void fn_avx2(double v, double f[4], bool fast)
@@ -396,17 +410,33 @@ __attribute__((target("avx512f"))) static __m512d op8(enum pk_transform_op op, _
     return _mm512_mul_pd(_mm512_fmadd_pd(sc.x, sc.y, _mm512_sqrt_pd(a1)), log_avx512(a, a1, fast));
 }
 
-__attribute__((target("avx512f"))) static void
-eval_avx512(enum pk_transform_op op, const double *v, double base, double *x, size_t n, bool fast)
+/* The lanes of a outside [lo, hi] (NaN included). */
+__attribute__((target("avx512f"))) static __mmask8 outside8(__m512d a, __m512d lo, __m512d hi)
 {
-    size_t i = 0;
+    return _mm512_cmp_pd_mask(a, lo, _CMP_NGE_UQ) | _mm512_cmp_pd_mask(a, hi, _CMP_NLE_UQ);
+}
+
+/* The argument check is fused into the loop (two compares per vector while the arguments are in
+ * registers): a separate pass read them from memory a second time. */
+__attribute__((target("avx512f"))) static size_t eval_avx512(enum pk_transform_op op,
+                                                             const double *v, double base,
+                                                             double *x, size_t n, bool fast,
+                                                             const double *dom)
+{
+    size_t i = 0, bad = n;
     const __m512d iota = _mm512_set_pd(7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512d lo = _mm512_set1_pd(dom ? dom[0] : -INFINITY);
+    const __m512d hi = _mm512_set1_pd(dom ? dom[1] : INFINITY);
     if (v) {
         for (; i + 8 <= n; i += 8) {
             /* One load per SLEEF call is too sparse a stream for the hardware prefetcher to
              * run far enough ahead: ask for the data PREFETCH_BYTES early (only a hint). */
             _mm_prefetch((const char *)(v + i) + PREFETCH_BYTES, _MM_HINT_T0);
-            _mm512_storeu_pd(x + i, op8(op, _mm512_loadu_pd(v + i), fast));
+            __m512d a = _mm512_loadu_pd(v + i);
+            __mmask8 out = dom ? outside8(a, lo, hi) : 0;
+            if (__builtin_expect(out != 0, 0) && bad == n)
+                bad = i + (size_t)__builtin_ctz(out);
+            _mm512_storeu_pd(x + i, op8(op, a, fast));
         }
     }
     for (; i + 8 <= n; i += 8)
@@ -417,8 +447,12 @@ eval_avx512(enum pk_transform_op op, const double *v, double base, double *x, si
         __mmask8 k = (__mmask8)((1u << (n - i)) - 1);
         __m512d a = v ? _mm512_maskz_loadu_pd(k, v + i)
                       : _mm512_maskz_add_pd(k, _mm512_set1_pd(base + (double)i), iota);
+        __mmask8 out = v && dom ? outside8(a, lo, hi) & k : 0;
+        if (out && bad == n)
+            bad = i + (size_t)__builtin_ctz(out);
         _mm512_mask_storeu_pd(x + i, k, op8(op, a, fast));
     }
+    return bad;
 }
 
 __attribute__((target("avx512f"))) static void fn_avx512(double v, double f[4], bool fast)
@@ -486,7 +520,7 @@ static double canary_value(double x)
 double pk_transform_elem(const struct pk_transform_job *job, uint64_t i, double v)
 {
     double x;
-    eval_for(resolve(job->isa))(job->op, &v, 0, &x, 1, job->fast);
+    eval_for(resolve(job->isa))(job->op, &v, 0, &x, 1, job->fast, NULL);
     return i == job->canary ? canary_value(x) : x;
 }
 
@@ -522,6 +556,8 @@ struct blk {
     double c, d, m2; /* rounded mean, sum of deviations, sum of squared deviations */
     double min, max;
     uint64_t argmin, argmax;
+    uint64_t bad;     /* check_in: the block's first argument outside the domain, or NONE */
+    double bad_value; /* and its value */
 };
 
 static double lanes_total(double lane[L])
@@ -613,14 +649,26 @@ PK_ISA_CLONES static void pass2(const double *restrict x, size_t n, double c, do
     *m2 = lanes_total(sq);
 }
 
-/* Computes block r->lo..r->hi of a call that started at i0; xbuf holds B doubles. */
+/* Computes block r->lo..r->hi of a call that started at i0; xbuf holds B doubles; dom is the
+ * domain the arguments are checked against (check_in). A block with a bad argument gives no
+ * statistics (r->bad set). */
 static void block_compute(const struct pk_transform_job *job, eval_fn ev, uint64_t i0,
-                          struct blk *r, double *xbuf)
+                          const double dom[2], struct blk *r, double *xbuf)
 {
     size_t n = (size_t)(r->hi - r->lo);
     const double *v = job->in ? job->in + (r->lo - i0) : NULL;
     double *x = job->out ? job->out + (r->lo - i0) : xbuf;
-    ev(job->op, v, job->start + (double)r->lo, x, n, job->fast);
+    /* in place, the arguments are checked before the results overwrite them */
+    bool check = v && job->check_in;
+    size_t bad = check && x == v ? pk_range_first_outside(v, n, dom[0], dom[1]) : n;
+    if (bad == n)
+        bad = ev(job->op, v, job->start + (double)r->lo, x, n, job->fast,
+                 check && x != v ? dom : NULL);
+    r->bad = bad < n ? r->lo + bad : NONE;
+    if (bad < n) {
+        r->bad_value = v[bad];
+        return;
+    }
     if (job->canary >= r->lo && job->canary < r->hi)
         x[job->canary - r->lo] = canary_value(x[job->canary - r->lo]);
     int64_t imin, imax;
@@ -804,6 +852,19 @@ void pk_transform_acc_init(struct pk_transform_acc *acc)
     pk_tstats_init(&acc->chunk);
     acc->chunk_id = NONE;
     acc->resume = NONE;
+    acc->bad = NONE;
+}
+
+/* The first bad argument of a window's blocks into acc; false when there is none. */
+static bool window_bad(const struct blk *blk, size_t nb, struct pk_transform_acc *acc)
+{
+    acc->bad = NONE;
+    for (size_t k = 0; k < nb; k++)
+        if (blk[k].bad < acc->bad) {
+            acc->bad = blk[k].bad;
+            acc->bad_value = blk[k].bad_value;
+        }
+    return acc->bad != NONE;
 }
 
 static bool on_grid(uint64_t n, uint64_t chunk, uint64_t i)
@@ -851,6 +912,8 @@ int pk_transform_run(const struct pk_transform_job *job, uint64_t i0, uint64_t i
     if (job->on_chunk && acc->chunk_id != NONE && acc->resume != i0)
         return PK_EINVAL; /* a chunk in progress must be continued where it stopped */
     eval_fn ev = eval_for(resolve(job->isa));
+    double dom[2];
+    pk_transform_domain(job->op, job->n, &dom[0], &dom[1]);
     struct blk *blk = ws->blk;
     uint64_t pos = i0;
     while (pos < i1) {
@@ -864,7 +927,7 @@ int pk_transform_run(const struct pk_transform_job *job, uint64_t i0, uint64_t i
         bool chunks = job->on_chunk != NULL;
         struct pk_tstats *total = &acc->total;
 #pragma omp parallel num_threads(job->nthreads) default(none)                                      \
-    shared(job, ev, i0, blk, nb, chunks, total)
+    shared(job, ev, i0, dom, blk, nb, chunks, total)
         {
             /* 32 KiB of scratch per thread: well inside every OpenMP stack size */
             double xbuf[B];
@@ -877,8 +940,8 @@ int pk_transform_run(const struct pk_transform_job *job, uint64_t i0, uint64_t i
                  */
 #pragma omp for schedule(dynamic, 8)
             for (size_t k = 0; k < nb; k++) {
-                block_compute(job, ev, i0, &blk[k], xbuf);
-                if (!chunks)
+                block_compute(job, ev, i0, dom, &blk[k], xbuf);
+                if (!chunks && blk[k].bad == NONE)
                     fold(&mine, &blk[k]);
             }
             if (!chunks) {
@@ -886,6 +949,8 @@ int pk_transform_run(const struct pk_transform_job *job, uint64_t i0, uint64_t i
                 pk_tstats_merge(total, &mine);
             }
         }
+        if (window_bad(blk, nb, acc))
+            return PK_EINVAL;
         if (chunks)
             fold_chunks(job, blk, nb, acc);
     }

@@ -112,6 +112,11 @@ struct pk_transform_job {
     double start;              /* generated mode: v = start + i */
     /* Array mode when not NULL: v of global index i is in[i - i0] for the call's [i0, i1). */
     const double *in;
+    /* Array mode: every argument is checked against pk_transform_domain(op, n) as its block is
+     * computed (fused into the compute: read once); the first one outside (NaN and infinities
+     * too) makes pk_transform_run return PK_EINVAL with acc->bad its global index and
+     * acc->bad_value its value. */
+    bool check_in;
     /* When not NULL: out[i - i0] = transformed value (may equal in). */
     double *out;
     int nthreads;
@@ -131,6 +136,8 @@ struct pk_transform_acc {
     struct pk_tstats chunk; /* only with on_chunk */
     uint64_t chunk_id;      /* chunk being accumulated, PK_TRANSFORM_NONE for none */
     uint64_t resume;        /* with chunk_id: the index where the next call must start */
+    uint64_t bad;           /* check_in: the first argument outside the domain, or NONE */
+    double bad_value;       /* and its value */
 };
 void pk_transform_acc_init(struct pk_transform_acc *acc);
 
