@@ -72,8 +72,8 @@
 
 /* The prose of --help after the options. */
 static const char description[] =
-    "Elements use SLEEF (sin/cos/log within 1 ulp; the chunk op's sin within 3.5 ulp where\n"
-    "|v| >= 32, where that moves the element by < 0.4 ulp). Statistics are exact sums of\n"
+    "Elements use SLEEF (sin/cos/log within 1 ulp; sin and cos within 3.5 ulp where |v| >= 32,\n"
+    "where v*v or sqrt(v + 1) dwarfs them). Statistics are exact sums of\n"
     "per-block parts, so they have the same bits for any thread count, rank count and split;\n"
     "variance is the population variance (ddof = 0). Files are streamed in 8 MiB buffers\n"
     "(4 in flight per rank), so files larger than memory work. Bad input (a non-empty CSV\n"
@@ -848,8 +848,8 @@ struct vstate {
 
 static double fn_bound(int which, double v)
 {
-    /* f[0] is the chunk op's sin: u35 at |v| >= 32 */
-    return which == 0 && fabs(v) >= 32 ? 3.5 : PK_TRANSFORM_FN_ULP;
+    /* f[0..2], the chunk op's sin and the heavy op's sin and cos: u35 at |v| >= 32 */
+    return which <= 2 && fabs(v) >= 32 ? 3.5 : PK_TRANSFORM_FN_ULP;
 }
 
 static void check_samples(struct run *r, struct vstate *vs)

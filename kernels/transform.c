@@ -18,9 +18,11 @@
  *          log1p(v) where it rounds (near v = 0 the rounding would cost several ulp of the
  *          logarithm), decided per lane on the lane's own v: |sc| <= 1/2 with
  *          ~2 ulp(1/2) error, sqrt (of the rounded v+1) and the fma round about once each,
- *          log1p <= 1 ulp, the product rounds once: <= 3.5 ulp.
+ *          log1p <= 1 ulp, the product rounds once: <= 3.5 ulp. For |v| >= 32 sin and cos come
+ *          from u35 (half the cost): their product errs by <= 3.5 sqrt(2) 2^-53 < 0.62
+ *          ulp(sqrt(v+1) >= 5.7), the same total within 4 ulp.
  * The driver checks every sampled element against the long-double twin within
- * PK_TRANSFORM_ELEM_ULP = 4 ulp and every SLEEF function within its documented 1 ulp.
+ * PK_TRANSFORM_ELEM_ULP = 4 ulp and every SLEEF function within its documented 1 or 3.5 ulp.
  *
  * Statistics code: each block is reduced by portable C in PK_TRANSFORM_LANES independent
  * chains joined by a fixed tree (compiled once per x86-64 level; the order of every chain is
@@ -174,13 +176,17 @@ static double sin10_1(double a, bool fast)
 {
     return fast ? Sleef_sin_u10(a) : Sleef_cinz_sind1_u10purec(a);
 }
-static void sincos10_1(double a, bool fast, double *s, double *c)
+/* The heavy op's sin and cos: 1 ulp below SMALL, 3.5 ulp (twice as fast) above, where
+ * sqrt(v + 1) >= 5.7 dwarfs their product (see the element error above). */
+static void sincos_1(double a, bool fast, double *s, double *c)
 {
+    bool small = fabs(a) < SMALL;
     if (fast) {
-        Sleef_double2 r = Sleef_sincos_u10(a);
+        Sleef_double2 r = small ? Sleef_sincos_u10(a) : Sleef_sincos_u35(a);
         *s = r.x, *c = r.y;
     } else {
-        Sleef_double_2 r = Sleef_cinz_sincosd1_u10purec(a);
+        Sleef_double_2 r =
+            small ? Sleef_cinz_sincosd1_u10purec(a) : Sleef_cinz_sincosd1_u35purec(a);
         *s = r.x, *c = r.y;
     }
 }
@@ -215,7 +221,7 @@ static size_t eval_scalar(enum pk_transform_op op, const double *v, double base,
             x[i] = fma(sin_chunk_scalar(a, fast), 100.0, a * a);
         } else {
             double s, c, a1 = a + 1.0;
-            sincos10_1(a, fast, &s, &c);
+            sincos_1(a, fast, &s, &c);
             x[i] = fma(s, c, sqrt(a1)) * log_scalar(a, a1, fast);
         }
     }
@@ -225,7 +231,7 @@ static size_t eval_scalar(enum pk_transform_op op, const double *v, double base,
 static void fn_scalar(double v, double f[4], bool fast)
 {
     f[0] = sin_chunk_scalar(v, fast);
-    sincos10_1(v, fast, &f[1], &f[2]);
+    sincos_1(v, fast, &f[1], &f[2]);
     f[3] = log_scalar(v, v + 1.0, fast);
 }
 
@@ -244,6 +250,18 @@ static __m128d sin_chunk_sse2(__m128d a, bool fast)
             _mm_and_pd(small, PICK(fast, Sleef_sind2_u10sse2, Sleef_cinz_sind2_u10sse2, a)),
             _mm_andnot_pd(small, s));
     return s;
+}
+
+static Sleef___m128d_2 sincos_sse2(__m128d a, bool fast)
+{
+    Sleef___m128d_2 r = PICK(fast, Sleef_sincosd2_u35sse2, Sleef_cinz_sincosd2_u35sse2, a);
+    __m128d small = _mm_cmplt_pd(_mm_andnot_pd(_mm_set1_pd(-0.0), a), _mm_set1_pd(SMALL));
+    if (_mm_movemask_pd(small)) {
+        Sleef___m128d_2 p = PICK(fast, Sleef_sincosd2_u10sse2, Sleef_cinz_sincosd2_u10sse2, a);
+        r.x = _mm_or_pd(_mm_and_pd(small, p.x), _mm_andnot_pd(small, r.x));
+        r.y = _mm_or_pd(_mm_and_pd(small, p.y), _mm_andnot_pd(small, r.y));
+    }
+    return r;
 }
 
 static __m128d log_sse2(__m128d a, __m128d a1, bool fast)
@@ -275,7 +293,7 @@ static size_t eval_sse2(enum pk_transform_op op, const double *v, double base, d
             for (size_t j = 0; j < m; j++)
                 x[i + j] = fma(s[j], 100.0, in[j] * in[j]);
         } else {
-            Sleef___m128d_2 sc = PICK(fast, Sleef_sincosd2_u10sse2, Sleef_cinz_sincosd2_u10sse2, a);
+            Sleef___m128d_2 sc = sincos_sse2(a, fast);
             __m128d a1 = _mm_add_pd(a, _mm_set1_pd(1.0));
             _mm_storeu_pd(s, sc.x);
             _mm_storeu_pd(c, sc.y);
@@ -295,7 +313,7 @@ static void fn_sse2(double v, double f[4], bool fast)
     __m128d a = _mm_set1_pd(v);
     _mm_storeu_pd(t, sin_chunk_sse2(a, fast));
     f[0] = t[0];
-    Sleef___m128d_2 sc = PICK(fast, Sleef_sincosd2_u10sse2, Sleef_cinz_sincosd2_u10sse2, a);
+    Sleef___m128d_2 sc = sincos_sse2(a, fast);
     _mm_storeu_pd(t, sc.x);
     f[1] = t[0];
     _mm_storeu_pd(t, sc.y);
@@ -312,6 +330,19 @@ __attribute__((target("avx2,fma"))) static __m256d sin_chunk_avx2(__m256d a, boo
     if (_mm256_movemask_pd(small))
         s = _mm256_blendv_pd(s, PICK(fast, Sleef_sind4_u10avx2, Sleef_cinz_sind4_u10avx, a), small);
     return s;
+}
+
+__attribute__((target("avx2,fma"))) static Sleef___m256d_2 sincos_avx2(__m256d a, bool fast)
+{
+    Sleef___m256d_2 r = PICK(fast, Sleef_sincosd4_u35avx2, Sleef_cinz_sincosd4_u35avx, a);
+    __m256d small =
+        _mm256_cmp_pd(_mm256_andnot_pd(_mm256_set1_pd(-0.0), a), _mm256_set1_pd(SMALL), _CMP_LT_OQ);
+    if (_mm256_movemask_pd(small)) {
+        Sleef___m256d_2 p = PICK(fast, Sleef_sincosd4_u10avx2, Sleef_cinz_sincosd4_u10avx, a);
+        r.x = _mm256_blendv_pd(r.x, p.x, small);
+        r.y = _mm256_blendv_pd(r.y, p.y, small);
+    }
+    return r;
 }
 
 __attribute__((target("avx2,fma"))) static __m256d log_avx2(__m256d a, __m256d a1, bool fast)
@@ -332,7 +363,7 @@ __attribute__((target("avx2,fma"))) static __m256d op4(enum pk_transform_op op, 
 {
     if (op == PK_TRANSFORM_CHUNK)
         return _mm256_fmadd_pd(sin_chunk_avx2(a, fast), _mm256_set1_pd(100.0), _mm256_mul_pd(a, a));
-    Sleef___m256d_2 sc = PICK(fast, Sleef_sincosd4_u10avx2, Sleef_cinz_sincosd4_u10avx, a);
+    Sleef___m256d_2 sc = sincos_avx2(a, fast);
     __m256d a1 = _mm256_add_pd(a, _mm256_set1_pd(1.0));
     return _mm256_mul_pd(_mm256_fmadd_pd(sc.x, sc.y, _mm256_sqrt_pd(a1)), log_avx2(a, a1, fast));
 }
@@ -368,7 +399,7 @@ __attribute__((target("avx2,fma"))) static void fn_avx2(double v, double f[4], b
     __m256d a = _mm256_set1_pd(v);
     _mm256_storeu_pd(t, sin_chunk_avx2(a, fast));
     f[0] = t[0];
-    Sleef___m256d_2 sc = PICK(fast, Sleef_sincosd4_u10avx2, Sleef_cinz_sincosd4_u10avx, a);
+    Sleef___m256d_2 sc = sincos_avx2(a, fast);
     _mm256_storeu_pd(t, sc.x);
     f[1] = t[0];
     _mm256_storeu_pd(t, sc.y);
@@ -385,6 +416,20 @@ __attribute__((target("avx512f"))) static __m512d sin_chunk_avx512(__m512d a, bo
         s = _mm512_mask_mov_pd(
             s, small, PICK(fast, Sleef_sind8_u10avx512f, Sleef_cinz_sind8_u10avx512fnofma, a));
     return s;
+}
+
+__attribute__((target("avx512f"))) static Sleef___m512d_2 sincos_avx512(__m512d a, bool fast)
+{
+    Sleef___m512d_2 r =
+        PICK(fast, Sleef_sincosd8_u35avx512f, Sleef_cinz_sincosd8_u35avx512fnofma, a);
+    __mmask8 small = _mm512_cmp_pd_mask(_mm512_abs_pd(a), _mm512_set1_pd(SMALL), _CMP_LT_OQ);
+    if (small) {
+        Sleef___m512d_2 p =
+            PICK(fast, Sleef_sincosd8_u10avx512f, Sleef_cinz_sincosd8_u10avx512fnofma, a);
+        r.x = _mm512_mask_mov_pd(r.x, small, p.x);
+        r.y = _mm512_mask_mov_pd(r.y, small, p.y);
+    }
+    return r;
 }
 
 __attribute__((target("avx512f"))) static __m512d log_avx512(__m512d a, __m512d a1, bool fast)
@@ -404,8 +449,7 @@ __attribute__((target("avx512f"))) static __m512d op8(enum pk_transform_op op, _
     if (op == PK_TRANSFORM_CHUNK)
         return _mm512_fmadd_pd(sin_chunk_avx512(a, fast), _mm512_set1_pd(100.0),
                                _mm512_mul_pd(a, a));
-    Sleef___m512d_2 sc =
-        PICK(fast, Sleef_sincosd8_u10avx512f, Sleef_cinz_sincosd8_u10avx512fnofma, a);
+    Sleef___m512d_2 sc = sincos_avx512(a, fast);
     __m512d a1 = _mm512_add_pd(a, _mm512_set1_pd(1.0));
     return _mm512_mul_pd(_mm512_fmadd_pd(sc.x, sc.y, _mm512_sqrt_pd(a1)), log_avx512(a, a1, fast));
 }
@@ -461,8 +505,7 @@ __attribute__((target("avx512f"))) static void fn_avx512(double v, double f[4], 
     __m512d a = _mm512_set1_pd(v);
     _mm512_storeu_pd(t, sin_chunk_avx512(a, fast));
     f[0] = t[0];
-    Sleef___m512d_2 sc =
-        PICK(fast, Sleef_sincosd8_u10avx512f, Sleef_cinz_sincosd8_u10avx512fnofma, a);
+    Sleef___m512d_2 sc = sincos_avx512(a, fast);
     _mm512_storeu_pd(t, sc.x);
     f[1] = t[0];
     _mm512_storeu_pd(t, sc.y);
@@ -986,10 +1029,11 @@ double pk_transform_elem_tol_ulp(enum pk_transform_op op, double v)
         double s_ulp = fabs(v) < SMALL ? 1.0 : 3.5;
         bound = vv_err + 100 * s_ulp * ulp_of(sin(v)) + 0.5 * ulp_of(x);
     } else {
-        /* (sc + r) * lg: sc within ~2.5 ulp(1/2), r = sqrt of the rounded v+1 within 1 ulp, the
-         * fma rounds, L within 1 ulp, the product rounds */
+        /* (sc + r) * lg: sc within ~2.5 ulp(1/2) (u10) or 3.5 sqrt(2) 2^-53 (u35), r = sqrt of
+         * the rounded v+1 within 1 ulp, the fma rounds, L within 1 ulp, the product rounds */
         double r = sqrt(v + 1), lg = (double)log1pl(v), sc = sin(v) * cos(v) + r;
-        bound = fabs(lg) * (2.5 * 0x1p-54 + ulp_of(r) + 0.5 * ulp_of(sc)) + fabs(sc) * ulp_of(lg) +
+        double sc_err = fabs(v) < SMALL ? 2.5 * 0x1p-54 : 10 * 0x1p-54;
+        bound = fabs(lg) * (sc_err + ulp_of(r) + 0.5 * ulp_of(sc)) + fabs(sc) * ulp_of(lg) +
                 0.5 * ulp_of(x);
     }
     double u = bound / ulp_of(x);
