@@ -72,8 +72,8 @@
 
 /* The prose of --help after the options. */
 static const char description[] =
-    "Elements use SLEEF (sin/cos/log within 1 ulp; the chunk op's sin within 3.5 ulp where\n"
-    "|v| >= 32, where that moves the element by < 0.4 ulp). Statistics are exact sums of\n"
+    "Elements use SLEEF (sin/cos/log within 1 ulp; sin and cos within 3.5 ulp where |v| >= 32,\n"
+    "where v*v or sqrt(v + 1) dwarfs them). Statistics are exact sums of\n"
     "per-block parts, so they have the same bits for any thread count, rank count and split;\n"
     "variance is the population variance (ddof = 0). Files are streamed in 8 MiB buffers\n"
     "(4 in flight per rank), so files larger than memory work. Bad input (a non-empty CSV\n"
@@ -616,13 +616,15 @@ struct feed {
 static int feed_open(struct feed *f, struct pk_err *err)
 {
     const struct opts *o = f->o;
-    /* pread into the reused buffers, not blocks mapped in place: each mapped block costs its
-     * page-table entries and, at munmap, a TLB shootdown of every thread. Measured, 5e7 values
-     * in the page cache, 4 rounds: chunk 2 threads 420-485 Melem/s read against 298-371 mapped
-     * (in memory 824-925), 1 thread 417-604 against 337-374; heavy 2 threads 256-284 against
-     * 204-223, 1 thread the same within noise. */
+    /* Blocks mapped in place (one mapping per buffer, populated by this stage), their values
+     * checked by the kernel while it computes on them (check_in): nothing copied, everything
+     * read once. Measured, 5e7 values in the page cache, chunk 2 threads, 3 rounds each under
+     * the timing lock: 399-407 Melem/s against 215-270 for pread into the buffers with the
+     * check in this stage, 290-306 for pread with the check in the kernel; heavy 214-239
+     * against 173-176 and 188-211 (in memory: chunk 1272-1351, heavy 448-454; the rest is the
+     * pages read from memory, at a rate shared with the machine's other tenants). */
     if (o->src == SRC_RAW)
-        return pk_rawfile_stream_open(o->input, false, &f->raw, err);
+        return pk_rawfile_stream_open(o->input, true, &f->raw, err);
     if (o->src != SRC_CSV)
         return PK_OK;
     int rc = csv_column_open(&f->csv, o, err);
@@ -638,33 +640,26 @@ static void feed_close(struct feed *f)
     pk_csv_close(f->csv.r);
 }
 
-/* Values per pread of a raw file: 256 KiB, checked while in the L2 cache. */
-#define READ_PIECE ((size_t)32768)
+/* Values beyond the op's domain are the input's fault (exit 2), named where they are; they gave
+ * NaN statistics and a failed verification (exit 3). */
+static const char *domain_what(const struct opts *o)
+{
+    return o->op == PK_TRANSFORM_HEAVY ? "--op heavy (log(v + 1): v > -1)" : "--op chunk";
+}
 
-/* The values of b: a raw file's block (read into b->v), a CSV column's
- * values parsed into b->v, or nothing for a generated range (the kernel makes them). */
+/* The values of b: a raw file's block (mapped in place, or read into b->v where the file
+ * cannot be mapped; the kernel checks them while computing: check_in), a CSV column's values
+ * parsed into b->v and checked, or nothing for a generated range (the kernel makes them). */
 static int fill(struct feed *f, struct buf *b, struct pk_err *err)
 {
     size_t m = (size_t)(b->i1 - b->i0);
     int rc = PK_OK;
-    /* values beyond the op's domain are the input's fault (exit 2), named where they are;
-     * they gave NaN statistics and a failed verification (exit 3) */
     double lo, hi;
     pk_transform_domain(f->o->op, f->o->n, &lo, &hi);
-    const char *what =
-        f->o->op == PK_TRANSFORM_HEAVY ? "--op heavy (log(v + 1): v > -1)" : "--op chunk";
+    const char *what = domain_what(f->o);
     if (f->o->src == SRC_RAW) {
-        /* read (the stream never maps: feed_open) and checked in pieces, each checked while it
-         * is still in cache */
-        for (size_t off = 0; rc == PK_OK && off < m; off += READ_PIECE) {
-            size_t k = m - off < READ_PIECE ? m - off : READ_PIECE;
-            rc = pk_rawfile_stream_get(f->raw, b->i0 + off, k, b->v + off, &b->blk, err);
-            if (rc == PK_OK)
-                rc = pk_check_values(f->o->input, b->blk.values, k, b->i0 + off, lo, hi, what,
-                                     err);
-            pk_rawfile_block_release(&b->blk);
-        }
-        b->in = b->v;
+        rc = pk_rawfile_stream_get(f->raw, b->i0, m, b->v, &b->blk, err);
+        b->in = rc == PK_OK ? b->blk.values : b->v;
     } else if (f->o->src == SRC_CSV) {
         for (size_t j = 0; rc == PK_OK && j < m; j++) {
             rc = csv_column_next(&f->csv, &b->v[j], err);
@@ -727,9 +722,18 @@ static int transform_stage(void *ctx, void *in, void **out, struct pk_err *err)
         capture_in(r, b);
     job.in = k->reading ? b->in : NULL;
     job.out = k->writing ? b->v : NULL;
+    job.check_in = r->o->src == SRC_RAW; /* CSV values are checked as they are parsed */
     int rc = pk_transform_run(&job, b->i0, b->i1, r->ws, k->acc);
     if (rc == PK_OK && r->capture)
         capture_out(r, b, job.out);
+    if (rc != PK_OK && k->acc->bad != PK_TRANSFORM_NONE) {
+        double lo, hi;
+        pk_transform_domain(r->o->op, r->o->n, &lo, &hi);
+        uint64_t i = k->acc->bad;
+        rc = pk_check_values(r->o->input, &k->acc->bad_value, 1, i, lo, hi, domain_what(r->o), err);
+        buf_recycle(b);
+        return rc;
+    }
     if (rc != PK_OK) {
         buf_recycle(b);
         return pk_fail(err, rc, "transform failed: %s", pk_strerror(rc));
@@ -844,8 +848,8 @@ struct vstate {
 
 static double fn_bound(int which, double v)
 {
-    /* f[0] is the chunk op's sin: u35 at |v| >= 32 */
-    return which == 0 && fabs(v) >= 32 ? 3.5 : PK_TRANSFORM_FN_ULP;
+    /* f[0..2], the chunk op's sin and the heavy op's sin and cos: u35 at |v| >= 32 */
+    return which <= 2 && fabs(v) >= 32 ? 3.5 : PK_TRANSFORM_FN_ULP;
 }
 
 static void check_samples(struct run *r, struct vstate *vs)

@@ -18,9 +18,11 @@
  *          log1p(v) where it rounds (near v = 0 the rounding would cost several ulp of the
  *          logarithm), decided per lane on the lane's own v: |sc| <= 1/2 with
  *          ~2 ulp(1/2) error, sqrt (of the rounded v+1) and the fma round about once each,
- *          log1p <= 1 ulp, the product rounds once: <= 3.5 ulp.
+ *          log1p <= 1 ulp, the product rounds once: <= 3.5 ulp. For |v| >= 32 sin and cos come
+ *          from u35 (half the cost): their product errs by <= 3.5 sqrt(2) 2^-53 < 0.62
+ *          ulp(sqrt(v+1) >= 5.7), the same total within 4 ulp.
  * The driver checks every sampled element against the long-double twin within
- * PK_TRANSFORM_ELEM_ULP = 4 ulp and every SLEEF function within its documented 1 ulp.
+ * PK_TRANSFORM_ELEM_ULP = 4 ulp and every SLEEF function within its documented 1 or 3.5 ulp.
  *
  * Statistics code: each block is reduced by portable C in PK_TRANSFORM_LANES independent
  * chains joined by a fixed tree (compiled once per x86-64 level; the order of every chain is
@@ -29,6 +31,7 @@
 #include "parkit/transform.h"
 
 #include "isa_clones.h"
+#include "parkit/range.h"
 #include "parkit/status.h"
 
 #include <float.h>
@@ -148,9 +151,16 @@ void pk_transform_domain(enum pk_transform_op op, uint64_t n, double *lo, double
 /* ---- element code, one per instruction set ------------------------------------------------ */
 
 /* x[i] = op(v[i]) for i < n (x may equal v); when v is NULL, the arguments are base + i
- * (exact: the caller keeps them below 2^53). */
-typedef void (*eval_fn)(enum pk_transform_op op, const double *v, double base, double *x, size_t n,
-                        bool fast);
+ * (exact: the caller keeps them below 2^53). With v and dom, returns the offset of the first
+ * argument outside [dom[0], dom[1]] (NaN too), checked before x overwrites it; n when none. */
+typedef size_t (*eval_fn)(enum pk_transform_op op, const double *v, double base, double *x,
+                          size_t n, bool fast, const double *dom);
+
+/* The check for the element sets without a fused one: read before x can overwrite v. */
+static size_t first_bad(const double *v, size_t n, const double *dom)
+{
+    return v && dom ? pk_range_first_outside(v, n, dom[0], dom[1]) : n;
+}
 /* f[0..4) as pk_transform_fn_values. */
 typedef void (*fn_fn)(double v, double f[4], bool fast);
 
@@ -166,13 +176,17 @@ static double sin10_1(double a, bool fast)
 {
     return fast ? Sleef_sin_u10(a) : Sleef_cinz_sind1_u10purec(a);
 }
-static void sincos10_1(double a, bool fast, double *s, double *c)
+/* The heavy op's sin and cos: 1 ulp below SMALL, 3.5 ulp (twice as fast) above, where
+ * sqrt(v + 1) >= 5.7 dwarfs their product (see the element error above). */
+static void sincos_1(double a, bool fast, double *s, double *c)
 {
+    bool small = fabs(a) < SMALL;
     if (fast) {
-        Sleef_double2 r = Sleef_sincos_u10(a);
+        Sleef_double2 r = small ? Sleef_sincos_u10(a) : Sleef_sincos_u35(a);
         *s = r.x, *c = r.y;
     } else {
-        Sleef_double_2 r = Sleef_cinz_sincosd1_u10purec(a);
+        Sleef_double_2 r =
+            small ? Sleef_cinz_sincosd1_u10purec(a) : Sleef_cinz_sincosd1_u35purec(a);
         *s = r.x, *c = r.y;
     }
 }
@@ -197,25 +211,27 @@ static double sin_chunk_scalar(double a, bool fast)
     return fabs(a) < SMALL ? sin10_1(a, fast) : sin35_1(a, fast);
 }
 
-static void eval_scalar(enum pk_transform_op op, const double *v, double base, double *x, size_t n,
-                        bool fast)
+static size_t eval_scalar(enum pk_transform_op op, const double *v, double base, double *x,
+                          size_t n, bool fast, const double *dom)
 {
+    size_t bad = first_bad(v, n, dom);
     for (size_t i = 0; i < n; i++) {
         double a = v ? v[i] : base + (double)i;
         if (op == PK_TRANSFORM_CHUNK) {
             x[i] = fma(sin_chunk_scalar(a, fast), 100.0, a * a);
         } else {
             double s, c, a1 = a + 1.0;
-            sincos10_1(a, fast, &s, &c);
+            sincos_1(a, fast, &s, &c);
             x[i] = fma(s, c, sqrt(a1)) * log_scalar(a, a1, fast);
         }
     }
+    return bad;
 }
 
 static void fn_scalar(double v, double f[4], bool fast)
 {
     f[0] = sin_chunk_scalar(v, fast);
-    sincos10_1(v, fast, &f[1], &f[2]);
+    sincos_1(v, fast, &f[1], &f[2]);
     f[3] = log_scalar(v, v + 1.0, fast);
 }
 
@@ -236,6 +252,18 @@ static __m128d sin_chunk_sse2(__m128d a, bool fast)
     return s;
 }
 
+static Sleef___m128d_2 sincos_sse2(__m128d a, bool fast)
+{
+    Sleef___m128d_2 r = PICK(fast, Sleef_sincosd2_u35sse2, Sleef_cinz_sincosd2_u35sse2, a);
+    __m128d small = _mm_cmplt_pd(_mm_andnot_pd(_mm_set1_pd(-0.0), a), _mm_set1_pd(SMALL));
+    if (_mm_movemask_pd(small)) {
+        Sleef___m128d_2 p = PICK(fast, Sleef_sincosd2_u10sse2, Sleef_cinz_sincosd2_u10sse2, a);
+        r.x = _mm_or_pd(_mm_and_pd(small, p.x), _mm_andnot_pd(small, r.x));
+        r.y = _mm_or_pd(_mm_and_pd(small, p.y), _mm_andnot_pd(small, r.y));
+    }
+    return r;
+}
+
 static __m128d log_sse2(__m128d a, __m128d a1, bool fast)
 {
     __m128d exact = _mm_cmpeq_pd(_mm_sub_pd(a1, _mm_set1_pd(1.0)), a);
@@ -250,9 +278,10 @@ static __m128d log_sse2(__m128d a, __m128d a1, bool fast)
     return r;
 }
 
-static void eval_sse2(enum pk_transform_op op, const double *v, double base, double *x, size_t n,
-                      bool fast)
+static size_t eval_sse2(enum pk_transform_op op, const double *v, double base, double *x, size_t n,
+                        bool fast, const double *dom)
 {
+    size_t bad = first_bad(v, n, dom);
     for (size_t i = 0; i < n; i += 2) {
         double in[2] = {0, 0}, s[2], c[2], g[2];
         size_t m = n - i < 2 ? n - i : 2;
@@ -264,7 +293,7 @@ static void eval_sse2(enum pk_transform_op op, const double *v, double base, dou
             for (size_t j = 0; j < m; j++)
                 x[i + j] = fma(s[j], 100.0, in[j] * in[j]);
         } else {
-            Sleef___m128d_2 sc = PICK(fast, Sleef_sincosd2_u10sse2, Sleef_cinz_sincosd2_u10sse2, a);
+            Sleef___m128d_2 sc = sincos_sse2(a, fast);
             __m128d a1 = _mm_add_pd(a, _mm_set1_pd(1.0));
             _mm_storeu_pd(s, sc.x);
             _mm_storeu_pd(c, sc.y);
@@ -275,6 +304,7 @@ static void eval_sse2(enum pk_transform_op op, const double *v, double base, dou
                 x[i + j] = fma(s[j], c[j], r[j]) * g[j];
         }
     }
+    return bad;
 }
 
 static void fn_sse2(double v, double f[4], bool fast)
@@ -283,7 +313,7 @@ static void fn_sse2(double v, double f[4], bool fast)
     __m128d a = _mm_set1_pd(v);
     _mm_storeu_pd(t, sin_chunk_sse2(a, fast));
     f[0] = t[0];
-    Sleef___m128d_2 sc = PICK(fast, Sleef_sincosd2_u10sse2, Sleef_cinz_sincosd2_u10sse2, a);
+    Sleef___m128d_2 sc = sincos_sse2(a, fast);
     _mm_storeu_pd(t, sc.x);
     f[1] = t[0];
     _mm_storeu_pd(t, sc.y);
@@ -300,6 +330,19 @@ __attribute__((target("avx2,fma"))) static __m256d sin_chunk_avx2(__m256d a, boo
     if (_mm256_movemask_pd(small))
         s = _mm256_blendv_pd(s, PICK(fast, Sleef_sind4_u10avx2, Sleef_cinz_sind4_u10avx, a), small);
     return s;
+}
+
+__attribute__((target("avx2,fma"))) static Sleef___m256d_2 sincos_avx2(__m256d a, bool fast)
+{
+    Sleef___m256d_2 r = PICK(fast, Sleef_sincosd4_u35avx2, Sleef_cinz_sincosd4_u35avx, a);
+    __m256d small =
+        _mm256_cmp_pd(_mm256_andnot_pd(_mm256_set1_pd(-0.0), a), _mm256_set1_pd(SMALL), _CMP_LT_OQ);
+    if (_mm256_movemask_pd(small)) {
+        Sleef___m256d_2 p = PICK(fast, Sleef_sincosd4_u10avx2, Sleef_cinz_sincosd4_u10avx, a);
+        r.x = _mm256_blendv_pd(r.x, p.x, small);
+        r.y = _mm256_blendv_pd(r.y, p.y, small);
+    }
+    return r;
 }
 
 __attribute__((target("avx2,fma"))) static __m256d log_avx2(__m256d a, __m256d a1, bool fast)
@@ -320,15 +363,16 @@ __attribute__((target("avx2,fma"))) static __m256d op4(enum pk_transform_op op, 
 {
     if (op == PK_TRANSFORM_CHUNK)
         return _mm256_fmadd_pd(sin_chunk_avx2(a, fast), _mm256_set1_pd(100.0), _mm256_mul_pd(a, a));
-    Sleef___m256d_2 sc = PICK(fast, Sleef_sincosd4_u10avx2, Sleef_cinz_sincosd4_u10avx, a);
+    Sleef___m256d_2 sc = sincos_avx2(a, fast);
     __m256d a1 = _mm256_add_pd(a, _mm256_set1_pd(1.0));
     return _mm256_mul_pd(_mm256_fmadd_pd(sc.x, sc.y, _mm256_sqrt_pd(a1)), log_avx2(a, a1, fast));
 }
 
-__attribute__((target("avx2,fma"))) static void
-eval_avx2(enum pk_transform_op op, const double *v, double base, double *x, size_t n, bool fast)
+__attribute__((target("avx2,fma"))) static size_t eval_avx2(enum pk_transform_op op,
+                                                            const double *v, double base, double *x,
+                                                            size_t n, bool fast, const double *dom)
 {
-    size_t i = 0;
+    size_t bad = first_bad(v, n, dom), i = 0;
     const __m256d iota = _mm256_set_pd(3, 2, 1, 0);
     if (v) {
         for (; i + 4 <= n; i += 4) {
@@ -346,6 +390,7 @@ eval_avx2(enum pk_transform_op op, const double *v, double base, double *x, size
         _mm256_storeu_pd(t, op4(op, _mm256_loadu_pd(t), fast));
         memcpy(x + i, t, (n - i) * sizeof *t);
     }
+    return bad;
 }
 
 __attribute__((target("avx2,fma"))) static void fn_avx2(double v, double f[4], bool fast)
@@ -354,7 +399,7 @@ __attribute__((target("avx2,fma"))) static void fn_avx2(double v, double f[4], b
     __m256d a = _mm256_set1_pd(v);
     _mm256_storeu_pd(t, sin_chunk_avx2(a, fast));
     f[0] = t[0];
-    Sleef___m256d_2 sc = PICK(fast, Sleef_sincosd4_u10avx2, Sleef_cinz_sincosd4_u10avx, a);
+    Sleef___m256d_2 sc = sincos_avx2(a, fast);
     _mm256_storeu_pd(t, sc.x);
     f[1] = t[0];
     _mm256_storeu_pd(t, sc.y);
@@ -371,6 +416,20 @@ __attribute__((target("avx512f"))) static __m512d sin_chunk_avx512(__m512d a, bo
         s = _mm512_mask_mov_pd(
             s, small, PICK(fast, Sleef_sind8_u10avx512f, Sleef_cinz_sind8_u10avx512fnofma, a));
     return s;
+}
+
+__attribute__((target("avx512f"))) static Sleef___m512d_2 sincos_avx512(__m512d a, bool fast)
+{
+    Sleef___m512d_2 r =
+        PICK(fast, Sleef_sincosd8_u35avx512f, Sleef_cinz_sincosd8_u35avx512fnofma, a);
+    __mmask8 small = _mm512_cmp_pd_mask(_mm512_abs_pd(a), _mm512_set1_pd(SMALL), _CMP_LT_OQ);
+    if (small) {
+        Sleef___m512d_2 p =
+            PICK(fast, Sleef_sincosd8_u10avx512f, Sleef_cinz_sincosd8_u10avx512fnofma, a);
+        r.x = _mm512_mask_mov_pd(r.x, small, p.x);
+        r.y = _mm512_mask_mov_pd(r.y, small, p.y);
+    }
+    return r;
 }
 
 __attribute__((target("avx512f"))) static __m512d log_avx512(__m512d a, __m512d a1, bool fast)
@@ -390,23 +449,38 @@ __attribute__((target("avx512f"))) static __m512d op8(enum pk_transform_op op, _
     if (op == PK_TRANSFORM_CHUNK)
         return _mm512_fmadd_pd(sin_chunk_avx512(a, fast), _mm512_set1_pd(100.0),
                                _mm512_mul_pd(a, a));
-    Sleef___m512d_2 sc =
-        PICK(fast, Sleef_sincosd8_u10avx512f, Sleef_cinz_sincosd8_u10avx512fnofma, a);
+    Sleef___m512d_2 sc = sincos_avx512(a, fast);
     __m512d a1 = _mm512_add_pd(a, _mm512_set1_pd(1.0));
     return _mm512_mul_pd(_mm512_fmadd_pd(sc.x, sc.y, _mm512_sqrt_pd(a1)), log_avx512(a, a1, fast));
 }
 
-__attribute__((target("avx512f"))) static void
-eval_avx512(enum pk_transform_op op, const double *v, double base, double *x, size_t n, bool fast)
+/* The lanes of a outside [lo, hi] (NaN included). */
+__attribute__((target("avx512f"))) static __mmask8 outside8(__m512d a, __m512d lo, __m512d hi)
 {
-    size_t i = 0;
+    return _mm512_cmp_pd_mask(a, lo, _CMP_NGE_UQ) | _mm512_cmp_pd_mask(a, hi, _CMP_NLE_UQ);
+}
+
+/* The argument check is fused into the loop (two compares per vector while the arguments are in
+ * registers): a separate pass read them from memory a second time. */
+__attribute__((target("avx512f"))) static size_t eval_avx512(enum pk_transform_op op,
+                                                             const double *v, double base,
+                                                             double *x, size_t n, bool fast,
+                                                             const double *dom)
+{
+    size_t i = 0, bad = n;
     const __m512d iota = _mm512_set_pd(7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512d lo = _mm512_set1_pd(dom ? dom[0] : -INFINITY);
+    const __m512d hi = _mm512_set1_pd(dom ? dom[1] : INFINITY);
     if (v) {
         for (; i + 8 <= n; i += 8) {
             /* One load per SLEEF call is too sparse a stream for the hardware prefetcher to
              * run far enough ahead: ask for the data PREFETCH_BYTES early (only a hint). */
             _mm_prefetch((const char *)(v + i) + PREFETCH_BYTES, _MM_HINT_T0);
-            _mm512_storeu_pd(x + i, op8(op, _mm512_loadu_pd(v + i), fast));
+            __m512d a = _mm512_loadu_pd(v + i);
+            __mmask8 out = dom ? outside8(a, lo, hi) : 0;
+            if (__builtin_expect(out != 0, 0) && bad == n)
+                bad = i + (size_t)__builtin_ctz(out);
+            _mm512_storeu_pd(x + i, op8(op, a, fast));
         }
     }
     for (; i + 8 <= n; i += 8)
@@ -417,8 +491,12 @@ eval_avx512(enum pk_transform_op op, const double *v, double base, double *x, si
         __mmask8 k = (__mmask8)((1u << (n - i)) - 1);
         __m512d a = v ? _mm512_maskz_loadu_pd(k, v + i)
                       : _mm512_maskz_add_pd(k, _mm512_set1_pd(base + (double)i), iota);
+        __mmask8 out = v && dom ? outside8(a, lo, hi) & k : 0;
+        if (out && bad == n)
+            bad = i + (size_t)__builtin_ctz(out);
         _mm512_mask_storeu_pd(x + i, k, op8(op, a, fast));
     }
+    return bad;
 }
 
 __attribute__((target("avx512f"))) static void fn_avx512(double v, double f[4], bool fast)
@@ -427,8 +505,7 @@ __attribute__((target("avx512f"))) static void fn_avx512(double v, double f[4], 
     __m512d a = _mm512_set1_pd(v);
     _mm512_storeu_pd(t, sin_chunk_avx512(a, fast));
     f[0] = t[0];
-    Sleef___m512d_2 sc =
-        PICK(fast, Sleef_sincosd8_u10avx512f, Sleef_cinz_sincosd8_u10avx512fnofma, a);
+    Sleef___m512d_2 sc = sincos_avx512(a, fast);
     _mm512_storeu_pd(t, sc.x);
     f[1] = t[0];
     _mm512_storeu_pd(t, sc.y);
@@ -486,7 +563,7 @@ static double canary_value(double x)
 double pk_transform_elem(const struct pk_transform_job *job, uint64_t i, double v)
 {
     double x;
-    eval_for(resolve(job->isa))(job->op, &v, 0, &x, 1, job->fast);
+    eval_for(resolve(job->isa))(job->op, &v, 0, &x, 1, job->fast, NULL);
     return i == job->canary ? canary_value(x) : x;
 }
 
@@ -522,6 +599,8 @@ struct blk {
     double c, d, m2; /* rounded mean, sum of deviations, sum of squared deviations */
     double min, max;
     uint64_t argmin, argmax;
+    uint64_t bad;     /* check_in: the block's first argument outside the domain, or NONE */
+    double bad_value; /* and its value */
 };
 
 static double lanes_total(double lane[L])
@@ -613,14 +692,26 @@ PK_ISA_CLONES static void pass2(const double *restrict x, size_t n, double c, do
     *m2 = lanes_total(sq);
 }
 
-/* Computes block r->lo..r->hi of a call that started at i0; xbuf holds B doubles. */
+/* Computes block r->lo..r->hi of a call that started at i0; xbuf holds B doubles; dom is the
+ * domain the arguments are checked against (check_in). A block with a bad argument gives no
+ * statistics (r->bad set). */
 static void block_compute(const struct pk_transform_job *job, eval_fn ev, uint64_t i0,
-                          struct blk *r, double *xbuf)
+                          const double dom[2], struct blk *r, double *xbuf)
 {
     size_t n = (size_t)(r->hi - r->lo);
     const double *v = job->in ? job->in + (r->lo - i0) : NULL;
     double *x = job->out ? job->out + (r->lo - i0) : xbuf;
-    ev(job->op, v, job->start + (double)r->lo, x, n, job->fast);
+    /* in place, the arguments are checked before the results overwrite them */
+    bool check = v && job->check_in;
+    size_t bad = check && x == v ? pk_range_first_outside(v, n, dom[0], dom[1]) : n;
+    if (bad == n)
+        bad = ev(job->op, v, job->start + (double)r->lo, x, n, job->fast,
+                 check && x != v ? dom : NULL);
+    r->bad = bad < n ? r->lo + bad : NONE;
+    if (bad < n) {
+        r->bad_value = v[bad];
+        return;
+    }
     if (job->canary >= r->lo && job->canary < r->hi)
         x[job->canary - r->lo] = canary_value(x[job->canary - r->lo]);
     int64_t imin, imax;
@@ -804,6 +895,19 @@ void pk_transform_acc_init(struct pk_transform_acc *acc)
     pk_tstats_init(&acc->chunk);
     acc->chunk_id = NONE;
     acc->resume = NONE;
+    acc->bad = NONE;
+}
+
+/* The first bad argument of a window's blocks into acc; false when there is none. */
+static bool window_bad(const struct blk *blk, size_t nb, struct pk_transform_acc *acc)
+{
+    acc->bad = NONE;
+    for (size_t k = 0; k < nb; k++)
+        if (blk[k].bad < acc->bad) {
+            acc->bad = blk[k].bad;
+            acc->bad_value = blk[k].bad_value;
+        }
+    return acc->bad != NONE;
 }
 
 static bool on_grid(uint64_t n, uint64_t chunk, uint64_t i)
@@ -851,6 +955,8 @@ int pk_transform_run(const struct pk_transform_job *job, uint64_t i0, uint64_t i
     if (job->on_chunk && acc->chunk_id != NONE && acc->resume != i0)
         return PK_EINVAL; /* a chunk in progress must be continued where it stopped */
     eval_fn ev = eval_for(resolve(job->isa));
+    double dom[2];
+    pk_transform_domain(job->op, job->n, &dom[0], &dom[1]);
     struct blk *blk = ws->blk;
     uint64_t pos = i0;
     while (pos < i1) {
@@ -864,7 +970,7 @@ int pk_transform_run(const struct pk_transform_job *job, uint64_t i0, uint64_t i
         bool chunks = job->on_chunk != NULL;
         struct pk_tstats *total = &acc->total;
 #pragma omp parallel num_threads(job->nthreads) default(none)                                      \
-    shared(job, ev, i0, blk, nb, chunks, total)
+    shared(job, ev, i0, dom, blk, nb, chunks, total)
         {
             /* 32 KiB of scratch per thread: well inside every OpenMP stack size */
             double xbuf[B];
@@ -877,8 +983,8 @@ int pk_transform_run(const struct pk_transform_job *job, uint64_t i0, uint64_t i
                  */
 #pragma omp for schedule(dynamic, 8)
             for (size_t k = 0; k < nb; k++) {
-                block_compute(job, ev, i0, &blk[k], xbuf);
-                if (!chunks)
+                block_compute(job, ev, i0, dom, &blk[k], xbuf);
+                if (!chunks && blk[k].bad == NONE)
                     fold(&mine, &blk[k]);
             }
             if (!chunks) {
@@ -886,6 +992,8 @@ int pk_transform_run(const struct pk_transform_job *job, uint64_t i0, uint64_t i
                 pk_tstats_merge(total, &mine);
             }
         }
+        if (window_bad(blk, nb, acc))
+            return PK_EINVAL;
         if (chunks)
             fold_chunks(job, blk, nb, acc);
     }
@@ -921,10 +1029,11 @@ double pk_transform_elem_tol_ulp(enum pk_transform_op op, double v)
         double s_ulp = fabs(v) < SMALL ? 1.0 : 3.5;
         bound = vv_err + 100 * s_ulp * ulp_of(sin(v)) + 0.5 * ulp_of(x);
     } else {
-        /* (sc + r) * lg: sc within ~2.5 ulp(1/2), r = sqrt of the rounded v+1 within 1 ulp, the
-         * fma rounds, L within 1 ulp, the product rounds */
+        /* (sc + r) * lg: sc within ~2.5 ulp(1/2) (u10) or 3.5 sqrt(2) 2^-53 (u35), r = sqrt of
+         * the rounded v+1 within 1 ulp, the fma rounds, L within 1 ulp, the product rounds */
         double r = sqrt(v + 1), lg = (double)log1pl(v), sc = sin(v) * cos(v) + r;
-        bound = fabs(lg) * (2.5 * 0x1p-54 + ulp_of(r) + 0.5 * ulp_of(sc)) + fabs(sc) * ulp_of(lg) +
+        double sc_err = fabs(v) < SMALL ? 2.5 * 0x1p-54 : 10 * 0x1p-54;
+        bound = fabs(lg) * (sc_err + ulp_of(r) + 0.5 * ulp_of(sc)) + fabs(sc) * ulp_of(lg) +
                 0.5 * ulp_of(x);
     }
     double u = bound / ulp_of(x);

@@ -6,8 +6,9 @@
  *
  * Elements. sin, cos and log come from SLEEF (full-range argument reduction, so arguments near
  * 1e8 cost as little as small ones; documented bounds hold for |v| <= 1e14): sincos and log
- * (log1p where v + 1 is not exact) within 1.0 ulp (u10); the chunk op's sin within 1.0 ulp for
- * |v| < 32 and from the twice-as-fast 3.5-ulp function (u35) above, where v*v dwarfs it. sqrt
+ * (log1p where v + 1 is not exact) within 1.0 ulp (u10); sin (chunk) and sincos (heavy) within
+ * 1.0 ulp for |v| < 32 and from the twice-as-fast 3.5-ulp functions (u35) above, where v*v or
+ * sqrt(v+1) dwarfs them. sqrt
  * is the correctly rounded instruction, and the combining step is one explicit fused
  * multiply-add: chunk = fma(sin(v), 100, v*v), heavy = fma(sin(v), cos(v), sqrt(v+1)) *
  * log(v+1). Every choice is made per lane on the lane's own v, tails are padded to a full
@@ -112,6 +113,11 @@ struct pk_transform_job {
     double start;              /* generated mode: v = start + i */
     /* Array mode when not NULL: v of global index i is in[i - i0] for the call's [i0, i1). */
     const double *in;
+    /* Array mode: every argument is checked against pk_transform_domain(op, n) as its block is
+     * computed (fused into the compute: read once); the first one outside (NaN and infinities
+     * too) makes pk_transform_run return PK_EINVAL with acc->bad its global index and
+     * acc->bad_value its value. */
+    bool check_in;
     /* When not NULL: out[i - i0] = transformed value (may equal in). */
     double *out;
     int nthreads;
@@ -131,6 +137,8 @@ struct pk_transform_acc {
     struct pk_tstats chunk; /* only with on_chunk */
     uint64_t chunk_id;      /* chunk being accumulated, PK_TRANSFORM_NONE for none */
     uint64_t resume;        /* with chunk_id: the index where the next call must start */
+    uint64_t bad;           /* check_in: the first argument outside the domain, or NONE */
+    double bad_value;       /* and its value */
 };
 void pk_transform_acc_init(struct pk_transform_acc *acc);
 
@@ -154,11 +162,11 @@ uint64_t pk_transform_block_floor(uint64_t n, uint64_t chunk, uint64_t i);
 
 /* One element exactly as pk_transform_run computes it (same vector code, canary included). */
 double pk_transform_elem(const struct pk_transform_job *job, uint64_t i, double v);
-/* The SLEEF functions used at argument v: f[0] = sin(v) (chunk; the 1-ulp function below
- * |v| = 32, the 3.5-ulp one above), f[1], f[2] = sin(v), cos(v) (heavy, from sincos), f[3] =
+/* The SLEEF functions used at argument v: f[0] = sin(v) (chunk), f[1], f[2] = sin(v), cos(v)
+ * (heavy, from sincos), each the 1-ulp function below |v| = 32 and the 3.5-ulp one above, f[3] =
  * log(v+1) (heavy: SLEEF's log where v + 1 is exact, its log1p where not). */
 void pk_transform_fn_values(enum pk_transform_isa isa, bool fast, double v, double f[4]);
-/* Documented SLEEF u10 error bound, in ulp, of f[1..3] and of f[0] below |v| = 32 (3.5 above). */
+/* Documented SLEEF u10 error bound, in ulp, of f[3] and of f[0..2] below |v| = 32 (3.5 above). */
 #define PK_TRANSFORM_FN_ULP 1.0
 /* Bound on an element's error against the exact math, in ulp of the result, where the
  * operation does not cancel: every element of an integer range (see transform.c). */
