@@ -80,7 +80,9 @@ static int stage_fn(void *ctx, void *in, void **out, struct pk_err *err)
     }
     if (pk_sleep_interruptible(l->spec[sc->s].seconds) != PK_OK) {
         free(it);
-        return pk_fail(err, PK_ECLOSED, "interrupted");
+        /* not PK_ECLOSED: from the source that would mean the end of the stream, and a line
+         * whose later stages were idle would finish "complete" with items missing */
+        return pk_fail(err, PK_ECANCELED, "interrupted");
     }
     it->marks |= UINT32_C(1) << sc->s;
     if (sc->s + 1 < l->nstages) {
