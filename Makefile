@@ -18,21 +18,27 @@ demo: build
 package: build
 	cmake --build --preset release --target package
 
-# Every test: the optimised build with warnings as errors, the suite again under AddressSanitizer
-# + UBSan (less the multi-host cluster, the installed tree and the manual, which hold no code of
-# ours to instrument, the bit-identity checks (invariance.*: the same kernels run instrumented in
-# their canaries and unit tests), and the sleep calibration, a timing check that ASan's late
-# wake-ups can skew, and advise's labelled workloads, label stress, which measure the machine
-# rather than our memory use), and the pthreads code (label io) under TSan. test-minimal builds
-# without the optional parts (MPI, curl, SLEEF, images) and runs the unit, hostile, install and
-# docs tests there, the front door of every command and the main job (label parts); ASan also
-# leaves out the demo at its quick size (the tiny demo runs the same code), the usage errors of
-# tests/ (label usage: the option tables, which test_opt covers instrumented), the 2- and 3-rank
-# runs of test_dist (1 and 4 ranks stay), sumsq --range 1e9 on 4 ranks (24 s of one loop), the
-# option tables' front door (cli.options: test_opt runs the parser instrumented) and the
-# repetition plan (cli.reps_*: a rule of counts, not of memory). ASan and TSan run fetch's
-# scenarios on the event loop for its own paths only (basic, errors, retry, sigint, silent): the
-# others check what both engines share, and run instrumented on the threads engine.
+# Every test: the optimised build with warnings as errors; the suite again under AddressSanitizer
+# + UBSan; the pthreads code (label io) under TSan; and test-minimal, a build without the
+# optional parts (MPI, curl, SLEEF, images) running the unit, hostile, install and docs tests,
+# the front door of every command and the main job (label parts).
+# ASan leaves out what holds no code of ours to instrument (the multi-host cluster, the
+# installed tree, the manual), what measures the machine rather than our memory use (label
+# stress: advise's labelled workloads, the sleep calibration), and what repeats, at cost, a path
+# that other tests run instrumented:
+#   - the bit-identity checks (invariance.*) and test_factsum's 20,000-limb products: the same
+#     kernels run instrumented in their canaries and unit tests (factsum_canary_threaded_root
+#     runs FLINT's root product);
+#   - the option tables' front door (label usage, cli.options, *_help_lists): test_opt runs the
+#     parser instrumented; the repetition plan (cli.reps_*), a rule of counts;
+#   - the driver-level MPI runs but the canaries, gmp_cap, a missing file and scale run's ranks
+#     (the dist code runs instrumented in test_dist at 4 ranks; 1 to 3 ranks are left out), and
+#     sumsq --range 1e9 on 4 ranks (24 s of one loop);
+#   - the demo at its quick size (the tiny demo runs the same code), resize_invariance, the api
+#     lessons' closed forms, scale run's modes and --target-ci, scale grain's CSV;
+#   - fetch's scenarios on the event loop but its own paths (basic, errors, retry, sigint,
+#     silent), which TSan leaves out too: the others check what both engines share, and run
+#     instrumented on the threads engine.
 test: deps test-release test-minimal test-asan test-tsan
 
 test-release:
