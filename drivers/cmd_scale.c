@@ -21,7 +21,6 @@
 #include "timing.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,6 +365,7 @@ static int check_experiment(const struct pk_opt *opt, const char *text, struct p
 
 #define SUMSQ_VARIANT(o, v) .tag = &(o)->variant, .tag_value = (v), .group = 1
 #define SUMSQ_TUNING(o)     .tag = &(o)->sumsq_tuning, .tag_value = 1
+#define SUMSQ_MAX_N         (UINT64_C(1) << 40)
 #define RUN_ONLY(o, i)      .tag = &(o)->run_opt, .tag_value = (i)
 
 static int check_metric(const struct pk_opt *opt, const char *text, struct pk_err *err)
@@ -376,10 +376,29 @@ static int check_metric(const struct pk_opt *opt, const char *text, struct pk_er
 
 /* The declared options; scale's sumsq options (the kernel's own, re-declared for the sweep)
  * live here and nowhere else in scale. */
+/* The command's description around its option table, and the parse. */
+static int parse_with(const struct pk_opt *table, int argc, char **argv, const struct pk_comm *c,
+                      struct scale_opts *o, struct pk_args *args)
+{
+    const struct pk_cmd_spec spec = {
+        .name = "scale",
+        .synopsis = synopsis,
+        .summary = "Runs the kernel once per thread count, verified, and prints time, speedup,\n"
+                   "parallel efficiency and the Karp-Flatt serial fraction of each point.",
+        .description = description,
+        .opts = table,
+        .shared = PK_SHARED_TIMED | PK_SHARED_RECORD | PK_SHARED_FORMAT | PK_SHARED_NO_VERIFY,
+        .formats = PK_FORMATS_CSV,
+        .reps_default = 5,
+        .operands = "KERNEL",
+        .rest = "OPTIONS",
+    };
+    return pk_opts_parse(&spec, c, argc, argv, &o->common, args);
+}
+
 static int parse_options(int argc, char **argv, const struct pk_comm *c, struct scale_opts *o,
                          struct pk_args *args)
 {
-    const uint64_t most = UINT64_C(1) << 40;
     const struct pk_opt table[] = {
         {"threads", 't', PK_OPT_LIST, &o->threads, "LIST",
          "thread counts per rank, e.g. 1,2,4 (default 1 and every power of two\n"
@@ -402,11 +421,11 @@ static int parse_options(int argc, char **argv, const struct pk_comm *c, struct 
          "of merit per second",
          .choices = mode_names},
         {"range", 0, PK_OPT_COUNT, &o->n, "N", "sumsq: exact sum of i*i for 0 <= i < N", .min = 1,
-         .max = most, SUMSQ_VARIANT(o, PK_SUMSQ_RANGE)},
+         .max = SUMSQ_MAX_N, SUMSQ_VARIANT(o, PK_SUMSQ_RANGE)},
         {"gauss", 0, PK_OPT_COUNT, &o->n, "N", "sumsq: N standard-normal values in chunks",
-         .min = 1, .max = most, SUMSQ_VARIANT(o, PK_SUMSQ_GAUSS)},
+         .min = 1, .max = SUMSQ_MAX_N, SUMSQ_VARIANT(o, PK_SUMSQ_GAUSS)},
         {"array", 0, PK_OPT_COUNT, &o->n, "N", "sumsq: N uniform float64 values in memory",
-         .min = 1, .max = most, SUMSQ_VARIANT(o, PK_SUMSQ_ARRAY)},
+         .min = 1, .max = SUMSQ_MAX_N, SUMSQ_VARIANT(o, PK_SUMSQ_ARRAY)},
         {"chunk", 0, PK_OPT_COUNT, &o->chunk, "C", "sumsq --gauss chunk size (default 1e6)",
          .min = 1, .max = UINT64_C(1) << 30, SUMSQ_TUNING(o)},
         {"seed", 0, PK_OPT_COUNT, &o->seed, "S",
@@ -456,80 +475,57 @@ static int parse_options(int argc, char **argv, const struct pk_comm *c, struct 
          .check = check_experiment},
         {NULL},
     };
-    const struct pk_cmd_spec spec = {
-        .name = "scale",
-        .synopsis = synopsis,
-        .summary = "Runs the kernel once per thread count, verified, and prints time, speedup,\n"
-                   "parallel efficiency and the Karp-Flatt serial fraction of each point.",
-        .description = description,
-        .opts = table,
-        .shared = PK_SHARED_TIMED | PK_SHARED_RECORD | PK_SHARED_FORMAT | PK_SHARED_NO_VERIFY,
-        .formats = PK_FORMATS_CSV,
-        .reps_default = 5,
-        .operands = "KERNEL",
-        .rest = "OPTIONS",
-    };
-    return pk_opts_parse(&spec, c, argc, argv, &o->common, args);
-}
-
-static int usage_error(const struct pk_comm *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int usage_error(const struct pk_comm *c, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    pk_error(c, false, "scale", "%s", msg);
-    return PK_EXIT_USAGE;
+    return parse_with(table, argc, argv, c, o, args);
 }
 
 /* The kernel (the first operand) and its size operand. */
 static int read_kernel(const struct pk_comm *c, struct scale_opts *o, const struct pk_args *a)
 {
     if (a->noperands == 0)
-        return usage_error(c, "name a kernel: sumsq, factsum, fib, sleep, api, fetch or pipeline"
+        return pk_usage_error(c, "scale",
+                              "name a kernel: sumsq, factsum, fib, sleep, api, fetch or pipeline"
                               " (or scale grain, scale run; see --help)");
     const char *k = a->operand[0];
     int i = 0;
     while (kernel_words[i] && strcmp(kernel_words[i], k) != 0)
         i++;
     if (strcmp(k, "grain") == 0)
-        return usage_error(c, "grain is a command of its own: parkit scale grain [options]");
+        return pk_usage_error(c, "scale",
+                              "grain is a command of its own: parkit scale grain [options]");
     if (!kernel_words[i])
-        return usage_error(c,
-                           "unknown kernel '%s' (sumsq, factsum, fib, sleep, api, fetch, "
-                           "pipeline or run)",
-                           k);
+        return pk_usage_error(c, "scale",
+                              "unknown kernel '%s' (sumsq, factsum, fib, sleep, api, fetch, "
+                              "pipeline or run)",
+                              k);
     o->kernel = (enum kernel)i;
     if (o->kernel == K_FETCH && !pk_command_built("fetch"))
-        return usage_error(c, "fetch is not in this build: libcurl %s", PK_FEATURE_WHY_CURL);
+        return pk_usage_error(c, "scale", "fetch is not in this build: libcurl %s",
+                              PK_FEATURE_WHY_CURL);
     if (o->kernel == K_RUN)
         return PK_EXIT_OK; /* its operands are the program's, after '--' */
     bool sized = o->kernel == K_FACTSUM || o->kernel == K_FIB || o->kernel == K_SLEEP;
     if (!sized) {
         if (a->noperands > 1)
-            return usage_error(c, "unexpected argument '%s'", a->operand[1]);
+            return pk_usage_error(c, "scale", "unexpected argument '%s'", a->operand[1]);
         return PK_EXIT_OK;
     }
     if (a->noperands != 2) {
         const char *what = o->kernel == K_SLEEP ? "time in SECONDS" : "size N";
         if (a->noperands > 2)
-            return usage_error(c, "%s needs exactly one %s (got '%s' too)", k, what,
-                               a->operand[a->noperands - 1]);
-        return usage_error(c, "%s needs exactly one %s", k, what);
+            return pk_usage_error(c, "scale", "%s needs exactly one %s (got '%s' too)", k, what,
+                                  a->operand[a->noperands - 1]);
+        return pk_usage_error(c, "scale", "%s needs exactly one %s", k, what);
     }
     struct pk_err err = {0};
     const char *text = a->operand[1];
     if (o->kernel == K_SLEEP) {
         o->n = 1;
         if (pk_parse_real("sleep", text, 0, 60, &o->seconds, &err) != PK_OK || o->seconds <= 0)
-            return usage_error(c, "sleep expects seconds in (0, 60], got '%s'", text);
+            return pk_usage_error(c, "scale", "sleep expects seconds in (0, 60], got '%s'", text);
         return PK_EXIT_OK;
     }
     if (pk_parse_count("N", text, 1, UINT64_C(1) << 32, &o->n, &err) != PK_OK)
-        return usage_error(c, "%s", err.msg);
+        return pk_usage_error(c, "scale", "%s", err.msg);
     return PK_EXIT_OK;
 }
 
@@ -537,19 +533,22 @@ static int read_kernel(const struct pk_comm *c, struct scale_opts *o, const stru
 static int check_run_options(const struct pk_comm *c, struct scale_opts *o, const struct pk_args *a)
 {
     if (o->variant >= 0 || o->sumsq_tuning)
-        return usage_error(c, "--range, --gauss, --array and --chunk are sumsq options");
+        return pk_usage_error(c, "scale",
+                              "--range, --gauss, --array and --chunk are sumsq options");
     if (o->workers.n > 0)
-        return usage_error(c, "--workers is for api, fetch and pipeline; run takes --threads, "
+        return pk_usage_error(c, "scale",
+                              "--workers is for api, fetch and pipeline; run takes --threads, "
                               "--ranks and --budget");
     if (o->serial || o->common.no_verify)
-        return usage_error(c, "--%s does not apply to scale run",
-                           o->serial ? "serial" : "no-verify");
+        return pk_usage_error(c, "scale", "--%s does not apply to scale run",
+                              o->serial ? "serial" : "no-verify");
     if (a->noperands > 1)
-        return usage_error(c, "unexpected argument '%s': the program goes after '--'",
-                           a->operand[1]);
+        return pk_usage_error(c, "scale", "unexpected argument '%s': the program goes after '--'",
+                              a->operand[1]);
     if (o->run.resume && o->common.record && strcmp(o->run.resume, o->common.record) != 0)
-        return usage_error(c, "--resume '%s' records to that file: leave out --record '%s'",
-                           o->run.resume, o->common.record);
+        return pk_usage_error(c, "scale",
+                              "--resume '%s' records to that file: leave out --record '%s'",
+                              o->run.resume, o->common.record);
     struct pk_run_opts *r = &o->run;
     r->threads = o->threads;
     o->threads = (struct pk_count_list){0};
@@ -561,7 +560,8 @@ static int check_run_options(const struct pk_comm *c, struct scale_opts *o, cons
     r->ncmd = a->nrest;
     r->common = o->common;
     if (r->max_time_s > 0 && r->target_ci_pct <= 0)
-        return usage_error(c, "--max-time is the budget of --target-ci: give --target-ci PCT");
+        return pk_usage_error(c, "scale",
+                              "--max-time is the budget of --target-ci: give --target-ci PCT");
     if (r->max_time_s <= 0)
         r->max_time_s = 60;
     return PK_EXIT_OK;
@@ -573,32 +573,36 @@ static int check_kernel_options(const struct pk_comm *c, struct scale_opts *o,
 {
     const char *k = kernel_words[o->kernel];
     if (o->kernel != K_RUN && o->run_opt)
-        return usage_error(c, "--%s is an option of scale run, not of %s", run_only[o->run_opt], k);
+        return pk_usage_error(c, "scale", "--%s is an option of scale run, not of %s",
+                              run_only[o->run_opt], k);
     if (o->kernel != K_RUN && o->mode == 2)
-        return usage_error(c, "--mode throughput is for scale run, not %s", k);
+        return pk_usage_error(c, "scale", "--mode throughput is for scale run, not %s", k);
     if (o->kernel == K_RUN)
         return check_run_options(c, o, a);
     if (o->kernel == K_SUMSQ && o->variant < 0)
-        return usage_error(c, "sumsq needs exactly one of --range N, --gauss N, --array N");
+        return pk_usage_error(c, "scale",
+                              "sumsq needs exactly one of --range N, --gauss N, --array N");
     if (o->kernel != K_SUMSQ && o->variant >= 0)
-        return usage_error(c, "--range, --gauss and --array are sumsq options");
+        return pk_usage_error(c, "scale", "--range, --gauss and --array are sumsq options");
     if (o->kernel != K_SUMSQ && (o->sumsq_tuning || o->seed_given))
-        return usage_error(c, "--chunk and --seed are sumsq options");
+        return pk_usage_error(c, "scale", "--chunk and --seed are sumsq options");
     if (!is_io(o->kernel) && a->nrest > 0)
-        return usage_error(c, "options after '--' go to api, fetch or pipeline, not %s", k);
+        return pk_usage_error(c, "scale", "options after '--' go to api, fetch or pipeline, not %s",
+                              k);
     if (is_io(o->kernel) && o->threads.n > 0)
-        return usage_error(c, "api, fetch and pipeline sweep --workers, not --threads");
+        return pk_usage_error(c, "scale", "api, fetch and pipeline sweep --workers, not --threads");
     if (!is_io(o->kernel) && o->workers.n > 0)
-        return usage_error(c, "--workers is for api, fetch and pipeline; kernels take "
+        return pk_usage_error(c, "scale",
+                              "--workers is for api, fetch and pipeline; kernels take "
                               "--threads");
     /* the child verifies on its own; scale cannot skip it, or run it on one thread */
     if ((is_io(o->kernel) || o->kernel == K_SLEEP) && o->common.no_verify)
-        return usage_error(c, "--no-verify does not apply to scale %s", k);
+        return pk_usage_error(c, "scale", "--no-verify does not apply to scale %s", k);
     if (is_io(o->kernel) && o->serial)
-        return usage_error(c, "--serial is for the kernels, not %s", k);
+        return pk_usage_error(c, "scale", "--serial is for the kernels, not %s", k);
     if ((o->kernel != K_API && o->kernel != K_FETCH) && (o->engines_text || o->concurrency.n))
-        return usage_error(c, "--%s is for api and fetch, not %s",
-                           o->engines_text ? "engine" : "concurrency", k);
+        return pk_usage_error(c, "scale", "--%s is for api and fetch, not %s",
+                              o->engines_text ? "engine" : "concurrency", k);
     return PK_EXIT_OK;
 }
 
@@ -611,20 +615,21 @@ static int check_io(const struct pk_comm *c, struct scale_opts *o, const struct 
         o->concurrency = (struct pk_count_list){0};
     }
     if (o->workers.n == 0)
-        return usage_error(c, "%s needs --workers LIST, e.g. 1,2,4,8", k);
+        return pk_usage_error(c, "scale", "%s needs --workers LIST, e.g. 1,2,4,8", k);
     read_engines(o);
     if (c->nranks > 1)
-        return usage_error(c, "%s runs on one process; start it without mpirun", k);
+        return pk_usage_error(c, "scale", "%s runs on one process; start it without mpirun", k);
     o->pass = a->rest;
     o->npass = a->nrest;
     bool has_w = false;
     for (size_t i = 0; i < o->npass; i++)
         has_w = has_w || strstr(o->pass[i], "{w}");
     if (o->kernel == K_PIPELINE && !has_w)
-        return usage_error(c, "pipeline: put {w} where the worker count goes, e.g. -- --stages "
+        return pk_usage_error(c, "scale",
+                              "pipeline: put {w} where the worker count goes, e.g. -- --stages "
                               "a:0.01:{w},b:0.02:{w}");
     if (o->weak)
-        return usage_error(c, "%s sweeps are strong only (a fixed number of tasks)", k);
+        return pk_usage_error(c, "scale", "%s sweeps are strong only (a fixed number of tasks)", k);
     o->n = 0;
     return PK_EXIT_OK;
 }
@@ -660,14 +665,14 @@ static int check_sizes(const struct pk_comm *c, const struct scale_opts *o)
     char text[96];
     if (o->n > UINT64_MAX / most) {
         snprintf(text, sizeof text, "%" PRIu64 " x %" PRIu64, o->n, most);
-        return usage_error(c, "weak scaling: %s workers overflows", text);
+        return pk_usage_error(c, "scale", "weak scaling: %s workers overflows", text);
     }
     if (o->kernel == K_SUMSQ && o->variant == PK_SUMSQ_RANGE && o->n * most > PK_SUMSQ_RANGE_MAX) {
         snprintf(text, sizeof text, "%" PRIu64 " x %" PRIu64, o->n, most);
-        return usage_error(c,
-                           "--range: %s workers would overflow 128 bits in the sum of "
-                           "squares",
-                           text);
+        return pk_usage_error(c, "scale",
+                              "--range: %s workers would overflow 128 bits in the sum of "
+                              "squares",
+                              text);
     }
     return PK_EXIT_OK;
 }

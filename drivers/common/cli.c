@@ -153,19 +153,34 @@ void pk_common_defaults(struct pk_common_opts *o)
                                  .no_verify = false};
 }
 
-void pk_error(const struct pk_comm *c, bool every_rank, const char *cmd, const char *fmt, ...)
+static void verror(const struct pk_comm *c, bool every_rank, const char *cmd, const char *fmt,
+                   va_list ap)
 {
     if (c && c->rank != 0 && !every_rank)
         return;
     char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     if (c && c->nranks > 1 && c->rank != 0)
         fprintf(stderr, "[rank %d] parkit %s: error: %s\n", c->rank, cmd, msg);
     else
         fprintf(stderr, "parkit %s: error: %s\n", cmd, msg);
+}
+
+void pk_error(const struct pk_comm *c, bool every_rank, const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verror(c, every_rank, cmd, fmt, ap);
+    va_end(ap);
+}
+
+int pk_usage_error(const struct pk_comm *c, const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verror(c, false, cmd, fmt, ap);
+    va_end(ap);
+    return PK_EXIT_USAGE;
 }
 
 int pk_cli_single_process(const struct pk_comm *c, const char *cmd)

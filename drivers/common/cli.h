@@ -64,6 +64,9 @@ void pk_common_defaults(struct pk_common_opts *o);
  * (the error is their own rather than shared by all), prefixed "[rank N] ". */
 void pk_error(const struct pk_comm *c, bool every_rank, const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* pk_error on rank 0 only, for a usage error: returns PK_EXIT_USAGE. */
+int pk_usage_error(const struct pk_comm *c, const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* A usage error (printed; PK_EXIT_USAGE) when writing out (option out_opt) would replace or
  * append to in (option in_opt): the same file, or the same path while out does not exist yet.

@@ -6,22 +6,9 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage(const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    pk_error(NULL, false, "scale run", "%s", msg);
-    return PK_EXIT_USAGE;
-}
 
 static const char *const placeholders[] = {"threads", "ranks", "size", NULL};
 
@@ -60,9 +47,11 @@ static int check_placeholders(const struct pk_run_opts *o, unsigned *uses)
             size_t len;
             int k = placeholder_at(p, &len);
             if (k == -2)
-                return usage("unknown placeholder '%.*s' in '%s' (known: {threads}, {ranks}, "
-                             "{size}; '{{' for a literal brace)",
-                             (int)len, p, o->cmd[a]);
+                return pk_usage_error(
+                    NULL, "scale run",
+                    "unknown placeholder '%.*s' in '%s' (known: {threads}, {ranks}, "
+                    "{size}; '{{' for a literal brace)",
+                    (int)len, p, o->cmd[a]);
             if (k >= 0)
                 *uses |= 1u << k;
             p += len;
@@ -173,22 +162,30 @@ char **pk__run_argv(const struct pk_run_opts *o, const struct pk_run_point *p)
 static int check_axes(const struct pk_run_opts *o, unsigned uses)
 {
     if ((uses & 4u) && o->sizes.n == 0)
-        return usage("the command has {size}: give the sizes with --size LIST");
+        return pk_usage_error(NULL, "scale run",
+                              "the command has {size}: give the sizes with --size LIST");
     if (!(uses & 4u) && o->sizes.n > 0)
-        return usage("--size is given but the command has no {size} to put it in");
+        return pk_usage_error(NULL, "scale run",
+                              "--size is given but the command has no {size} to put it in");
     if (o->mode == PK_RUN_WEAK && o->sizes.n == 0)
-        return usage("--mode weak grows {size} with the workers: give --size LIST");
+        return pk_usage_error(NULL, "scale run",
+                              "--mode weak grows {size} with the workers: give --size LIST");
     if (o->budget && (o->threads.n || o->ranks.n))
-        return usage("--budget %" PRIu64 " makes the ranks x threads splits itself; leave out "
-                     "--threads and --ranks",
-                     o->budget);
+        return pk_usage_error(NULL, "scale run",
+                              "--budget %" PRIu64
+                              " makes the ranks x threads splits itself; leave out "
+                              "--threads and --ranks",
+                              o->budget);
     bool many_ranks = o->budget > 1;
     for (size_t i = 0; i < o->ranks.n; i++)
         many_ranks = many_ranks || o->ranks.v[i] > 1;
     if (o->launcher == PK_LAUNCH_NONE && many_ranks)
-        return usage("--launcher none cannot start more than one rank (--ranks or --budget)");
+        return pk_usage_error(
+            NULL, "scale run",
+            "--launcher none cannot start more than one rank (--ranks or --budget)");
     if (o->target_ci_pct > 0 && o->common.reps < 2)
-        return usage("--target-ci needs --reps of at least 2, got '%d'", o->common.reps);
+        return pk_usage_error(NULL, "scale run", "--target-ci needs --reps of at least 2, got '%d'",
+                              o->common.reps);
     return PK_EXIT_OK;
 }
 
@@ -199,10 +196,13 @@ static int add_split(const struct pk_run_opts *o, int r, int t, struct pk_run_po
     size_t nsizes = o->sizes.n ? o->sizes.n : 1;
     for (size_t s = 0; s < nsizes; s++) {
         if (*n == cap)
-            return usage("more than %zu points: make the lists shorter", cap);
+            return pk_usage_error(NULL, "scale run", "more than %zu points: make the lists shorter",
+                                  cap);
         uint64_t base = o->sizes.n ? o->sizes.v[s] : 0, w = (uint64_t)r * (uint64_t)t;
         if (o->mode == PK_RUN_WEAK && base > UINT64_MAX / w)
-            return usage("--mode weak: size %" PRIu64 " x %" PRIu64 " workers overflows", base, w);
+            return pk_usage_error(NULL, "scale run",
+                                  "--mode weak: size %" PRIu64 " x %" PRIu64 " workers overflows",
+                                  base, w);
         pts[(*n)++] = (struct pk_run_point){.threads = t,
                                             .ranks = r,
                                             .base_size = base,
@@ -217,8 +217,9 @@ int pk__run_plan(const struct pk_run_opts *o, struct pk_run_point **pts, size_t 
     *pts = NULL;
     *npts = 0;
     if (o->ncmd == 0)
-        return usage("give the program to run after '--', e.g. parkit scale run -t 1,2 -- "
-                     "./prog -t {threads}");
+        return pk_usage_error(NULL, "scale run",
+                              "give the program to run after '--', e.g. parkit scale run -t 1,2 -- "
+                              "./prog -t {threads}");
     unsigned uses;
     int st = check_placeholders(o, &uses);
     if (st != PK_EXIT_OK || (st = check_axes(o, uses)) != PK_EXIT_OK)
