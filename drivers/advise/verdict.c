@@ -24,11 +24,13 @@
 /* A working thread computing less than this share of its time waits more than it computes
  * (I/O-bound); up to MIXED_BELOW it both waits and computes. */
 #define WAITING_BELOW 0.50
-#define MIXED_BELOW 0.70
+#define MIXED_BELOW   0.70
 
 /* Threads in a lock, by process: a global lock (an interpreter's, a mutex) serialises the
  * threads of one process; separate processes do not take turns. The largest share of the
- * computing threads' time in a lock, over processes with two computing threads or more. */
+ * computing threads' time in a lock, over processes with two computing threads or more. Their
+ * time includes their I/O waits: threads that mostly wait on sockets and meet at the lock on
+ * each return (Python's HTTP clients) do not take turns computing. */
 static double lock_share(const struct pk_sampler *s, double cpu)
 {
     double best = 0;
@@ -46,7 +48,8 @@ static double lock_share(const struct pk_sampler *s, double cpu)
                 continue;
             computing++;
             lock += u[PK_USE_LOCK];
-            turns += u[PK_USE_CPU] + u[PK_USE_QUEUE] + u[PK_USE_LOCK];
+            turns += u[PK_USE_CPU] + u[PK_USE_QUEUE] + u[PK_USE_LOCK] + u[PK_USE_NET] +
+                     u[PK_USE_DISK] + u[PK_USE_PIPE] + u[PK_USE_TIMER] + u[PK_USE_OTHER];
         }
         if (computing >= 2 && turns > 0 && lock / turns > best)
             best = lock / turns;
@@ -92,8 +95,9 @@ static int largest_wait(const double *u, double *waits)
 
 /* The wait, in words. */
 static const char *const wait_words[PK_USE_N] = {
-    "computing", "a core", "a lock", "the network", "the disk", "a pipe", "timers (sleeping)",
-    "a child process", "something else (a terminal, a signal)"};
+    "computing",         "a core",          "a lock",
+    "the network",       "the disk",        "a pipe",
+    "timers (sleeping)", "a child process", "something else (a terminal, a signal)"};
 
 static void waits_text(long cores, double f, struct pk_advice *a)
 {

@@ -10,8 +10,11 @@
 /* One made-up run: wall 1 s on 2 cores, cpu the command's CPU seconds. */
 static struct pk_advise_measure run(double cpu, int computing, double lock_share)
 {
-    struct pk_advise_measure m = {.wall_s = 1, .user_s = cpu, .max_threads = computing + 1,
-                                  .max_procs = 1, .computing = computing,
+    struct pk_advise_measure m = {.wall_s = 1,
+                                  .user_s = cpu,
+                                  .max_threads = computing + 1,
+                                  .max_procs = 1,
+                                  .computing = computing,
                                   .computing_lock_share = lock_share};
     m.use[PK_USE_CPU] = m.work[PK_USE_CPU] = cpu;
     return m;
@@ -137,6 +140,30 @@ static int case_summarise(void)
     return 0;
 }
 
+static int case_lock_between_waits(void)
+{
+    /* four HTTP client threads of one process, each waiting 0.4 s on a socket and 0.12 s for
+     * the interpreter's lock after each reply, computing 0.05 s (as advise.network measured
+     * once): they meet at the lock between waits; they do not take turns computing */
+    struct pk_thread_use t[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = (struct pk_thread_use){.pid = 1, .tid = i + 1};
+        t[i].s[PK_USE_CPU] = 0.04 + 0.01 * (i < 2);
+        t[i].s[PK_USE_LOCK] = 0.12;
+        t[i].s[PK_USE_NET] = 0.4;
+    }
+    struct pk_sampler s = {.t = t, .n = 4, .max_threads = 4, .max_procs = 1};
+    struct pk_advise_measure m = {.wall_s = 0.6, .user_s = 0.18};
+    pk_advise_summarise(&s, &m);
+    CHECK_EQ_INT(m.computing, 4);
+    CHECK(m.computing_lock_share < 0.25);
+    struct pk_advice a;
+    pk_advise_decide(&m, 2, &a);
+    CHECK(strcmp(a.kind, "io-bound") == 0);
+    CHECK_EQ_INT(a.wait, PK_USE_NET);
+    return 0;
+}
+
 static const struct check_case cases[] = {
     {"parallel", case_parallel},
     {"serialised", case_serialised},
@@ -144,6 +171,7 @@ static const struct check_case cases[] = {
     {"io_bound", case_io_bound},
     {"mixed_and_child", case_mixed_and_child},
     {"summarise", case_summarise},
+    {"lock_between_waits", case_lock_between_waits},
 };
 
 int main(int argc, char **argv)
