@@ -14,12 +14,13 @@
  *          sin v = -0.279): 3.1 + 0.5 = 3.6 ulp. For |v| >= 32, s within 3.5 ulp (u35, half
  *          the cost): 3.5 * 100 * 2^-53 <= 0.35 ulp(x >= 924), plus 0.5 for the fma and up to
  *          0.56 for v*v (exact below 2^26.5 when v is an integer): <= 1.5 ulp.
- *   heavy: fma(s, c, sqrt(v+1)) * L with L = log(v+1) where v+1 is exact (integers) and
- *          log1p(v) where it rounds (near v = 0 the rounding would cost several ulp of the
- *          logarithm), decided per lane on the lane's own v: |sc| <= 1/2 with
- *          ~2 ulp(1/2) error, sqrt (of the rounded v+1) and the fma round about once each,
- *          log1p <= 1 ulp, the product rounds once: <= 3.5 ulp. For |v| >= 32 sin and cos come
- *          from u35 (half the cost): their product errs by <= 3.5 sqrt(2) 2^-53 < 0.62
+ *   heavy: fma(s, 1/2, sqrt(v+1)) * L with s = sin(2v) (2v is exact, and s/2 = sin v cos v
+ *          for one sine instead of a sincos) and L = log(v+1) where v+1 is exact (integers)
+ *          and log1p(v) where it rounds (near v = 0 the rounding would cost several ulp of the
+ *          logarithm), decided per lane on the lane's own v: s/2 errs by <= 2^-54 (u10),
+ *          sqrt (of the rounded v+1) and the fma round about once each, log1p <= 1 ulp, the
+ *          product rounds once: <= 3.5 ulp. For 32 <= |v| <= 5e13, s comes from u35 (half the
+ *          cost; 2v stays in its documented range): s/2 errs by <= 3.5 2^-54 < 0.31
  *          ulp(sqrt(v+1) >= 5.7), the same total within 4 ulp.
  * The driver checks every sampled element against the long-double twin within
  * PK_TRANSFORM_ELEM_ULP = 4 ulp and every SLEEF function within its documented 1 or 3.5 ulp.
@@ -84,6 +85,9 @@
  * sin move the element by at most 0.35 ulp (see the element error above). The choice is made
  * per lane, so it depends on the element's own argument only. */
 #define SMALL 32.0
+/* heavy's sin(2v) takes u35 at |v| <= this too: SLEEF documents u35's bound for |2v| <= 1e14
+ * (u10's holds to 1e299). */
+#define HEAVY_U35_MAX 5e13
 /* Software prefetch distance of the array path. */
 #define PREFETCH_BYTES 2048
 #define B              PK_TRANSFORM_BLOCK
@@ -129,6 +133,25 @@ const char *pk_transform_isa_name(enum pk_transform_isa isa)
     return (unsigned)isa < sizeof names / sizeof names[0] ? names[isa] : "unknown";
 }
 
+bool pk_transform_math_supported(enum pk_transform_math m)
+{
+    if ((unsigned)m > PK_TRANSFORM_MATH_FAST)
+        return false;
+#if PK_X86
+    if (m == PK_TRANSFORM_MATH_DETERMINISTIC) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("fma");
+    }
+#endif
+    return true;
+}
+
+const char *pk_transform_math_name(enum pk_transform_math m)
+{
+    static const char *const names[] = {"deterministic", "portable", "fast"};
+    return (unsigned)m < sizeof names / sizeof names[0] ? names[m] : "unknown";
+}
+
 const char *pk_transform_op_name(enum pk_transform_op op)
 {
     return op == PK_TRANSFORM_CHUNK ? "chunk" : op == PK_TRANSFORM_HEAVY ? "heavy" : "unknown";
@@ -154,318 +177,342 @@ void pk_transform_domain(enum pk_transform_op op, uint64_t n, double *lo, double
  * (exact: the caller keeps them below 2^53). With v and dom, returns the offset of the first
  * argument outside [dom[0], dom[1]] (NaN too), checked before x overwrites it; n when none. */
 typedef size_t (*eval_fn)(enum pk_transform_op op, const double *v, double base, double *x,
-                          size_t n, bool fast, const double *dom);
+                          size_t n, enum pk_transform_math m, const double *dom);
 
 /* The check for the element sets without a fused one: read before x can overwrite v. */
 static size_t first_bad(const double *v, size_t n, const double *dom)
 {
     return v && dom ? pk_range_first_outside(v, n, dom[0], dom[1]) : n;
 }
-/* f[0..4) as pk_transform_fn_values. */
-typedef void (*fn_fn)(double v, double f[4], bool fast);
 
-/* Each width calls SLEEF's deterministic functions (cinz: the same bits at every vector width,
- * no FMA inside, so every x86-64 gives the same results) or, with `fast`, its regular ones
- * (FMA where the ISA has it; the bits then depend on the ISA). The choice is a branch per call
- * on a loop-invariant flag. */
-static double sin35_1(double a, bool fast)
+/* Each width calls one of SLEEF's three families (see enum pk_transform_math): its regular
+ * functions, its deterministic ones without FMA (cinz) or with FMA (finz). The choice is a
+ * branch per call on a loop-invariant value. */
+#define PICK(m, fast, portable, deterministic, a)                                                  \
+    ((m) == PK_TRANSFORM_MATH_FAST       ? fast(a)                                                 \
+     : (m) == PK_TRANSFORM_MATH_PORTABLE ? portable(a)                                             \
+                                         : deterministic(a))
+
+/* Where a lane takes the 3.5-ulp functions (twice as fast as the 1-ulp ones): chunk's sin(v)
+ * at |v| >= SMALL; heavy's sin(2v) there too, up to where 2v leaves u35's documented range. */
+static bool heavy_u35(double a)
 {
-    return fast ? Sleef_sin_u35(a) : Sleef_cinz_sind1_u35purec(a);
+    return fabs(a) >= SMALL && fabs(a) <= HEAVY_U35_MAX;
 }
-static double sin10_1(double a, bool fast)
+
+static double sin35_1(double a, enum pk_transform_math m)
 {
-    return fast ? Sleef_sin_u10(a) : Sleef_cinz_sind1_u10purec(a);
+    return PICK(m, Sleef_sin_u35, Sleef_cinz_sind1_u35purec, Sleef_finz_sind1_u35purecfma, a);
 }
-/* The heavy op's sin and cos: 1 ulp below SMALL, 3.5 ulp (twice as fast) above, where
- * sqrt(v + 1) >= 5.7 dwarfs their product (see the element error above). */
-static void sincos_1(double a, bool fast, double *s, double *c)
+static double sin10_1(double a, enum pk_transform_math m)
 {
-    bool small = fabs(a) < SMALL;
-    if (fast) {
-        Sleef_double2 r = small ? Sleef_sincos_u10(a) : Sleef_sincos_u35(a);
-        *s = r.x, *c = r.y;
-    } else {
-        Sleef_double_2 r =
-            small ? Sleef_cinz_sincosd1_u10purec(a) : Sleef_cinz_sincosd1_u35purec(a);
-        *s = r.x, *c = r.y;
-    }
+    return PICK(m, Sleef_sin_u10, Sleef_cinz_sind1_u10purec, Sleef_finz_sind1_u10purecfma, a);
 }
-static double log10_1(double a, bool fast)
+static double log10_1(double a, enum pk_transform_math m)
 {
-    return fast ? Sleef_log_u10(a) : Sleef_cinz_logd1_u10purec(a);
+    return PICK(m, Sleef_log_u10, Sleef_cinz_logd1_u10purec, Sleef_finz_logd1_u10purecfma, a);
 }
-static double log1p10_1(double a, bool fast)
+static double log1p10_1(double a, enum pk_transform_math m)
 {
-    return fast ? Sleef_log1p_u10(a) : Sleef_cinz_log1pd1_u10purec(a);
+    return PICK(m, Sleef_log1p_u10, Sleef_cinz_log1pd1_u10purec, Sleef_finz_log1pd1_u10purecfma, a);
 }
 
 /* log(v+1): log of the sum where v + 1 is exact (integers: the cheaper function), log1p(v)
  * where it rounds. Decided per element, on its own argument only. */
-static double log_scalar(double a, double a1, bool fast)
+static double log_scalar(double a, double a1, enum pk_transform_math m)
 {
-    return a1 - 1.0 == a ? log10_1(a1, fast) : log1p10_1(a, fast);
+    return a1 - 1.0 == a ? log10_1(a1, m) : log1p10_1(a, m);
 }
 
-static double sin_chunk_scalar(double a, bool fast)
+static double sin_chunk_scalar(double a, enum pk_transform_math m)
 {
-    return fabs(a) < SMALL ? sin10_1(a, fast) : sin35_1(a, fast);
+    return fabs(a) < SMALL ? sin10_1(a, m) : sin35_1(a, m);
+}
+
+/* sin(2v): 2v is exact, and sin(2v)/2 = sin(v) cos(v) at the cost of one sine. */
+static double sin2_heavy_scalar(double a, enum pk_transform_math m)
+{
+    return heavy_u35(a) ? sin35_1(2 * a, m) : sin10_1(2 * a, m);
 }
 
 static size_t eval_scalar(enum pk_transform_op op, const double *v, double base, double *x,
-                          size_t n, bool fast, const double *dom)
+                          size_t n, enum pk_transform_math m, const double *dom)
 {
     size_t bad = first_bad(v, n, dom);
     for (size_t i = 0; i < n; i++) {
-        double a = v ? v[i] : base + (double)i;
-        if (op == PK_TRANSFORM_CHUNK) {
-            x[i] = fma(sin_chunk_scalar(a, fast), 100.0, a * a);
-        } else {
-            double s, c, a1 = a + 1.0;
-            sincos_1(a, fast, &s, &c);
-            x[i] = fma(s, c, sqrt(a1)) * log_scalar(a, a1, fast);
-        }
+        double a = v ? v[i] : base + (double)i, a1 = a + 1.0;
+        if (op == PK_TRANSFORM_CHUNK)
+            x[i] = fma(sin_chunk_scalar(a, m), 100.0, a * a);
+        else
+            x[i] = fma(sin2_heavy_scalar(a, m), 0.5, sqrt(a1)) * log_scalar(a, a1, m);
     }
     return bad;
 }
 
-static void fn_scalar(double v, double f[4], bool fast)
+static void fn_scalar(double v, double f[3], enum pk_transform_math m)
 {
-    f[0] = sin_chunk_scalar(v, fast);
-    sincos_1(v, fast, &f[1], &f[2]);
-    f[3] = log_scalar(v, v + 1.0, fast);
+    f[0] = sin_chunk_scalar(v, m);
+    f[1] = sin2_heavy_scalar(v, m);
+    f[2] = log_scalar(v, v + 1.0, m);
 }
 
 #if PK_X86
-/* A SLEEF vector function, regular or deterministic (see sin35_1). */
-#    define PICK(fast, regular, deterministic, a) ((fast) ? regular(a) : deterministic(a))
-
 /* SSE2 has no fused multiply-add: the combining step uses fma() from libm, which is correctly
- * rounded (the same bits as the instruction) whether or not the CPU has one. */
-static __m128d sin_chunk_sse2(__m128d a, bool fast)
+ * rounded (the same bits as the instruction) whether or not the CPU has one. SLEEF has no SSE2
+ * build of its FMA family: its scalar one (purecfma) runs lane by lane, with the same bits. */
+static __m128d lanes2(double (*f)(double), __m128d a)
 {
-    __m128d s = PICK(fast, Sleef_sind2_u35sse2, Sleef_cinz_sind2_u35sse2, a);
-    __m128d small = _mm_cmplt_pd(_mm_andnot_pd(_mm_set1_pd(-0.0), a), _mm_set1_pd(SMALL));
-    if (_mm_movemask_pd(small))
-        s = _mm_or_pd(
-            _mm_and_pd(small, PICK(fast, Sleef_sind2_u10sse2, Sleef_cinz_sind2_u10sse2, a)),
-            _mm_andnot_pd(small, s));
+    double t[2];
+    _mm_storeu_pd(t, a);
+    return _mm_set_pd(f(t[1]), f(t[0]));
+}
+#    define LANES2(name, f)                                                                        \
+        static __m128d name(__m128d a)                                                             \
+        {                                                                                          \
+            return lanes2(f, a);                                                                   \
+        }
+LANES2(finz_sin35_2, Sleef_finz_sind1_u35purecfma)
+LANES2(finz_sin10_2, Sleef_finz_sind1_u10purecfma)
+LANES2(finz_log_2, Sleef_finz_logd1_u10purecfma)
+LANES2(finz_log1p_2, Sleef_finz_log1pd1_u10purecfma)
+
+static __m128d abs2(__m128d a)
+{
+    return _mm_andnot_pd(_mm_set1_pd(-0.0), a);
+}
+
+/* s where mask is set, t elsewhere. */
+static __m128d select2(__m128d mask, __m128d s, __m128d t)
+{
+    return _mm_or_pd(_mm_and_pd(mask, s), _mm_andnot_pd(mask, t));
+}
+
+/* sin(a) at 3.5 ulp where u35 is set, at 1 ulp elsewhere (each only where some lane needs it). */
+static __m128d sin_sse2(__m128d a, __m128d u35, enum pk_transform_math m)
+{
+    int k = _mm_movemask_pd(u35);
+    __m128d s = _mm_setzero_pd();
+    if (k)
+        s = PICK(m, Sleef_sind2_u35sse2, Sleef_cinz_sind2_u35sse2, finz_sin35_2, a);
+    if (k != 3)
+        s = select2(u35, s,
+                    PICK(m, Sleef_sind2_u10sse2, Sleef_cinz_sind2_u10sse2, finz_sin10_2, a));
     return s;
 }
 
-static Sleef___m128d_2 sincos_sse2(__m128d a, bool fast)
+static __m128d sin_chunk_sse2(__m128d a, enum pk_transform_math m)
 {
-    Sleef___m128d_2 r = PICK(fast, Sleef_sincosd2_u35sse2, Sleef_cinz_sincosd2_u35sse2, a);
-    __m128d small = _mm_cmplt_pd(_mm_andnot_pd(_mm_set1_pd(-0.0), a), _mm_set1_pd(SMALL));
-    if (_mm_movemask_pd(small)) {
-        Sleef___m128d_2 p = PICK(fast, Sleef_sincosd2_u10sse2, Sleef_cinz_sincosd2_u10sse2, a);
-        r.x = _mm_or_pd(_mm_and_pd(small, p.x), _mm_andnot_pd(small, r.x));
-        r.y = _mm_or_pd(_mm_and_pd(small, p.y), _mm_andnot_pd(small, r.y));
-    }
-    return r;
+    return sin_sse2(a, _mm_cmpge_pd(abs2(a), _mm_set1_pd(SMALL)), m);
 }
 
-static __m128d log_sse2(__m128d a, __m128d a1, bool fast)
+static __m128d sin2_heavy_sse2(__m128d a, enum pk_transform_math m)
+{
+    __m128d u35 = _mm_and_pd(_mm_cmpge_pd(abs2(a), _mm_set1_pd(SMALL)),
+                             _mm_cmple_pd(abs2(a), _mm_set1_pd(HEAVY_U35_MAX)));
+    return sin_sse2(_mm_add_pd(a, a), u35, m);
+}
+
+static __m128d log_sse2(__m128d a, __m128d a1, enum pk_transform_math m)
 {
     __m128d exact = _mm_cmpeq_pd(_mm_sub_pd(a1, _mm_set1_pd(1.0)), a);
-    int m = _mm_movemask_pd(exact);
-    if (m == 3)
-        return PICK(fast, Sleef_logd2_u10sse2, Sleef_cinz_logd2_u10sse2, a1);
-    __m128d r = PICK(fast, Sleef_log1pd2_u10sse2, Sleef_cinz_log1pd2_u10sse2, a);
-    if (m)
-        r = _mm_or_pd(
-            _mm_and_pd(exact, PICK(fast, Sleef_logd2_u10sse2, Sleef_cinz_logd2_u10sse2, a1)),
-            _mm_andnot_pd(exact, r));
+    int k = _mm_movemask_pd(exact);
+    if (k == 3)
+        return PICK(m, Sleef_logd2_u10sse2, Sleef_cinz_logd2_u10sse2, finz_log_2, a1);
+    __m128d r = PICK(m, Sleef_log1pd2_u10sse2, Sleef_cinz_log1pd2_u10sse2, finz_log1p_2, a);
+    if (k)
+        r = select2(exact, PICK(m, Sleef_logd2_u10sse2, Sleef_cinz_logd2_u10sse2, finz_log_2, a1),
+                    r);
     return r;
 }
 
 static size_t eval_sse2(enum pk_transform_op op, const double *v, double base, double *x, size_t n,
-                        bool fast, const double *dom)
+                        enum pk_transform_math m, const double *dom)
 {
     size_t bad = first_bad(v, n, dom);
     for (size_t i = 0; i < n; i += 2) {
-        double in[2] = {0, 0}, s[2], c[2], g[2];
-        size_t m = n - i < 2 ? n - i : 2;
-        for (size_t j = 0; j < m; j++)
+        double in[2] = {0, 0}, s[2], g[2], r[2];
+        size_t k = n - i < 2 ? n - i : 2;
+        for (size_t j = 0; j < k; j++)
             in[j] = v ? v[i + j] : base + (double)(i + j);
         __m128d a = _mm_loadu_pd(in);
         if (op == PK_TRANSFORM_CHUNK) {
-            _mm_storeu_pd(s, sin_chunk_sse2(a, fast));
-            for (size_t j = 0; j < m; j++)
+            _mm_storeu_pd(s, sin_chunk_sse2(a, m));
+            for (size_t j = 0; j < k; j++)
                 x[i + j] = fma(s[j], 100.0, in[j] * in[j]);
         } else {
-            Sleef___m128d_2 sc = sincos_sse2(a, fast);
             __m128d a1 = _mm_add_pd(a, _mm_set1_pd(1.0));
-            _mm_storeu_pd(s, sc.x);
-            _mm_storeu_pd(c, sc.y);
-            _mm_storeu_pd(g, log_sse2(a, a1, fast));
-            double r[2];
+            _mm_storeu_pd(s, sin2_heavy_sse2(a, m));
+            _mm_storeu_pd(g, log_sse2(a, a1, m));
             _mm_storeu_pd(r, _mm_sqrt_pd(a1));
-            for (size_t j = 0; j < m; j++)
-                x[i + j] = fma(s[j], c[j], r[j]) * g[j];
+            for (size_t j = 0; j < k; j++)
+                x[i + j] = fma(s[j], 0.5, r[j]) * g[j];
         }
     }
     return bad;
 }
 
-static void fn_sse2(double v, double f[4], bool fast)
+static void fn_sse2(double v, double f[3], enum pk_transform_math m)
 {
-    double t[2];
     __m128d a = _mm_set1_pd(v);
-    _mm_storeu_pd(t, sin_chunk_sse2(a, fast));
-    f[0] = t[0];
-    Sleef___m128d_2 sc = sincos_sse2(a, fast);
-    _mm_storeu_pd(t, sc.x);
-    f[1] = t[0];
-    _mm_storeu_pd(t, sc.y);
-    f[2] = t[0];
-    _mm_storeu_pd(t, log_sse2(a, _mm_add_pd(a, _mm_set1_pd(1.0)), fast));
-    f[3] = t[0];
+    f[0] = _mm_cvtsd_f64(sin_chunk_sse2(a, m));
+    f[1] = _mm_cvtsd_f64(sin2_heavy_sse2(a, m));
+    f[2] = _mm_cvtsd_f64(log_sse2(a, _mm_add_pd(a, _mm_set1_pd(1.0)), m));
 }
 
-__attribute__((target("avx2,fma"))) static __m256d sin_chunk_avx2(__m256d a, bool fast)
+#    define AVX2 __attribute__((target("avx2,fma")))
+
+/* sin(a) at 3.5 ulp where u35 is set, at 1 ulp elsewhere (each only where some lane needs it). */
+AVX2 static __m256d sin_avx2(__m256d a, __m256d u35, enum pk_transform_math m)
 {
-    __m256d s = PICK(fast, Sleef_sind4_u35avx2, Sleef_cinz_sind4_u35avx, a);
-    __m256d small =
-        _mm256_cmp_pd(_mm256_andnot_pd(_mm256_set1_pd(-0.0), a), _mm256_set1_pd(SMALL), _CMP_LT_OQ);
-    if (_mm256_movemask_pd(small))
-        s = _mm256_blendv_pd(s, PICK(fast, Sleef_sind4_u10avx2, Sleef_cinz_sind4_u10avx, a), small);
+    int k = _mm256_movemask_pd(u35);
+    __m256d s = _mm256_setzero_pd();
+    if (k)
+        s = PICK(m, Sleef_sind4_u35avx2, Sleef_cinz_sind4_u35avx, Sleef_finz_sind4_u35avx2, a);
+    if (k != 15)
+        s = _mm256_blendv_pd(
+            PICK(m, Sleef_sind4_u10avx2, Sleef_cinz_sind4_u10avx, Sleef_finz_sind4_u10avx2, a), s,
+            u35);
     return s;
 }
 
-__attribute__((target("avx2,fma"))) static Sleef___m256d_2 sincos_avx2(__m256d a, bool fast)
+AVX2 static __m256d abs4(__m256d a)
 {
-    Sleef___m256d_2 r = PICK(fast, Sleef_sincosd4_u35avx2, Sleef_cinz_sincosd4_u35avx, a);
-    __m256d small =
-        _mm256_cmp_pd(_mm256_andnot_pd(_mm256_set1_pd(-0.0), a), _mm256_set1_pd(SMALL), _CMP_LT_OQ);
-    if (_mm256_movemask_pd(small)) {
-        Sleef___m256d_2 p = PICK(fast, Sleef_sincosd4_u10avx2, Sleef_cinz_sincosd4_u10avx, a);
-        r.x = _mm256_blendv_pd(r.x, p.x, small);
-        r.y = _mm256_blendv_pd(r.y, p.y, small);
-    }
-    return r;
+    return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a);
 }
 
-__attribute__((target("avx2,fma"))) static __m256d log_avx2(__m256d a, __m256d a1, bool fast)
+AVX2 static __m256d sin_chunk_avx2(__m256d a, enum pk_transform_math m)
+{
+    return sin_avx2(a, _mm256_cmp_pd(abs4(a), _mm256_set1_pd(SMALL), _CMP_GE_OQ), m);
+}
+
+AVX2 static __m256d sin2_heavy_avx2(__m256d a, enum pk_transform_math m)
+{
+    __m256d u35 = _mm256_and_pd(_mm256_cmp_pd(abs4(a), _mm256_set1_pd(SMALL), _CMP_GE_OQ),
+                                _mm256_cmp_pd(abs4(a), _mm256_set1_pd(HEAVY_U35_MAX), _CMP_LE_OQ));
+    return sin_avx2(_mm256_add_pd(a, a), u35, m);
+}
+
+AVX2 static __m256d log_avx2(__m256d a, __m256d a1, enum pk_transform_math m)
 {
     __m256d exact = _mm256_cmp_pd(_mm256_sub_pd(a1, _mm256_set1_pd(1.0)), a, _CMP_EQ_OQ);
-    int m = _mm256_movemask_pd(exact);
-    if (m == 15)
-        return PICK(fast, Sleef_logd4_u10avx2, Sleef_cinz_logd4_u10avx, a1);
-    __m256d r = PICK(fast, Sleef_log1pd4_u10avx2, Sleef_cinz_log1pd4_u10avx, a);
-    if (m)
-        r = _mm256_blendv_pd(r, PICK(fast, Sleef_logd4_u10avx2, Sleef_cinz_logd4_u10avx, a1),
-                             exact);
+    int k = _mm256_movemask_pd(exact);
+    if (k == 15)
+        return PICK(m, Sleef_logd4_u10avx2, Sleef_cinz_logd4_u10avx, Sleef_finz_logd4_u10avx2, a1);
+    __m256d r =
+        PICK(m, Sleef_log1pd4_u10avx2, Sleef_cinz_log1pd4_u10avx, Sleef_finz_log1pd4_u10avx2, a);
+    if (k)
+        r = _mm256_blendv_pd(
+            r, PICK(m, Sleef_logd4_u10avx2, Sleef_cinz_logd4_u10avx, Sleef_finz_logd4_u10avx2, a1),
+            exact);
     return r;
 }
 
-__attribute__((target("avx2,fma"))) static __m256d op4(enum pk_transform_op op, __m256d a,
-                                                       bool fast)
+AVX2 static __m256d op4(enum pk_transform_op op, __m256d a, enum pk_transform_math m)
 {
     if (op == PK_TRANSFORM_CHUNK)
-        return _mm256_fmadd_pd(sin_chunk_avx2(a, fast), _mm256_set1_pd(100.0), _mm256_mul_pd(a, a));
-    Sleef___m256d_2 sc = sincos_avx2(a, fast);
+        return _mm256_fmadd_pd(sin_chunk_avx2(a, m), _mm256_set1_pd(100.0), _mm256_mul_pd(a, a));
     __m256d a1 = _mm256_add_pd(a, _mm256_set1_pd(1.0));
-    return _mm256_mul_pd(_mm256_fmadd_pd(sc.x, sc.y, _mm256_sqrt_pd(a1)), log_avx2(a, a1, fast));
+    return _mm256_mul_pd(
+        _mm256_fmadd_pd(sin2_heavy_avx2(a, m), _mm256_set1_pd(0.5), _mm256_sqrt_pd(a1)),
+        log_avx2(a, a1, m));
 }
 
-__attribute__((target("avx2,fma"))) static size_t eval_avx2(enum pk_transform_op op,
-                                                            const double *v, double base, double *x,
-                                                            size_t n, bool fast, const double *dom)
+AVX2 static size_t eval_avx2(enum pk_transform_op op, const double *v, double base, double *x,
+                             size_t n, enum pk_transform_math m, const double *dom)
 {
     size_t bad = first_bad(v, n, dom), i = 0;
     const __m256d iota = _mm256_set_pd(3, 2, 1, 0);
     if (v) {
         for (; i + 4 <= n; i += 4) {
             _mm_prefetch((const char *)(v + i) + PREFETCH_BYTES, _MM_HINT_T0);
-            _mm256_storeu_pd(x + i, op4(op, _mm256_loadu_pd(v + i), fast));
+            _mm256_storeu_pd(x + i, op4(op, _mm256_loadu_pd(v + i), m));
         }
     }
     for (; i + 4 <= n; i += 4)
-        _mm256_storeu_pd(x + i,
-                         op4(op, _mm256_add_pd(_mm256_set1_pd(base + (double)i), iota), fast));
+        _mm256_storeu_pd(x + i, op4(op, _mm256_add_pd(_mm256_set1_pd(base + (double)i), iota), m));
     if (i < n) {
         double t[4] = {0, 0, 0, 0};
         for (size_t j = i; j < n; j++)
             t[j - i] = v ? v[j] : base + (double)j;
-        _mm256_storeu_pd(t, op4(op, _mm256_loadu_pd(t), fast));
+        _mm256_storeu_pd(t, op4(op, _mm256_loadu_pd(t), m));
         memcpy(x + i, t, (n - i) * sizeof *t);
     }
     return bad;
 }
 
-__attribute__((target("avx2,fma"))) static void fn_avx2(double v, double f[4], bool fast)
+AVX2 static void fn_avx2(double v, double f[3], enum pk_transform_math m)
 {
-    double t[4];
     __m256d a = _mm256_set1_pd(v);
-    _mm256_storeu_pd(t, sin_chunk_avx2(a, fast));
-    f[0] = t[0];
-    Sleef___m256d_2 sc = sincos_avx2(a, fast);
-    _mm256_storeu_pd(t, sc.x);
-    f[1] = t[0];
-    _mm256_storeu_pd(t, sc.y);
-    f[2] = t[0];
-    _mm256_storeu_pd(t, log_avx2(a, _mm256_add_pd(a, _mm256_set1_pd(1.0)), fast));
-    f[3] = t[0];
+    f[0] = _mm256_cvtsd_f64(sin_chunk_avx2(a, m));
+    f[1] = _mm256_cvtsd_f64(sin2_heavy_avx2(a, m));
+    f[2] = _mm256_cvtsd_f64(log_avx2(a, _mm256_add_pd(a, _mm256_set1_pd(1.0)), m));
 }
 
-__attribute__((target("avx512f"))) static __m512d sin_chunk_avx512(__m512d a, bool fast)
+#    define AVX512 __attribute__((target("avx512f")))
+
+/* sin(a) at 3.5 ulp in the lanes of u35, at 1 ulp in the others (each only where needed). */
+AVX512 static __m512d sin_avx512(__m512d a, __mmask8 u35, enum pk_transform_math m)
 {
-    __m512d s = PICK(fast, Sleef_sind8_u35avx512f, Sleef_cinz_sind8_u35avx512fnofma, a);
-    __mmask8 small = _mm512_cmp_pd_mask(_mm512_abs_pd(a), _mm512_set1_pd(SMALL), _CMP_LT_OQ);
-    if (small)
-        s = _mm512_mask_mov_pd(
-            s, small, PICK(fast, Sleef_sind8_u10avx512f, Sleef_cinz_sind8_u10avx512fnofma, a));
+    __m512d s = _mm512_setzero_pd();
+    if (u35)
+        s = PICK(m, Sleef_sind8_u35avx512f, Sleef_cinz_sind8_u35avx512fnofma,
+                 Sleef_finz_sind8_u35avx512f, a);
+    if (u35 != 0xff)
+        s = _mm512_mask_mov_pd(PICK(m, Sleef_sind8_u10avx512f, Sleef_cinz_sind8_u10avx512fnofma,
+                                    Sleef_finz_sind8_u10avx512f, a),
+                               u35, s);
     return s;
 }
 
-__attribute__((target("avx512f"))) static Sleef___m512d_2 sincos_avx512(__m512d a, bool fast)
+AVX512 static __m512d sin_chunk_avx512(__m512d a, enum pk_transform_math m)
 {
-    Sleef___m512d_2 r =
-        PICK(fast, Sleef_sincosd8_u35avx512f, Sleef_cinz_sincosd8_u35avx512fnofma, a);
-    __mmask8 small = _mm512_cmp_pd_mask(_mm512_abs_pd(a), _mm512_set1_pd(SMALL), _CMP_LT_OQ);
-    if (small) {
-        Sleef___m512d_2 p =
-            PICK(fast, Sleef_sincosd8_u10avx512f, Sleef_cinz_sincosd8_u10avx512fnofma, a);
-        r.x = _mm512_mask_mov_pd(r.x, small, p.x);
-        r.y = _mm512_mask_mov_pd(r.y, small, p.y);
-    }
-    return r;
+    return sin_avx512(a, _mm512_cmp_pd_mask(_mm512_abs_pd(a), _mm512_set1_pd(SMALL), _CMP_GE_OQ),
+                      m);
 }
 
-__attribute__((target("avx512f"))) static __m512d log_avx512(__m512d a, __m512d a1, bool fast)
+AVX512 static __m512d sin2_heavy_avx512(__m512d a, enum pk_transform_math m)
+{
+    __m512d abs = _mm512_abs_pd(a);
+    __mmask8 u35 = _mm512_cmp_pd_mask(abs, _mm512_set1_pd(SMALL), _CMP_GE_OQ) &
+                   _mm512_cmp_pd_mask(abs, _mm512_set1_pd(HEAVY_U35_MAX), _CMP_LE_OQ);
+    return sin_avx512(_mm512_add_pd(a, a), u35, m);
+}
+
+AVX512 static __m512d log_avx512(__m512d a, __m512d a1, enum pk_transform_math m)
 {
     __mmask8 exact = _mm512_cmp_pd_mask(_mm512_sub_pd(a1, _mm512_set1_pd(1.0)), a, _CMP_EQ_OQ);
     if (exact == 0xff)
-        return PICK(fast, Sleef_logd8_u10avx512f, Sleef_cinz_logd8_u10avx512fnofma, a1);
-    __m512d r = PICK(fast, Sleef_log1pd8_u10avx512f, Sleef_cinz_log1pd8_u10avx512fnofma, a);
+        return PICK(m, Sleef_logd8_u10avx512f, Sleef_cinz_logd8_u10avx512fnofma,
+                    Sleef_finz_logd8_u10avx512f, a1);
+    __m512d r = PICK(m, Sleef_log1pd8_u10avx512f, Sleef_cinz_log1pd8_u10avx512fnofma,
+                     Sleef_finz_log1pd8_u10avx512f, a);
     if (exact)
-        r = _mm512_mask_mov_pd(
-            r, exact, PICK(fast, Sleef_logd8_u10avx512f, Sleef_cinz_logd8_u10avx512fnofma, a1));
+        r = _mm512_mask_mov_pd(r, exact,
+                               PICK(m, Sleef_logd8_u10avx512f, Sleef_cinz_logd8_u10avx512fnofma,
+                                    Sleef_finz_logd8_u10avx512f, a1));
     return r;
 }
 
-__attribute__((target("avx512f"))) static __m512d op8(enum pk_transform_op op, __m512d a, bool fast)
+AVX512 static __m512d op8(enum pk_transform_op op, __m512d a, enum pk_transform_math m)
 {
     if (op == PK_TRANSFORM_CHUNK)
-        return _mm512_fmadd_pd(sin_chunk_avx512(a, fast), _mm512_set1_pd(100.0),
-                               _mm512_mul_pd(a, a));
-    Sleef___m512d_2 sc = sincos_avx512(a, fast);
+        return _mm512_fmadd_pd(sin_chunk_avx512(a, m), _mm512_set1_pd(100.0), _mm512_mul_pd(a, a));
     __m512d a1 = _mm512_add_pd(a, _mm512_set1_pd(1.0));
-    return _mm512_mul_pd(_mm512_fmadd_pd(sc.x, sc.y, _mm512_sqrt_pd(a1)), log_avx512(a, a1, fast));
+    return _mm512_mul_pd(
+        _mm512_fmadd_pd(sin2_heavy_avx512(a, m), _mm512_set1_pd(0.5), _mm512_sqrt_pd(a1)),
+        log_avx512(a, a1, m));
 }
 
 /* The lanes of a outside [lo, hi] (NaN included). */
-__attribute__((target("avx512f"))) static __mmask8 outside8(__m512d a, __m512d lo, __m512d hi)
+AVX512 static __mmask8 outside8(__m512d a, __m512d lo, __m512d hi)
 {
     return _mm512_cmp_pd_mask(a, lo, _CMP_NGE_UQ) | _mm512_cmp_pd_mask(a, hi, _CMP_NLE_UQ);
 }
 
 /* The argument check is fused into the loop (two compares per vector while the arguments are in
  * registers): a separate pass read them from memory a second time. */
-__attribute__((target("avx512f"))) static size_t eval_avx512(enum pk_transform_op op,
-                                                             const double *v, double base,
-                                                             double *x, size_t n, bool fast,
-                                                             const double *dom)
+AVX512 static size_t eval_avx512(enum pk_transform_op op, const double *v, double base, double *x,
+                                 size_t n, enum pk_transform_math m, const double *dom)
 {
     size_t i = 0, bad = n;
     const __m512d iota = _mm512_set_pd(7, 6, 5, 4, 3, 2, 1, 0);
@@ -480,12 +527,11 @@ __attribute__((target("avx512f"))) static size_t eval_avx512(enum pk_transform_o
             __mmask8 out = dom ? outside8(a, lo, hi) : 0;
             if (__builtin_expect(out != 0, 0) && bad == n)
                 bad = i + (size_t)__builtin_ctz(out);
-            _mm512_storeu_pd(x + i, op8(op, a, fast));
+            _mm512_storeu_pd(x + i, op8(op, a, m));
         }
     }
     for (; i + 8 <= n; i += 8)
-        _mm512_storeu_pd(x + i,
-                         op8(op, _mm512_add_pd(_mm512_set1_pd(base + (double)i), iota), fast));
+        _mm512_storeu_pd(x + i, op8(op, _mm512_add_pd(_mm512_set1_pd(base + (double)i), iota), m));
     if (i < n) {
         /* masked lanes get 0 and are never stored */
         __mmask8 k = (__mmask8)((1u << (n - i)) - 1);
@@ -494,24 +540,17 @@ __attribute__((target("avx512f"))) static size_t eval_avx512(enum pk_transform_o
         __mmask8 out = v && dom ? outside8(a, lo, hi) & k : 0;
         if (out && bad == n)
             bad = i + (size_t)__builtin_ctz(out);
-        _mm512_mask_storeu_pd(x + i, k, op8(op, a, fast));
+        _mm512_mask_storeu_pd(x + i, k, op8(op, a, m));
     }
     return bad;
 }
 
-__attribute__((target("avx512f"))) static void fn_avx512(double v, double f[4], bool fast)
+AVX512 static void fn_avx512(double v, double f[3], enum pk_transform_math m)
 {
-    double t[8];
     __m512d a = _mm512_set1_pd(v);
-    _mm512_storeu_pd(t, sin_chunk_avx512(a, fast));
-    f[0] = t[0];
-    Sleef___m512d_2 sc = sincos_avx512(a, fast);
-    _mm512_storeu_pd(t, sc.x);
-    f[1] = t[0];
-    _mm512_storeu_pd(t, sc.y);
-    f[2] = t[0];
-    _mm512_storeu_pd(t, log_avx512(a, _mm512_add_pd(a, _mm512_set1_pd(1.0)), fast));
-    f[3] = t[0];
+    f[0] = _mm512_cvtsd_f64(sin_chunk_avx512(a, m));
+    f[1] = _mm512_cvtsd_f64(sin2_heavy_avx512(a, m));
+    f[2] = _mm512_cvtsd_f64(log_avx512(a, _mm512_add_pd(a, _mm512_set1_pd(1.0)), m));
 }
 #endif
 
@@ -536,23 +575,30 @@ static eval_fn eval_for(enum pk_transform_isa isa)
     }
 }
 
-void pk_transform_fn_values(enum pk_transform_isa isa, bool fast, double v, double f[4])
+void pk_transform_fn_values(enum pk_transform_isa isa, enum pk_transform_math m, double v,
+                            double f[3])
 {
     switch (resolve(isa)) {
 #if PK_X86
     case PK_TRANSFORM_ISA_SSE2:
-        fn_sse2(v, f, fast);
+        fn_sse2(v, f, m);
         return;
     case PK_TRANSFORM_ISA_AVX2:
-        fn_avx2(v, f, fast);
+        fn_avx2(v, f, m);
         return;
     case PK_TRANSFORM_ISA_AVX512:
-        fn_avx512(v, f, fast);
+        fn_avx512(v, f, m);
         return;
 #endif
     default:
-        fn_scalar(v, f, fast);
+        fn_scalar(v, f, m);
     }
+}
+
+double pk_transform_fn_ulp(int k, double v)
+{
+    bool u35 = k == 0 ? fabs(v) >= SMALL : k == 1 && heavy_u35(v);
+    return u35 ? 3.5 : 1.0;
 }
 
 static double canary_value(double x)
@@ -563,7 +609,7 @@ static double canary_value(double x)
 double pk_transform_elem(const struct pk_transform_job *job, uint64_t i, double v)
 {
     double x;
-    eval_for(resolve(job->isa))(job->op, &v, 0, &x, 1, job->fast, NULL);
+    eval_for(resolve(job->isa))(job->op, &v, 0, &x, 1, job->math, NULL);
     return i == job->canary ? canary_value(x) : x;
 }
 
@@ -705,7 +751,7 @@ static void block_compute(const struct pk_transform_job *job, eval_fn ev, uint64
     bool check = v && job->check_in;
     size_t bad = check && x == v ? pk_range_first_outside(v, n, dom[0], dom[1]) : n;
     if (bad == n)
-        bad = ev(job->op, v, job->start + (double)r->lo, x, n, job->fast,
+        bad = ev(job->op, v, job->start + (double)r->lo, x, n, job->math,
                  check && x != v ? dom : NULL);
     r->bad = bad < n ? r->lo + bad : NONE;
     if (bad < n) {
@@ -1029,10 +1075,11 @@ double pk_transform_elem_tol_ulp(enum pk_transform_op op, double v)
         double s_ulp = fabs(v) < SMALL ? 1.0 : 3.5;
         bound = vv_err + 100 * s_ulp * ulp_of(sin(v)) + 0.5 * ulp_of(x);
     } else {
-        /* (sc + r) * lg: sc within ~2.5 ulp(1/2) (u10) or 3.5 sqrt(2) 2^-53 (u35), r = sqrt of
-         * the rounded v+1 within 1 ulp, the fma rounds, L within 1 ulp, the product rounds */
+        /* (sc + r) * lg: sc = sin(2v)/2 within 1 or 3.5 ulp(sin 2v) / 2 <= 2^-54 or 3.5 2^-54
+         * (u10 or u35), r = sqrt of the rounded v+1 within 1 ulp, the fma rounds, L within 1
+         * ulp, the product rounds */
         double r = sqrt(v + 1), lg = (double)log1pl(v), sc = sin(v) * cos(v) + r;
-        double sc_err = fabs(v) < SMALL ? 2.5 * 0x1p-54 : 10 * 0x1p-54;
+        double sc_err = heavy_u35(v) ? 3.5 * 0x1p-54 : 0x1p-54;
         bound = fabs(lg) * (sc_err + ulp_of(r) + 0.5 * ulp_of(sc)) + fabs(sc) * ulp_of(lg) +
                 0.5 * ulp_of(x);
     }

@@ -88,79 +88,133 @@ static int check_vs_ref(const struct pk_transform_job *job, uint64_t i0, uint64_
 
 /* ---- elements --------------------------------------------------------------------------- */
 
-static int elements_at(enum pk_transform_isa isa, enum pk_transform_op op, double v, double *worst)
+/* One family and instruction set under test. */
+struct code {
+    enum pk_transform_isa isa;
+    enum pk_transform_math math;
+};
+
+static int elements_at(struct code k, enum pk_transform_op op, double v, double *worst)
 {
     struct pk_transform_job job = job_of(op, 1, 1, 0, 1);
-    job.isa = isa;
+    job.isa = k.isa;
+    job.math = k.math;
     double x = pk_transform_elem(&job, 0, v);
     double u = pk_transform_ulp_diff(x, pk_transform_elem_ref(op, v));
     /* integers: the flat 4 ulp; other arguments: the propagated bound near roots */
     double tol = v == floor(v) && fabs(v) < 0x1p26 ? PK_TRANSFORM_ELEM_ULP
                                                    : pk_transform_elem_tol_ulp(op, v);
     if (!(u <= tol))
-        fprintf(stderr, "%s %s v=%.17g: %a is %g ulp off (tolerance %g)\n",
-                pk_transform_isa_name(isa), pk_transform_op_name(op), v, x, u, tol);
+        fprintf(stderr, "%s %s %s v=%.17g: %a is %g ulp off (tolerance %g)\n",
+                pk_transform_isa_name(k.isa), pk_transform_math_name(k.math),
+                pk_transform_op_name(op), v, x, u, tol);
     CHECK(u <= tol);
     if (u > *worst)
         *worst = u;
-    double f[4];
-    pk_transform_fn_values(isa, false, v, f);
+    double f[3];
+    pk_transform_fn_values(k.isa, k.math, v, f);
     long double lv = v;
-    long double want[4] = {sinl(lv), sinl(lv), cosl(lv), log1pl(lv)};
-    for (int k = 0; k < 4; k++) {
-        if (k == 3 && !(v + 1 > 0))
+    long double want[3] = {sinl(lv), sinl(2 * lv), log1pl(lv)};
+    for (int j = 0; j < 3; j++) {
+        if (j == 2 && !(v + 1 > 0))
             continue;
-        double bound = k <= 2 && fabs(v) >= 32 ? 3.5 : PK_TRANSFORM_FN_ULP;
-        double fu = pk_transform_ulp_diff(f[k], want[k]);
-        if (!(fu <= bound))
-            fprintf(stderr, "%s f[%d](%.17g) = %a is %g ulp off\n", pk_transform_isa_name(isa), k,
-                    v, f[k], fu);
-        CHECK(fu <= bound);
+        double fu = pk_transform_ulp_diff(f[j], want[j]);
+        if (!(fu <= pk_transform_fn_ulp(j, v)))
+            fprintf(stderr, "%s %s f[%d](%.17g) = %a is %g ulp off\n", pk_transform_isa_name(k.isa),
+                    pk_transform_math_name(k.math), j, v, f[j], fu);
+        CHECK(fu <= pk_transform_fn_ulp(j, v));
+    }
+    return 0;
+}
+
+/* Arguments where the elements are checked: every small integer (cancellation in v*v +
+ * 100 sin v near v = 4..6), integers over the 1e8 range, non-integers, both sides of the
+ * switches from u10 to u35 (chunk at |v| = 32; heavy at 32 and at 5e13, its domain being
+ * v > -1). */
+static int elements_over(struct code k, enum pk_transform_op op, double *worst)
+{
+    uint64_t seed = 7;
+    for (double v = 0; v < 3000; v++)
+        if (elements_at(k, op, v, worst))
+            return 1;
+    for (int j = 0; j < 3000; j++) {
+        double v = (double)check_below(&seed, 100000000);
+        double t =
+            ldexp((double)(check_next_u64(&seed) >> 11) * 0x1p-53, (int)check_below(&seed, 30));
+        if (elements_at(k, op, v, worst) || elements_at(k, op, t, worst))
+            return 1;
+        double e = t / 1e9;
+        if (op == PK_TRANSFORM_CHUNK && elements_at(k, op, -32 + e, worst))
+            return 1;
+        if (op == PK_TRANSFORM_HEAVY &&
+            (elements_at(k, op, 32 + e, worst) || elements_at(k, op, 32 - e, worst) ||
+             elements_at(k, op, 5e13 + floor(t) - 500, worst)))
+            return 1;
     }
     return 0;
 }
 
 static int case_elements_vs_ref(void)
 {
-    uint64_t seed = 7;
-    for (int isa = PK_TRANSFORM_ISA_SCALAR; isa <= PK_TRANSFORM_ISA_AVX512; isa++) {
-        if (!pk_transform_isa_supported((enum pk_transform_isa)isa))
+    for (int m = PK_TRANSFORM_MATH_DETERMINISTIC; m <= PK_TRANSFORM_MATH_FAST; m++) {
+        if (!pk_transform_math_supported((enum pk_transform_math)m))
             continue;
-        double worst[2] = {0, 0};
+        for (int isa = PK_TRANSFORM_ISA_SCALAR; isa <= PK_TRANSFORM_ISA_AVX512; isa++) {
+            struct code k = {(enum pk_transform_isa)isa, (enum pk_transform_math)m};
+            if (!pk_transform_isa_supported(k.isa))
+                continue;
+            double worst[2] = {0, 0};
+            for (int op = 0; op < 2; op++)
+                if (elements_over(k, (enum pk_transform_op)op, &worst[op]))
+                    return 1;
+            fprintf(stderr, "%s %s: worst element %.3f ulp (chunk), %.3f ulp (heavy)\n",
+                    pk_transform_isa_name(k.isa), pk_transform_math_name(k.math), worst[0],
+                    worst[1]);
+        }
+    }
+    return 0;
+}
+
+/* The deterministic families give the same bits at every instruction set this CPU runs:
+ * elements around each switch, over the 1e8 range and beyond 5e13, against the scalar code. */
+static int case_family_bits(void)
+{
+    uint64_t seed = 11;
+    double v[4096];
+    for (int j = 0; j < 4096; j++) {
+        double t =
+            ldexp((double)(check_next_u64(&seed) >> 11) * 0x1p-53, (int)check_below(&seed, 50));
+        v[j] = j % 4 == 0   ? (double)check_below(&seed, 100000000)
+               : j % 4 == 1 ? t
+               : j % 4 == 2 ? 32 + (t - 0.5) / 1e6
+                            : 5e13 + floor(t) - 1000;
+    }
+    int families = 0;
+    for (int m = PK_TRANSFORM_MATH_DETERMINISTIC; m <= PK_TRANSFORM_MATH_PORTABLE; m++) {
+        if (!pk_transform_math_supported((enum pk_transform_math)m))
+            continue;
+        families++;
         for (int op = 0; op < 2; op++) {
-            /* every small integer (cancellation in v*v + 100 sin v near v = 4..6) */
-            for (double v = 0; v < 3000; v++)
-                if (elements_at((enum pk_transform_isa)isa, (enum pk_transform_op)op, v,
-                                &worst[op]))
-                    return 1;
-            /* spread over the 1e8 range and just below 2^53 */
-            for (int k = 0; k < 3000; k++) {
-                double v = (double)check_below(&seed, 100000000);
-                if (elements_at((enum pk_transform_isa)isa, (enum pk_transform_op)op, v,
-                                &worst[op]))
-                    return 1;
-            }
-            /* non-integers, including around the |v| = 32 switch of sin (chunk, at -32) and
-             * sincos (heavy, at +32: its domain is v > -1) from u10 to u35 */
-            for (int k = 0; k < 3000; k++) {
-                double v = ldexp((double)(check_next_u64(&seed) >> 11) * 0x1p-53,
-                                 (int)check_below(&seed, 30));
-                if (elements_at((enum pk_transform_isa)isa, (enum pk_transform_op)op, v,
-                                &worst[op]))
-                    return 1;
-                if (op == 0 && elements_at((enum pk_transform_isa)isa, PK_TRANSFORM_CHUNK,
-                                           -32 + v / 1e9, &worst[op]))
-                    return 1;
-                if (op == 1 && (elements_at((enum pk_transform_isa)isa, PK_TRANSFORM_HEAVY,
-                                            32 + v / 1e9, &worst[op]) ||
-                                elements_at((enum pk_transform_isa)isa, PK_TRANSFORM_HEAVY,
-                                            32 - v / 1e9, &worst[op])))
-                    return 1;
+            struct pk_transform_job job = job_of((enum pk_transform_op)op, 1, 1, 0, 1);
+            job.math = (enum pk_transform_math)m;
+            for (int isa = PK_TRANSFORM_ISA_SSE2; isa <= PK_TRANSFORM_ISA_AVX512; isa++) {
+                if (!pk_transform_isa_supported((enum pk_transform_isa)isa))
+                    continue;
+                for (int j = 0; j < 4096; j++) {
+                    job.isa = PK_TRANSFORM_ISA_SCALAR;
+                    double want = pk_transform_elem(&job, 0, v[j]);
+                    job.isa = (enum pk_transform_isa)isa;
+                    double got = pk_transform_elem(&job, 0, v[j]);
+                    if (memcmp(&got, &want, sizeof got) != 0)
+                        fprintf(stderr, "%s %s %s v=%.17g: %a, scalar %a\n",
+                                pk_transform_isa_name(job.isa), pk_transform_math_name(job.math),
+                                pk_transform_op_name(job.op), v[j], got, want);
+                    CHECK(memcmp(&got, &want, sizeof got) == 0);
+                }
             }
         }
-        fprintf(stderr, "%s: worst element %.3f ulp (chunk), %.3f ulp (heavy)\n",
-                pk_transform_isa_name((enum pk_transform_isa)isa), worst[0], worst[1]);
     }
+    CHECK(families >= 1);
     return 0;
 }
 
@@ -547,6 +601,7 @@ static int case_check_in(void)
 
 static const struct check_case cases[] = {
     {"elements_vs_ref", case_elements_vs_ref},
+    {"family_bits", case_family_bits},
     {"kernel_equals_elem", case_kernel_equals_elem},
     {"stats_vs_ref", case_stats_vs_ref},
     {"threads_bitwise", case_threads_bitwise},

@@ -4,18 +4,19 @@
  * the values v = start + i of an index range or to a float64 buffer, with per-chunk and overall
  * count, sum, mean, min, max (with the global index where each first occurs) and variance.
  *
- * Elements. sin, cos and log come from SLEEF (full-range argument reduction, so arguments near
- * 1e8 cost as little as small ones; documented bounds hold for |v| <= 1e14): sincos and log
- * (log1p where v + 1 is not exact) within 1.0 ulp (u10); sin (chunk) and sincos (heavy) within
- * 1.0 ulp for |v| < 32 and from the twice-as-fast 3.5-ulp functions (u35) above, where v*v or
- * sqrt(v+1) dwarfs them. sqrt
- * is the correctly rounded instruction, and the combining step is one explicit fused
- * multiply-add: chunk = fma(sin(v), 100, v*v), heavy = fma(sin(v), cos(v), sqrt(v+1)) *
- * log(v+1). Every choice is made per lane on the lane's own v, tails are padded to a full
- * vector, and SIMD lanes never interact, so an element's value depends only on v and on the
- * instruction set chosen once per run (SLEEF's functions differ between instruction sets in
- * the last bit: AVX2 from AVX-512 for 1 argument in 2300, SSE2 for 1 in 260, so the choice is
- * explicit and agreed across ranks by the driver).
+ * Elements. sin and log come from SLEEF (full-range argument reduction, so arguments near 1e8
+ * cost as little as small ones; documented bounds hold for |v| <= 1e14): log (log1p where
+ * v + 1 is not exact) within 1.0 ulp (u10); chunk's sin(v) and heavy's sin(2v) within 1.0 ulp
+ * for |v| < 32 and from the twice-as-fast 3.5-ulp functions (u35) above, where v*v or
+ * sqrt(v+1) dwarfs them (heavy: up to |v| = 5e13, where 2v leaves u35's range). sqrt is the
+ * correctly rounded instruction, and the combining step is one explicit fused multiply-add:
+ * chunk = fma(sin(v), 100, v*v), heavy = fma(sin(2v), 1/2, sqrt(v+1)) * log(v+1) (sin v cos v
+ * = sin(2v)/2, and 2v is exact). Every choice is made per lane on the lane's own v, tails are
+ * padded to a full vector, and SIMD lanes never interact, so an element's value depends only
+ * on v and on the functions' family (enum pk_transform_math): the deterministic families give
+ * the same bits at every instruction set; SLEEF's regular functions differ between
+ * instruction sets in the last bit (AVX2 from AVX-512 for 1 argument in 2300, SSE2 for 1 in
+ * 260), so with them the instruction set is explicit and agreed across ranks by the driver.
  *
  * Statistics. The global grid cuts [0, n) into chunks of `chunk` indices and each chunk into
  * blocks of PK_TRANSFORM_BLOCK; the grid never depends on threads or ranks. Each block b of
@@ -63,6 +64,23 @@ enum pk_transform_isa {
     PK_TRANSFORM_ISA_AVX512 = 4, /* 8 lanes, AVX-512F */
 };
 
+/* The family of SLEEF functions the elements use. */
+enum pk_transform_math {
+    /* SLEEF's deterministic functions with FMA (finz): the same bits at every instruction set
+     * and vector width, on every CPU with fused multiply-add (every x86-64 since 2013; the
+     * scalar and SSE2 code call SLEEF's scalar FMA build, lane by lane). Needs FMA. */
+    PK_TRANSFORM_MATH_DETERMINISTIC = 0,
+    /* Its deterministic functions without FMA (cinz): the same bits on every x86-64 machine,
+     * older ones included; slower (log about half the speed). */
+    PK_TRANSFORM_MATH_PORTABLE = 1,
+    /* Its regular functions: the fastest, but the bits depend on the instruction set. */
+    PK_TRANSFORM_MATH_FAST = 2,
+};
+/* True when this CPU can run the family: DETERMINISTIC needs FMA. Thread-safe. */
+bool pk_transform_math_supported(enum pk_transform_math m);
+/* "deterministic", "portable", "fast"; never NULL. */
+const char *pk_transform_math_name(enum pk_transform_math m);
+
 /* The best instruction set this CPU supports (never AUTO). Thread-safe. */
 enum pk_transform_isa pk_transform_isa_best(void);
 /* True when this CPU can run isa (AUTO: always). */
@@ -103,14 +121,11 @@ void pk_tstats_finish(struct pk_tstats *s, struct pk_tsummary *out);
  * Called back on the calling thread, outside any parallel region, with no lock held. */
 struct pk_transform_job {
     enum pk_transform_op op;
-    enum pk_transform_isa isa; /* AUTO resolves to pk_transform_isa_best() */
-    /* false (the default): SLEEF's deterministic functions, the same bits at every ISA, so on
-     * every x86-64 machine; true: its regular ones, faster where they use FMA, whose bits
-     * depend on the ISA (ranks must then agree on one). */
-    bool fast;
-    uint64_t n;                /* grid: global indices [0, n) */
-    uint64_t chunk;            /* chunk length, >= 1 */
-    double start;              /* generated mode: v = start + i */
+    enum pk_transform_isa isa;   /* AUTO resolves to pk_transform_isa_best() */
+    enum pk_transform_math math; /* resolve with pk_transform_math_resolve() */
+    uint64_t n;                  /* grid: global indices [0, n) */
+    uint64_t chunk;              /* chunk length, >= 1 */
+    double start;                /* generated mode: v = start + i */
     /* Array mode when not NULL: v of global index i is in[i - i0] for the call's [i0, i1). */
     const double *in;
     /* Array mode: every argument is checked against pk_transform_domain(op, n) as its block is
@@ -162,12 +177,12 @@ uint64_t pk_transform_block_floor(uint64_t n, uint64_t chunk, uint64_t i);
 
 /* One element exactly as pk_transform_run computes it (same vector code, canary included). */
 double pk_transform_elem(const struct pk_transform_job *job, uint64_t i, double v);
-/* The SLEEF functions used at argument v: f[0] = sin(v) (chunk), f[1], f[2] = sin(v), cos(v)
- * (heavy, from sincos), each the 1-ulp function below |v| = 32 and the 3.5-ulp one above, f[3] =
+/* The SLEEF functions used at argument v: f[0] = sin(v) (chunk), f[1] = sin(2v) (heavy), f[2] =
  * log(v+1) (heavy: SLEEF's log where v + 1 is exact, its log1p where not). */
-void pk_transform_fn_values(enum pk_transform_isa isa, bool fast, double v, double f[4]);
-/* Documented SLEEF u10 error bound, in ulp, of f[3] and of f[0..2] below |v| = 32 (3.5 above). */
-#define PK_TRANSFORM_FN_ULP 1.0
+void pk_transform_fn_values(enum pk_transform_isa isa, enum pk_transform_math m, double v,
+                            double f[3]);
+/* Their documented SLEEF error bound at v, in ulp: 1.0 (u10), or 3.5 where they take u35. */
+double pk_transform_fn_ulp(int k, double v);
 /* Bound on an element's error against the exact math, in ulp of the result, where the
  * operation does not cancel: every element of an integer range (see transform.c). */
 #define PK_TRANSFORM_ELEM_ULP 4.0
