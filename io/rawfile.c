@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Raw float64 files: whole slices (pk_rawfile_read) and streams of blocks; see parkit/rawfile.h.
- * MAP_POPULATE (Linux) is outside POSIX; without it the stream faults the pages in itself. */
+ * MADV_POPULATE_READ and MAP_POPULATE (Linux) are outside POSIX; without them the stream faults
+ * the pages in itself. */
 #define _DEFAULT_SOURCE
 #include "parkit/rawfile.h"
 
@@ -102,12 +103,38 @@ int pk_rawfile_read(const char *path, uint64_t first, size_t n, double *x, struc
 
 /* ---- streaming ------------------------------------------------------------------------------ */
 
+/* One mapping shared by the stream and the blocks that view it: unmapped when the last of them
+ * lets go. */
+struct pk_rawfile_window {
+    char *p;
+    uint64_t off, len; /* the file's bytes it maps */
+    _Atomic int refs;
+};
+
+static struct pk_rawfile_window *window_hold(struct pk_rawfile_window *w)
+{
+    atomic_fetch_add(&w->refs, 1);
+    return w;
+}
+
+static void guard_remove(void *m);
+
+static void window_drop(struct pk_rawfile_window *w)
+{
+    if (!w || atomic_fetch_sub(&w->refs, 1) != 1)
+        return;
+    guard_remove(w->p);
+    munmap(w->p, (size_t)w->len);
+    free(w);
+}
+
 /* Only the thread calling pk_rawfile_stream_get uses it (see the header). */
 struct pk_rawfile_stream {
     int fd;
     bool map; /* mapping still worth trying */
     uint64_t page;
-    uint64_t id; /* names the stream to the SIGBUS guard */
+    uint64_t id;                   /* names the stream to the SIGBUS guard */
+    struct pk_rawfile_window *win; /* the file from the first block to its end, mapped once */
     char path[];
 };
 
@@ -179,6 +206,8 @@ static bool guard_add(void *m, size_t len, uint64_t id)
 
 static void guard_remove(void *m)
 {
+    if (!m)
+        return;
     for (int i = 0; i < GUARDS; i++)
         if (atomic_load(&guard[i].lo) == (uintptr_t)m) {
             atomic_store(&guard[i].len, 0);
@@ -215,6 +244,7 @@ int pk_rawfile_stream_open(const char *path, bool map, struct pk_rawfile_stream 
     s->map = map && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
     s->page = (uint64_t)sysconf(_SC_PAGESIZE);
     s->id = atomic_fetch_add(&next_stream_id, 1);
+    s->win = NULL;
     strcpy(s->path, path);
     (void)posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     *out = s;
@@ -226,43 +256,84 @@ bool pk_rawfile_stream_maps(const struct pk_rawfile_stream *s)
     return s->map;
 }
 
-/* Maps the pages of b's values and faults them in here, on the caller's core, rather than in
- * the compute's threads (the kernel maps neighbouring page-cache pages on each fault,
- * "fault-around"). PK_OK with b->map set; PK_OK with b->map NULL when mapping is refused (the
- * caller reads instead); PK_EIO when the file is too short (mapping past its end would raise
- * SIGBUS on access). */
-static int map_block(struct pk_rawfile_stream *s, struct pk_rawfile_block *b, struct pk_err *err)
+/* Faults the pages of [p, p + len) in here, on the caller's core, rather than in the compute's
+ * threads. */
+static void populate(const char *p, size_t len, uint64_t page)
+{
+#ifdef MADV_POPULATE_READ
+    if (madvise((void *)p, len, MADV_POPULATE_READ) == 0)
+        return;
+#endif
+    posix_madvise((void *)p, len, POSIX_MADV_WILLNEED);
+    volatile const char *touch = p;
+    char sink = 0;
+    for (size_t k = 0; k < len; k += (size_t)page)
+        sink ^= touch[k];
+    (void)sink;
+}
+
+/* The window: the file from base to its current end, mapped once, guarded. A mapping per block
+ * cost more than the values' compute on a 2-core VM: each mmap and munmap stops the other
+ * core (a TLB shootdown) while it computes. */
+static struct pk_rawfile_window *window(struct pk_rawfile_stream *s, uint64_t base, uint64_t size)
+{
+    if (s->win || size <= base)
+        return s->win;
+    struct pk_rawfile_window *w = malloc(sizeof *w);
+    if (!w)
+        return NULL;
+    void *m = mmap(NULL, (size_t)(size - base), PROT_READ, MAP_SHARED, s->fd, (off_t)base);
+    /* unguarded, a shrinking file would end the process */
+    if (m != MAP_FAILED && !guard_add(m, (size_t)(size - base), s->id)) {
+        munmap(m, (size_t)(size - base));
+        m = MAP_FAILED;
+    }
+    if (m == MAP_FAILED) {
+        free(w);
+        return NULL;
+    }
+    *w = (struct pk_rawfile_window){.p = m, .off = base, .len = size - base};
+    atomic_init(&w->refs, 1); /* the stream's */
+    s->win = w;
+    return w;
+}
+
+/* Makes b's values a view of the window (mapped at the first block), its pages faulted in here.
+ * A block outside the window (before it: the caller went back) gets a mapping of its own.
+ * PK_OK with *mapped set; PK_OK with *mapped false when mapping is refused (the caller reads
+ * instead); PK_EIO when the file is too short (mapping past its end would raise SIGBUS on
+ * access). */
+static int map_block(struct pk_rawfile_stream *s, struct pk_rawfile_block *b, bool *mapped,
+                     struct pk_err *err)
 {
     struct stat st;
     uint64_t end = (b->first + b->n) * 8;
+    *mapped = false;
     if (fstat(s->fd, &st) != 0 || (uint64_t)st.st_size < end)
         return pk_fail(err, PK_EIO, "'%s' is shorter than %" PRIu64 " values: file truncated",
                        s->path, b->first + b->n);
     uint64_t off = b->first * 8, base = off - off % s->page;
+    struct pk_rawfile_window *w = window(s, base, (uint64_t)st.st_size);
+    if (w && base >= w->off && end <= w->off + w->len) {
+        populate(w->p + (base - w->off), (size_t)(end - base), s->page);
+        b->values = (const double *)(w->p + (off - w->off));
+        b->window = window_hold(w);
+        *mapped = true;
+        return PK_OK;
+    }
     size_t len = (size_t)(end - base);
-#ifdef MAP_POPULATE
-    int flags = MAP_SHARED | MAP_POPULATE;
-#else
-    int flags = MAP_SHARED;
-#endif
-    void *m = mmap(NULL, len, PROT_READ, flags, s->fd, (off_t)base);
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, s->fd, (off_t)base);
     if (m == MAP_FAILED)
         return PK_OK;
-    if (!guard_add(m, len, s->id)) { /* unguarded, a shrinking file would end the process */
+    if (!guard_add(m, len, s->id)) {
         munmap(m, len);
         return PK_OK;
     }
-#ifndef MAP_POPULATE
-    posix_madvise(m, len, POSIX_MADV_WILLNEED);
-    volatile const char *touch = m;
-    char sink = 0;
-    for (size_t k = 0; k < len; k += (size_t)s->page)
-        sink ^= touch[k];
-    (void)sink;
-#endif
+    populate(m, len, s->page);
     b->map = m;
     b->maplen = len;
     b->values = (const double *)((const char *)m + (off - base));
+    *mapped = true;
     return PK_OK;
 }
 
@@ -293,16 +364,22 @@ int pk_rawfile_stream_get(struct pk_rawfile_stream *s, uint64_t first, size_t n,
     if (n == 0)
         return PK_OK;
     int rc = PK_OK;
+    bool mapped = false;
     if (s->map) {
-        rc = map_block(s, b, err);
-        if (rc == PK_OK && !b->map)
+        rc = map_block(s, b, &mapped, err);
+        if (rc == PK_OK && !mapped)
             s->map = false; /* refused (a file system without mmap, say): read from now on */
     }
-    if (rc == PK_OK && !b->map)
+    if (rc == PK_OK && !mapped)
         rc = read_block(s, b, buf, err);
     if (rc != PK_OK)
         *b = (struct pk_rawfile_block){0};
     return rc;
+}
+
+bool pk_rawfile_block_mapped(const struct pk_rawfile_block *b)
+{
+    return b->map || b->window;
 }
 
 void pk_rawfile_block_release(struct pk_rawfile_block *b)
@@ -313,6 +390,7 @@ void pk_rawfile_block_release(struct pk_rawfile_block *b)
         guard_remove(b->map);
         munmap(b->map, b->maplen);
     }
+    window_drop(b->window);
     *b = (struct pk_rawfile_block){0};
 }
 
@@ -320,6 +398,7 @@ void pk_rawfile_stream_close(struct pk_rawfile_stream *s)
 {
     if (!s)
         return;
+    window_drop(s->win);
     close(s->fd);
     free(s);
 }

@@ -49,7 +49,7 @@
  * read under the widest target. */
 #    if defined(__clang__)
 /* clang defines no target macros under a function target, so sleef.h would leave its AVX and
- * AVX-512 declarations out: define the two macros it tests while it is read, and give its
+ * AVX-512 declarations out: define the macros it tests while it is read, and give its
  * declarations the target (clang refuses vector arguments to functions without it). */
 #        ifndef __AVX__
 #            define __AVX__ 1
@@ -58,6 +58,11 @@
 #        ifndef __AVX512F__
 #            define __AVX512F__ 1
 #            define PK_DEFINED_AVX512F
+#        endif
+/* and __AVX2__, under which it declares its FMA family's scalar functions (FP_FAST_FMA) */
+#        ifndef __AVX2__
+#            define __AVX2__ 1
+#            define PK_DEFINED_AVX2
 #        endif
 #        pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))),                  \
                                      apply_to = function)
@@ -68,6 +73,9 @@
 #        endif
 #        ifdef PK_DEFINED_AVX512F
 #            undef __AVX512F__
+#        endif
+#        ifdef PK_DEFINED_AVX2
+#            undef __AVX2__
 #        endif
 #    else
 #        pragma GCC push_options
@@ -260,16 +268,12 @@ static void fn_scalar(double v, double f[3], enum pk_transform_math m)
 /* SSE2 has no fused multiply-add: the combining step uses fma() from libm, which is correctly
  * rounded (the same bits as the instruction) whether or not the CPU has one. SLEEF has no SSE2
  * build of its FMA family: its scalar one (purecfma) runs lane by lane, with the same bits. */
-static __m128d lanes2(double (*f)(double), __m128d a)
-{
-    double t[2];
-    _mm_storeu_pd(t, a);
-    return _mm_set_pd(f(t[1]), f(t[0]));
-}
 #    define LANES2(name, f)                                                                        \
         static __m128d name(__m128d a)                                                             \
         {                                                                                          \
-            return lanes2(f, a);                                                                   \
+            double t[2];                                                                           \
+            _mm_storeu_pd(t, a);                                                                   \
+            return _mm_set_pd(f(t[1]), f(t[0]));                                                   \
         }
 LANES2(finz_sin35_2, Sleef_finz_sind1_u35purecfma)
 LANES2(finz_sin10_2, Sleef_finz_sind1_u10purecfma)

@@ -14,7 +14,9 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* A prime count of values, so no block size divides it: 781 KiB, about 191 pages. */
@@ -70,11 +72,11 @@ static int stream_all(bool map, uint64_t first, size_t step, bool *mapped)
         struct pk_rawfile_block b;
         CHECK_OK(pk_rawfile_stream_get(s, pos, n, buf, &b, &err));
         CHECK(b.first == pos && b.n == n);
-        CHECK(b.map ? b.values != buf : b.values == buf);
-        *mapped = *mapped || b.map;
+        CHECK(pk_rawfile_block_mapped(&b) ? b.values != buf : b.values == buf);
+        *mapped = *mapped || pk_rawfile_block_mapped(&b);
         CHECK(same_bits(b.values, pos, n));
         pk_rawfile_block_release(&b);
-        CHECK(b.map == NULL && b.values == NULL);
+        CHECK(!pk_rawfile_block_mapped(&b) && b.values == NULL);
         pos += n;
     }
     free(buf);
@@ -145,7 +147,7 @@ static int case_truncated(void)
         CHECK_EQ_INT(rc, PK_EIO);
         CHECK(named);
         CHECK_OK(rc0);
-        CHECK(b.n == 0 && b.map == NULL);
+        CHECK(b.n == 0 && !pk_rawfile_block_mapped(&b));
     }
     unlink(path);
     return 0;
@@ -165,7 +167,7 @@ static int case_shrunk_under_mapping(void)
     CHECK(buf);
     struct pk_rawfile_block b;
     CHECK_OK(pk_rawfile_stream_get(s, 0, NVALUES, buf, &b, &err));
-    CHECK(b.map != NULL);
+    CHECK(pk_rawfile_block_mapped(&b));
     CHECK(!pk_rawfile_stream_changed(s));
     CHECK_OK(truncate(path, 8 * 1000)); /* keep 1000 values */
     double tail = 0;
@@ -220,7 +222,7 @@ static void *reader_main(void *arg)
             r->status = PK_ENOMEM;
         if (r->status == PK_OK)
             r->status = pk_rawfile_stream_get(s, pos, n, buf, b, &err);
-        if (r->status == PK_OK && b->map)
+        if (r->status == PK_OK && pk_rawfile_block_mapped(b))
             free(buf); /* the mapping holds the values */
         if (r->status == PK_OK)
             r->status = pk_queue_push(r->q, b);
@@ -248,7 +250,7 @@ static int case_blocks_cross_threads(void)
         struct pk_rawfile_block *b = item;
         ok = ok && b->first == next && same_bits(b->values, b->first, b->n);
         next = b->first + b->n;
-        double *copy = b->map ? NULL : (double *)b->values;
+        double *copy = pk_rawfile_block_mapped(b) ? NULL : (double *)b->values;
         pk_rawfile_block_release(b);
         free(copy);
         free(b);
@@ -261,7 +263,57 @@ static int case_blocks_cross_threads(void)
     return 0;
 }
 
+/* How many of this process's mappings are of path (/proc/self/maps); -1 without /proc. */
+static int mappings_of_path(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return -1;
+    char line[512];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, path) != NULL;
+    fclose(f);
+    return n;
+}
+
+/* Blocks view one mapping of the file (not one each), which outlives the stream while a block
+ * views it and goes with the last one; a block before the window maps on its own. */
+static int case_window_lifetime(void)
+{
+    CHECK_OK(make_file(NVALUES));
+    struct pk_err err = {0};
+    struct pk_rawfile_stream *s;
+    CHECK_OK(pk_rawfile_stream_open(path, true, &s, &err));
+    double buf[4096];
+    struct pk_rawfile_block b[4];
+    for (int k = 0; k < 3; k++)
+        CHECK_OK(pk_rawfile_stream_get(s, 1000 + 4096 * (uint64_t)k, 4096, buf, &b[k], &err));
+    CHECK_OK(pk_rawfile_stream_get(s, 10, 500, buf, &b[3], &err)); /* before the window */
+    int with_all = mappings_of_path();
+    pk_rawfile_stream_close(s);
+    bool ok = true;
+    for (int k = 0; k < 4; k++)
+        ok = ok && pk_rawfile_block_mapped(&b[k]) && same_bits(b[k].values, b[k].first, b[k].n);
+    pk_rawfile_block_release(&b[3]);
+    pk_rawfile_block_release(&b[0]);
+    pk_rawfile_block_release(&b[1]);
+    int one_left = mappings_of_path();
+    ok = ok && same_bits(b[2].values, b[2].first, b[2].n);
+    pk_rawfile_block_release(&b[2]);
+    int none_left = mappings_of_path();
+    unlink(path);
+    if (with_all < 0)
+        return 77; /* no /proc: the values were still checked */
+    CHECK(ok);
+    CHECK_EQ_INT(with_all, 2); /* the window and the block before it */
+    CHECK_EQ_INT(one_left, 1);
+    CHECK_EQ_INT(none_left, 0);
+    return 0;
+}
+
 static const struct check_case cases[] = {
+    {"window_lifetime", case_window_lifetime},
     {"mapped_and_read", case_mapped_and_read},
     {"agrees_with_read", case_agrees_with_read},
     {"truncated", case_truncated},

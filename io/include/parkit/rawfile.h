@@ -24,29 +24,31 @@ int pk_rawfile_count(const char *path, uint64_t *n, struct pk_err *err);
 int pk_rawfile_read(const char *path, uint64_t first, size_t n, double *x, struct pk_err *err);
 
 /* ---- streaming ------------------------------------------------------------------------------
- * An open file read block by block. A block is either a read-only mapping of the file's
- * page-cache pages, faulted in by pk_rawfile_stream_get so the caller's compute threads take no
- * page faults (a file in the page cache then costs what an array in memory costs; pread's copy
- * took a whole core at 1 Gelem/s), or, where mapping is refused or the host is big-endian, a
- * copy made with pread into the caller's buffer. The stream falls back from mapping to pread
- * once, for good, at the first refused mapping.
+ * An open file read block by block. Blocks are views of one read-only mapping of the file's
+ * page-cache pages (the window, from the first block asked for to the file's end, mapped once),
+ * each block's pages faulted in by pk_rawfile_stream_get so the caller's compute threads take
+ * no page faults; or, where mapping is refused or the host is big-endian, copies made with pread
+ * into the caller's buffer. The stream falls back from mapping to pread once, for good, at the
+ * first refused mapping.
  *
  * Thread-safety: one thread at a time may call pk_rawfile_stream_get on a stream (it holds the
- * fallback state); blocks are independent of it and of each other, so any thread may release a
- * block, also after the stream is closed. A file truncated while a block of it is mapped does
- * not end the process: the block's values past the new end read as zeros and
- * pk_rawfile_stream_changed turns true (a SIGBUS handler, installed at the first mapping,
- * guards the stream's mappings only). */
+ * window and the fallback state); blocks hold the mapping they view, so any thread may use and
+ * release a block, also after the stream is closed. A file truncated while it is mapped does not
+ * end the process: values past the new end read as zeros and pk_rawfile_stream_changed turns true
+ * (a SIGBUS handler, installed at the first mapping, guards the stream's mappings only). */
 struct pk_rawfile_stream;
 
-/* A block of values. values points into the mapping the block owns (map, maplen: released by
- * pk_rawfile_block_release) or into the caller's buffer passed to pk_rawfile_stream_get. */
+/* A block of values. values points into the stream's window (window: held by the block), into
+ * a mapping the block owns (map, maplen: a block before the window), both let go by
+ * pk_rawfile_block_release, or into the caller's buffer passed to pk_rawfile_stream_get. */
+struct pk_rawfile_window;
 struct pk_rawfile_block {
     const double *values; /* n values, the file's [first, first + n) */
     uint64_t first;
     size_t n;
-    void *map; /* the block's own mapping, or NULL (values are in the caller's buffer) */
+    void *map; /* the block's own mapping, or NULL */
     size_t maplen;
+    struct pk_rawfile_window *window; /* the window it views, or NULL */
 };
 
 /* Opens path for streaming. map: try mapping first (false: always pread, e.g. for files on
@@ -66,9 +68,12 @@ int pk_rawfile_stream_get(struct pk_rawfile_stream *s, uint64_t first, size_t n,
 bool pk_rawfile_stream_changed(const struct pk_rawfile_stream *s);
 /* True while the stream maps blocks (false after the fallback to pread). */
 bool pk_rawfile_stream_maps(const struct pk_rawfile_stream *s);
-/* Unmaps b's mapping, if any, and empties b. NULL and empty blocks ok; idempotent. */
+/* True when b's values are mapped (not in the caller's buffer). */
+bool pk_rawfile_block_mapped(const struct pk_rawfile_block *b);
+/* Lets go of b's mapping or window, if any, and empties b. NULL and empty blocks ok;
+ * idempotent. */
 void pk_rawfile_block_release(struct pk_rawfile_block *b);
-/* Closes the file and frees s. NULL ok. Blocks not yet released stay valid. */
+/* Closes the file and frees s (its window stays mapped while blocks view it). NULL ok. */
 void pk_rawfile_stream_close(struct pk_rawfile_stream *s);
 
 #endif
