@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Chunked-transform speed against its anchors, measured in the same invocation: numpy one-shot
 # over the same 1e8 values (anchors/numeric/transform.py, OPENBLAS_NUM_THREADS=1, as the
-# anchors were taken), then parkit transform at 1 and 2 threads (and 2 MPI ranks), the tutorial
+# anchors were taken), then parkit transform at 1 and 2 threads (and 2 MPI ranks; at 1 thread
+# also with --math portable and fast, beside the default deterministic), the tutorial
 # sizes, and the file mode (raw float64 in the page cache, with and without --output) against
 # the in-memory rate. Every timed command runs under the anchors' shared timing lock, which
 # waits for a quiet machine and reports the CPU other processes took meanwhile. Medians of REPS
@@ -87,6 +88,11 @@ for op in chunk heavy; do
         read -r s r v < <(run "$parkit" transform --op "$op" -n "$N" --chunk "$CHUNK" -t "$t" --reps "$REPS")
         row "parkit transform --op $op -n $N -t $t" "$s" "$r" "$v" "$anchor" "$t"
         [[ $t == 1 ]] && one[$op]=$r
+    done
+    # what the default family (deterministic: SLEEF's finz) costs against the others
+    for m in portable fast; do
+        read -r s r v < <(run "$parkit" transform --op "$op" -n "$N" --chunk "$CHUNK" -t 1 --math "$m" --reps "$REPS")
+        row "parkit transform --op $op -n $N -t 1 --math $m" "$s" "$r" "$v" "$anchor" 1
     done
     if command -v mpirun >/dev/null; then
         read -r s r v < <(run mpirun -np 2 "$parkit" transform --op "$op" -n "$N" --chunk "$CHUNK" -t 1 --reps "$REPS")
