@@ -97,9 +97,17 @@ if(FLINT_INCLUDE_DIR AND FLINT_LIBRARY)
   set(_pk_found_flint ON)
   file(STRINGS ${FLINT_INCLUDE_DIR}/flint/flint.h _pk_flint_v REGEX "define FLINT_VERSION ")
   string(REGEX REPLACE ".*FLINT_VERSION +\"([^\"]*)\".*" "\\1" _pk_flint_v "${_pk_flint_v}")
+  # loaded on first use by its soname (kernels/factsum.c), not linked: it would cost every
+  # process its start-up
+  get_filename_component(_pk_flint_real "${FLINT_LIBRARY}" REALPATH)
+  string(REGEX MATCH "libflint\\.so\\.[0-9]+" _pk_flint_soname "${_pk_flint_real}")
+  if(NOT _pk_flint_soname)
+    set(_pk_flint_soname libflint.so)
+  endif()
   add_library(pk_flint INTERFACE IMPORTED)
   set_target_properties(pk_flint PROPERTIES INTERFACE_INCLUDE_DIRECTORIES ${FLINT_INCLUDE_DIR}
-                                            INTERFACE_LINK_LIBRARIES ${FLINT_LIBRARY})
+                        INTERFACE_COMPILE_DEFINITIONS PK_FLINT_SONAME="${_pk_flint_soname}"
+                        INTERFACE_LINK_LIBRARIES "${CMAKE_DL_LIBS}")
 elseif(PK_WITH_FLINT STREQUAL "ON")
   message(FATAL_ERROR "PK_WITH_FLINT=ON but FLINT was not found (install libflint-dev)")
 endif()
