@@ -54,6 +54,22 @@ endif()
 set(_pk_found_curl OFF)
 if(CURL_FOUND AND ZLIB_FOUND)
   set(_pk_found_curl ON)
+  # loaded on first use by its soname (io/curl_lazy.c), not linked: with its ~25 dependencies it
+  # would cost every process its start-up
+  get_target_property(_pk_curl_lib CURL::libcurl IMPORTED_LOCATION)
+  if(NOT _pk_curl_lib)
+    set(_pk_curl_lib "${CURL_LIBRARY_RELEASE}${CURL_LIBRARY}")
+  endif()
+  get_filename_component(_pk_curl_real "${_pk_curl_lib}" REALPATH)
+  string(REGEX MATCH "libcurl[-a-z]*\\.so\\.[0-9]+" _pk_curl_soname "${_pk_curl_real}")
+  if(NOT _pk_curl_soname)
+    set(_pk_curl_soname libcurl.so.4)
+  endif()
+  add_library(pk_curl INTERFACE IMPORTED)
+  get_target_property(_pk_curl_inc CURL::libcurl INTERFACE_INCLUDE_DIRECTORIES)
+  set_target_properties(pk_curl PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${_pk_curl_inc}"
+                        INTERFACE_COMPILE_DEFINITIONS PK_CURL_SONAME="${_pk_curl_soname}"
+                        INTERFACE_LINK_LIBRARIES "${CMAKE_DL_LIBS}")
 endif()
 pk_feature_result(CURL _pk_found_curl
                   "libcurl ${CURL_VERSION_STRING}, zlib ${ZLIB_VERSION_STRING}" "libcurl and zlib" "libcurl4-openssl-dev zlib1g-dev")
@@ -97,9 +113,17 @@ if(FLINT_INCLUDE_DIR AND FLINT_LIBRARY)
   set(_pk_found_flint ON)
   file(STRINGS ${FLINT_INCLUDE_DIR}/flint/flint.h _pk_flint_v REGEX "define FLINT_VERSION ")
   string(REGEX REPLACE ".*FLINT_VERSION +\"([^\"]*)\".*" "\\1" _pk_flint_v "${_pk_flint_v}")
+  # loaded on first use by its soname (kernels/factsum.c), not linked: it would cost every
+  # process its start-up
+  get_filename_component(_pk_flint_real "${FLINT_LIBRARY}" REALPATH)
+  string(REGEX MATCH "libflint\\.so\\.[0-9]+" _pk_flint_soname "${_pk_flint_real}")
+  if(NOT _pk_flint_soname)
+    set(_pk_flint_soname libflint.so)
+  endif()
   add_library(pk_flint INTERFACE IMPORTED)
   set_target_properties(pk_flint PROPERTIES INTERFACE_INCLUDE_DIRECTORIES ${FLINT_INCLUDE_DIR}
-                                            INTERFACE_LINK_LIBRARIES ${FLINT_LIBRARY})
+                        INTERFACE_COMPILE_DEFINITIONS PK_FLINT_SONAME="${_pk_flint_soname}"
+                        INTERFACE_LINK_LIBRARIES "${CMAKE_DL_LIBS}")
 elseif(PK_WITH_FLINT STREQUAL "ON")
   message(FATAL_ERROR "PK_WITH_FLINT=ON but FLINT was not found (install libflint-dev)")
 endif()
@@ -110,7 +134,7 @@ pk_feature_result(FLINT _pk_found_flint "FLINT ${_pk_flint_v}" "FLINT" "libflint
 set(PK_COMMANDS_OFF)
 set(PK_FEATURE_LIBS)
 if(PK_HAVE_CURL)
-  list(APPEND PK_FEATURE_LIBS CURL::libcurl ZLIB::ZLIB)
+  list(APPEND PK_FEATURE_LIBS pk_curl ZLIB::ZLIB)
 else()
   list(APPEND PK_COMMANDS_OFF fetch)
 endif()

@@ -17,7 +17,6 @@
 #include "parkit/atomicfile.h"
 #include "parkit/clock.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -37,6 +36,9 @@
 
 int pk_http_global_init(struct pk_err *err)
 {
+    int rc = pk_curl_load(err);
+    if (rc != PK_OK)
+        return rc;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return pk_fail(err, PK_ENET, "libcurl failed to initialise");
     return PK_OK;
@@ -44,12 +46,13 @@ int pk_http_global_init(struct pk_err *err)
 
 void pk_http_global_cleanup(void)
 {
-    curl_global_cleanup();
+    if (pk_curl_load(NULL) == PK_OK)
+        curl_global_cleanup();
 }
 
 const char *pk_http_version(void)
 {
-    return curl_version();
+    return pk_curl_load(NULL) == PK_OK ? curl_version() : "libcurl (not loadable)";
 }
 
 static bool aborted(const struct xfer *x)
@@ -159,6 +162,8 @@ int pk_http_create(const struct pk_http_opts *o, struct pk_http **out, struct pk
 {
     *out = NULL;
     int rc = check_opts(o, err);
+    if (rc == PK_OK)
+        rc = pk_curl_load(err);
     if (rc != PK_OK)
         return rc;
     struct pk_http *h = calloc(1, sizeof *h);

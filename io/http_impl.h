@@ -8,7 +8,8 @@
 #include "parkit/atomicfile.h"
 #include "parkit/http.h"
 
-#include <curl/curl.h>
+#include "curl_lazy.h" /* libcurl, loaded on first use */
+
 #include <zlib.h>
 
 struct pk_http {

@@ -120,11 +120,49 @@ struct bs_ctx {
 };
 
 #if PK_FEATURE_FLINT
+#    include <dlfcn.h>
 #    include <flint/fft.h>
 #    include <flint/flint.h>
+#    include <pthread.h>
 /* Operands of at least this many limbs go to FLINT's threaded FFT multiplication when nothing
  * else runs. */
 #    define FLINT_MIN_LIMBS 20000
+
+/* FLINT is loaded on its first use rather than linked: with what it needs (NTL, libstdc++, gf2x,
+ * MPFR) it cost every parkit process about 8 ms and 135 page faults at start-up, twice for the
+ * commands that start again for their settings (drivers/main.c), for this one product. Where it
+ * cannot be loaded, GMP multiplies: the same product. */
+static __typeof__(flint_mpn_mul_fft_main) *flint_mul;
+static __typeof__(flint_set_num_threads) *flint_threads;
+static pthread_once_t flint_once = PTHREAD_ONCE_INIT;
+static bool flint_off; /* pk_factsum_flint(false) */
+
+static void flint_load(void)
+{
+    void *h = dlopen(PK_FLINT_SONAME, RTLD_NOW | RTLD_LOCAL);
+    void *mul = h ? dlsym(h, "flint_mpn_mul_fft_main") : NULL;
+    void *threads = h ? dlsym(h, "flint_set_num_threads") : NULL;
+    if (!mul || !threads)
+        return;
+    /* POSIX guarantees a function's address survives dlsym's void * */
+    memcpy(&flint_mul, &mul, sizeof mul);
+    memcpy(&flint_threads, &threads, sizeof threads);
+}
+
+bool pk_factsum_flint(bool use)
+{
+    flint_off = !use;
+    if (!use)
+        return false;
+    pthread_once(&flint_once, flint_load);
+    return flint_mul != NULL;
+}
+#else
+bool pk_factsum_flint(bool use)
+{
+    (void)use;
+    return false;
+}
 #endif
 
 /* r = x * y (r may alias y). The product is the only work left when `alone`: then, with FLINT,
@@ -133,14 +171,15 @@ static void lone_mul(mpz_t r, const mpz_t x, const mpz_t y, bool alone, int nthr
 {
 #if PK_FEATURE_FLINT
     size_t nx = mpz_size(x), ny = mpz_size(y);
-    if (alone && nthreads > 1 && nx >= FLINT_MIN_LIMBS && ny >= FLINT_MIN_LIMBS) {
+    if (alone && nthreads > 1 && nx >= FLINT_MIN_LIMBS && ny >= FLINT_MIN_LIMBS && !flint_off &&
+        (pthread_once(&flint_once, flint_load), flint_mul)) {
         const __mpz_struct *a = nx >= ny ? x : y, *b = nx >= ny ? y : x;
         size_t na = mpz_size(a), nb = mpz_size(b);
         mpz_t out;
         mpz_init2(out, (mp_bitcnt_t)(na + nb) * GMP_NUMB_BITS);
-        flint_set_num_threads(nthreads);
-        flint_mpn_mul_fft_main(mpz_limbs_write(out, (mp_size_t)(na + nb)), mpz_limbs_read(a),
-                               (mp_size_t)na, mpz_limbs_read(b), (mp_size_t)nb);
+        flint_threads(nthreads);
+        flint_mul(mpz_limbs_write(out, (mp_size_t)(na + nb)), mpz_limbs_read(a), (mp_size_t)na,
+                  mpz_limbs_read(b), (mp_size_t)nb);
         mpz_limbs_finish(out, (mp_size_t)(na + nb));
         mpz_swap(r, out);
         mpz_clear(out);

@@ -8,6 +8,7 @@
  * against a 128-bit modmul loop written here. */
 #include "check.h"
 #include "parkit/factsum.h"
+#include "parkit/features.h"
 #include "parkit/status.h"
 
 #include <gmp.h>
@@ -299,17 +300,15 @@ static int case_part_high_factors(void)
 }
 
 /* Products of over 20,000 limbs (GMP's FFT; FLINT's threaded one for a lone root when built
- * with it): P against GMP's factorial, T and a mark's T against the modular oracle, on 1 and 2
- * threads, with and without marks (one segment: the lone root). */
-static int case_part_large_products(void)
+ * with it, loaded on first use, and GMP's in its place): P against GMP's factorial, T and a
+ * mark's T against the modular oracle, on 1 and 2 threads, with and without marks (one segment:
+ * the lone root). */
+static int large_products_with(uint64_t hi, uint64_t mark, const uint64_t *primes,
+                               const uint64_t *want, const mpz_t fact, bool flint)
 {
-    static const uint64_t hi = 400001, mark = 150001;
-    uint64_t primes[4], ns[2] = {mark, hi}, want[8];
-    pk_oracle_primes(primes, 4);
-    CHECK_OK(pk_factsum_mod(ns, 2, primes, 4, 1, want));
-    mpz_t fact, v;
-    mpz_inits(fact, v, NULL);
-    mpz_fac_ui(fact, (unsigned long)hi - 1);
+    mpz_t v;
+    mpz_init(v);
+    pk_factsum_flint(flint);
     for (int t = 1; t <= 2; t++) {
         for (size_t nm = 0; nm <= 1; nm++) {
             struct pk_factsum_part part = empty_part();
@@ -328,7 +327,25 @@ static int case_part_large_products(void)
             pk_factsum_part_free(&part);
         }
     }
-    mpz_clears(fact, v, NULL);
+    pk_factsum_flint(true);
+    mpz_clear(v);
+    return 0;
+}
+
+static int case_part_large_products(void)
+{
+    static const uint64_t hi = 400001, mark = 150001;
+    uint64_t primes[4], ns[2] = {mark, hi}, want[8];
+    pk_oracle_primes(primes, 4);
+    CHECK_OK(pk_factsum_mod(ns, 2, primes, 4, 1, want));
+    mpz_t fact;
+    mpz_init(fact);
+    mpz_fac_ui(fact, (unsigned long)hi - 1);
+    /* a build with FLINT must find it at run time (its soname is right) */
+    CHECK_EQ_INT(pk_factsum_flint(true), PK_FEATURE_FLINT);
+    for (int use = 0; use <= 1; use++)
+        CHECK_OK(large_products_with(hi, mark, primes, want, fact, use));
+    mpz_clear(fact);
     return 0;
 }
 

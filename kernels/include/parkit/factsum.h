@@ -99,4 +99,9 @@ void pk_gmp_guard_install(uint64_t limit_bytes, void (*on_fail)(size_t requested
 /* Largest number of bytes GMP held at once since install. */
 uint64_t pk_gmp_guard_peak(void);
 
+/* Whether a lone root product may use FLINT's threaded multiplication (built with FLINT and
+ * libflint loadable; loaded on first use). use = false makes GMP do it (tests compare both);
+ * call it before computing, not during. Returns whether FLINT will be used. */
+bool pk_factsum_flint(bool use);
+
 #endif
