@@ -57,7 +57,8 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_facts
          .check = pk_opt_output_file},
         {"max-memory", 0, PK_OPT_SIZE, &o->max_memory, "BYTES",
          "memory limit (default: the smallest of MemAvailable, the memory\n"
-         "cgroup's limit and ulimit -v); also a hard cap on GMP", .min = 1},
+         "cgroup's limit and ulimit -v); also a hard cap on GMP",
+         .min = 1},
         {"force", 0, PK_OPT_FLAG, &o->force, NULL,
          "skip the estimate check (the hard cap still applies)"},
         {"canary", 0, PK_OPT_FLAG, &o->canary, NULL,
@@ -280,8 +281,9 @@ static int plan(struct run *r)
                  (unsigned long long)r->nmax);
     else
         snprintf(what, sizeof what, "!%llu", (unsigned long long)r->nmax);
-    if (!o->force && pk_mem_check(r->c, "factsum", what, r->estimate, o->max_memory,
-                                  "give a smaller N, fewer N, more memory, or --force") != PK_EXIT_OK)
+    if (!o->force &&
+        pk_mem_check(r->c, "factsum", what, r->estimate, o->max_memory,
+                     "give a smaller N, fewer N, more memory, or --force") != PK_EXIT_OK)
         return PK_EXIT_USAGE;
     if (o->canary && !canary_has_merge(r)) {
         pk_error(r->c, false, "factsum",
@@ -403,8 +405,11 @@ static int build_record(struct run *r, const json_t *sysinfo, json_t **rec)
         .verified = r->verified,
         .canary = o->canary,
         .verification = r->vjson,
-        .extra = json_pack("{s:{s:I, s:I}}", "memory", "estimate_bytes", (json_int_t)r->estimate,
-                           "gmp_peak_bytes", (json_int_t)pk_gmp_guard_peak()),
+        /* flint: whether a lone root product could take FLINT's threaded multiplication (built
+         * in and loadable here; GMP's otherwise) */
+        .extra = json_pack("{s:{s:I, s:I}, s:b}", "memory", "estimate_bytes",
+                           (json_int_t)r->estimate, "gmp_peak_bytes",
+                           (json_int_t)pk_gmp_guard_peak(), "flint", pk_factsum_flint(true)),
         .reps = &r->reps,
         .sysinfo = sysinfo,
     };
