@@ -71,7 +71,7 @@ enum pk_transform_math {
      * scalar and SSE2 code call SLEEF's scalar FMA build, lane by lane). Needs FMA. */
     PK_TRANSFORM_MATH_DETERMINISTIC = 0,
     /* Its deterministic functions without FMA (cinz): the same bits on every x86-64 machine,
-     * older ones included; slower (log about half the speed). */
+     * older ones included; slower (their log takes twice as long: heavy at 0.9x). */
     PK_TRANSFORM_MATH_PORTABLE = 1,
     /* Its regular functions: the fastest, but the bits depend on the instruction set. */
     PK_TRANSFORM_MATH_FAST = 2,
