@@ -142,10 +142,8 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_commo
     int status = pk_opts_parse(&spec, c, argc, argv, common, args);
     if (status != PK_EXIT_OK)
         return status;
-    if (args->nrest == 0) {
-        pk_error(c, false, "advise", "give the command to run");
-        return PK_EXIT_USAGE;
-    }
+    if (args->nrest == 0)
+        return pk_usage_error(c, "advise", "give the command to run");
     return pk_cli_single_process(c, "advise");
 }
 
@@ -182,15 +180,16 @@ static json_t *make_record(const struct pk_comm *c, const struct pk_args *a,
     for (size_t i = 0; i < a->nrest; i++)
         json_array_append_new(cmd, pk_json_text(a->rest[i]));
     json_t *rec = pk_record_new("advise");
-    json_object_set_new(rec, "params", json_pack("{s:o, s:f}", "command", cmd, "sample_s", SAMPLE_S));
+    json_object_set_new(rec, "params",
+                        json_pack("{s:o, s:f}", "command", cmd, "sample_s", SAMPLE_S));
     json_t *res = json_pack(
         "{s:s, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:i, s:f, s:I, s:I, s:I, s:I, s:I}", "exit", how,
         "wall_s", m->wall_s, "user_s", m->user_s, "sys_s", m->sys_s, "busy_cores", adv->busy,
         "run_queue_s", m->use[PK_USE_QUEUE], "max_threads", m->max_threads, "processes",
         m->max_procs, "computing_threads", m->computing, "computing_lock_share",
-        m->computing_lock_share, "voluntary_switches", (json_int_t)m->vcsw,
-        "involuntary_switches", (json_int_t)m->ivcsw, "blocks_read", (json_int_t)m->inblock,
-        "blocks_written", (json_int_t)m->oublock, "max_rss_kb", (json_int_t)m->maxrss_kb);
+        m->computing_lock_share, "voluntary_switches", (json_int_t)m->vcsw, "involuntary_switches",
+        (json_int_t)m->ivcsw, "blocks_read", (json_int_t)m->inblock, "blocks_written",
+        (json_int_t)m->oublock, "max_rss_kb", (json_int_t)m->maxrss_kb);
     json_object_set_new(res, "thread_s", uses_json(m->use));
     json_object_set_new(res, "working_thread_s", uses_json(m->work));
     json_object_update_new(res, json_pack("{s:s, s:s, s:i, s:s, s:i}", "kind", adv->kind,
@@ -320,9 +319,9 @@ static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
     pk_csvw_fieldf(w, "%lld", whole(res, "blocks_written"));
     pk_csvw_fieldf(w, "%lld", whole(res, "max_rss_kb"));
     for (int k = 0; k < PK_USE_N; k++)
-        pk_csvw_fieldf(w, "%.6f",
-                       json_number_value(json_object_get(json_object_get(res, "thread_s"),
-                                                         pk_use_name[k])));
+        pk_csvw_fieldf(
+            w, "%.6f",
+            json_number_value(json_object_get(json_object_get(res, "thread_s"), pk_use_name[k])));
     pk_csvw_field(w, text(res, "kind"));
     pk_csvw_field(w, text(res, "waits_on"));
     pk_csvw_fieldf(w, "%lld", whole(res, "workers"));

@@ -69,7 +69,7 @@ struct plan {
 struct call_ctx {
     const struct plan *plan;
     size_t task;
-    _Atomic int *ran; /* attempts made, per task (each attempt exactly once) */
+    _Atomic int *ran;           /* attempts made, per task (each attempt exactly once) */
     _Atomic size_t *finish_seq; /* shared: tasks finished so far, in completion order */
     int attempt_used;
     int attempt_now; /* the loop engine's: the attempt under way, -1 before the first */
@@ -191,9 +191,11 @@ static int call_status(const struct call_ctx *c, struct pk_err *err)
     if (c->ok)
         return PK_OK;
     if (c->timed_out)
-        return pk_fail(err, PK_ETIMEDOUT, "no answer within the %.3g s timeout (the call takes "
-                       "%.3g s) after %d attempt%s", p->timeout_s,
-                       p->latency_s[(c->task + 1) * (size_t)p->attempts - 1], p->attempts, s);
+        return pk_fail(err, PK_ETIMEDOUT,
+                       "no answer within the %.3g s timeout (the call takes "
+                       "%.3g s) after %d attempt%s",
+                       p->timeout_s, p->latency_s[(c->task + 1) * (size_t)p->attempts - 1],
+                       p->attempts, s);
     return pk_fail(err, PK_ENET, "error after %d attempt%s", p->attempts, s);
 }
 
@@ -308,8 +310,8 @@ enum { GIVEN_TASKS = 1, GIVEN_WORKERS = 2, GIVEN_LATENCY = 4, GIVEN_FAIL = 8, GI
 /* What the command was asked to do, presets applied. */
 struct api_opts {
     uint64_t n, workers, seed, retries;
-    uint64_t concurrency; /* 0: not given */
-    int engine;           /* ENGINE_* */
+    uint64_t concurrency;        /* 0: not given */
+    int engine;                  /* ENGINE_* */
     double fail_rate, timeout_s; /* timeout 0: none */
     struct latency lat;
     int preset; /* -1: none; else an index into preset_names */
@@ -317,7 +319,7 @@ struct api_opts {
     bool no_sequential, sequential, health;
     const struct store_model *stores; /* the stores presets; NULL: none */
     struct durations dur;             /* --durations, or the health checks' */
-    struct pk_common_opts common; /* of the shared options, api takes --record and --format */
+    struct pk_common_opts common;     /* of the shared options, api takes --record and --format */
 };
 
 /* The two runs over the same plan, and how they went. */
@@ -327,9 +329,9 @@ struct api_run {
     _Atomic int *ran;
     void **handle; /* the concurrent run's futures or loop tasks */
     int engine;
-    size_t bad;      /* tasks that did not go as planned, over both runs */
-    size_t failed;   /* tasks of the pooled run that failed after their retries */
-    size_t finished; /* tasks of the pooled run that finished (ok or not) */
+    size_t bad;       /* tasks that did not go as planned, over both runs */
+    size_t failed;    /* tasks of the pooled run that failed after their retries */
+    size_t finished;  /* tasks of the pooled run that finished (ok or not) */
     size_t timed_out; /* of the failed: those that ran past their timeout */
     _Atomic size_t finish_seq;
     double seq_s, pool_s;
@@ -343,7 +345,7 @@ struct api_summary {
     uint64_t answered, profitable, healthy;
     int64_t sales, profit_c, profitable_c; /* stores presets, over the stores that answered:
                                             * dollars; profits in cents, all and profitable */
-    bool in_order; /* the completion order is the one the durations give */
+    bool in_order;                         /* the completion order is the one the durations give */
     bool verified;
     int status;
 };
@@ -376,11 +378,9 @@ static int apply_preset(const struct pk_comm *c, struct api_opts *o)
                : o->health ? GIVEN_TASKS | GIVEN_WORKERS | GIVEN_LATENCY | GIVEN_FAIL
                            : 0;
     for (int k = 0; k < 5; k++)
-        if (o->given & sets & (1 << k)) {
-            pk_error(c, false, "api", "--preset %s sets %s itself: give one or the other",
-                     preset_names[o->preset], names[k]);
-            return PK_EXIT_USAGE;
-        }
+        if (o->given & sets & (1 << k))
+            return pk_usage_error(c, "api", "--preset %s sets %s itself: give one or the other",
+                                  preset_names[o->preset], names[k]);
     if (ps) {
         o->stores = &ps->m;
         o->n = ps->n;
@@ -410,11 +410,10 @@ static int check_durations(const struct pk_opt *opt, const char *text, struct pk
     for (;;) {
         char *end = NULL;
         size_t len = strcspn(p, ","); /* decimal text only: strtod alone takes hex too */
-        bool decimal = (isdigit((unsigned char)*p) || *p == '.') &&
-                       strspn(p, "0123456789.eE+-") >= len;
+        bool decimal =
+            (isdigit((unsigned char)*p) || *p == '.') && strspn(p, "0123456789.eE+-") >= len;
         double v = decimal ? strtod(p, &end) : -1;
-        if (v < 0 || v > 3600 || !end || end == p || (*end && *end != ',') ||
-            d->n == MAX_DURATIONS)
+        if (v < 0 || v > 3600 || !end || end == p || (*end && *end != ',') || d->n == MAX_DURATIONS)
             return pk_fail(err, PK_EINVAL,
                            "--durations expects up to %d seconds in [0, 3600], comma-separated "
                            "(3,2,1,0.5), got '%s'",
@@ -435,11 +434,9 @@ static int check_parsed(const struct pk_comm *c, struct api_opts *o)
     o->health = o->preset == 1;
     if (pk_cli_single_process(c, "api") != PK_EXIT_OK)
         return PK_EXIT_USAGE;
-    if (o->dur.n && ((o->given & GIVEN_TASKS) || o->preset >= 0)) {
-        pk_error(c, false, "api", "--durations sets the calls: give no %s",
-                 (o->given & GIVEN_TASKS) ? "--tasks" : "--preset");
-        return PK_EXIT_USAGE;
-    }
+    if (o->dur.n && ((o->given & GIVEN_TASKS) || o->preset >= 0))
+        return pk_usage_error(c, "api", "--durations sets the calls: give no %s",
+                              (o->given & GIVEN_TASKS) ? "--tasks" : "--preset");
     return apply_preset(c, o);
 }
 
@@ -462,14 +459,13 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct api_opts
          "one event-loop thread (default threads)",
          .choices = engine_names},
         {"concurrency", 0, PK_OPT_COUNT, &o->concurrency, "C",
-         "calls in flight at most, for either engine (default: --workers)",
-         .min = 1, .max = UINT64_C(1) << 24},
+         "calls in flight at most, for either engine (default: --workers)", .min = 1,
+         .max = UINT64_C(1) << 24},
         {"latency", 0, PK_OPT_STRING, &o->lat.text, "DIST",
          "fixed:S | uniform:A:B | exponential:MEAN | lognormal:MU:SIGMA, or S:\n"
          "a bare number S is fixed:S (seconds, 0..3600; lognormal: of the\n"
          "seconds' log), drawn with GSL (default fixed:0.1)",
-         .check = check_latency, .tag = &given[2], .tag_value = GIVEN_LATENCY,
-         .group = G_LATENCY},
+         .check = check_latency, .tag = &given[2], .tag_value = GIVEN_LATENCY, .group = G_LATENCY},
         {"durations", 0, PK_OPT_STRING, &o->dur.text, "S,S,...",
          "one call per duration, each taking that long (seconds): the\n"
          "as_completed demo, results printed as they finish and their order\n"
@@ -504,7 +500,8 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct api_opts
         .name = "api",
         .synopsis = "[--tasks N | --durations S,...] [--workers W] [--latency DIST] "
                     "[--preset NAME] [options]",
-        .summary = "Simulated API calls, one after another and on a thread pool, against Little's law.",
+        .summary =
+            "Simulated API calls, one after another and on a thread pool, against Little's law.",
         .description = description,
         .opts = table,
         .shared = PK_SHARED_RECORD | PK_SHARED_FORMAT,
@@ -525,8 +522,8 @@ static bool as_completed(const struct api_opts *o)
 
 /* One as-completed line (c NULL: their heading). A health check that answered is a result,
  * healthy or not; one that timed out says why. */
-static void print_completed(const struct api_opts *o, const struct call_ctx *c, int st,
-                            double t_s, const char *msg)
+static void print_completed(const struct api_opts *o, const struct call_ctx *c, int st, double t_s,
+                            const char *msg)
 {
     if (!as_completed(o))
         return;
@@ -539,16 +536,19 @@ static void print_completed(const struct api_opts *o, const struct call_ctx *c, 
                pk_plural(o->workers, "worker", "workers"));
     else if (o->health && c->timed_out) /* the pool keeps no message for a timeout: say it here */
         printf("%-10s TIMED OUT  check %.2f s, done at %.3f s: no answer within the %.3g s "
-               "timeout\n", health_services[c->task].name, health_services[c->task].check_s, t_s,
-               o->timeout_s);
+               "timeout\n",
+               health_services[c->task].name, health_services[c->task].check_s, t_s, o->timeout_s);
     else if (o->health)
         printf("%-10s %-10s check %.2f s, done at %.3f s\n", health_services[c->task].name,
                c->ok ? "healthy" : "unhealthy", health_services[c->task].check_s, t_s);
     else
         printf("task %-5zu %-6s %.3f s, done at %.3f s%s%s\n", c->task + 1,
                st == PK_OK ? "ok" : "failed",
-               c->plan->latency_s[c->task * (size_t)c->plan->attempts], t_s, st == PK_OK ? "" : ": ",
-               st == PK_OK ? "" : c->timed_out ? "no answer within the timeout" : msg);
+               c->plan->latency_s[c->task * (size_t)c->plan->attempts], t_s,
+               st == PK_OK ? "" : ": ",
+               st == PK_OK    ? ""
+               : c->timed_out ? "no answer within the timeout"
+                              : msg);
     fflush(stdout);
 }
 
@@ -579,8 +579,11 @@ static void reset_calls(struct api_run *r)
     atomic_store(&r->finish_seq, 0);
     for (size_t t = 0; t < r->plan.n; t++) {
         atomic_store(&r->ran[t], 0);
-        r->ctx[t] = (struct call_ctx){.plan = &r->plan, .task = t, .ran = r->ran,
-                                      .finish_seq = &r->finish_seq, .attempt_now = -1};
+        r->ctx[t] = (struct call_ctx){.plan = &r->plan,
+                                      .task = t,
+                                      .ran = r->ran,
+                                      .finish_seq = &r->finish_seq,
+                                      .attempt_now = -1};
     }
 }
 
@@ -617,8 +620,8 @@ static int engine_start(const struct api_opts *o, size_t n, struct engine *e)
     int rc = e->kind == ENGINE_LOOP ? pk_loop_create(1, (size_t)in_flight(o), NULL, &e->loop)
                                     : pk_pool_create((int)in_flight(o), &e->pool);
     if (rc == PK_OK)
-        rc = pk_queue_create(n ? n : 1, e->kind == ENGINE_LOOP ? handle_release_loop
-                                                               : pk_future_release_item,
+        rc = pk_queue_create(n ? n : 1,
+                             e->kind == ENGINE_LOOP ? handle_release_loop : pk_future_release_item,
                              &e->done);
     return rc;
 }
@@ -631,17 +634,15 @@ static void engine_submit_all(struct engine *e, struct api_run *r)
     if (args) {
         for (size_t t = 0; t < n; t++)
             args[t] = &r->ctx[t];
-        pk_loop_submit_many(e->loop, &call_ops, args, n, 0, e->done,
-                            (struct pk_ltask **)r->handle);
+        pk_loop_submit_many(e->loop, &call_ops, args, n, 0, e->done, (struct pk_ltask **)r->handle);
         free(args);
         return;
     }
     for (size_t t = 0; t < n; t++) { /* threads, or no memory for the batch */
-        int rc = e->kind == ENGINE_LOOP
-                     ? pk_loop_submit(e->loop, &call_ops, &r->ctx[t], 0, e->done,
-                                      (struct pk_ltask **)&r->handle[t])
-                     : pk_pool_submit(e->pool, call, &r->ctx[t], 0, e->done,
-                                      (struct pk_future **)&r->handle[t]);
+        int rc = e->kind == ENGINE_LOOP ? pk_loop_submit(e->loop, &call_ops, &r->ctx[t], 0, e->done,
+                                                         (struct pk_ltask **)&r->handle[t])
+                                        : pk_pool_submit(e->pool, call, &r->ctx[t], 0, e->done,
+                                                         (struct pk_future **)&r->handle[t]);
         if (rc != PK_OK)
             r->handle[t] = NULL;
     }
@@ -665,8 +666,7 @@ static void engine_free(struct engine *e)
 
 static int handle_wait(int kind, void *h, struct pk_err *err)
 {
-    return kind == ENGINE_LOOP ? pk_ltask_wait(h, -1, NULL, err)
-                               : pk_future_wait(h, -1, NULL, err);
+    return kind == ENGINE_LOOP ? pk_ltask_wait(h, -1, NULL, err) : pk_future_wait(h, -1, NULL, err);
 }
 
 /* as_completed: takes the calls as they finish; Ctrl-C cancels what has not. */
@@ -909,13 +909,28 @@ static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
     const struct api_opts *o = v->o;
     const struct api_run *r = v->r;
     const struct api_summary *s = v->s;
-    static const char *const head[] = {
-        "tasks",    "workers",          "latency",       "a",
-        "b",        "fail_rate",        "timeout_s",     "retries",
-        "seed",     "preset",           "sequential_s",  "pooled_s",
-        "speedup",  "throughput_per_s", "littles_bound", "mean_task_s",
-        "finished", "failed",           "verified",      "engine",
-        "in_flight", NULL};
+    static const char *const head[] = {"tasks",
+                                       "workers",
+                                       "latency",
+                                       "a",
+                                       "b",
+                                       "fail_rate",
+                                       "timeout_s",
+                                       "retries",
+                                       "seed",
+                                       "preset",
+                                       "sequential_s",
+                                       "pooled_s",
+                                       "speedup",
+                                       "throughput_per_s",
+                                       "littles_bound",
+                                       "mean_task_s",
+                                       "finished",
+                                       "failed",
+                                       "verified",
+                                       "engine",
+                                       "in_flight",
+                                       NULL};
     (void)rec;
     pk_csvw_row(w, head);
     pk_csvw_fieldf(w, "%llu", (unsigned long long)o->n);
@@ -1027,8 +1042,9 @@ static void say_why(const struct pk_comm *c, const struct api_opts *o, const str
                     const struct api_summary *s)
 {
     if (!s->in_order)
-        fprintf(stderr, "parkit api: warning: the calls did not complete in the planned order "
-                        "(planned ends more than %.2f s apart swapped): a loaded machine?\n",
+        fprintf(stderr,
+                "parkit api: warning: the calls did not complete in the planned order "
+                "(planned ends more than %.2f s apart swapped): a loaded machine?\n",
                 ORDER_SLACK_S);
     if (r->interrupted)
         pk_error(c, false, "api", "interrupted after %zu of %llu %s", r->finished,

@@ -107,19 +107,15 @@ static int check_parsed(const struct pk_comm *c, const struct fetch_opts *o,
 {
     if (pk_cli_single_process(c, "fetch") != PK_EXIT_OK)
         return PK_EXIT_USAGE;
-    if (o->url_file && args->noperands > 0) {
-        pk_error(c, false, "fetch", "give URLs as operands or --url-file, not both (got '%s')",
-                 args->operand[0]);
-        return PK_EXIT_USAGE;
-    }
-    if (o->expect_identical && !o->compare) {
-        pk_error(c, false, "fetch", "--expect-identical compares two runs: add --compare");
-        return PK_EXIT_USAGE;
-    }
-    if (o->canary && o->common.no_verify) {
-        pk_error(c, false, "fetch", "--canary proves that verification fails; drop --no-verify");
-        return PK_EXIT_USAGE;
-    }
+    if (o->url_file && args->noperands > 0)
+        return pk_usage_error(c, "fetch",
+                              "give URLs as operands or --url-file, not both (got '%s')",
+                              args->operand[0]);
+    if (o->expect_identical && !o->compare)
+        return pk_usage_error(c, "fetch", "--expect-identical compares two runs: add --compare");
+    if (o->canary && o->common.no_verify)
+        return pk_usage_error(c, "fetch",
+                              "--canary proves that verification fails; drop --no-verify");
     return PK_EXIT_OK;
 }
 
@@ -365,8 +361,8 @@ static bool make_saves(const struct fetch_opts *o, struct run *r)
         if (!(r->paths[i] = malloc(len)))
             return false;
         snprintf(r->paths[i], len, "%s/%s", o->out_dir, r->names[i]);
-        r->saves[i] = (struct pk_http_save){
-            .path = r->paths[i], .mode = r->s.file_mode, .force = o->force};
+        r->saves[i] =
+            (struct pk_http_save){.path = r->paths[i], .mode = r->s.file_mode, .force = o->force};
     }
     return r->paths && r->saves;
 }
@@ -652,12 +648,12 @@ static json_t *results_json(const struct job *jobs, size_t n)
 /* How the run was checked, and the first URL that failed a check. */
 static json_t *verification_json(const struct fetch_opts *o, const struct run *r)
 {
-    json_t *v = json_pack("{s:s, s:I}", "method",
-                          o->expect_identical
-                              ? "Content-Length, saved files' bytes and CRC-32 read back, "
-                                "sequential and pooled runs' bytes and CRC-32"
-                              : "Content-Length, saved files' bytes and CRC-32 read back",
-                          "urls_bad", (json_int_t)r->bad);
+    json_t *v =
+        json_pack("{s:s, s:I}", "method",
+                  o->expect_identical ? "Content-Length, saved files' bytes and CRC-32 read back, "
+                                        "sequential and pooled runs' bytes and CRC-32"
+                                      : "Content-Length, saved files' bytes and CRC-32 read back",
+                  "urls_bad", (json_int_t)r->bad);
     if (r->bad)
         json_object_set_new(v, "first_bad", pk_json_text(r->first_bad));
     return v;
@@ -748,8 +744,8 @@ static void print_table(const json_t *rec, const void *ctx)
     printf("failed      %zu of %zu %s; %zu %s\n", r->failed, r->n, pk_plural(r->n, "URL", "URLs"),
            r->retried, pk_plural(r->retried, "retry", "retries"));
     if (r->seq)
-        printf("compare     %zu of %zu %s got different bytes in the two runs%s\n", r->differ,
-               r->n, pk_plural(r->n, "URL", "URLs"),
+        printf("compare     %zu of %zu %s got different bytes in the two runs%s\n", r->differ, r->n,
+               pk_plural(r->n, "URL", "URLs"),
                r->differ ? " (content that changes between requests?)" : "");
     printf("verified    %s\n", verdict(rec, r));
 }

@@ -115,7 +115,7 @@ static bool same_bits(double a, double b)
  */
 
 static const char *const header_names[] = {"date",       "store",   "product", "units",
-                                           "unit_price", "revenue", "margin", NULL};
+                                           "unit_price", "revenue", "margin",  NULL};
 enum { NCOLS = 7, FIRST_NUMBER = 3, NNUMBERS = 4 };
 /* Products: the CSV writer quotes two of them (a comma, a quote); some are multi-byte UTF-8. */
 static const char *const products[] = {"Widget",     "Gadget",       "Widget, large", "12\" pipe",
@@ -419,11 +419,9 @@ static int prepare_make_dir(const struct pk_comm *c, const struct opts *o)
     if (created)
         return PK_EXIT_OK;
     json_t *man = NULL;
-    if (load_manifest(o->dir, &man, &err) != PK_OK && !o->force) {
-        pk_error(c, false, "files", "%s; use --force to write a new set to '%s' anyway", err.msg,
-                 o->dir);
-        return PK_EXIT_USAGE;
-    }
+    if (load_manifest(o->dir, &man, &err) != PK_OK && !o->force)
+        return pk_usage_error(c, "files", "%s; use --force to write a new set to '%s' anyway",
+                              err.msg, o->dir);
     int status = refuse_foreign(c, o, man);
     if (status == PK_EXIT_OK)
         status = remove_set(c, o, man);
@@ -1187,14 +1185,11 @@ static int find_files(const struct pk_comm *c, struct reading *r)
 {
     const struct opts *o = r->o;
     struct stat st;
-    if (stat(o->dir, &st) != 0) {
-        pk_error(c, false, "files", "cannot open directory '%s': %s", o->dir, strerror(errno));
-        return PK_EXIT_USAGE;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        pk_error(c, false, "files", "'%s' is not a directory", o->dir);
-        return PK_EXIT_USAGE;
-    }
+    if (stat(o->dir, &st) != 0)
+        return pk_usage_error(c, "files", "cannot open directory '%s': %s", o->dir,
+                              strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return pk_usage_error(c, "files", "'%s' is not a directory", o->dir);
     /* hidden names only when the pattern matches their leading dot itself; regular files only:
      * a FIFO named *.csv blocked the run forever */
     struct pk_dirlist skipped = {0};
@@ -1215,11 +1210,10 @@ static int find_files(const struct pk_comm *c, struct reading *r)
         pk_error(c, false, "files", "%s", err.msg);
         return PK_EXIT_RUNTIME;
     }
-    if (o->canary && !r->man && o->no_sequential) {
-        pk_error(c, false, "files",
-                 "--canary needs the sequential run or a manifest in '%s' to compare with", o->dir);
-        return PK_EXIT_USAGE;
-    }
+    if (o->canary && !r->man && o->no_sequential)
+        return pk_usage_error(
+            c, "files", "--canary needs the sequential run or a manifest in '%s' to compare with",
+            o->dir);
     return PK_EXIT_OK;
 }
 
@@ -1480,20 +1474,14 @@ static int check_parsed(const struct pk_comm *c, struct opts *o, const struct pk
             pk_error(c, false, "files", "%s goes with reading a set; --make writes one", shared);
         return args->noperands > 0 || o->read_only || shared ? PK_EXIT_USAGE : PK_EXIT_OK;
     }
-    if (o->make_only) {
-        pk_error(c, false, "files", "--count, --rows, --seed and --force go with --make DIR");
-        return PK_EXIT_USAGE;
-    }
-    if (args->noperands == 0) {
-        pk_error(c, false, "files",
-                 "give a directory to read, or --make DIR (see parkit files --help)");
-        return PK_EXIT_USAGE;
-    }
+    if (o->make_only)
+        return pk_usage_error(c, "files", "--count, --rows, --seed and --force go with --make DIR");
+    if (args->noperands == 0)
+        return pk_usage_error(c, "files",
+                              "give a directory to read, or --make DIR (see parkit files --help)");
     o->dir = args->operand[0];
-    if (!*o->dir) {
-        pk_error(c, false, "files", "the directory name is empty");
-        return PK_EXIT_USAGE;
-    }
+    if (!*o->dir)
+        return pk_usage_error(c, "files", "the directory name is empty");
     return PK_EXIT_OK;
 }
 

@@ -174,12 +174,11 @@ static int plan(const struct pk_comm *c, struct grain_opts *o, uint64_t *smalles
     *smallest = o->chunks.v[0];
     for (size_t i = 1; i < o->chunks.n; i++)
         *smallest = o->chunks.v[i] < *smallest ? o->chunks.v[i] : *smallest;
-    if (o->total / *smallest > (UINT64_C(1) << 26)) {
-        pk_error(c, false, "scale grain",
-                 "--total %" PRIu64 " in chunks of %" PRIu64 " is more than 2^26 pool tasks",
-                 o->total, *smallest);
-        return PK_EXIT_USAGE;
-    }
+    if (o->total / *smallest > (UINT64_C(1) << 26))
+        return pk_usage_error(c, "scale grain",
+                              "--total %" PRIu64 " in chunks of %" PRIu64
+                              " is more than 2^26 pool tasks",
+                              o->total, *smallest);
     return PK_EXIT_OK;
 }
 

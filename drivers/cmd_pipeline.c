@@ -361,10 +361,8 @@ int pk_cmd_pipeline(int argc, char **argv, const struct pk_comm *c)
         return pk_opts_exit(status);
     struct pk_err err = {0};
     struct outcome out = {.o = &o};
-    if (parse_stages(o.stages_text, out.spec, &out.n, &err) != PK_OK) {
-        pk_error(c, false, "pipeline", "%s", err.msg);
-        return PK_EXIT_USAGE;
-    }
+    if (parse_stages(o.stages_text, out.spec, &out.n, &err) != PK_OK)
+        return pk_usage_error(c, "pipeline", "%s", err.msg);
     if (pk_cli_single_process(c, "pipeline") != PK_EXIT_OK)
         return PK_EXIT_USAGE;
     json_t *sysinfo = pk_sysinfo_for_command(c, "pipeline", 1);

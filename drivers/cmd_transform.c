@@ -127,24 +127,18 @@ static const char *const math_choices[] = {"deterministic", "portable", "fast", 
 static int check_combination(const struct pk_comm *c, struct opts *o)
 {
     struct pk_err err = {0};
-    if (o->input && (o->n_set || o->start)) {
-        pk_error(c, false, CMD, "-n and --start describe a generated range; --input reads them");
-        return PK_EXIT_USAGE;
-    }
-    if (o->column && !o->input) {
-        pk_error(c, false, CMD, "--column needs --input");
-        return PK_EXIT_USAGE;
-    }
-    if (o->no_header && !o->input) {
-        pk_error(c, false, CMD, "--no-header needs --input (a CSV file)");
-        return PK_EXIT_USAGE;
-    }
+    if (o->input && (o->n_set || o->start))
+        return pk_usage_error(c, CMD,
+                              "-n and --start describe a generated range; --input reads them");
+    if (o->column && !o->input)
+        return pk_usage_error(c, CMD, "--column needs --input");
+    if (o->no_header && !o->input)
+        return pk_usage_error(c, CMD, "--no-header needs --input (a CSV file)");
     /* without a header, columns have numbers only */
     if (o->no_header && o->column &&
         pk_parse_count("--column", o->column, 1, PK_CSV_MAX_COLUMNS, &o->column_no, &err) !=
             PK_OK) {
-        pk_error(c, false, CMD, "%s (with --no-header, a column number)", err.msg);
-        return PK_EXIT_USAGE;
+        return pk_usage_error(c, CMD, "%s (with --no-header, a column number)", err.msg);
     }
     if (pk_cli_distinct(c, CMD, "--output", o->output, "--input", o->input) != PK_EXIT_OK ||
         pk_cli_distinct(c, CMD, "--record", o->common.record, "--input", o->input) != PK_EXIT_OK ||
@@ -154,12 +148,10 @@ static int check_combination(const struct pk_comm *c, struct opts *o)
         o->n = o->op == PK_TRANSFORM_CHUNK ? 500000 : 2000000;
     if (!o->chunk_set)
         o->chunk = o->op == PK_TRANSFORM_CHUNK ? 100000 : 500000;
-    if (o->start + o->n > (UINT64_C(1) << 53)) {
-        pk_error(c, false, CMD,
-                 "--start %" PRIu64 " + -n %" PRIu64 " exceeds 2^53: values would not be exact",
-                 o->start, o->n);
-        return PK_EXIT_USAGE;
-    }
+    if (o->start + o->n > (UINT64_C(1) << 53))
+        return pk_usage_error(
+            c, CMD, "--start %" PRIu64 " + -n %" PRIu64 " exceeds 2^53: values would not be exact",
+            o->start, o->n);
     o->src = !o->input                                                    ? SRC_RANGE
              : (o->column || o->no_header || ends_with(o->input, ".csv")) ? SRC_CSV
                                                                           : SRC_RAW;

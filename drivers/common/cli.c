@@ -187,8 +187,7 @@ int pk_cli_single_process(const struct pk_comm *c, const char *cmd)
 {
     if (c->nranks <= 1)
         return PK_EXIT_OK;
-    pk_error(c, false, cmd, "runs on one process (threads only); start it without mpirun");
-    return PK_EXIT_USAGE;
+    return pk_usage_error(c, cmd, "runs on one process (threads only); start it without mpirun");
 }
 
 int pk_check_value(const char *where, double v, double lo, double hi, const char *what,
@@ -221,6 +220,5 @@ int pk_cli_distinct(const struct pk_comm *c, const char *cmd, const char *out_op
 {
     if (!out || !in || !pk_atomicfile_same(out, in))
         return PK_EXIT_OK;
-    pk_error(c, false, cmd, "%s '%s' would overwrite %s '%s'", out_opt, out, in_opt, in);
-    return PK_EXIT_USAGE;
+    return pk_usage_error(c, cmd, "%s '%s' would overwrite %s '%s'", out_opt, out, in_opt, in);
 }
