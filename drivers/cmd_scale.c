@@ -374,8 +374,6 @@ static int check_metric(const struct pk_opt *opt, const char *text, struct pk_er
     return pk__run_metric_check(text, err);
 }
 
-/* The declared options; scale's sumsq options (the kernel's own, re-declared for the sweep)
- * live here and nowhere else in scale. */
 /* The command's description around its option table, and the parse. */
 static int parse_with(const struct pk_opt *table, int argc, char **argv, const struct pk_comm *c,
                       struct scale_opts *o, struct pk_args *args)
@@ -396,6 +394,8 @@ static int parse_with(const struct pk_opt *table, int argc, char **argv, const s
     return pk_opts_parse(&spec, c, argc, argv, &o->common, args);
 }
 
+/* The declared options (one table: its 80 lines are data); scale's sumsq options (the kernel's
+ * own, re-declared for the sweep) live here and nowhere else in scale. */
 static int parse_options(int argc, char **argv, const struct pk_comm *c, struct scale_opts *o,
                          struct pk_args *args)
 {
