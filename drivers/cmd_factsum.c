@@ -32,8 +32,9 @@ static const char description[] =
     "the halves, the merge products and the pieces of one large product. Many N are ONE pass:\n"
     "[1, max N) is cut at every N, the segments run concurrently, and a fold yields every !N\n"
     "(cheaper than separate runs, which would repeat the shared prefix). Under mpirun each rank\n"
-    "takes a cost-balanced range and parts merge up a tree of ranks. The decimal conversion\n"
-    "(divide and conquer, parallel) is timed separately (decimal_s).\n"
+    "takes a cost-balanced range and parts merge up a tree of ranks. The decimal output is\n"
+    "timed separately (decimal_s): the digit count and edges from one power of five and a\n"
+    "short division; the whole value (divide and conquer, parallel) only for --digits.\n"
     "\n"
     "Memory: about 10 bytes per bit of !N's size, i.e. 1.25 x log2((N-1)!) bytes plus 16 MiB:\n"
     "!1e6 ~ 24 MiB, !1e7 ~ 290 MiB, !1e8 ~ 3.4 GiB, !1e9 ~ 37 GiB, and every other N's value\n"
@@ -43,7 +44,9 @@ static const char description[] =
     "\n"
     "Verification: !N for N <= 10 against the OEIS values; every N mod four 62-bit primes by\n"
     "the O(N) recurrence fact = fact*i mod p, sum += fact (Montgomery arithmetic, in parallel);\n"
-    "every decimal text (the digits printed and written) against its value mod the same primes.\n";
+    "the digits printed against the value (first * 10^k <= !N < (first + 1) * 10^k, 5^k checked\n"
+    "mod the same primes; the last digits from !N mod 2^20 and mod 5^20); the --digits text\n"
+    "against its value mod the same primes.\n";
 
 static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_factsum_opts *o)
 {

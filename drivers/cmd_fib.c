@@ -29,8 +29,10 @@ static const char description[] =
     "and is refused (exit 2) when that exceeds the available memory.\n"
     "\n"
     "Verification: Cassini's identity F(N-1)F(N+1) - F(N)^2 = (-1)^N on the exact values mod\n"
-    "four primes near 2^62, and F(N) mod each prime by a 2x2 matrix power; every decimal text\n"
-    "(the digits printed and written) against its value mod the same primes.\n";
+    "four primes near 2^62, and F(N) mod each prime by a 2x2 matrix power; the digits printed\n"
+    "against the value (first * 10^k <= F(N) < (first + 1) * 10^k, 5^k checked mod the same\n"
+    "primes; the last digits from F(N) mod 2^20 and mod 5^20); the --digits text against its\n"
+    "value mod the same primes.\n";
 
 static int parse(int argc, char **argv, const struct pk_comm *c, struct pk_fib_opts *o)
 {

@@ -24,9 +24,6 @@ struct pk_bigsummary {
     uint64_t mod_2_64, mod_1e9_7;   /* checksums of the exact value */
 };
 
-/* Fills s for x >= 0 from its decimal string, converted with nthreads threads. When decimal is
- * not NULL, *decimal receives that string (malloc'd, caller frees). */
-int pk_big_summarize(const mpz_t x, int nthreads, struct pk_bigsummary *s, char **decimal);
 /* {"digits", "first", "last", "mod_2_64" (as a decimal string: JSON numbers lose bits above
  * 2^53), "mod_1e9_7"}; the caller owns the object. */
 json_t *pk_big_summary_json(const struct pk_bigsummary *s);
@@ -47,7 +44,8 @@ struct pk_big_run {
     const struct pk_reps *reps; /* the runs (timing.h) */
     const json_t *sysinfo;
 };
-/* Converts every value to decimal (timed: decimal_s), writes digits_path atomically (only for a
+/* Finds every value's digit count and first and last digits, and with digits_path its whole
+ * decimal text (timed together: decimal_s), writes digits_path atomically (only for a
  * verified or unverified-by-request result: a wrong value is never written as the answer) and
  * builds the record into *rec (the caller owns it; NULL on failure). Rank 0 only; prints its
  * errors. Returns an exit status (0 or PK_EXIT_RUNTIME). */

@@ -64,5 +64,33 @@ PY
     run 0 factsum 1000 --format json --reps 1 --no-verify
     python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert "decimal" not in (r.get("verification") or {}), r' "$work/stdout"
     ;;
+edges_check) # without --digits: the count and edges printed match the whole text, checked as printed
+    for cmd in "factsum 1e5 1000 10" "fib 5e5 100 7"; do
+        # shellcheck disable=SC2086 # the command and its N, split on purpose
+        run 0 $cmd --format json --reps 1
+        cp "$work/stdout" "$work/edges.json"
+        # shellcheck disable=SC2086
+        run 0 $cmd --format json --reps 1 --digits "$work/d.txt"
+        python3 - "$work/edges.json" "$work/d.txt" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+v = r["verification"]
+assert r["verified"] is True and v["decimal_mismatches"] == 0, v
+assert "first * 10^k <= value" in v["decimal"], v
+texts = open(sys.argv[2]).read().split()
+for one, text in zip(r["result"], texts):
+    want = (len(text), text[:20], text[-20:])
+    assert (one["digits"], one["first"], one["last"]) == want, (one, want)
+assert len(texts) == len(r["result"]) == 3, r["result"]
+PY
+        # shellcheck disable=SC2086
+        run 3 $cmd --format json --reps 1 --canary
+        python3 - "$work/stdout" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["verified"] is False and r["verification"]["decimal_mismatches"] == 1, r["verification"]
+PY
+    done
+    ;;
 *) fail "unknown scenario" ;;
 esac

@@ -682,6 +682,80 @@ static int case_to_decimal_matches_get_str(void)
     return 0;
 }
 
+/* 0 when pk_decimal_edges(x, edge) gives mpz_get_str's count and edges, its check accepts them,
+ * and the check refuses a changed first or last digit and a count one off. */
+static int edges_right(const mpz_t x, size_t edge)
+{
+    char *want = malloc(mpz_sizeinbase(x, 10) + 2);
+    CHECK(want != NULL);
+    mpz_get_str(want, 10, x);
+    size_t len = strlen(want), n = len < edge ? len : edge;
+    struct pk_decimal_edges e;
+    CHECK_OK(pk_decimal_edges(x, edge, &e));
+    CHECK_EQ_INT(e.digits, len);
+    CHECK_EQ_INT(strlen(e.first), n);
+    CHECK(strncmp(e.first, want, n) == 0);
+    CHECK(strcmp(e.last, want + len - n) == 0);
+    CHECK(pk_decimal_edges_match(x, &e));
+    char *digit[] = {&e.first[n - 1], &e.last[n - 1], &e.first[0]};
+    for (int k = 0; k < 3; k++) {
+        char was = *digit[k];
+        *digit[k] = (char)(was == '9' ? '1' : was + 1);
+        CHECK(!pk_decimal_edges_match(x, &e));
+        *digit[k] = was;
+    }
+    for (int d = -1; d <= 1; d += 2) {
+        e.digits += (size_t)d;
+        CHECK(e.digits == 0 || !pk_decimal_edges_match(x, &e));
+        e.digits -= (size_t)d;
+    }
+    CHECK(pk_decimal_edges_match(x, &e));
+    pk_decimal_edges_clear(&e);
+    free(want);
+    return 0;
+}
+
+/* The digit count and edges without the whole decimal: right for random values of every size
+ * around the switch to the power of five, at 10^k - 1, 10^k and 10^k + 1 (where the count
+ * estimate is one too many or exact), for 0 and at every edge width; a wrong power is refused. */
+static int case_decimal_edges(void)
+{
+    gmp_randstate_t rs;
+    gmp_randinit_default(rs);
+    gmp_randseed_ui(rs, 0xed9e5UL);
+    mpz_t x;
+    mpz_init(x);
+    static const size_t edges[] = {1, 2, 19, 20, 27};
+    for (size_t w = 0; w < sizeof edges / sizeof edges[0]; w++) {
+        CHECK_OK(edges_right(x, edges[w]));
+        for (unsigned long bits = 1; bits < 70000; bits = bits * 5 / 4 + 1) {
+            mpz_urandomb(x, rs, bits);
+            CHECK_OK(edges_right(x, edges[w]));
+        }
+        for (unsigned long k = 1; k < 30000; k = k < 60 ? k + 1 : k * 3 / 2) {
+            mpz_ui_pow_ui(x, 10, k);
+            CHECK_OK(edges_right(x, edges[w]));
+            mpz_sub_ui(x, x, 1);
+            CHECK_OK(edges_right(x, edges[w]));
+            mpz_add_ui(x, x, 2);
+            CHECK_OK(edges_right(x, edges[w]));
+        }
+    }
+    struct pk_decimal_edges e;
+    mpz_urandomb(x, rs, 40000);
+    CHECK_OK(pk_decimal_edges(x, 20, &e));
+    mpz_add_ui(e.pow, e.pow, 1); /* the power is confirmed, not trusted */
+    CHECK(!pk_decimal_edges_match(x, &e));
+    pk_decimal_edges_clear(&e);
+    CHECK_EQ_INT(pk_decimal_edges(x, 0, &e), PK_EINVAL);
+    CHECK_EQ_INT(pk_decimal_edges(x, PK_EDGES_MAX + 1, &e), PK_EINVAL);
+    mpz_neg(x, x);
+    CHECK_EQ_INT(pk_decimal_edges(x, 20, &e), PK_EINVAL);
+    mpz_clear(x);
+    gmp_randclear(rs);
+    return 0;
+}
+
 /* 0 when text (a copy of x's decimal, changed by the caller) is refused for x. */
 static int refused(const char *text, size_t len, const mpz_t x)
 {
@@ -986,6 +1060,7 @@ static const struct check_case cases[] = {
     {"bits_and_estimate", case_bits_and_estimate},
     {"to_decimal_matches_get_str", case_to_decimal_matches_get_str},
     {"decimal_check", case_decimal_check},
+    {"decimal_edges", case_decimal_edges},
     {"mod_oracle", case_mod_oracle},
     {"canary_changes_result", case_canary_changes_result},
     {"canary_small_first_mark", case_canary_small_first_mark},

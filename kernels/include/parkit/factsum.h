@@ -84,6 +84,23 @@ int pk_mpz_to_decimal(const mpz_t x, int nthreads, char **out, size_t *len);
  * nthreads threads): an independent check of a conversion. */
 bool pk_decimal_matches(const char *text, size_t len, const mpz_t x, int nthreads);
 
+/* The digit count and the first and last `edge` digits of x >= 0 (edge 1..PK_EDGES_MAX), without
+ * writing all of x in decimal: one power of five, 5^k for k = digits - edge, and a division
+ * whose quotient has edge digits (all of x's digits in both when it has at most edge). */
+#define PK_EDGES_MAX 27 /* 5^27 < 2^64: the last digits' check works in words */
+struct pk_decimal_edges {
+    size_t digits;
+    char first[PK_EDGES_MAX + 1], last[PK_EDGES_MAX + 1]; /* NUL-terminated */
+    mpz_t pow;                                            /* 5^k, kept for the check */
+};
+int pk_decimal_edges(const mpz_t x, size_t edge, struct pk_decimal_edges *e);
+/* Whether e->digits, e->first and e->last are those of x, by exact checks independent of how
+ * they were found: first * 10^k <= x < (first + 1) * 10^k with e->pow confirmed to be 5^k mod
+ * the primes of pk_oracle_primes, and last against x mod 2^edge and x mod 5^edge joined by
+ * the Chinese remainder theorem. */
+bool pk_decimal_edges_match(const mpz_t x, const struct pk_decimal_edges *e);
+void pk_decimal_edges_clear(struct pk_decimal_edges *e); /* after a successful pk_decimal_edges */
+
 /* Independent oracle: !n mod p for each n in ns (any order) and each prime p < 2^62, by the
  * O(nmax) recurrence fact = fact*i, sum += fact in Montgomery arithmetic, one prime per task.
  * out[j * count + i] = !ns[i] mod primes[j]. */
