@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Left factorial speed against its anchors, side by side in one invocation: the tutorials'
 # Python (sequential and multiprocessing.Pool(2) over !1000..!4000), then parkit on the same
-# workload, on !1e6 at 1 and 2 threads (and its decimal conversion), !1e7, and 2 MPI ranks
-# against 1 rank with 2 threads. Medians; every parkit run is appended to $OUT/records.jsonl.
+# workload, on !1e6 at 1 and 2 threads (and the time of its decimal summary: digit count and
+# edges), !1e7, and 2 MPI ranks against 1 rank with 2 threads. Medians; every parkit run is appended to $OUT/records.jsonl.
 # Then issue 17's table: !1e6 on 2 threads against the anchor ../shared/anchors/numeric/factsum.c
 # (variant bs-omp-split, built here as its own script builds it), value only and as a whole
 # process writing the digits (the anchor's `print` mode: mpz_out_str), ROUNDS rounds
