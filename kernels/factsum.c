@@ -200,36 +200,42 @@ struct pt {
     mp_bitcnt_t e;
 };
 
-/* P and T of a short range: T by Horner from the top, t = k * (1 + t); P two odd parts at a time
- * while their product fits a word. */
+/* P and T of a short range, as many factors per word-sized GMP call as fit in a word: T by
+ * Horner from the top, t = k (1 + t), where steps compose as t = c + m t0 (one step more:
+ * c = k (1 + c), m = k m); P from the odd parts. At !1e6 a word holds three factors, so the
+ * leaves make a third of the calls on their growing numbers. */
 static void leaf(struct pt *r, uint64_t a, uint64_t b, bool need_P)
 {
     mpz_set_ui(r->T, b - 1);
-    for (uint64_t k = b - 1; k-- > a;) {
-        mpz_add_ui(r->T, r->T, 1);
-        mpz_mul_ui(r->T, r->T, k);
+    for (uint64_t k = b - 1; k > a;) {
+        uint64_t c = 0, m = 1;
+        for (; k > a; k--) {
+            u128 c1 = (u128)(k - 1) * (1 + (u128)c), m1 = (u128)(k - 1) * m;
+            if ((c1 | m1) >> 64 && m > 1)
+                break;
+            c = (uint64_t)c1;
+            m = (uint64_t)m1;
+        }
+        mpz_mul_ui(r->T, r->T, m);
+        mpz_add_ui(r->T, r->T, c);
     }
     r->e = 0;
     if (!need_P)
         return;
     mpz_set_ui(r->P, 1);
-    uint64_t k = a;
-    for (; k + 1 < b; k += 2) {
-        int z0 = __builtin_ctzll(k), z1 = __builtin_ctzll(k + 1);
-        uint64_t x = k >> z0, y = (k + 1) >> z1;
-        r->e += (mp_bitcnt_t)(z0 + z1);
-        if (k < (UINT64_C(1) << 31)) {
-            mpz_mul_ui(r->P, r->P, x * y);
+    uint64_t acc = 1;
+    for (uint64_t k = a; k < b; k++) {
+        int z = __builtin_ctzll(k);
+        uint64_t odd = k >> z;
+        r->e += (mp_bitcnt_t)z;
+        if ((u128)acc * odd >> 64) {
+            mpz_mul_ui(r->P, r->P, acc);
+            acc = odd;
         } else {
-            mpz_mul_ui(r->P, r->P, x);
-            mpz_mul_ui(r->P, r->P, y);
+            acc *= odd;
         }
     }
-    if (k < b) {
-        int z = __builtin_ctzll(k);
-        r->e += (mp_bitcnt_t)z;
-        mpz_mul_ui(r->P, r->P, k >> z);
-    }
+    mpz_mul_ui(r->P, r->P, acc);
 }
 
 /* T = T1 + P1*T2 and, when need_P, P = P1*P2 (the canary uses P2 for P1 in T), the two
