@@ -76,6 +76,8 @@ uint64_t pk_factsum_memory_estimate(uint64_t nmax);
  * by the caller), every value kept to the end. */
 uint64_t pk_factsum_memory_estimate_marks(const uint64_t *marks, size_t n);
 
+/* ---- decimal output of big integers (kernels/decimal.c; fib's too) ---- */
+
 /* *out = decimal string of x >= 0 (malloc'd, NUL-terminated, caller frees), *len its length;
  * divide and conquer by powers of ten with the halves converted in parallel. */
 int pk_mpz_to_decimal(const mpz_t x, int nthreads, char **out, size_t *len);
