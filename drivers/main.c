@@ -138,6 +138,20 @@ static int finish_stdout(const char *name, int status)
     return status;
 }
 
+/* Starts this program again with the same arguments. By its own path, not /proc/self/exe: the
+ * process takes its name (ps, top, pkill) from the file it runs, which would then be "exe".
+ * Returns only when neither exec works. */
+static void start_again(char **argv)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        execv(self, argv);
+    }
+    execv("/proc/self/exe", argv); /* the file was replaced or removed since it started */
+}
+
 int main(int argc, char **argv)
 {
     /* GSL's default handler aborts; parkit checks every status itself. */
@@ -176,7 +190,7 @@ int main(int argc, char **argv)
             setenv("OMP_WAIT_POLICY", "passive", 1);
         if (set_malloc)
             setenv("GLIBC_TUNABLES", BIGNUM_MALLOC, 1);
-        execv("/proc/self/exe", argv);
+        start_again(argv);
         /* exec failed (no /proc): carry on with the defaults */
     }
     struct pk_comm comm;

@@ -321,11 +321,13 @@ static void bs(struct pt *r, uint64_t a, uint64_t b, bool need_P, bool root, con
     bool parallel = c->nthreads > 1 && log2_fact_below(b) - log2_fact_below(a) > TASK_MIN_BITS;
     if (parallel && !need_P) {
         /* A node without P is on the right spine under a segment's root, whose merges form a
-         * serial chain. Walked inline by one thread, those merges waited behind whatever large
-         * task that thread took up at its waits, and ran last, one after another, while the
+         * serial chain. Walked inline, the whole spine was one task, and a taskwait waits for
+         * every child of its task: under each spine node it also waited for the left halves
+         * spawned higher up, so the spine's merges ran last, one after another, while the
          * other thread idled (!1e6 on 2 threads: the three largest ran in the last 0.06 s of
-         * 0.23 s). As tasks they run when their halves are done: 0.93x the time (21 paired
-         * runs). Elsewhere the right half stays inline: spawning it too measured no better. */
+         * 0.23 s). As tasks of their own they wait only for their halves: 0.93x the time (21
+         * paired runs). Elsewhere the right half stays inline: spawning it too measured no
+         * better (0.94x). */
         work_queue(c);
 #pragma omp task default(none) shared(h1, c) firstprivate(a, m)
         bs_task(&h1, a, m, true, c);

@@ -92,5 +92,16 @@ assert r["verified"] is False and r["verification"]["decimal_mismatches"] == 1, 
 PY
     done
     ;;
+process_name) # started again for its settings, it still shows as parkit (ps, top, pkill), not exe
+    "$parkit" factsum 3e6 -t 1 --reps 1 --warmup 0 > /dev/null &
+    pid=$! seen=""
+    while kill -0 "$pid" 2>/dev/null; do
+        seen+=" $(cat "/proc/$pid/comm" 2>/dev/null || true)"
+        sleep 0.02
+    done
+    wait "$pid" || fail "factsum 3e6 failed"
+    [[ $seen == *parkit* ]] || fail "the process was never seen by its name: '$seen'"
+    [[ $seen != *exe* ]] || fail "the process showed as exe: '$seen'"
+    ;;
 *) fail "unknown scenario" ;;
 esac
