@@ -870,10 +870,18 @@ static int case_mod_oracle(void)
         for (int i = 0; i < j; i++)
             CHECK(primes[i] != primes[j]);
     }
-    /* deterministic: a second call gives the same primes */
-    uint64_t again[NP];
+    /* deterministic: a second call gives the same primes, and a longer list (past the ones
+     * kept after the first search) starts with them and continues downwards */
+    uint64_t again[NP], longer[12];
     pk_oracle_primes(again, NP);
     CHECK(memcmp(again, primes, sizeof primes) == 0);
+    pk_oracle_primes(longer, 12);
+    CHECK(memcmp(longer, primes, sizeof primes) == 0);
+    for (int j = 1; j < 12; j++) {
+        CHECK(longer[j] < longer[j - 1]);
+        mpz_set_u64(z, longer[j]);
+        CHECK(mpz_probab_prime_p(z, 30) > 0);
+    }
 
     static const uint64_t ns[] = {12345, 0, 1000, 999999, 2, 10, 1000, 1};
     enum { NN = sizeof ns / sizeof ns[0] };
