@@ -114,8 +114,8 @@ uint64_t pk_factsum_memory_estimate_marks(const uint64_t *marks, size_t n)
 struct bs_ctx {
     int nthreads;
     bool canary; /* corrupt the root merge */
-    /* bs work running now (task bodies not waiting) and created but not started: a product may
-     * take every thread only when nothing else runs or waits to */
+    /* bs work running now (task bodies) and created but not started: a product may take every
+     * thread only when nothing else runs or waits to */
     _Atomic int *running, *queued;
 };
 
@@ -126,19 +126,13 @@ static void work_queue(const struct bs_ctx *c)
 
 static void work_start(const struct bs_ctx *c)
 {
+    atomic_fetch_add(c->running, 1); /* first, so that the work never looks alone in between */
     atomic_fetch_sub(c->queued, 1);
-    atomic_fetch_add(c->running, 1);
 }
 
-/* before a taskwait and at a task's end; work_resume after the taskwait */
-static void work_pause(const struct bs_ctx *c)
+static void work_end(const struct bs_ctx *c)
 {
     atomic_fetch_sub(c->running, 1);
-}
-
-static void work_resume(const struct bs_ctx *c)
-{
-    atomic_fetch_add(c->running, 1);
 }
 
 static bool work_alone(const struct bs_ctx *c)
@@ -265,52 +259,31 @@ static void leaf(struct pt *r, uint64_t a, uint64_t b, bool need_P)
     mpz_mul_ui(r->P, r->P, acc);
 }
 
-/* T = T1 + P1*T2 and, when need_P, P = P1*P2 (the canary uses P2 for P1 in T), the two
- * products as parallel tasks. One product is never cut into pieces: GMP multiplies an unbalanced
- * pair as several balanced products, so two half-products cost about two whole ones (measured at
- * the root of !1e6: 0.044 s whole, 0.064 s as two parallel pieces). */
-static void merge(struct pt *r, struct pt *h1, struct pt *h2, bool need_P, bool parallel,
-                  bool canary, const struct bs_ctx *c)
+/* The two products of a merge: T2 = P1*T2 and, when need_P, P = P1*P2 (the canary uses P2 for P1
+ * in T). One product is never cut into pieces: GMP multiplies an unbalanced pair as several
+ * balanced products, so two half-products cost about two whole ones (measured at the root of
+ * !1e6: 0.044 s whole, 0.064 s as two parallel pieces). */
+static void product_T(struct pt *h1, struct pt *h2, bool need_P, bool canary,
+                      const struct bs_ctx *c)
 {
     const struct pt *left = canary ? h2 : h1;
-    if (!need_P) {
-        /* the spine's chain: its last merges below the root often run alone (measured at !1e6:
-         * the one below the root, 0.016 s on one thread, the other idle) */
-        lone_mul(h2->T, left->P, h2->T, work_alone(c), c->nthreads);
-    } else if (parallel) {
-        work_queue(c);
-#pragma omp task default(none) shared(h2, left, c)
-        {
-            work_start(c);
-            mpz_mul(h2->T, left->P, h2->T);
-            work_pause(c);
-        }
-        mpz_mul(r->P, h1->P, h2->P);
-        work_pause(c);
-#pragma omp taskwait
-        work_resume(c);
-    } else {
+    if (need_P)
         mpz_mul(h2->T, left->P, h2->T);
-        if (need_P)
-            mpz_mul(r->P, h1->P, h2->P);
-    }
-    mpz_mul_2exp(h2->T, h2->T, left->e);
+    else /* the spine's chain: its last merges below the root often run alone (measured at !1e6:
+          * the one below the root, 0.016 s on one thread, the other idle) */
+        lone_mul(h2->T, left->P, h2->T, work_alone(c), c->nthreads);
+}
+
+/* T = T1 + T2 * 2^e1 once the products are done */
+static void merge_finish(struct pt *r, struct pt *h1, struct pt *h2, bool need_P, bool canary)
+{
+    mpz_mul_2exp(h2->T, h2->T, canary ? h2->e : h1->e);
     mpz_add(r->T, h1->T, h2->T);
     r->e = need_P ? h1->e + h2->e : 0;
 }
 
-static void bs(struct pt *r, uint64_t a, uint64_t b, bool need_P, bool root,
-               const struct bs_ctx *c);
-
-/* bs as a task's body, counted as running work while it is not waiting */
-static void bs_task(struct pt *r, uint64_t a, uint64_t b, bool need_P, const struct bs_ctx *c)
-{
-    work_start(c);
-    bs(r, a, b, need_P, false, c);
-    work_pause(c);
-}
-
-static void bs(struct pt *r, uint64_t a, uint64_t b, bool need_P, bool root, const struct bs_ctx *c)
+static void bs_serial(struct pt *r, uint64_t a, uint64_t b, bool need_P, bool canary,
+                      const struct bs_ctx *c)
 {
     if (b - a <= LEAF) {
         leaf(r, a, b, need_P);
@@ -319,51 +292,119 @@ static void bs(struct pt *r, uint64_t a, uint64_t b, bool need_P, bool root, con
     uint64_t m = split_point(a, b, need_P);
     struct pt h1, h2;
     mpz_inits(h1.P, h1.T, h2.P, h2.T, NULL);
-    bool parallel = c->nthreads > 1 && log2_fact_below(b) - log2_fact_below(a) > TASK_MIN_BITS;
-    if (parallel && !need_P) {
-        /* A node without P is on the right spine under a segment's root, whose merges form a
-         * serial chain. Walked inline, the whole spine was one task, and a taskwait waits for
-         * every child of its task: under each spine node it also waited for the left halves
-         * spawned higher up, so the spine's merges ran last, one after another, while the
-         * other thread idled (!1e6 on 2 threads: the three largest ran in the last 0.06 s of
-         * 0.23 s). As tasks of their own they wait only for their halves: 0.93x the time (21
-         * paired runs). Elsewhere the right half stays inline: spawning it too measured no
-         * better (0.94x). */
-        work_queue(c);
-#pragma omp task default(none) shared(h1, c) firstprivate(a, m)
-        bs_task(&h1, a, m, true, c);
-        work_queue(c);
-#pragma omp task default(none) shared(h2, c) firstprivate(m, b)
-        bs_task(&h2, m, b, false, c);
-        work_pause(c);
-#pragma omp taskwait
-        work_resume(c);
-    } else if (parallel) {
-        work_queue(c);
-#pragma omp task default(none) shared(h1, c) firstprivate(a, m)
-        bs_task(&h1, a, m, true, c);
-        bs(&h2, m, b, need_P, false, c);
-        work_pause(c);
-#pragma omp taskwait
-        work_resume(c);
-    } else {
-        bs(&h1, a, m, true, false, c);
-        bs(&h2, m, b, need_P, false, c);
-    }
-    merge(r, &h1, &h2, need_P, parallel, root && c->canary, c);
+    bs_serial(&h1, a, m, true, false, c);
+    bs_serial(&h2, m, b, need_P, false, c);
+    product_T(&h1, &h2, need_P, canary, c);
+    if (need_P)
+        mpz_mul(r->P, h1.P, h2.P);
+    merge_finish(r, &h1, &h2, need_P, canary);
     mpz_clears(h1.P, h1.T, h2.P, h2.T, NULL);
 }
 
-/* A segment's true P and T into P and T. */
-static void segment(mpz_t P, mpz_t T, uint64_t a, uint64_t b, bool need_P, const struct bs_ctx *c)
-{
+/* A range of the parallel tree. Nothing waits for anything: the half or product that finishes
+ * last carries the work on (merge, then the node above). With libgomp, a thread in a taskwait
+ * runs only its own task's children: when the child it waited for ran on the other thread, it
+ * slept while that child's subtree queued up tasks, and the run went serial. That showed most in
+ * a process's first run (!1e6 on 2 threads: 0.33-0.42 s, then 0.20 s; CPU time the same). */
+struct node {
     struct pt r;
-    mpz_inits(r.P, r.T, NULL);
-    bs(&r, a, b, need_P, true, c);
-    if (need_P)
-        mpz_mul_2exp(P, r.P, r.e);
-    mpz_swap(T, r.T);
-    mpz_clears(r.P, r.T, NULL);
+    struct node *up, *kids; /* up: NULL at a segment's root; kids: the two halves */
+    uint64_t a, b;
+    bool need_P, canary;
+    _Atomic int pending;  /* halves, then products, not done yet */
+    mpz_ptr out_P, out_T; /* at a segment's root: where its true P and T go */
+    const struct bs_ctx *c;
+};
+
+static void node_run(struct node *n);
+static void node_merge(struct node *n);
+
+static void node_init(struct node *n, struct node *up, uint64_t a, uint64_t b, bool need_P,
+                      const struct bs_ctx *c)
+{
+    *n = (struct node){.up = up, .a = a, .b = b, .need_P = need_P, .c = c};
+    mpz_inits(n->r.P, n->r.T, NULL);
+}
+
+static void node_done(struct node *n)
+{
+    if (n->up) {
+        if (atomic_fetch_sub(&n->up->pending, 1) == 1)
+            node_merge(n->up);
+        return;
+    }
+    if (n->need_P)
+        mpz_mul_2exp(n->out_P, n->r.P, n->r.e);
+    mpz_swap(n->out_T, n->r.T);
+    mpz_clears(n->r.P, n->r.T, NULL);
+}
+
+static void node_merged(struct node *n)
+{
+    struct pt *h1 = &n->kids[0].r, *h2 = &n->kids[1].r;
+    merge_finish(&n->r, h1, h2, n->need_P, n->canary);
+    mpz_clears(h1->P, h1->T, h2->P, h2->T, NULL);
+    free(n->kids);
+    n->kids = NULL;
+    node_done(n);
+}
+
+static void product_done(struct node *n)
+{
+    if (atomic_fetch_sub(&n->pending, 1) == 1)
+        node_merged(n);
+}
+
+/* the two products as tasks of their own when P is needed: the last one done finishes */
+static void node_merge(struct node *n)
+{
+    struct pt *h1 = &n->kids[0].r, *h2 = &n->kids[1].r;
+    if (!n->need_P) {
+        product_T(h1, h2, false, n->canary, n->c);
+        node_merged(n);
+        return;
+    }
+    const struct bs_ctx *c = n->c; /* n may be freed once its merge is done */
+    atomic_store(&n->pending, 2);
+    work_queue(c);
+#pragma omp task default(none) firstprivate(n, h1, h2, c)
+    {
+        work_start(c);
+        product_T(h1, h2, true, n->canary, c);
+        product_done(n);
+        work_end(c);
+    }
+    mpz_mul(n->r.P, h1->P, h2->P);
+    product_done(n);
+}
+
+/* the left half as a task, the right one inline; small ranges (or no memory for the halves'
+ * nodes) serially */
+static void node_run(struct node *n)
+{
+    const struct bs_ctx *c = n->c;
+    bool parallel = c->nthreads > 1 &&
+                    log2_fact_below(n->b) - log2_fact_below(n->a) > TASK_MIN_BITS &&
+                    n->b - n->a > LEAF;
+    n->kids = parallel ? malloc(2 * sizeof *n->kids) : NULL;
+    if (!n->kids) {
+        bs_serial(&n->r, n->a, n->b, n->need_P, n->canary, c);
+        node_done(n);
+        return;
+    }
+    uint64_t m = split_point(n->a, n->b, n->need_P);
+    node_init(&n->kids[0], n, n->a, m, true, c);
+    node_init(&n->kids[1], n, m, n->b, n->need_P, c);
+    atomic_store(&n->pending, 2);
+    struct node *left = &n->kids[0], *right = &n->kids[1];
+    work_queue(c);
+#pragma omp task default(none) firstprivate(left, c)
+    {
+        work_start(c);
+        node_run(left);
+        work_end(c);
+    }
+    node_run(right);
 }
 
 /* ---- parts -------------------------------------------------------------------------------- */
@@ -406,6 +447,37 @@ void pk_factsum_part_free(struct pk_factsum_part *part)
     memset(part, 0, sizeof *part);
 }
 
+/* Fold the segments left to right: the running T at each cut is T(lo, mark). Inside a parallel
+ * region, on one thread (its two products as tasks). */
+static void fold(struct pk_factsum_part *part, mpz_t *sP, mpz_t *sT, size_t nseg, bool keep_P,
+                 bool canary)
+{
+    mpz_swap(part->P, sP[0]);
+    mpz_swap(part->T, sT[0]);
+    for (size_t s = 1; s < nseg; s++) {
+        bool more_P = s + 1 < nseg || keep_P;
+        mpz_swap(part->mark_T[s - 1], part->T);
+        if (canary) {
+            /* corrupted: P of the segment instead of the running P, read before the new P
+             * overwrites it (serially: the two products would race on sP[s]) */
+            mpz_mul(sT[s], sP[s], sT[s]);
+            if (more_P) {
+                mpz_mul(sP[s], part->P, sP[s]);
+                mpz_swap(part->P, sP[s]);
+            }
+        } else if (more_P) {
+#pragma omp task default(none) firstprivate(s) shared(part, sT)
+            mpz_mul(sT[s], part->P, sT[s]);
+            mpz_mul(sP[s], part->P, sP[s]);
+#pragma omp taskwait
+            mpz_swap(part->P, sP[s]);
+        } else {
+            mpz_mul(sT[s], part->P, sT[s]);
+        }
+        mpz_add(part->T, part->mark_T[s - 1], sT[s]);
+    }
+}
+
 int pk_factsum_part_compute(struct pk_factsum_part *part, uint64_t lo, uint64_t hi,
                             const uint64_t *marks, size_t nmarks, bool need_P, int nthreads,
                             unsigned flags)
@@ -425,10 +497,12 @@ int pk_factsum_part_compute(struct pk_factsum_part *part, uint64_t lo, uint64_t 
     uint64_t *cut = malloc(sizeof *cut * (nseg + 1));
     mpz_t *sP = malloc(sizeof(mpz_t) * nseg);
     mpz_t *sT = malloc(sizeof(mpz_t) * nseg);
-    if (!cut || !sP || !sT) {
+    struct node *roots = malloc(sizeof *roots * nseg);
+    if (!cut || !sP || !sT || !roots) {
         free(cut);
         free(sP);
         free(sT);
+        free(roots);
         pk_factsum_part_free(part);
         return PK_ENOMEM;
     }
@@ -449,48 +523,30 @@ int pk_factsum_part_compute(struct pk_factsum_part *part, uint64_t lo, uint64_t 
                          .queued = &queued};
     const struct bs_ctx *c = &ctx;
     bool keep_P = need_P;
-#pragma omp parallel num_threads(nthreads) default(none) shared(part, cut, sP, sT, nseg, c, keep_P)
-#pragma omp single
+#pragma omp parallel num_threads(nthreads) default(none)                                           \
+    shared(part, cut, sP, sT, nseg, c, keep_P, roots)
     {
-        for (size_t s = 0; s < nseg; s++) {
-            bool seg_P = s + 1 < nseg || keep_P;
-            /* the canary corrupts each segment's root merge (and each fold step below) */
-            work_queue(c);
-#pragma omp task default(none) firstprivate(s, seg_P) shared(cut, sP, sT, c)
-            {
-                work_start(c);
-                segment(sP[s], sT[s], cut[s], cut[s + 1], seg_P, c);
-                work_pause(c);
-            }
-        }
-        work_pause(c);
-#pragma omp taskwait
-        work_resume(c);
-        /* Fold left to right: the running T at each cut is T(lo, mark). */
-        mpz_swap(part->P, sP[0]);
-        mpz_swap(part->T, sT[0]);
-        for (size_t s = 1; s < nseg; s++) {
-            bool more_P = s + 1 < nseg || keep_P;
-            mpz_swap(part->mark_T[s - 1], part->T);
-            if (c->canary) {
-                /* corrupted: P of the segment instead of the running P, read before the new P
-                 * overwrites it (serially: the two products would race on sP[s]) */
-                mpz_mul(sT[s], sP[s], sT[s]);
-                if (more_P) {
-                    mpz_mul(sP[s], part->P, sP[s]);
-                    mpz_swap(part->P, sP[s]);
+#pragma omp single
+        {
+            for (size_t s = 0; s < nseg; s++) {
+                /* the canary corrupts each segment's root merge (and each fold step below) */
+                struct node *root = &roots[s];
+                node_init(root, NULL, cut[s], cut[s + 1], s + 1 < nseg || keep_P, c);
+                root->canary = c->canary;
+                root->out_P = sP[s];
+                root->out_T = sT[s];
+                work_queue(c);
+#pragma omp task default(none) firstprivate(root, c)
+                {
+                    work_start(c);
+                    node_run(root);
+                    work_end(c);
                 }
-            } else if (more_P) {
-#pragma omp task default(none) firstprivate(s) shared(part, sT)
-                mpz_mul(sT[s], part->P, sT[s]);
-                mpz_mul(sP[s], part->P, sP[s]);
-#pragma omp taskwait
-                mpz_swap(part->P, sP[s]);
-            } else {
-                mpz_mul(sT[s], part->P, sT[s]);
             }
-            mpz_add(part->T, part->mark_T[s - 1], sT[s]);
-        }
+            work_end(c);
+        } /* its barrier: every segment's tree done */
+#pragma omp single
+        fold(part, sP, sT, nseg, keep_P, c->canary);
     }
     part->has_P = need_P;
     for (size_t s = 0; s < nseg; s++)
@@ -498,6 +554,7 @@ int pk_factsum_part_compute(struct pk_factsum_part *part, uint64_t lo, uint64_t 
     free(cut);
     free(sP);
     free(sT);
+    free(roots);
     return PK_OK;
 }
 
@@ -559,7 +616,8 @@ int pk_factsum_part_merge(struct pk_factsum_part *left, struct pk_factsum_part *
     return PK_OK;
 }
 
-/* ---- serialisation ------------------------------------------------------------------------ */
+/* ---- serialisation ------------------------------------------------------------------------
+ */
 
 static size_t mpz_nbytes(const mpz_t x)
 {
@@ -633,7 +691,8 @@ int pk_factsum_part_unpack(struct pk_factsum_part *part, const void *bytes, size
     return PK_OK;
 }
 
-/* ---- modular oracle ----------------------------------------------------------------------- */
+/* ---- modular oracle -----------------------------------------------------------------------
+ */
 
 static int cmp_u64(const void *a, const void *b)
 {
