@@ -72,5 +72,17 @@ for m in (n, i):
 PY
     grep -Eq '^cpu: .*physical cores, [0-9]+ hardware threads' <("$parkit" info) || fail "info text"
     ;;
+hwloc_plugins) # hwloc's GPU and XML plugins stay unloaded (12 ms a command), unless the user lists their own
+    [[ ${3:-no} == yes ]] || exit 0
+    plugins=(/usr/lib/*/hwloc/hwloc_gl.so /usr/lib/*/hwloc/hwloc_opencl.so)
+    [[ -e ${plugins[0]} || -e ${plugins[1]} ]] || { echo "no hwloc plugins installed: nothing to check"; exit 0; }
+    opened() { env "$@" LD_DEBUG=files "$parkit" info 2>&1 >/dev/null | grep -Eo 'hwloc_[a-z_]+\.so' | sort -u | tr '\n' ' '; }
+    seen=$(opened -u HWLOC_PLUGINS_BLACKLIST)
+    [[ $seen != *hwloc_gl.so* && $seen != *hwloc_opencl.so* && $seen != *hwloc_xml_libxml.so* ]] ||
+        fail "plugins loaded by default: $seen"
+    seen=$(opened HWLOC_PLUGINS_BLACKLIST=hwloc_pci)
+    [[ $seen == *hwloc_gl.so* || $seen == *hwloc_opencl.so* ]] || fail "the user's own list was replaced: '$seen'"
+    grep -Eq '^cpu: .*physical cores' <("$parkit" info) || fail "info text"
+    ;;
 *) fail "unknown scenario" ;;
 esac
