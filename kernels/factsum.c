@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Left factorial by binary splitting; see parkit/factsum.h for the method and the invariants.
  *
- * Parallel structure: one OpenMP parallel region per call, a single thread walks the work and
- * spawns tasks: both halves of every range large enough (TASK_MIN_BITS) and the two products of
- * a merge. Tasks only create more tasks
- * inside that region, so the thread count is exactly the caller's. */
+ * Parallel structure: one OpenMP parallel region per call. Every range large enough
+ * (TASK_MIN_BITS) runs its left half as a task and its right half inline, and the two products
+ * of a merge run side by side; nothing waits: the half or product done last carries on. Tasks
+ * only create more tasks inside that region, so the thread count is exactly the caller's. */
 #include "parkit/factsum.h"
 
 #include "mont.h"
