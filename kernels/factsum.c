@@ -145,9 +145,10 @@ static bool work_alone(const struct bs_ctx *c)
 #    include <flint/fft.h>
 #    include <flint/flint.h>
 #    include <pthread.h>
-/* Operands of at least this many limbs go to FLINT's threaded FFT multiplication when nothing
- * else runs. */
-#    define FLINT_MIN_LIMBS 20000
+/* Products whose smaller operand has at least this many limbs go to FLINT's FFT multiplication
+ * (see product()), and to its threaded one from FLINT_THREADED_MIN_LIMBS when nothing else runs. */
+#    define FLINT_MIN_LIMBS          3000
+#    define FLINT_THREADED_MIN_LIMBS 20000
 
 /* FLINT is loaded on its first use rather than linked: with what it needs (NTL, libstdc++, gf2x,
  * MPFR) it cost every parkit process about 8 ms and 135 page faults at start-up, twice for the
@@ -155,6 +156,8 @@ static bool work_alone(const struct bs_ctx *c)
  * cannot be loaded, GMP multiplies: the same product. */
 static __typeof__(flint_mpn_mul_fft_main) *flint_mul;
 static __typeof__(flint_set_num_threads) *flint_threads;
+static __typeof__(flint_set_num_workers) *flint_workers;
+static __typeof__(flint_reset_num_workers) *flint_reset_workers;
 static pthread_once_t flint_once = PTHREAD_ONCE_INIT;
 static bool flint_off; /* pk_factsum_flint(false) */
 
@@ -163,11 +166,15 @@ static void flint_load(void)
     void *h = dlopen(PK_FLINT_SONAME, RTLD_NOW | RTLD_LOCAL);
     void *mul = h ? dlsym(h, "flint_mpn_mul_fft_main") : NULL;
     void *threads = h ? dlsym(h, "flint_set_num_threads") : NULL;
-    if (!mul || !threads)
+    void *workers = h ? dlsym(h, "flint_set_num_workers") : NULL;
+    void *reset = h ? dlsym(h, "flint_reset_num_workers") : NULL;
+    if (!mul || !threads || !workers || !reset)
         return;
     /* POSIX guarantees a function's address survives dlsym's void * */
-    memcpy(&flint_mul, &mul, sizeof mul);
     memcpy(&flint_threads, &threads, sizeof threads);
+    memcpy(&flint_workers, &workers, sizeof workers);
+    memcpy(&flint_reset_workers, &reset, sizeof reset);
+    memcpy(&flint_mul, &mul, sizeof mul);
 }
 
 bool pk_factsum_flint(bool use)
@@ -186,29 +193,39 @@ bool pk_factsum_flint(bool use)
 }
 #endif
 
-/* r = x * y (r may alias y). When the product is the only work left (`alone`), with FLINT,
- * its FFT multiplication runs on nthreads threads (GMP's is serial). */
-static void lone_mul(mpz_t r, const mpz_t x, const mpz_t y, bool alone, int nthreads)
+/* r = x * y (r may alias y) on `threads` threads. Large products go to FLINT's FFT
+ * multiplication: on one thread it took 0.91x GMP's time for the whole of !1e6 on 1 thread,
+ * 0.94x on 2, 0.86x for !3e6 (in-process, alternating, 5-25 rounds; operands from 1500 to 12500
+ * limbs tried as the threshold, 3000 best). Threaded (only when nothing else runs: the spine's
+ * lone merges) it also uses the other cores, which GMP's serial multiplication cannot. */
+static void product(mpz_t r, const mpz_t x, const mpz_t y, int threads)
 {
 #if PK_FEATURE_FLINT
-    size_t nx = mpz_size(x), ny = mpz_size(y);
-    if (alone && nthreads > 1 && nx >= FLINT_MIN_LIMBS && ny >= FLINT_MIN_LIMBS && !flint_off &&
+    size_t nx = mpz_size(x), ny = mpz_size(y), small = nx < ny ? nx : ny;
+    bool threaded = threads > 1 && small >= FLINT_THREADED_MIN_LIMBS;
+    if ((threaded || small >= FLINT_MIN_LIMBS) && !flint_off &&
         (pthread_once(&flint_once, flint_load), flint_mul)) {
         const __mpz_struct *a = nx >= ny ? x : y, *b = nx >= ny ? y : x;
         size_t na = mpz_size(a), nb = mpz_size(b);
         mpz_t out;
         mpz_init2(out, (mp_bitcnt_t)(na + nb) * GMP_NUMB_BITS);
-        flint_threads(nthreads);
+        /* the worker count is the calling thread's own; the pool is resized only when alone */
+        int old = 0;
+        if (threaded)
+            flint_threads(threads);
+        else
+            old = flint_workers(0);
         flint_mul(mpz_limbs_write(out, (mp_size_t)(na + nb)), mpz_limbs_read(a), (mp_size_t)na,
                   mpz_limbs_read(b), (mp_size_t)nb);
+        if (!threaded)
+            flint_reset_workers(old);
         mpz_limbs_finish(out, (mp_size_t)(na + nb));
         mpz_swap(r, out);
         mpz_clear(out);
         return;
     }
 #else
-    (void)alone;
-    (void)nthreads;
+    (void)threads;
 #endif
     mpz_mul(r, x, y);
 }
@@ -268,10 +285,10 @@ static void product_T(struct pt *h1, struct pt *h2, bool need_P, bool canary,
 {
     const struct pt *left = canary ? h2 : h1;
     if (need_P)
-        mpz_mul(h2->T, left->P, h2->T);
+        product(h2->T, left->P, h2->T, 1);
     else /* the spine's chain: its last merges below the root often run alone (measured at !1e6:
           * the one below the root, 0.016 s on one thread, the other idle) */
-        lone_mul(h2->T, left->P, h2->T, work_alone(c), c->nthreads);
+        product(h2->T, left->P, h2->T, work_alone(c) ? c->nthreads : 1);
 }
 
 /* T = T1 + T2 * 2^e1 once the products are done */
@@ -296,7 +313,7 @@ static void bs_serial(struct pt *r, uint64_t a, uint64_t b, bool need_P, bool ca
     bs_serial(&h2, m, b, need_P, false, c);
     product_T(&h1, &h2, need_P, canary, c);
     if (need_P)
-        mpz_mul(r->P, h1.P, h2.P);
+        product(r->P, h1.P, h2.P, 1);
     merge_finish(r, &h1, &h2, need_P, canary);
     mpz_clears(h1.P, h1.T, h2.P, h2.T, NULL);
 }
@@ -374,7 +391,7 @@ static void node_merge(struct node *n)
         product_done(n);
         work_end(c);
     }
-    mpz_mul(n->r.P, h1->P, h2->P);
+    product(n->r.P, h1->P, h2->P, 1);
     product_done(n);
 }
 
@@ -460,19 +477,19 @@ static void fold(struct pk_factsum_part *part, mpz_t *sP, mpz_t *sT, size_t nseg
         if (canary) {
             /* corrupted: P of the segment instead of the running P, read before the new P
              * overwrites it (serially: the two products would race on sP[s]) */
-            mpz_mul(sT[s], sP[s], sT[s]);
+            product(sT[s], sP[s], sT[s], 1);
             if (more_P) {
-                mpz_mul(sP[s], part->P, sP[s]);
+                product(sP[s], part->P, sP[s], 1);
                 mpz_swap(part->P, sP[s]);
             }
         } else if (more_P) {
 #pragma omp task default(none) firstprivate(s) shared(part, sT)
-            mpz_mul(sT[s], part->P, sT[s]);
-            mpz_mul(sP[s], part->P, sP[s]);
+            product(sT[s], part->P, sT[s], 1);
+            product(sP[s], part->P, sP[s], 1);
 #pragma omp taskwait
             mpz_swap(part->P, sP[s]);
         } else {
-            mpz_mul(sT[s], part->P, sT[s]);
+            product(sT[s], part->P, sT[s], 1);
         }
         mpz_add(part->T, part->mark_T[s - 1], sT[s]);
     }
@@ -595,15 +612,15 @@ int pk_factsum_part_merge(struct pk_factsum_part *left, struct pk_factsum_part *
         for (size_t i = 0; i < right->nmarks; i++) {
 #pragma omp task default(none) firstprivate(i) shared(left, right, mark_T, first, old_T)
             {
-                mpz_mul(mark_T[first + i], left->P, right->mark_T[i]);
+                product(mark_T[first + i], left->P, right->mark_T[i], 1);
                 mpz_add(mark_T[first + i], mark_T[first + i], old_T);
             }
         }
         if (need_P) {
 #pragma omp task default(none) shared(left, right)
-            mpz_mul(right->P, left->P, right->P);
+            product(right->P, left->P, right->P, 1);
         }
-        mpz_mul(left->T, left->P, right->T);
+        product(left->T, left->P, right->T, 1);
         mpz_add(left->T, left->T, old_T);
 #pragma omp taskwait
     }
