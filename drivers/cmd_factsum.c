@@ -408,8 +408,8 @@ static int build_record(struct run *r, const json_t *sysinfo, json_t **rec)
         .verified = r->verified,
         .canary = o->canary,
         .verification = r->vjson,
-        /* flint: whether a lone root product could take FLINT's threaded multiplication (built
-         * in and loadable here; GMP's otherwise) */
+        /* flint: whether the large products could take FLINT's FFT multiplication (built in
+         * and loadable here; GMP's otherwise) */
         .extra = json_pack("{s:{s:I, s:I}, s:b}", "memory", "estimate_bytes",
                            (json_int_t)r->estimate, "gmp_peak_bytes",
                            (json_int_t)pk_gmp_guard_peak(), "flint", pk_factsum_flint(true)),
