@@ -7,6 +7,7 @@
  * only create more tasks inside that region, so the thread count is exactly the caller's. */
 #include "parkit/factsum.h"
 
+#include "bigmul.h"
 #include "mont.h"
 #include "parkit/features.h"
 #include "parkit/status.h"
@@ -140,94 +141,9 @@ static bool work_alone(const struct bs_ctx *c)
     return atomic_load(c->running) == 1 && atomic_load(c->queued) == 0;
 }
 
-#if PK_FEATURE_FLINT
-#    include <dlfcn.h>
-#    include <flint/fft.h>
-#    include <flint/flint.h>
-#    include <pthread.h>
-/* Products whose smaller operand has at least this many limbs go to FLINT's FFT multiplication
- * (see product()), and to its threaded one from FLINT_THREADED_MIN_LIMBS when nothing else runs. */
-#    define FLINT_MIN_LIMBS          3000
-#    define FLINT_THREADED_MIN_LIMBS 20000
-
-/* FLINT is loaded on its first use rather than linked: with what it needs (NTL, libstdc++, gf2x,
- * MPFR) it cost every parkit process about 8 ms and 135 page faults at start-up, twice for the
- * commands that start again for their settings (drivers/main.c), for this one product. Where it
- * cannot be loaded, GMP multiplies: the same product. */
-static __typeof__(flint_mpn_mul_fft_main) *flint_mul;
-static __typeof__(flint_set_num_threads) *flint_threads;
-static __typeof__(flint_set_num_workers) *flint_workers;
-static __typeof__(flint_reset_num_workers) *flint_reset_workers;
-static pthread_once_t flint_once = PTHREAD_ONCE_INIT;
-static bool flint_off; /* pk_factsum_flint(false) */
-
-static void flint_load(void)
-{
-    void *h = dlopen(PK_FLINT_SONAME, RTLD_NOW | RTLD_LOCAL);
-    void *mul = h ? dlsym(h, "flint_mpn_mul_fft_main") : NULL;
-    void *threads = h ? dlsym(h, "flint_set_num_threads") : NULL;
-    void *workers = h ? dlsym(h, "flint_set_num_workers") : NULL;
-    void *reset = h ? dlsym(h, "flint_reset_num_workers") : NULL;
-    if (!mul || !threads || !workers || !reset)
-        return;
-    /* POSIX guarantees a function's address survives dlsym's void * */
-    memcpy(&flint_threads, &threads, sizeof threads);
-    memcpy(&flint_workers, &workers, sizeof workers);
-    memcpy(&flint_reset_workers, &reset, sizeof reset);
-    memcpy(&flint_mul, &mul, sizeof mul);
-}
-
 bool pk_factsum_flint(bool use)
 {
-    flint_off = !use;
-    if (!use)
-        return false;
-    pthread_once(&flint_once, flint_load);
-    return flint_mul != NULL;
-}
-#else
-bool pk_factsum_flint(bool use)
-{
-    (void)use;
-    return false;
-}
-#endif
-
-/* r = x * y (r may alias y) on `threads` threads. Large products go to FLINT's FFT
- * multiplication: on one thread it took 0.91x GMP's time for the whole of !1e6 on 1 thread,
- * 0.94x on 2, 0.86x for !3e6 (in-process, alternating, 5-25 rounds; operands from 1500 to 12500
- * limbs tried as the threshold, 3000 best). Threaded (only when nothing else runs: the spine's
- * lone merges) it also uses the other cores, which GMP's serial multiplication cannot. */
-static void product(mpz_t r, const mpz_t x, const mpz_t y, int threads)
-{
-#if PK_FEATURE_FLINT
-    size_t nx = mpz_size(x), ny = mpz_size(y), small = nx < ny ? nx : ny;
-    bool threaded = threads > 1 && small >= FLINT_THREADED_MIN_LIMBS;
-    if ((threaded || small >= FLINT_MIN_LIMBS) && !flint_off &&
-        (pthread_once(&flint_once, flint_load), flint_mul)) {
-        const __mpz_struct *a = nx >= ny ? x : y, *b = nx >= ny ? y : x;
-        size_t na = mpz_size(a), nb = mpz_size(b);
-        mpz_t out;
-        mpz_init2(out, (mp_bitcnt_t)(na + nb) * GMP_NUMB_BITS);
-        /* the worker count is the calling thread's own; the pool is resized only when alone */
-        int old = 0;
-        if (threaded)
-            flint_threads(threads);
-        else
-            old = flint_workers(0);
-        flint_mul(mpz_limbs_write(out, (mp_size_t)(na + nb)), mpz_limbs_read(a), (mp_size_t)na,
-                  mpz_limbs_read(b), (mp_size_t)nb);
-        if (!threaded)
-            flint_reset_workers(old);
-        mpz_limbs_finish(out, (mp_size_t)(na + nb));
-        mpz_swap(r, out);
-        mpz_clear(out);
-        return;
-    }
-#else
-    (void)threads;
-#endif
-    mpz_mul(r, x, y);
+    return pk_bigmul_flint(use);
 }
 
 /* A range's P and T, P kept without its factors of two: the true P is P * 2^e. A range of k
@@ -285,10 +201,10 @@ static void product_T(struct pt *h1, struct pt *h2, bool need_P, bool canary,
 {
     const struct pt *left = canary ? h2 : h1;
     if (need_P)
-        product(h2->T, left->P, h2->T, 1);
+        pk_bigmul(h2->T, left->P, h2->T, 1);
     else /* the spine's chain: its last merges below the root often run alone (measured at !1e6:
           * the one below the root, 0.016 s on one thread, the other idle) */
-        product(h2->T, left->P, h2->T, work_alone(c) ? c->nthreads : 1);
+        pk_bigmul(h2->T, left->P, h2->T, work_alone(c) ? c->nthreads : 1);
 }
 
 /* T = T1 + T2 * 2^e1 once the products are done */
@@ -313,7 +229,7 @@ static void bs_serial(struct pt *r, uint64_t a, uint64_t b, bool need_P, bool ca
     bs_serial(&h2, m, b, need_P, false, c);
     product_T(&h1, &h2, need_P, canary, c);
     if (need_P)
-        product(r->P, h1.P, h2.P, 1);
+        pk_bigmul(r->P, h1.P, h2.P, 1);
     merge_finish(r, &h1, &h2, need_P, canary);
     mpz_clears(h1.P, h1.T, h2.P, h2.T, NULL);
 }
@@ -391,7 +307,7 @@ static void node_merge(struct node *n)
         product_done(n);
         work_end(c);
     }
-    product(n->r.P, h1->P, h2->P, 1);
+    pk_bigmul(n->r.P, h1->P, h2->P, 1);
     product_done(n);
 }
 
@@ -477,19 +393,19 @@ static void fold(struct pk_factsum_part *part, mpz_t *sP, mpz_t *sT, size_t nseg
         if (canary) {
             /* corrupted: P of the segment instead of the running P, read before the new P
              * overwrites it (serially: the two products would race on sP[s]) */
-            product(sT[s], sP[s], sT[s], 1);
+            pk_bigmul(sT[s], sP[s], sT[s], 1);
             if (more_P) {
-                product(sP[s], part->P, sP[s], 1);
+                pk_bigmul(sP[s], part->P, sP[s], 1);
                 mpz_swap(part->P, sP[s]);
             }
         } else if (more_P) {
 #pragma omp task default(none) firstprivate(s) shared(part, sT)
-            product(sT[s], part->P, sT[s], 1);
-            product(sP[s], part->P, sP[s], 1);
+            pk_bigmul(sT[s], part->P, sT[s], 1);
+            pk_bigmul(sP[s], part->P, sP[s], 1);
 #pragma omp taskwait
             mpz_swap(part->P, sP[s]);
         } else {
-            product(sT[s], part->P, sT[s], 1);
+            pk_bigmul(sT[s], part->P, sT[s], 1);
         }
         mpz_add(part->T, part->mark_T[s - 1], sT[s]);
     }
@@ -612,15 +528,15 @@ int pk_factsum_part_merge(struct pk_factsum_part *left, struct pk_factsum_part *
         for (size_t i = 0; i < right->nmarks; i++) {
 #pragma omp task default(none) firstprivate(i) shared(left, right, mark_T, first, old_T)
             {
-                product(mark_T[first + i], left->P, right->mark_T[i], 1);
+                pk_bigmul(mark_T[first + i], left->P, right->mark_T[i], 1);
                 mpz_add(mark_T[first + i], mark_T[first + i], old_T);
             }
         }
         if (need_P) {
 #pragma omp task default(none) shared(left, right)
-            product(right->P, left->P, right->P, 1);
+            pk_bigmul(right->P, left->P, right->P, 1);
         }
-        product(left->T, left->P, right->T, 1);
+        pk_bigmul(left->T, left->P, right->T, 1);
         mpz_add(left->T, left->T, old_T);
 #pragma omp taskwait
     }
