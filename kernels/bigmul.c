@@ -62,12 +62,13 @@ bool pk_bigmul_flint(bool use)
     return flint_on();
 }
 
-/* out (na + nb limbs) = a * b via FLINT on the calling thread alone (its worker count is
+/* r = x * y via FLINT on the calling thread alone (its worker count is
  * per thread; the pool is resized only for a threaded product, which runs alone) */
 static void flint_product(mpz_t r, const mpz_t x, const mpz_t y, int threads)
 {
     const __mpz_struct *a = mpz_size(x) >= mpz_size(y) ? x : y, *b = a == x ? y : x;
     mp_size_t na = (mp_size_t)mpz_size(a), nb = (mp_size_t)mpz_size(b);
+    bool negative = (mpz_sgn(x) < 0) != (mpz_sgn(y) < 0); /* FLINT multiplies magnitudes */
     mpz_t out;
     mpz_init2(out, (mp_bitcnt_t)(na + nb) * GMP_NUMB_BITS);
     int old = 0;
@@ -78,7 +79,7 @@ static void flint_product(mpz_t r, const mpz_t x, const mpz_t y, int threads)
     fl.mul(mpz_limbs_write(out, na + nb), mpz_limbs_read(a), na, mpz_limbs_read(b), nb);
     if (threads <= 1)
         fl.reset_workers(old);
-    mpz_limbs_finish(out, na + nb);
+    mpz_limbs_finish(out, negative ? -(na + nb) : na + nb);
     mpz_swap(r, out);
     mpz_clear(out);
 }

@@ -299,10 +299,9 @@ static int case_part_high_factors(void)
     return 0;
 }
 
-/* Products of over 20,000 limbs (GMP's FFT; FLINT's threaded one for a lone root when built
- * with it, loaded on first use, and GMP's in its place): P against GMP's factorial, T and a
- * mark's T against the modular oracle, on 1 and 2 threads, with and without marks (one segment:
- * the lone root). */
+/* Products of over 20,000 limbs (FLINT's when built with it, loaded on first use, threaded for a
+ * lone root; GMP's in its place): P against GMP's factorial, T and a mark's T against the modular
+ * oracle, on 1 and 2 threads, with and without marks (one segment: the lone root). */
 static int large_products_with(uint64_t hi, uint64_t mark, const uint64_t *primes,
                                const uint64_t *want, const mpz_t fact, bool flint)
 {
