@@ -411,6 +411,78 @@ static void fold(struct pk_factsum_part *part, mpz_t *sP, mpz_t *sT, size_t nseg
     }
 }
 
+/* The segments [cut[s], cut[s+1]) between the marks inside (lo, hi), their P and T, and the
+ * roots of their trees. */
+struct segments {
+    size_t n;
+    uint64_t *cut;
+    mpz_t *P, *T;
+    struct node *roots;
+};
+
+static void segments_free(struct segments *g)
+{
+    for (size_t s = 0; g->P && g->T && s < g->n; s++)
+        mpz_clears(g->P[s], g->T[s], NULL);
+    free(g->cut);
+    free(g->P);
+    free(g->T);
+    free(g->roots);
+}
+
+static int segments_init(struct segments *g, uint64_t lo, uint64_t hi, const uint64_t *marks,
+                         size_t nmarks, size_t inside)
+{
+    size_t n = inside + 1;
+    *g = (struct segments){.cut = malloc(sizeof *g->cut * (n + 1)),
+                           .P = malloc(sizeof(mpz_t) * n),
+                           .T = malloc(sizeof(mpz_t) * n),
+                           .roots = malloc(sizeof *g->roots * n)};
+    if (!g->cut || !g->P || !g->T || !g->roots) {
+        segments_free(g);
+        return PK_ENOMEM;
+    }
+    g->n = n;
+    g->cut[0] = lo;
+    for (size_t i = 0, j = 1; i < nmarks; i++)
+        if (marks[i] > lo && marks[i] < hi)
+            g->cut[j++] = marks[i];
+    g->cut[n] = hi;
+    for (size_t s = 0; s < n; s++)
+        mpz_inits(g->P[s], g->T[s], NULL);
+    return PK_OK;
+}
+
+/* Every segment's tree at once, then the fold, in one parallel region of c->nthreads. */
+static void segments_run(struct pk_factsum_part *part, struct segments *g, bool keep_P,
+                         const struct bs_ctx *c)
+{
+#pragma omp parallel num_threads(c->nthreads) default(none) shared(part, g, c, keep_P)
+    {
+#pragma omp single
+        {
+            for (size_t s = 0; s < g->n; s++) {
+                /* the canary corrupts each segment's root merge (and each fold step below) */
+                struct node *root = &g->roots[s];
+                node_init(root, NULL, g->cut[s], g->cut[s + 1], s + 1 < g->n || keep_P, c);
+                root->canary = c->canary;
+                root->out_P = g->P[s];
+                root->out_T = g->T[s];
+                work_queue(c);
+#pragma omp task default(none) firstprivate(root, c)
+                {
+                    work_start(c);
+                    node_run(root);
+                    work_end(c);
+                }
+            }
+            work_end(c);
+        } /* its barrier: every segment's tree done */
+#pragma omp single
+        fold(part, g->P, g->T, g->n, keep_P, c->canary);
+    }
+}
+
 int pk_factsum_part_compute(struct pk_factsum_part *part, uint64_t lo, uint64_t hi,
                             const uint64_t *marks, size_t nmarks, bool need_P, int nthreads,
                             unsigned flags)
@@ -425,69 +497,21 @@ int pk_factsum_part_compute(struct pk_factsum_part *part, uint64_t lo, uint64_t 
         return rc;
     if (lo == hi)
         return PK_OK;
-    /* Segments [cut[s], cut[s+1]) between the marks; all computed concurrently. */
-    size_t nseg = inside + 1;
-    uint64_t *cut = malloc(sizeof *cut * (nseg + 1));
-    mpz_t *sP = malloc(sizeof(mpz_t) * nseg);
-    mpz_t *sT = malloc(sizeof(mpz_t) * nseg);
-    struct node *roots = malloc(sizeof *roots * nseg);
-    if (!cut || !sP || !sT || !roots) {
-        free(cut);
-        free(sP);
-        free(sT);
-        free(roots);
+    struct segments g;
+    if (segments_init(&g, lo, hi, marks, nmarks, inside) != PK_OK) {
         pk_factsum_part_free(part);
         return PK_ENOMEM;
     }
-    cut[0] = lo;
-    for (size_t i = 0, j = 1; i < nmarks; i++)
-        if (marks[i] > lo && marks[i] < hi)
-            cut[j++] = marks[i];
-    cut[nseg] = hi;
-    for (size_t s = 0; s < nseg; s++) {
-        mpz_inits(sP[s], sT[s], NULL);
-        if (s + 1 < nseg)
-            part->mark[s] = cut[s + 1];
-    }
-    _Atomic int running = 1, queued = 0; /* the single thread below */
+    for (size_t s = 0; s + 1 < g.n; s++)
+        part->mark[s] = g.cut[s + 1];
+    _Atomic int running = 1, queued = 0; /* the single thread in segments_run */
     struct bs_ctx ctx = {.nthreads = nthreads,
                          .canary = (flags & PK_FACTSUM_CANARY) != 0,
                          .running = &running,
                          .queued = &queued};
-    const struct bs_ctx *c = &ctx;
-    bool keep_P = need_P;
-#pragma omp parallel num_threads(nthreads) default(none)                                           \
-    shared(part, cut, sP, sT, nseg, c, keep_P, roots)
-    {
-#pragma omp single
-        {
-            for (size_t s = 0; s < nseg; s++) {
-                /* the canary corrupts each segment's root merge (and each fold step below) */
-                struct node *root = &roots[s];
-                node_init(root, NULL, cut[s], cut[s + 1], s + 1 < nseg || keep_P, c);
-                root->canary = c->canary;
-                root->out_P = sP[s];
-                root->out_T = sT[s];
-                work_queue(c);
-#pragma omp task default(none) firstprivate(root, c)
-                {
-                    work_start(c);
-                    node_run(root);
-                    work_end(c);
-                }
-            }
-            work_end(c);
-        } /* its barrier: every segment's tree done */
-#pragma omp single
-        fold(part, sP, sT, nseg, keep_P, c->canary);
-    }
+    segments_run(part, &g, need_P, &ctx);
     part->has_P = need_P;
-    for (size_t s = 0; s < nseg; s++)
-        mpz_clears(sP[s], sT[s], NULL);
-    free(cut);
-    free(sP);
-    free(sT);
-    free(roots);
+    segments_free(&g);
     return PK_OK;
 }
 
