@@ -116,7 +116,6 @@ cat "$f" >/dev/null
 # faster than the two added: generating at the in-memory rate and reading 8 bytes a value at
 # the read bandwidth the STREAM-like probe (anchors/numeric/stream.c, 2 threads, a sum over
 # FILE_N values) measures in the same round.
-bw=""
 if [[ -f $anchors/stream.c ]] && command -v gcc >/dev/null; then
     gcc -O3 -march=native -fopenmp -I"$anchors" "$anchors/stream.c" -o "$OUT/stream"
 fi
@@ -127,8 +126,10 @@ for op in chunk heavy; do
     if [[ -x $OUT/stream ]]; then
         bw=$(OMP_NUM_THREADS=2 locked "$OUT/stream" "$(awk -v n="$FILE_N" 'BEGIN{printf "%d", n}')" "$REPS" sum |
             sed -n 's/.*median *\([0-9.]*\) GB\/s.*/\1/p')
-        boundpct[$op]=$(awk -v r="$r0" -v b="$bw" 'BEGIN{printf "%.1f", 100 * (1 / (1 + r * 8e-3 / b) - 1)}')
-        printf '%-52s %10s GB/s: the file mode at best %s%%\n' "read bandwidth (stream sum, 2 threads)" "$bw" "${boundpct[$op]}"
+        if [[ -n $bw ]]; then # no bound from a probe whose output could not be read
+            boundpct[$op]=$(awk -v r="$r0" -v b="$bw" 'BEGIN{printf "%.1f", 100 * (1 / (1 + r * 8e-3 / b) - 1)}')
+            printf '%-52s %10s GB/s: the file mode at best %s%%\n' "read bandwidth (stream sum, 2 threads)" "$bw" "${boundpct[$op]}"
+        fi
     fi
     # read again right before: the page cache here loses pages between runs (measured: 268 of
     # 381 MiB left after a run), and the row is for a file that is in it
