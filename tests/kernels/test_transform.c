@@ -12,6 +12,7 @@
 #include "parkit/transform.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -599,6 +600,85 @@ static int case_check_in(void)
     return 0;
 }
 
+/* Read mode's source: v = start + i, from a "file" that fails at index fail_at (if any); every
+ * range is asked for once (counted by reads and values). */
+struct feeder {
+    double start;
+    uint64_t fail_at;
+    _Atomic uint64_t reads, values;
+};
+
+static int feed(void *arg, uint64_t lo, uint64_t hi, double *dst)
+{
+    struct feeder *f = arg;
+    if (f->fail_at >= lo && f->fail_at < hi)
+        return PK_EIO;
+    for (uint64_t i = lo; i < hi; i++)
+        dst[i - lo] = f->start + (double)i;
+    atomic_fetch_add(&f->reads, 1);
+    atomic_fetch_add(&f->values, hi - lo);
+    return PK_OK;
+}
+
+/* Read mode gives the generated range's bits (totals, per-chunk results and the elements
+ * written), for any thread count and split into calls, reads each value once in groups of at
+ * most 8 blocks, checks its arguments, and stops at a failed read with its status. */
+static int case_read_mode(void)
+{
+    enum { N = 200003, C = 7001 };
+    double *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
+    CHECK(x && y);
+    struct pk_transform_job job = job_of(PK_TRANSFORM_CHUNK, N, C, 5, 1);
+    struct chunks want_c = {0}, got_c = {0};
+    job.on_chunk = collect;
+    job.arg = &want_c;
+    job.out = x;
+    struct pk_tsummary want, got;
+    CHECK_OK(run_range(&job, 0, N, &want));
+    for (int t = 1; t <= 3; t++) {
+        struct feeder f = {.start = 5, .fail_at = PK_TRANSFORM_NONE};
+        job = job_of(PK_TRANSFORM_CHUNK, N, C, 0, t);
+        job.read = feed;
+        job.read_arg = &f;
+        job.check_in = true;
+        job.on_chunk = collect;
+        job.arg = &got_c;
+        job.out = y;
+        got_c.count = 0;
+        struct pk_transform_ws *ws;
+        CHECK_OK(pk_transform_ws_alloc(&ws));
+        struct pk_transform_acc acc;
+        pk_transform_acc_init(&acc);
+        uint64_t mid = pk_transform_block_floor(N, C, N / 3);
+        CHECK_OK(pk_transform_run(&job, 0, mid, ws, &acc));
+        job.out = y + mid; /* out is indexed from the call's start */
+        CHECK_OK(pk_transform_run(&job, mid, N, ws, &acc));
+        pk_tstats_finish(&acc.total, &got);
+        CHECK_SAME(got, want);
+        CHECK_EQ_INT(got_c.count, want_c.count);
+        for (int k = 0; k < want_c.count && k < 64; k++)
+            CHECK_SAME(got_c.s[k], want_c.s[k]);
+        CHECK(memcmp(x, y, N * sizeof *x) == 0);
+        CHECK(f.values == N);
+        CHECK(f.reads >= N / (8 * PK_TRANSFORM_BLOCK)); /* no read over 8 blocks */
+        /* a bad argument is named; a failed read stops the run with its status */
+        f.start = -150000.0; /* heavy's domain is v > -1: the first bad one is index 0 */
+        job.op = PK_TRANSFORM_HEAVY;
+        job.out = NULL;
+        pk_transform_acc_init(&acc);
+        CHECK_EQ_INT(pk_transform_run(&job, 0, N, ws, &acc), PK_EINVAL);
+        CHECK(acc.bad == 0 && acc.bad_value == -150000.0);
+        f.start = 0;
+        f.fail_at = N - 5;
+        pk_transform_acc_init(&acc);
+        CHECK_EQ_INT(pk_transform_run(&job, 0, N, ws, &acc), PK_EIO);
+        pk_transform_ws_free(ws);
+    }
+    free(x);
+    free(y);
+    return 0;
+}
+
 static const struct check_case cases[] = {
     {"elements_vs_ref", case_elements_vs_ref},
     {"family_bits", case_family_bits},
@@ -614,6 +694,7 @@ static const struct check_case cases[] = {
     {"canary", case_canary},
     {"invalid", case_invalid},
     {"check_in", case_check_in},
+    {"read_mode", case_read_mode},
 };
 
 /* Test data for the CLI tests: `test_transform --write-iota F N` writes v = 0..N-1 as raw

@@ -133,6 +133,14 @@ struct pk_transform_job {
      * too) makes pk_transform_run return PK_EINVAL with acc->bad its global index and
      * acc->bad_value its value. */
     bool check_in;
+    /* Read mode when in is NULL and read is not: the arguments of [lo, hi) are asked for on
+     * the thread that will compute them, just before, a group of blocks (up to 256 KiB) at a
+     * time, into that thread's buffer in the workspace; so they are computed while still in
+     * cache, and nothing else holds them. read returns PK_OK or a status, which stops the run:
+     * pk_transform_run returns it (the callback keeps its own message). Called from several
+     * threads at once, each range once, in no set order. check_in applies as in array mode. */
+    int (*read)(void *read_arg, uint64_t lo, uint64_t hi, double *dst);
+    void *read_arg;
     /* When not NULL: out[i - i0] = transformed value (may equal in). */
     double *out;
     int nthreads;
