@@ -69,6 +69,26 @@ int pk_rawfile_count(const char *path, uint64_t *n, struct pk_err *err)
     return PK_OK;
 }
 
+/* Values [first, first + n) of the open file fd (named path) into x, converted to the host's
+ * order; PK_EIO naming the file when a read fails or the file ends early. Thread-safe. */
+static int pread_values(int fd, const char *path, uint64_t first, size_t n, double *x,
+                        struct pk_err *err)
+{
+    size_t want = n * 8, done = 0;
+    while (done < want) {
+        ssize_t got = pread(fd, (char *)x + done, want - done, (off_t)(first * 8 + done));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return pk_fail(
+                err, PK_EIO, "'%s' ended or failed at value %" PRIu64 " (expected %" PRIu64 "): %s",
+                path, first + done / 8, first + n, got < 0 ? strerror(errno) : "file truncated");
+        done += (size_t)got;
+    }
+    from_little_endian(x, n);
+    return PK_OK;
+}
+
 int pk_rawfile_read(const char *path, uint64_t first, size_t n, double *x, struct pk_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -76,28 +96,8 @@ int pk_rawfile_read(const char *path, uint64_t first, size_t n, double *x, struc
         return pk_fail(err, PK_EIO, "cannot open '%s': %s", path, strerror(errno));
     /* Sequential hint: the kernel then streams at page-cache speed on the first pass too. */
     (void)posix_fadvise(fd, (off_t)(first * 8), (off_t)(n * 8), POSIX_FADV_SEQUENTIAL);
-    char *dst = (char *)x;
-    size_t want = n * 8, got = 0;
-    int status = PK_OK;
-    while (got < want) {
-        ssize_t r = pread(fd, dst + got, want - got, (off_t)(first * 8 + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            status = pk_fail(err, PK_EIO, "cannot read '%s': %s", path, strerror(errno));
-            break;
-        }
-        if (r == 0) {
-            status = pk_fail(err, PK_EIO, "'%s' ended after %llu of %llu bytes (truncated?)", path,
-                             (unsigned long long)(first * 8 + got),
-                             (unsigned long long)((first + n) * 8));
-            break;
-        }
-        got += (size_t)r;
-    }
+    int status = pread_values(fd, path, first, n, x, err);
     close(fd);
-    if (status == PK_OK)
-        from_little_endian(x, n);
     return status;
 }
 
@@ -340,21 +340,15 @@ static int map_block(struct pk_rawfile_stream *s, struct pk_rawfile_block *b, bo
 static int read_block(struct pk_rawfile_stream *s, struct pk_rawfile_block *b, double *buf,
                       struct pk_err *err)
 {
-    size_t want = b->n * 8, done = 0;
-    while (done < want) {
-        ssize_t got = pread(s->fd, (char *)buf + done, want - done, (off_t)(b->first * 8 + done));
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            return pk_fail(err, PK_EIO,
-                           "'%s' ended or failed at value %" PRIu64 " (expected %" PRIu64 "): %s",
-                           s->path, b->first + done / 8, b->first + b->n,
-                           got < 0 ? strerror(errno) : "file truncated");
-        done += (size_t)got;
-    }
-    from_little_endian(buf, b->n);
+    int rc = pread_values(s->fd, s->path, b->first, b->n, buf, err);
     b->values = buf;
-    return PK_OK;
+    return rc;
+}
+
+int pk_rawfile_stream_copy(struct pk_rawfile_stream *s, uint64_t first, size_t n, double *dst,
+                           struct pk_err *err)
+{
+    return pread_values(s->fd, s->path, first, n, dst, err);
 }
 
 int pk_rawfile_stream_get(struct pk_rawfile_stream *s, uint64_t first, size_t n, double *buf,

@@ -312,6 +312,50 @@ static int case_window_lifetime(void)
     return 0;
 }
 
+/* Copies from several threads at once, on the same stream, each its own slices: every value as
+ * written; past the end, PK_EIO naming the file and where it ended. */
+struct copier {
+    struct pk_rawfile_stream *s;
+    uint64_t first, stride;
+    int bad;
+};
+
+static void *copy_slices(void *arg)
+{
+    struct copier *c = arg;
+    double buf[3001];
+    struct pk_err e = {0};
+    for (uint64_t pos = c->first; pos < NVALUES; pos += c->stride) {
+        size_t n = NVALUES - pos < 3001 ? (size_t)(NVALUES - pos) : 3001;
+        c->bad += pk_rawfile_stream_copy(c->s, pos, n, buf, &e) != PK_OK || !same_bits(buf, pos, n);
+    }
+    return NULL;
+}
+
+static int case_copy_concurrent(void)
+{
+    CHECK_OK(make_file(NVALUES));
+    struct pk_rawfile_stream *s = NULL;
+    struct pk_err err = {0};
+    CHECK_OK(pk_rawfile_stream_open(path, false, &s, &err));
+    struct copier c[3];
+    pthread_t th[3];
+    for (int t = 0; t < 3; t++) {
+        c[t] = (struct copier){s, (uint64_t)t * 3001, 3 * 3001, 0};
+        CHECK(pthread_create(&th[t], NULL, copy_slices, &c[t]) == 0);
+    }
+    for (int t = 0; t < 3; t++)
+        pthread_join(th[t], NULL);
+    double tail[10];
+    int rc = pk_rawfile_stream_copy(s, NVALUES - 5, 10, tail, &err);
+    pk_rawfile_stream_close(s);
+    unlink(path);
+    CHECK_EQ_INT(c[0].bad + c[1].bad + c[2].bad, 0);
+    CHECK_EQ_INT(rc, PK_EIO);
+    CHECK(strstr(err.msg, path) && strstr(err.msg, "ended or failed at value 100003"));
+    return 0;
+}
+
 static const struct check_case cases[] = {
     {"window_lifetime", case_window_lifetime},
     {"mapped_and_read", case_mapped_and_read},
@@ -320,6 +364,7 @@ static const struct check_case cases[] = {
     {"errors", case_errors},
     {"shrunk_under_mapping", case_shrunk_under_mapping},
     {"blocks_cross_threads", case_blocks_cross_threads},
+    {"copy_concurrent", case_copy_concurrent},
 };
 
 int main(int argc, char **argv)

@@ -62,6 +62,12 @@ int pk_rawfile_stream_open(const char *path, bool map, struct pk_rawfile_stream 
  * counted) or a read fails; *b is then empty. */
 int pk_rawfile_stream_get(struct pk_rawfile_stream *s, uint64_t first, size_t n, double *buf,
                           struct pk_rawfile_block *b, struct pk_err *err);
+/* Copies values [first, first + n) into dst (caller-owned, n doubles) with pread, converted from
+ * little-endian on big-endian hosts; maps nothing. Thread-safe: any number of threads at once, also
+ * beside pk_rawfile_stream_get. PK_EIO with err naming the file and the value where it ended
+ * when the file is shorter than first + n values or a read fails. */
+int pk_rawfile_stream_copy(struct pk_rawfile_stream *s, uint64_t first, size_t n, double *dst,
+                           struct pk_err *err);
 /* True when the file shrank under one of the stream's mappings since it was opened: values read
  * since then may be zeros that were never in the file. Any thread; check after the blocks were
  * used. */
