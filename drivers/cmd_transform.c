@@ -7,10 +7,12 @@
  * merged across ranks with a custom MPI operation, so every printed number has the same bits
  * for any thread count, rank count and assignment.
  *
- * Data paths: a generated range without --output runs the kernel over the rank's whole range.
+ * Data paths: a generated range without --output runs the kernel over the rank's whole range,
+ * and so does a raw file without --output under --read copy (the default): the kernel's threads
+ * pread each group of blocks into their own cache-sized buffers just before computing it.
  * Otherwise the rank's range streams through io/pipeline in buffers of BUF_VALUES values cut on
- * the block grid: a read stage fills them (a CSV column, parsed; a raw file's blocks from
- * io/rawfile, pread copies into the reused buffers), a
+ * the block grid: a read stage fills them (a CSV column, parsed; under --read map a raw file's
+ * blocks, mapped by io/rawfile; under --read copy nothing, the kernel reads), a
  * transform stage runs the kernel on them (OpenMP inside), and with --output a write stage
  * stores the results at their offsets in an exclusive temporary (io/atomicfile), published as
  * OUTPUT once every rank succeeded and removed otherwise. One worker per stage keeps the buffers in
@@ -47,6 +49,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -96,6 +99,8 @@ struct opts {
     enum pk_transform_math math; /* --math: the SLEEF family asked for */
     const char *input, *column, *output;
     enum source src;
+    int read;             /* --read: index into read_choices */
+    int read_set;         /* tag: --read was given */
     bool no_header;       /* CSV: no header row; --column is then a 1-based number */
     uint64_t column_no;   /* --column with --no-header */
     size_t csv_col;       /* CSV: the column read (0-based), its header name (owned), its */
@@ -121,6 +126,9 @@ static const enum pk_transform_isa isa_values[] = {PK_TRANSFORM_ISA_AUTO, PK_TRA
 static const char *const op_choices[] = {"chunk", "heavy", NULL}; /* enum pk_transform_op */
 /* enum pk_transform_math */
 static const char *const math_choices[] = {"deterministic", "portable", "fast", NULL};
+/* --read: how a raw file's values reach the kernel */
+enum { READ_COPY, READ_MAP };
+static const char *const read_choices[] = {"copy", "map", NULL};
 
 /* What the table cannot say: options that need or exclude each other, the defaults that depend
  * on --op, and the range limit. Then the source the options describe. */
@@ -155,6 +163,8 @@ static int check_combination(const struct pk_comm *c, struct opts *o)
     o->src = !o->input                                                    ? SRC_RANGE
              : (o->column || o->no_header || ends_with(o->input, ".csv")) ? SRC_CSV
                                                                           : SRC_RAW;
+    if (o->read_set && o->src != SRC_RAW)
+        return pk_usage_error(c, CMD, "--read applies to a raw float64 --input file");
     return PK_EXIT_OK;
 }
 
@@ -207,6 +217,12 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
          "stderr); portable: those without FMA, the same bits on every x86-64\n"
          "machine, slower; fast: its regular ones, bits that depend on the ISA",
          .choices = math_choices},
+        {"read", 0, PK_OPT_ENUM, &o->read, "HOW",
+         "a raw --input file: copy (default): each compute thread reads the\n"
+         "values it is about to compute into its own cache-sized buffer; map:\n"
+         "blocks are mapped in place and faulted in ahead by a reader thread\n"
+         "(no copy: for hosts where touching mapped page-cache pages is cheap)",
+         .choices = read_choices, .tag = &o->read_set, .tag_value = 1},
         {"canary", 0, PK_OPT_FLAG, &o->canary, NULL,
          "make one element wrong: verification must fail (exit 3)"},
         {NULL},
@@ -570,20 +586,20 @@ static int setup(struct run *r, struct pk_err *err)
 
 /* Before the transform (which may overwrite b in place): copies the arguments verification
  * needs, the sampled ones and the windows'. */
-static void capture_in(struct run *r, const struct buf *b)
+static void capture_in(struct run *r, uint64_t i0, uint64_t i1, const double *in)
 {
     for (size_t s = 0; s < r->nsamples; s++) {
         struct sample *sm = &r->samples[s];
-        if (sm->i >= b->i0 && sm->i < b->i1)
-            sm->v = b->in[sm->i - b->i0];
+        if (sm->i >= i0 && sm->i < i1)
+            sm->v = in[sm->i - i0];
     }
     for (size_t w = 0; w < r->nwindows; w++) {
         struct window *wd = &r->windows[w];
         if (!wd->v)
             continue;
-        uint64_t a = wd->lo > b->i0 ? wd->lo : b->i0, e = wd->hi < b->i1 ? wd->hi : b->i1;
+        uint64_t a = wd->lo > i0 ? wd->lo : i0, e = wd->hi < i1 ? wd->hi : i1;
         if (a < e)
-            memcpy(wd->v + (a - wd->lo), b->in + (a - b->i0), (size_t)(e - a) * 8);
+            memcpy(wd->v + (a - wd->lo), in + (a - i0), (size_t)(e - a) * 8);
     }
 }
 
@@ -597,6 +613,82 @@ static void capture_out(struct run *r, const struct buf *b, const double *out)
             sm->seen = true;
         }
     }
+}
+
+/* Values beyond the op's domain are the input's fault (exit 2), named where they are; they gave
+ * NaN statistics and a failed verification (exit 3). */
+static const char *domain_what(const struct opts *o)
+{
+    return o->op == PK_TRANSFORM_HEAVY ? "--op heavy (log(v + 1): v > -1)" : "--op chunk";
+}
+
+/* ---- a raw file read by the kernel's threads ------------------------------------------------ */
+
+/* With --read copy, each compute thread preads the arguments it is about to compute into its
+ * own cache-sized buffer (the kernel's read mode); the arguments are captured for verification
+ * there, from the same buffer. The first failed read's message is kept for the report. */
+struct copier {
+    struct run *r;
+    struct pk_rawfile_stream *raw;
+    pthread_mutex_t lock;
+    struct pk_err err; /* the first failure */
+};
+
+static int copy_values(void *arg, uint64_t lo, uint64_t hi, double *dst)
+{
+    struct copier *cp = arg;
+    struct pk_err e = {0};
+    int rc = pk_rawfile_stream_copy(cp->raw, lo, (size_t)(hi - lo), dst, &e);
+    if (rc != PK_OK) {
+        pthread_mutex_lock(&cp->lock);
+        if (!cp->err.msg[0])
+            cp->err = e;
+        pthread_mutex_unlock(&cp->lock);
+        return rc;
+    }
+    if (cp->r->capture)
+        capture_in(cp->r, lo, hi, dst);
+    return PK_OK;
+}
+
+/* job reads through cp from now on */
+static void read_by_copy(struct pk_transform_job *job, struct copier *cp)
+{
+    job->in = NULL;
+    job->read = copy_values;
+    job->read_arg = cp;
+    job->check_in = true;
+}
+
+/* A failed kernel run's message: the bad argument, the failed read, or the status. */
+static int transform_failed(const struct run *r, int rc, const struct pk_transform_acc *acc,
+                            const struct copier *cp, struct pk_err *err)
+{
+    if (acc->bad != PK_TRANSFORM_NONE) {
+        double lo, hi;
+        pk_transform_domain(r->o->op, r->o->n, &lo, &hi);
+        return pk_check_values(r->o->input, &acc->bad_value, 1, acc->bad, lo, hi, domain_what(r->o),
+                               err);
+    }
+    if (cp && cp->err.msg[0])
+        return pk_fail(err, rc, "%s", cp->err.msg);
+    return pk_fail(err, rc, "transform failed: %s", pk_strerror(rc));
+}
+
+/* This rank's [lo, hi) of a raw file, without --output: one kernel run reading as it goes. */
+static int copy_run(struct run *r, struct pk_transform_acc *acc, struct pk_err *err)
+{
+    struct copier cp = {.r = r, .lock = PTHREAD_MUTEX_INITIALIZER};
+    int rc = pk_rawfile_stream_open(r->o->input, false, &cp.raw, err);
+    if (rc != PK_OK)
+        return rc;
+    struct pk_transform_job job = r->job;
+    read_by_copy(&job, &cp);
+    rc = pk_transform_run(&job, r->lo, r->hi, r->ws, acc);
+    if (rc != PK_OK)
+        rc = transform_failed(r, rc, acc, &cp, err);
+    pk_rawfile_stream_close(cp.raw);
+    return rc;
 }
 
 /* ---- the pipeline (io/pipeline: read -> transform -> write) -------------------------------- */
@@ -614,13 +706,16 @@ struct feed {
 static int feed_open(struct feed *f, struct pk_err *err)
 {
     const struct opts *o = f->o;
-    /* Blocks are views of one mapping of the file (each block's pages populated by this
-     * stage), their values checked by the kernel while it computes on them (check_in):
-     * nothing copied, everything read once. Measured, 5e7 values in the page cache, chunk 2
-     * threads, under the timing lock: 0.045-0.054 s against 0.070-0.083 s with a mapping per
-     * buffer and 0.153-0.163 s with pread into the buffers (in memory 0.030-0.037 s). */
+    /* --read map: blocks are views of one mapping of the file (each block's pages populated
+     * by this stage), their values checked by the kernel while it computes on them (check_in):
+     * nothing copied, everything read once. Measured on an earlier host, 5e7 values in the page
+     * cache, chunk 2 threads: 0.045-0.054 s against 0.070-0.083 s with a mapping per buffer and
+     * 0.153-0.163 s with pread into the 8 MiB buffers (in memory 0.030-0.037 s). On a 2-core
+     * PVM guest, where a first touch of mapped page-cache pages ran at 4 GB/s, --read copy
+     * (256 KiB preads by the computing threads, 12-13 GB/s) took 0.061-0.073 s against
+     * 0.173-0.181 s. */
     if (o->src == SRC_RAW)
-        return pk_rawfile_stream_open(o->input, true, &f->raw, err);
+        return pk_rawfile_stream_open(o->input, o->read == READ_MAP, &f->raw, err);
     if (o->src != SRC_CSV)
         return PK_OK;
     int rc = csv_column_open(&f->csv, o, err);
@@ -636,13 +731,6 @@ static void feed_close(struct feed *f)
     pk_csv_close(f->csv.r);
 }
 
-/* Values beyond the op's domain are the input's fault (exit 2), named where they are; they gave
- * NaN statistics and a failed verification (exit 3). */
-static const char *domain_what(const struct opts *o)
-{
-    return o->op == PK_TRANSFORM_HEAVY ? "--op heavy (log(v + 1): v > -1)" : "--op chunk";
-}
-
 /* The values of b: a raw file's block (mapped in place, or read into b->v where the file
  * cannot be mapped; the kernel checks them while computing: check_in), a CSV column's values
  * parsed into b->v and checked, or nothing for a generated range (the kernel makes them). */
@@ -653,7 +741,9 @@ static int fill(struct feed *f, struct buf *b, struct pk_err *err)
     double lo, hi;
     pk_transform_domain(f->o->op, f->o->n, &lo, &hi);
     const char *what = domain_what(f->o);
-    if (f->o->src == SRC_RAW) {
+    if (f->o->src == SRC_RAW && f->o->read == READ_COPY) {
+        b->in = NULL; /* the kernel's threads read them */
+    } else if (f->o->src == SRC_RAW) {
         rc = pk_rawfile_stream_get(f->raw, b->i0, m, b->v, &b->blk, err);
         b->in = rc == PK_OK ? b->blk.values : b->v;
     } else if (f->o->src == SRC_CSV) {
@@ -705,6 +795,7 @@ struct crunch {
     struct run *r;
     struct pk_transform_acc *acc;
     bool reading, writing; /* arguments come from the buffers; results go to the writer */
+    struct copier *copy;   /* --read copy: the kernel reads the arguments through it */
     uint64_t pos;          /* the end of the buffers transformed so far */
 };
 
@@ -714,25 +805,20 @@ static int transform_stage(void *ctx, void *in, void **out, struct pk_err *err)
     struct run *r = k->r;
     struct buf *b = in;
     struct pk_transform_job job = r->job;
-    if (k->reading && r->capture)
-        capture_in(r, b);
+    if (k->reading && r->capture && !k->copy)
+        capture_in(r, b->i0, b->i1, b->in);
     job.in = k->reading ? b->in : NULL;
     job.out = k->writing ? b->v : NULL;
     job.check_in = r->o->src == SRC_RAW; /* CSV values are checked as they are parsed */
+    if (k->copy)
+        read_by_copy(&job, k->copy);
     int rc = pk_transform_run(&job, b->i0, b->i1, r->ws, k->acc);
     if (rc == PK_OK && r->capture)
         capture_out(r, b, job.out);
-    if (rc != PK_OK && k->acc->bad != PK_TRANSFORM_NONE) {
-        double lo, hi;
-        pk_transform_domain(r->o->op, r->o->n, &lo, &hi);
-        uint64_t i = k->acc->bad;
-        rc = pk_check_values(r->o->input, &k->acc->bad_value, 1, i, lo, hi, domain_what(r->o), err);
+    if (rc != PK_OK) {
+        rc = transform_failed(r, rc, k->acc, k->copy, err);
         buf_recycle(b);
         return rc;
-    }
-    if (rc != PK_OK) {
-        buf_recycle(b);
-        return pk_fail(err, rc, "transform failed: %s", pk_strerror(rc));
     }
     buf_unmap(b);
     k->pos = b->i1;
@@ -784,6 +870,9 @@ static int pipeline_run(struct run *r, struct pk_transform_acc *acc, int out_fd,
         pk_fail(err, rc, "no memory for %d buffers of %d MiB", NBUF, (int)(BUF_VALUES >> 17));
     if (rc == PK_OK)
         rc = feed_open(&f, err);
+    struct copier cp = {.r = r, .raw = f.raw, .lock = PTHREAD_MUTEX_INITIALIZER};
+    if (f.raw && r->o->read == READ_COPY)
+        k.copy = &cp;
     if (rc == PK_OK) {
         const struct pk_stage stages[] = {
             {"read", 1, 0, read_stage, &f, buf_recycle},
@@ -815,6 +904,8 @@ static int compute(struct run *r, int out_fd, struct pk_err *err)
     int rc;
     if (r->o->src == SRC_RANGE && out_fd < 0)
         rc = pk_transform_run(&r->job, r->lo, r->hi, r->ws, &acc);
+    else if (r->o->src == SRC_RAW && r->o->read == READ_COPY && out_fd < 0)
+        rc = copy_run(r, &acc, err);
     else
         rc = pipeline_run(r, &acc, out_fd, err);
     r->job.on_chunk = NULL;
@@ -1156,6 +1247,8 @@ static json_t *params_json(const struct run *r)
     json_object_set_new(p, "math", json_string(pk_transform_math_name(r->job.math)));
     if (o->input)
         json_object_set_new(p, "input", pk_json_text(o->input));
+    if (o->src == SRC_RAW)
+        json_object_set_new(p, "read", json_string(read_choices[o->read]));
     if (o->src == SRC_CSV && o->csv_name)
         json_object_set_new(p, "column", pk_json_text(o->csv_name));
     if (o->src == SRC_CSV)
