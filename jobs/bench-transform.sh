@@ -3,7 +3,8 @@
 # over the same 1e8 values (anchors/numeric/transform.py, OPENBLAS_NUM_THREADS=1, as the
 # anchors were taken), then parkit transform at 1 and 2 threads (and 2 MPI ranks; at 1 thread
 # also with --math portable and fast, beside the default deterministic), the tutorial
-# sizes, and the file mode (raw float64 in the page cache, with and without --output) against
+# sizes, and the file mode (raw float64 in the page cache: --read copy and map, and with
+# --output) against
 # the in-memory rate. Every timed command runs under the anchors' shared timing lock, which
 # waits for a quiet machine and reports the CPU other processes took meanwhile. Medians of REPS
 # repetitions; every parkit run is appended to $OUT/records.jsonl. Ends with issue 17's table:
@@ -137,7 +138,11 @@ for op in chunk heavy; do
     command -v fincore >/dev/null && fincore -n -o RES "$f" | sed 's/^ */# resident: /' >&2
     read -r s r v < <(run "$parkit" transform --op "$op" --input "$f" --chunk "$CHUNK" -t 2 --reps "$REPS")
     filepct[$op]=$(awk -v a="$r" -v b="$r0" 'BEGIN{printf "%.1f", 100*(a/b-1)}')
-    printf '%-52s %10s %10s %8.1f%%  verified=%s\n' "file --op $op (page cache) -t 2" "$s" "$r" \
+    printf '%-52s %10s %10s %8.1f%%  verified=%s\n' "file --op $op (page cache, --read copy) -t 2" "$s" "$r" \
+        "$(awk -v a="$r" -v b="$r0" 'BEGIN{print 100*(a/b-1)}')" "$v"
+    cat "$f" >/dev/null # the other way to read: blocks mapped by a reader stage
+    read -r s r v < <(run "$parkit" transform --op "$op" --input "$f" --read map --chunk "$CHUNK" -t 2 --reps "$REPS")
+    printf '%-52s %10s %10s %8.1f%%  verified=%s\n' "file --op $op --read map -t 2" "$s" "$r" \
         "$(awk -v a="$r" -v b="$r0" 'BEGIN{print 100*(a/b-1)}')" "$v"
     cat "$f" >/dev/null
     read -r s r v < <(run "$parkit" transform --op "$op" --input "$f" --chunk "$CHUNK" -t 2 --reps "$REPS" --output "$OUT/out.f64")
