@@ -10,7 +10,6 @@
 
 #include "mutex.h"
 #include "parkit/clock.h"
-
 #include "parkit/queue.h"
 
 #include <pthread.h>
@@ -36,6 +35,7 @@ struct run {
     size_t failed_stage;
     uint64_t failed_item;
     char message[256];
+    bool lock_made; /* lock was initialised (run_free destroys it) */
 };
 
 struct worker {
@@ -44,6 +44,19 @@ struct worker {
     pthread_t thread;
     bool started;
 };
+
+/* A worker of stage s leaves with its figures; the last one out closes the queue into the next
+ * stage: that is its end of stream. */
+static void leave_stage(struct run *r, size_t s, double busy, uint64_t items)
+{
+    pthread_mutex_lock(&r->lock);
+    r->busy_s[s] += busy;
+    r->items[s] += items;
+    bool last = --r->active[s] == 0;
+    pthread_mutex_unlock(&r->lock);
+    if (last && s + 1 < r->n)
+        pk_queue_close(r->queue[s + 1]);
+}
 
 /* Records the first failure and stops everything. Called from any worker, lock not held. */
 static void fail(struct run *r, size_t s, uint64_t item, int status, const char *msg)
@@ -107,13 +120,7 @@ static void *work(void *arg)
             break;
         }
     }
-    pthread_mutex_lock(&r->lock);
-    r->busy_s[s] += busy;
-    r->items[s] += items;
-    bool last = --r->active[s] == 0;
-    pthread_mutex_unlock(&r->lock);
-    if (last && out)
-        pk_queue_close(out); /* end of stream for the next stage */
+    leave_stage(r, s, busy, items);
     return NULL;
 }
 
@@ -127,60 +134,104 @@ static int check(const struct pk_stage *stages, size_t n)
     return PK_OK;
 }
 
-int pk_pipeline_run(const struct pk_stage *stages, size_t nstages,
-                    struct pk_stage_report *stage_reports, struct pk_pipeline_report *report,
-                    struct pk_err *err)
+/* The run's arrays, queues and lock for stages[0, n). */
+static int run_init(struct run *r, const struct pk_stage *stages, size_t n)
 {
-    struct pk_pipeline_report rep = {.status = PK_OK};
-    if (check(stages, nstages) != PK_OK) {
-        rep.status = pk_fail(err, PK_EINVAL, "invalid pipeline definition");
-        if (report)
-            *report = rep;
-        return rep.status;
-    }
-    size_t n = nstages, nworkers = 0;
-    for (size_t s = 0; s < n; s++)
-        nworkers += (size_t)stages[s].workers;
-    struct run r = {.stage = stages, .n = n, .status = PK_OK};
-    r.queue = calloc(n, sizeof *r.queue);
-    r.taken = calloc(n, sizeof *r.taken);
-    r.active = calloc(n, sizeof *r.active);
-    r.busy_s = calloc(n, sizeof *r.busy_s);
-    r.items = calloc(n, sizeof *r.items);
-    struct worker *w = calloc(nworkers, sizeof *w);
-    int status = r.queue && r.taken && r.active && r.busy_s && r.items && w ? PK_OK : PK_ENOMEM;
+    *r = (struct run){.stage = stages, .n = n, .status = PK_OK};
+    r->queue = calloc(n, sizeof *r->queue);
+    r->taken = calloc(n, sizeof *r->taken);
+    r->active = calloc(n, sizeof *r->active);
+    r->busy_s = calloc(n, sizeof *r->busy_s);
+    r->items = calloc(n, sizeof *r->items);
+    int status = r->queue && r->taken && r->active && r->busy_s && r->items ? PK_OK : PK_ENOMEM;
     for (size_t s = 1; s < n && status == PK_OK; s++)
-        status = pk_queue_create(stages[s].queue_capacity, stages[s - 1].free_item, &r.queue[s]);
-    if (status == PK_OK && pk_mutex_init(&r.lock) != 0)
+        status = pk_queue_create(stages[s].queue_capacity, stages[s - 1].free_item, &r->queue[s]);
+    if (status == PK_OK && pk_mutex_init(&r->lock) != 0)
         status = PK_ENOMEM;
-    if (status != PK_OK) {
-        rep.status = pk_fail(err, status, "cannot set up the pipeline: %s", pk_strerror(status));
-        goto out;
-    }
-    atomic_init(&r.failed, false);
-    for (size_t s = 0; s < n; s++)
-        r.active[s] = stages[s].workers;
-    double t0 = pk_now_s();
+    r->lock_made = status == PK_OK;
+    atomic_init(&r->failed, false);
+    for (size_t s = 0; status == PK_OK && s < n; s++)
+        r->active[s] = stages[s].workers;
+    return status;
+}
+
+static void run_free(struct run *r)
+{
+    if (r->lock_made)
+        pthread_mutex_destroy(&r->lock);
+    for (size_t s = 1; r->queue && s < r->n; s++)
+        pk_queue_destroy(r->queue[s]);
+    free(r->queue);
+    free(r->taken);
+    free(r->active);
+    free(r->busy_s);
+    free(r->items);
+}
+
+/* Every stage's workers into w, then waits for them all. A worker that cannot start fails the
+ * run and leaves its stage as if it had run. */
+static void run_workers(struct run *r, struct worker *w, size_t nworkers)
+{
     size_t k = 0;
-    for (size_t s = 0; s < n; s++) {
-        for (int i = 0; i < stages[s].workers; i++, k++) {
-            w[k] = (struct worker){.run = &r, .s = s};
+    for (size_t s = 0; s < r->n; s++) {
+        for (int i = 0; i < r->stage[s].workers; i++, k++) {
+            w[k] = (struct worker){.run = r, .s = s};
             if (pthread_create(&w[k].thread, NULL, work, &w[k]) == 0) {
                 w[k].started = true;
                 continue;
             }
-            /* A worker that never started still counts as leaving its stage. */
-            pthread_mutex_lock(&r.lock);
-            bool last = --r.active[s] == 0;
-            pthread_mutex_unlock(&r.lock);
-            if (last && s + 1 < n)
-                pk_queue_close(r.queue[s + 1]);
-            fail(&r, s, 0, PK_ENOMEM, "cannot start a worker thread");
+            leave_stage(r, s, 0, 0);
+            fail(r, s, 0, PK_ENOMEM, "cannot start a worker thread");
         }
     }
     for (k = 0; k < nworkers; k++)
         if (w[k].started)
             pthread_join(w[k].thread, NULL);
+}
+
+static void fill_stage_reports(const struct run *r, struct pk_stage_report *reports)
+{
+    for (size_t s = 0; s < r->n; s++) {
+        struct pk_queue_stats in = {0}, out = {0};
+        if (s > 0)
+            pk_queue_get_stats(r->queue[s], &in);
+        if (s + 1 < r->n)
+            pk_queue_get_stats(r->queue[s + 1], &out);
+        reports[s] = (struct pk_stage_report){.items = r->items[s],
+                                              .busy_s = r->busy_s[s],
+                                              .blocked_s = in.pop_blocked_s + out.push_blocked_s,
+                                              .max_queue = in.max_length,
+                                              .queue_capacity = in.capacity};
+    }
+}
+
+int pk_pipeline_run(const struct pk_stage *stages, size_t nstages,
+                    struct pk_stage_report *stage_reports, struct pk_pipeline_report *report,
+                    struct pk_err *err)
+{
+    struct pk_pipeline_report rep = {.status = PK_OK};
+    struct run r = {0};
+    struct worker *w = NULL;
+    size_t nworkers = 0;
+    int status = check(stages, nstages);
+    if (status != PK_OK) {
+        rep.status = pk_fail(err, PK_EINVAL, "invalid pipeline definition");
+        goto out;
+    }
+    for (size_t s = 0; s < nstages; s++)
+        nworkers += (size_t)stages[s].workers;
+    w = calloc(nworkers, sizeof *w);
+    status = run_init(&r, stages, nstages);
+    if (status == PK_OK && !w)
+        status = PK_ENOMEM;
+    if (status != PK_OK) {
+        rep.status = pk_fail(err, status, "cannot set up the pipeline: %s", pk_strerror(status));
+        free(w);
+        goto out;
+    }
+    double t0 = pk_now_s();
+    run_workers(&r, w, nworkers);
+    free(w);
     rep.wall_s = pk_now_s() - t0;
     rep.status = r.status;
     rep.failed_stage = r.failed_stage;
@@ -190,29 +241,10 @@ int pk_pipeline_run(const struct pk_stage *stages, size_t nstages,
         pk_fail(err, r.status, "stage %s, item %llu: %s",
                 stages[r.failed_stage].name ? stages[r.failed_stage].name : "?",
                 (unsigned long long)r.failed_item, r.message);
-    for (size_t s = 0; stage_reports && s < n; s++) {
-        struct pk_queue_stats in = {0}, out = {0};
-        if (s > 0)
-            pk_queue_get_stats(r.queue[s], &in);
-        if (s + 1 < n)
-            pk_queue_get_stats(r.queue[s + 1], &out);
-        stage_reports[s] =
-            (struct pk_stage_report){.items = r.items[s],
-                                     .busy_s = r.busy_s[s],
-                                     .blocked_s = in.pop_blocked_s + out.push_blocked_s,
-                                     .max_queue = in.max_length,
-                                     .queue_capacity = in.capacity};
-    }
-    pthread_mutex_destroy(&r.lock);
+    if (stage_reports)
+        fill_stage_reports(&r, stage_reports);
 out:
-    for (size_t s = 1; r.queue && s < n; s++)
-        pk_queue_destroy(r.queue[s]);
-    free(r.queue);
-    free(r.taken);
-    free(r.active);
-    free(r.busy_s);
-    free(r.items);
-    free(w);
+    run_free(&r);
     if (report)
         *report = rep;
     return rep.status;
