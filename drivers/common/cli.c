@@ -62,6 +62,87 @@ int pk_parse_real(const char *option, const char *text, double min, double max, 
     return PK_OK;
 }
 
+/* What went wrong with a count's spelling: NULL for nothing, TOO_LARGE, or why it is no count. */
+static const char TOO_LARGE[] = "too large";
+
+/* *value ^ (the digits at p, up to the end) */
+static const char *apply_power(const char *p, u128 *value)
+{
+    u128 exp, base = *value;
+    if (read_digits(&p, &exp) <= 0 || *p)
+        return "bad power";
+    *value = 1;
+    if (exp > 0 && base <= 1) {
+        *value = base;
+        return NULL;
+    }
+    for (u128 i = 0; i < exp; i++) {
+        if (*value > UINT64_MAX / base)
+            return TOO_LARGE;
+        *value *= base;
+    }
+    return NULL;
+}
+
+/* The fraction's digits at *p, appended to *value; their count in *ndigits. */
+static const char *read_fraction(const char **p, u128 *value, int *ndigits)
+{
+    const char *start = *p;
+    for (; isdigit((unsigned char)**p); (*p)++) {
+        if (*value > (u128)UINT64_MAX * 1000)
+            return TOO_LARGE;
+        *value = *value * 10 + (u128)(**p - '0');
+    }
+    *ndigits = (int)(*p - start);
+    return NULL;
+}
+
+/* An exponent [+-]digits at *p into *exp10. */
+static const char *read_exponent(const char **p, long *exp10)
+{
+    bool negative = **p == '-';
+    if (**p == '-' || **p == '+')
+        (*p)++;
+    u128 e;
+    if (read_digits(p, &e) <= 0)
+        return "bad exponent";
+    if (e > 400)
+        return TOO_LARGE;
+    *exp10 = negative ? -(long)e : (long)e;
+    return NULL;
+}
+
+/* *value [.digits][e[+-]digits] (the rest at p): the whole number it spells, exactly. */
+static const char *apply_decimal(const char *p, u128 *value)
+{
+    int frac_digits = 0;
+    long exp10 = 0;
+    const char *why = NULL;
+    if (*p == '.') {
+        p++;
+        if ((why = read_fraction(&p, value, &frac_digits)))
+            return why;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if ((why = read_exponent(&p, &exp10)))
+            return why;
+    }
+    if (*p)
+        return "trailing characters";
+    for (exp10 -= frac_digits; exp10 < 0; exp10++) {
+        if (*value % 10 != 0)
+            return "not an integer";
+        *value /= 10;
+    }
+    for (; exp10 > 0; exp10--) {
+        if (*value > UINT64_MAX / 10 && *value != 0)
+            return TOO_LARGE;
+        *value *= 10;
+    }
+    return NULL;
+}
+
 int pk_parse_count(const char *option, const char *text, uint64_t min, uint64_t max, uint64_t *out,
                    struct pk_err *err)
 {
@@ -73,74 +154,21 @@ int pk_parse_count(const char *option, const char *text, uint64_t min, uint64_t 
         return bad_count(err, option, text,
                          *p == '-' || *p == '+' ? "no sign allowed" : "not a number");
     u128 value;
-    if (read_digits(&p, &value) < 0)
-        goto too_large;
-    if (*p == '^') {
-        p++;
-        u128 exp;
-        int nd = read_digits(&p, &exp);
-        if (nd <= 0 || *p)
-            return bad_count(err, option, text, "bad power");
-        u128 base = value;
-        value = 1;
-        for (u128 i = 0; i < exp; i++) {
-            if (base > 1 && value > UINT64_MAX / base)
-                goto too_large;
-            value *= base;
-            if (base <= 1)
-                break;
-        }
-    } else {
-        int frac_digits = 0;
-        if (*p == '.') {
-            p++;
-            const char *start = p;
-            while (isdigit((unsigned char)*p)) {
-                if (value > (u128)UINT64_MAX * 1000)
-                    goto too_large;
-                value = value * 10 + (u128)(*p - '0');
-                p++;
-            }
-            frac_digits = (int)(p - start);
-        }
-        long exp10 = 0;
-        if (*p == 'e' || *p == 'E') {
-            p++;
-            bool negative = *p == '-';
-            if (*p == '-' || *p == '+')
-                p++;
-            u128 e;
-            int nd = read_digits(&p, &e);
-            if (nd <= 0)
-                return bad_count(err, option, text, "bad exponent");
-            if (e > 400)
-                goto too_large;
-            exp10 = negative ? -(long)e : (long)e;
-        }
-        if (*p)
-            return bad_count(err, option, text, "trailing characters");
-        exp10 -= frac_digits;
-        for (; exp10 < 0; exp10++) {
-            if (value % 10 != 0)
-                return bad_count(err, option, text, "not an integer");
-            value /= 10;
-        }
-        for (; exp10 > 0; exp10--) {
-            if (value > UINT64_MAX / 10 && value != 0)
-                goto too_large;
-            value *= 10;
-        }
-    }
-    if (value > UINT64_MAX || value > max)
-        goto too_large;
+    const char *why = read_digits(&p, &value) < 0 ? TOO_LARGE
+                      : *p == '^'                 ? apply_power(p + 1, &value)
+                                                  : apply_decimal(p, &value);
+    if (!why && (value > UINT64_MAX || value > max))
+        why = TOO_LARGE;
+    if (why == TOO_LARGE)
+        return pk_fail(err, PK_EINVAL, "%s value '%s' is too large (at most %llu)", option, text,
+                       (unsigned long long)max);
+    if (why)
+        return bad_count(err, option, text, why);
     if (value < min)
         return pk_fail(err, PK_EINVAL, "%s must be at least %llu, got '%s'", option,
                        (unsigned long long)min, text);
     *out = (uint64_t)value;
     return PK_OK;
-too_large:
-    return pk_fail(err, PK_EINVAL, "%s value '%s' is too large (at most %llu)", option, text,
-                   (unsigned long long)max);
 }
 
 void pk_common_defaults(struct pk_common_opts *o)

@@ -42,6 +42,11 @@ static int case_accepts_spellings(void)
     CHECK(accepts("18446744073709551615", UINT64_MAX));
     CHECK(accepts("1.8e19", UINT64_C(18000000000000000000)));
     CHECK(accepts("120e-1", 12));
+    CHECK(accepts("0^5", 0));
+    CHECK(accepts("0^0", 1));
+    CHECK(accepts("1^99999", 1));
+    CHECK(accepts("1.", 1));
+    CHECK(accepts("5.e2", 500));
     return 0;
 }
 
