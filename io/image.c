@@ -384,6 +384,60 @@ static int jpeg_orientation(j_decompress_ptr ci)
     return 1;
 }
 
+/* Sets the output colour space for the file's: grey stays grey, CMYK and YCCK come out as
+ * CMYK (converted to RGB row by row), anything else as RGB. Returns the channels stored. */
+static int jpeg_output_channels(j_decompress_ptr ci)
+{
+    switch (ci->jpeg_color_space) {
+    case JCS_GRAYSCALE:
+        ci->out_color_space = JCS_GRAYSCALE;
+        return 1;
+    case JCS_CMYK:
+    case JCS_YCCK:
+        ci->out_color_space = JCS_CMYK;
+        return 3;
+    default:
+        ci->out_color_space = JCS_RGB;
+        return 3;
+    }
+}
+
+/* One row of w CMYK pixels as RGB. Adobe writes inverted CMYK; without an ICC transform this
+ * is the usual approximation. */
+static void cmyk_to_rgb(const uint8_t *row, uint8_t *dst, size_t w, bool inverted)
+{
+    for (size_t x = 0; x < w; x++) {
+        unsigned cc = row[4 * x], m = row[4 * x + 1], yy = row[4 * x + 2], k = row[4 * x + 3];
+        if (!inverted)
+            cc = 255 - cc, m = 255 - m, yy = 255 - yy, k = 255 - k;
+        dst[3 * x] = (uint8_t)((cc * k + 127) / 255);
+        dst[3 * x + 1] = (uint8_t)((m * k + 127) / 255);
+        dst[3 * x + 2] = (uint8_t)((yy * k + 127) / 255);
+    }
+}
+
+/* Every scanline of a started decompression into d->pix (allocated here, rows of stride bytes).
+ * libjpeg's errors longjmp to the caller's setjmp, which is still active. */
+static int jpeg_read_pixels(struct jdec *d, size_t stride, const struct req *r, struct pk_err *err)
+{
+    size_t w = d->ci.output_width, h = d->ci.output_height;
+    bool cmyk = d->ci.out_color_space == JCS_CMYK;
+    d->pix = malloc(stride * h);
+    if (cmyk)
+        d->row = malloc(w * 4);
+    if (!d->pix || (cmyk && !d->row))
+        return pk_fail(err, PK_ENOMEM, "out of memory decoding '%s' (%zux%zu)", r->name, w, h);
+    while (d->ci.output_scanline < h) {
+        uint8_t *dst = d->pix + (size_t)d->ci.output_scanline * stride;
+        JSAMPROW rowp = cmyk ? d->row : dst;
+        if (jpeg_read_scanlines(&d->ci, &rowp, 1) != 1)
+            return pk_fail(err, PK_EIO, "'%s' is truncated (JPEG data ends early)", r->name);
+        if (cmyk)
+            cmyk_to_rgb(d->row, dst, w, d->ci.saw_Adobe_marker);
+    }
+    return PK_OK;
+}
+
 static int load_jpeg(FILE *f, const struct req *r, struct pk_image_info *info, struct pk_image *out,
                      struct pk_err *err)
 {
@@ -407,22 +461,7 @@ static int load_jpeg(FILE *f, const struct req *r, struct pk_image_info *info, s
     jpeg_save_markers(&d->ci, JPEG_APP0 + 1, 0xffff);
     jpeg_read_header(&d->ci, TRUE);
 
-    int channels;
-    switch (d->ci.jpeg_color_space) {
-    case JCS_GRAYSCALE:
-        d->ci.out_color_space = JCS_GRAYSCALE;
-        channels = 1;
-        break;
-    case JCS_CMYK:
-    case JCS_YCCK:
-        d->ci.out_color_space = JCS_CMYK;
-        channels = 3;
-        break;
-    default:
-        d->ci.out_color_space = JCS_RGB;
-        channels = 3;
-        break;
-    }
+    int channels = jpeg_output_channels(&d->ci);
     int orientation = jpeg_orientation(&d->ci);
     info->format = PK_IMAGE_JPEG;
     info->width = (int)d->ci.image_width;
@@ -445,34 +484,9 @@ static int load_jpeg(FILE *f, const struct req *r, struct pk_image_info *info, s
     jpeg_start_decompress(&d->ci);
     size_t w = d->ci.output_width, h = d->ci.output_height;
     size_t stride = w * (size_t)channels;
-    d->pix = malloc(stride * h);
-    if (d->ci.out_color_space == JCS_CMYK)
-        d->row = malloc(w * 4);
-    if (!d->pix || (d->ci.out_color_space == JCS_CMYK && !d->row)) {
-        status = pk_fail(err, PK_ENOMEM, "out of memory decoding '%s' (%zux%zu)", r->name, w, h);
+    status = jpeg_read_pixels(d, stride, r, err);
+    if (status != PK_OK)
         goto out;
-    }
-    /* Adobe writes inverted CMYK; without an ICC transform this is the usual approximation. */
-    bool inverted = d->ci.saw_Adobe_marker;
-    while (d->ci.output_scanline < h) {
-        uint8_t *dst = d->pix + (size_t)d->ci.output_scanline * stride;
-        JSAMPROW rowp = d->row ? d->row : dst;
-        if (jpeg_read_scanlines(&d->ci, &rowp, 1) != 1) {
-            status = pk_fail(err, PK_EIO, "'%s' is truncated (JPEG data ends early)", r->name);
-            goto out;
-        }
-        if (d->row) {
-            for (size_t x = 0; x < w; x++) {
-                unsigned cc = d->row[4 * x], m = d->row[4 * x + 1], yy = d->row[4 * x + 2],
-                         k = d->row[4 * x + 3];
-                if (!inverted)
-                    cc = 255 - cc, m = 255 - m, yy = 255 - yy, k = 255 - k;
-                dst[3 * x] = (uint8_t)((cc * k + 127) / 255);
-                dst[3 * x + 1] = (uint8_t)((m * k + 127) / 255);
-                dst[3 * x + 2] = (uint8_t)((yy * k + 127) / 255);
-            }
-        }
-    }
     jpeg_finish_decompress(&d->ci);
     info->corrupt_warnings = d->e.corrupt;
     snprintf(info->warning, sizeof info->warning, "%s", d->e.first);
@@ -547,6 +561,43 @@ static int png_orientation(struct pdec *d)
     return 1;
 }
 
+/* The channels a PNG of this colour type decodes to once expanded (tRNS: with alpha). */
+static int png_output_channels(int ctype, bool trns)
+{
+    switch (ctype) {
+    case PNG_COLOR_TYPE_GRAY:
+        return trns ? 2 : 1;
+    case PNG_COLOR_TYPE_GRAY_ALPHA:
+        return 2;
+    case PNG_COLOR_TYPE_RGB_ALPHA:
+        return 4;
+    default: /* RGB, palette */
+        return trns ? 4 : 3;
+    }
+}
+
+/* The pixel buffer and its row pointers for the transformed layout, which must be 8-bit
+ * channels packed in rows; the image's shape into d (read after a longjmp). */
+static int png_rows(struct pdec *d, png_uint_32 w, png_uint_32 h, int channels, const struct req *r,
+                    struct pk_err *err)
+{
+    size_t stride = png_get_rowbytes(d->png, d->info);
+    if (png_get_channels(d->png, d->info) != channels || stride != (size_t)w * (size_t)channels)
+        return pk_fail(err, PK_EINVAL, "'%s': unsupported PNG layout", r->name);
+    d->pix = malloc(stride * h);
+    d->rows = malloc(sizeof *d->rows * h);
+    if (!d->pix || !d->rows)
+        return pk_fail(err, PK_ENOMEM, "out of memory decoding '%s' (%ux%u)", r->name, (unsigned)w,
+                       (unsigned)h);
+    for (png_uint_32 y = 0; y < h; y++)
+        d->rows[y] = d->pix + (size_t)y * stride;
+    d->w = (int)w;
+    d->h = (int)h;
+    d->channels = channels;
+    d->stride = stride;
+    return PK_OK;
+}
+
 static int load_png(FILE *f, const struct req *r, struct pk_image_info *info, struct pk_image *out,
                     struct pk_err *err)
 {
@@ -584,22 +635,7 @@ static int load_png(FILE *f, const struct req *r, struct pk_image_info *info, st
     png_uint_32 w = 0, h = 0;
     int depth = 0, ctype = 0, interlace = 0;
     png_get_IHDR(d->png, d->info, &w, &h, &depth, &ctype, &interlace, NULL, NULL);
-    bool trns = png_get_valid(d->png, d->info, PNG_INFO_tRNS) != 0;
-    int channels;
-    switch (ctype) {
-    case PNG_COLOR_TYPE_GRAY:
-        channels = trns ? 2 : 1;
-        break;
-    case PNG_COLOR_TYPE_GRAY_ALPHA:
-        channels = 2;
-        break;
-    case PNG_COLOR_TYPE_RGB_ALPHA:
-        channels = 4;
-        break;
-    default: /* RGB, palette */
-        channels = trns ? 4 : 3;
-        break;
-    }
+    int channels = png_output_channels(ctype, png_get_valid(d->png, d->info, PNG_INFO_tRNS) != 0);
     info->format = PK_IMAGE_PNG;
     info->width = (int)w;
     info->height = (int)h;
@@ -617,24 +653,9 @@ static int load_png(FILE *f, const struct req *r, struct pk_image_info *info, st
         png_set_scale_16(d->png); /* rounds: v * 255 / 65535 */
     png_set_interlace_handling(d->png);
     png_read_update_info(d->png, d->info);
-    size_t stride = png_get_rowbytes(d->png, d->info);
-    if (png_get_channels(d->png, d->info) != channels || stride != (size_t)w * (size_t)channels) {
-        status = pk_fail(err, PK_EINVAL, "'%s': unsupported PNG layout", r->name);
+    status = png_rows(d, w, h, channels, r, err);
+    if (status != PK_OK)
         goto out;
-    }
-    d->pix = malloc(stride * h);
-    d->rows = malloc(sizeof *d->rows * h);
-    if (!d->pix || !d->rows) {
-        status = pk_fail(err, PK_ENOMEM, "out of memory decoding '%s' (%ux%u)", r->name,
-                         (unsigned)w, (unsigned)h);
-        goto out;
-    }
-    for (png_uint_32 y = 0; y < h; y++)
-        d->rows[y] = d->pix + (size_t)y * stride;
-    d->w = (int)w;
-    d->h = (int)h;
-    d->channels = channels;
-    d->stride = stride;
     png_read_image(d->png, d->rows);
     d->rows_done = true;
     png_read_end(d->png, d->info); /* an eXIf chunk may follow the image data */
