@@ -18,6 +18,7 @@
 #    include <flint/fft.h>
 #    include <flint/flint.h>
 #    include <pthread.h>
+#    include <stdatomic.h>
 
 /* FLINT is loaded on its first use rather than linked: with what it needs (NTL, libstdc++, gf2x,
  * MPFR) it cost every parkit process about 8 ms and 135 page faults at start-up, twice for the
@@ -31,11 +32,13 @@ static struct {
 } fl;
 static pthread_once_t flint_once = PTHREAD_ONCE_INIT;
 static bool flint_off;
+static atomic_bool flint_tried, flint_used;
 
 static void flint_load(void)
 {
     static const char *const names[] = {"flint_mpn_mul_fft_main", "flint_set_num_threads",
                                         "flint_set_num_workers", "flint_reset_num_workers"};
+    atomic_store(&flint_tried, true);
     void *h = dlopen(PK_FLINT_SONAME, RTLD_NOW | RTLD_LOCAL);
     void *f[sizeof names / sizeof *names];
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
@@ -62,6 +65,14 @@ bool pk_bigmul_flint(bool use)
     return flint_on();
 }
 
+const char *pk_bigmul_flint_use(void)
+{
+    return flint_off                   ? "off"
+           : atomic_load(&flint_used)  ? "used"
+           : atomic_load(&flint_tried) ? (fl.mul ? "not needed" : "unavailable")
+                                       : "not needed";
+}
+
 /* r = x * y via FLINT on the calling thread alone (its worker count is
  * per thread; the pool is resized only for a threaded product, which runs alone) */
 static void flint_product(mpz_t r, const mpz_t x, const mpz_t y, int threads)
@@ -77,6 +88,7 @@ static void flint_product(mpz_t r, const mpz_t x, const mpz_t y, int threads)
     else
         old = fl.set_workers(0);
     fl.mul(mpz_limbs_write(out, na + nb), mpz_limbs_read(a), na, mpz_limbs_read(b), nb);
+    atomic_store_explicit(&flint_used, true, memory_order_relaxed);
     if (threads <= 1)
         fl.reset_workers(old);
     mpz_limbs_finish(out, negative ? -(na + nb) : na + nb);
@@ -100,6 +112,11 @@ bool pk_bigmul_flint(bool use)
 {
     (void)use;
     return false;
+}
+
+const char *pk_bigmul_flint_use(void)
+{
+    return "not built";
 }
 
 void pk_bigmul(mpz_t r, const mpz_t x, const mpz_t y, int threads)

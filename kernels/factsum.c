@@ -146,6 +146,11 @@ bool pk_factsum_flint(bool use)
     return pk_bigmul_flint(use);
 }
 
+const char *pk_factsum_flint_use(void)
+{
+    return pk_bigmul_flint_use();
+}
+
 /* A range's P and T, P kept without its factors of two: the true P is P * 2^e. A range of k
  * factors carries about k twos, 1/log2(k) of P's bits (5% at !1e6): every product by P is that
  * much smaller, for one shift of T per merge. */

@@ -122,5 +122,8 @@ uint64_t pk_gmp_guard_peak(void);
  * libflint loadable; loaded on first use). use = false makes GMP do it (tests compare both);
  * call it before computing, not during. Returns whether FLINT will be used. */
 bool pk_factsum_flint(bool use);
+/* What FLINT did for the products so far in this process, for the record: "used", "not needed"
+ * (nothing large enough: not even loaded), "unavailable", "off" or "not built". */
+const char *pk_factsum_flint_use(void);
 
 #endif
