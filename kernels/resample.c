@@ -24,9 +24,9 @@
  * (premultiplied, linearised through a table) and shrunk horizontally into an in_h x out_w float
  * image, which the vertical pass then reads; converting inside a vertical-first pass would
  * repeat the conversion for every output row that reads the input row. */
-#include "isa_clones.h"
 #include "parkit/resample.h"
 
+#include "isa_clones.h"
 #include "parkit/status.h"
 
 #include <math.h>
@@ -219,7 +219,6 @@ static uint8_t round_level(float v)
 
 /* Floats of padding after each scratch row that hpass_v4 reads (zeroed once by calloc). */
 #define PAD 4
-
 
 /* ---- passes ----------------------------------------------------------------------------- */
 
@@ -493,6 +492,76 @@ static bool box_ok(struct pk_box b)
            b.y1 > b.y0;
 }
 
+/* With alpha or in linear light, the horizontal pass first: each input row is converted
+ * (premultiplied, linearised) once, shrunk to the output width into conv, and the vertical pass
+ * then works on conv. */
+static int resample_converted(const struct pk_image *in, struct pk_image *out,
+                              const struct axis *ax, const struct axis *ay, int nthreads,
+                              bool linear)
+{
+    const int C = in->channels;
+    const uint32_t iw = in->width, ih = in->height, ow = out->width, oh = out->height;
+    const size_t n_row = (size_t)iw * C, n_out = (size_t)ow * C;
+    size_t per_thread = (n_row > n_out ? n_row : n_out) + PAD;
+    struct lut *tab = malloc(sizeof *tab), *lin = linear ? tab : NULL; /* lin: back to sRGB */
+    float *scratch = calloc((size_t)nthreads * per_thread, sizeof *scratch);
+    float *conv = malloc((size_t)ih * n_out * sizeof *conv);
+    int rc = tab && scratch && conv ? PK_OK : PK_ENOMEM;
+    if (rc == PK_OK) {
+        lut_init(tab, linear);
+#pragma omp parallel num_threads(nthreads) default(none)                                           \
+    shared(in, out, ax, ay, tab, lin, conv, scratch, per_thread, n_out, C, iw, ih, ow, oh)
+        {
+            float *row = scratch + (size_t)omp_get_thread_num() * per_thread;
+#pragma omp for schedule(static)
+            for (uint32_t y = 0; y < ih; y++) {
+                to_float_row(row, in->pixels + (size_t)y * in->stride, iw, C, tab);
+                hpass(conv + (size_t)y * n_out, row, ax, ow, C);
+            }
+#pragma omp for schedule(static)
+            for (uint32_t y = 0; y < oh; y++) {
+                vpass_f32(row, conv + (size_t)ay->start[y] * n_out, n_out, n_out,
+                          ay->w + (size_t)y * ay->taps, ay->taps);
+                finish_row(out->pixels + (size_t)y * out->stride, row, ow, C, lin);
+            }
+        }
+    }
+    free(conv);
+    free(scratch);
+    free(tab);
+    return rc;
+}
+
+/* Bytes in gamma space: the vertical pass first, straight from the input rows (contiguous, so it
+ * vectorises at full width), then the horizontal pass on one row. Per thread: one input-width
+ * row and one output-width row. */
+static int resample_bytes(const struct pk_image *in, struct pk_image *out, const struct axis *ax,
+                          const struct axis *ay, int nthreads)
+{
+    const int C = in->channels;
+    const uint32_t ow = out->width, oh = out->height;
+    const size_t n_row = (size_t)in->width * C;
+    size_t per_thread = n_row + PAD + (size_t)ow * C;
+    float *scratch = calloc((size_t)nthreads * per_thread, sizeof *scratch);
+    if (!scratch)
+        return PK_ENOMEM;
+#pragma omp parallel num_threads(nthreads) default(none)                                           \
+    shared(in, out, ax, ay, scratch, per_thread, n_row, C, ow, oh)
+    {
+        float *vrow = scratch + (size_t)omp_get_thread_num() * per_thread;
+        float *hrow = vrow + n_row + PAD;
+#pragma omp for schedule(static)
+        for (uint32_t y = 0; y < oh; y++) {
+            vpass_u8(vrow, in->pixels + (size_t)ay->start[y] * in->stride, in->stride, n_row,
+                     ay->w + (size_t)y * ay->taps, ay->taps);
+            hpass(hrow, vrow, ax, ow, C);
+            finish_row(out->pixels + (size_t)y * out->stride, hrow, ow, C, NULL);
+        }
+    }
+    free(scratch);
+    return PK_OK;
+}
+
 int pk_resample_box(const struct pk_image *in, struct pk_box box, struct pk_image *out,
                     enum pk_filter filter, int nthreads, bool linear)
 {
@@ -503,78 +572,14 @@ int pk_resample_box(const struct pk_image *in, struct pk_box box, struct pk_imag
         resample_nearest(in, out, nthreads, box);
         return PK_OK;
     }
-    const int C = in->channels;
-    const uint32_t iw = in->width, ih = in->height, ow = out->width, oh = out->height;
-    const bool alpha = C == 2 || C == 4;
-    const size_t n_row = (size_t)iw * C;
     struct axis ax = {0}, ay = {0};
-    struct lut *tab = NULL, *lin = NULL; /* lin: tab when encoding back to sRGB */
-    float *conv = NULL, *scratch = NULL;
-    rc = axis_init(&ax, filter, iw, ow, box.x0, box.x1);
-    if (rc != PK_OK)
-        goto out;
-    rc = axis_init(&ay, filter, ih, oh, box.y0, box.y1);
-    if (rc != PK_OK)
-        goto out;
-    rc = PK_ENOMEM;
-    if (alpha || linear) {
-        tab = malloc(sizeof *tab);
-        if (!tab)
-            goto out;
-        lut_init(tab, linear);
-        lin = linear ? tab : NULL;
-        /* Horizontal pass first: each input row is converted (premultiplied, linearised) once,
-         * shrunk to the output width into conv, and the vertical pass then works on conv. */
-        size_t per_thread = (n_row > (size_t)ow * C ? n_row : (size_t)ow * C) + PAD;
-        scratch = calloc((size_t)nthreads * per_thread, sizeof *scratch);
-        conv = malloc((size_t)ih * ow * C * sizeof *conv);
-        if (!scratch || !conv)
-            goto out;
-        rc = PK_OK;
-        const size_t n_out = (size_t)ow * C;
-#pragma omp parallel num_threads(nthreads) default(none)                                           \
-    shared(in, out, ax, ay, tab, lin, conv, scratch, per_thread, n_out, C, iw, ih, ow, oh)
-        {
-            float *row = scratch + (size_t)omp_get_thread_num() * per_thread;
-#pragma omp for schedule(static)
-            for (uint32_t y = 0; y < ih; y++) {
-                to_float_row(row, in->pixels + (size_t)y * in->stride, iw, C, tab);
-                hpass(conv + (size_t)y * n_out, row, &ax, ow, C);
-            }
-#pragma omp for schedule(static)
-            for (uint32_t y = 0; y < oh; y++) {
-                vpass_f32(row, conv + (size_t)ay.start[y] * n_out, n_out, n_out,
-                          ay.w + (size_t)y * ay.taps, ay.taps);
-                finish_row(out->pixels + (size_t)y * out->stride, row, ow, C, lin);
-            }
-        }
-        goto out;
-    }
-    /* Bytes in gamma space: vertical pass first, straight from the input rows (contiguous, so it
-     * vectorises at full width), then the horizontal pass on one row. Per thread: one
-     * input-width row and one output-width row. */
-    size_t per_thread = n_row + PAD + (size_t)ow * C;
-    scratch = calloc((size_t)nthreads * per_thread, sizeof *scratch);
-    if (!scratch)
-        goto out;
-    rc = PK_OK;
-#pragma omp parallel num_threads(nthreads) default(none)                                           \
-    shared(in, out, ax, ay, lin, scratch, per_thread, n_row, C, ow, oh)
-    {
-        float *vrow = scratch + (size_t)omp_get_thread_num() * per_thread;
-        float *hrow = vrow + n_row + PAD;
-#pragma omp for schedule(static)
-        for (uint32_t y = 0; y < oh; y++) {
-            vpass_u8(vrow, in->pixels + (size_t)ay.start[y] * in->stride, in->stride, n_row,
-                     ay.w + (size_t)y * ay.taps, ay.taps);
-            hpass(hrow, vrow, &ax, ow, C);
-            finish_row(out->pixels + (size_t)y * out->stride, hrow, ow, C, lin);
-        }
-    }
-out:
-    free(conv);
-    free(scratch);
-    free(tab);
+    rc = axis_init(&ax, filter, in->width, out->width, box.x0, box.x1);
+    if (rc == PK_OK)
+        rc = axis_init(&ay, filter, in->height, out->height, box.y0, box.y1);
+    bool alpha = in->channels == 2 || in->channels == 4;
+    if (rc == PK_OK)
+        rc = alpha || linear ? resample_converted(in, out, &ax, &ay, nthreads, linear)
+                             : resample_bytes(in, out, &ax, &ay, nthreads);
     axis_free(&ay);
     axis_free(&ax);
     return rc;
