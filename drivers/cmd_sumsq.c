@@ -144,8 +144,8 @@ static int setup(struct run *r, struct pk_err *err)
     f64_share(r->c, n, &r->lo, &r->hi);
     size_t nlocal = (size_t)(r->hi - r->lo);
     char what[64];
-    snprintf(what, sizeof what, "%s of %llu values", o->variant == PK_SUMSQ_ARRAY ? "an array" : "reading",
-             (unsigned long long)nlocal);
+    snprintf(what, sizeof what, "%s of %llu values",
+             o->variant == PK_SUMSQ_ARRAY ? "an array" : "reading", (unsigned long long)nlocal);
     if (pk_mem_check_each(r->c, "sumsq", what, (uint64_t)nlocal * 8 + (UINT64_C(16) << 20),
                           "give a smaller N, more ranks, or more memory") != PK_EXIT_OK)
         return PK_EXIT_USAGE;
@@ -227,28 +227,50 @@ static bool close_enough(double got, double want, double tol, double *rel)
 
 /* Verifies against the independent oracle of each variant. Collective. Sets *ok and fills
  * v (rank 0 only) with how it was checked. Returns a pk_status. */
+/* --range: the exact sum against the closed form N(N-1)(2N-1)/6, in GMP. */
+static bool verify_range(const struct run *r, json_t *v)
+{
+    mpz_t want, got;
+    mpz_inits(want, got, NULL);
+    uint64_t n = r->o->n;
+    if (n > 0) {
+        mpz_set_ui(want, n);
+        mpz_mul_ui(want, want, n - 1);
+        mpz_mul_ui(want, want, 2 * n - 1);
+        mpz_divexact_ui(want, want, 6);
+    }
+    u128_to_mpz(got, r->exact);
+    bool ok = mpz_cmp(want, got) == 0;
+    char *text = mpz_get_str(NULL, 10, want);
+    json_object_set_new(v, "method", json_string("closed form N(N-1)(2N-1)/6 with GMP"));
+    json_object_set_new(v, "expected", json_string(text ? text : "?"));
+    free(text);
+    mpz_clears(want, got, NULL);
+    return ok;
+}
+
+/* --gauss: the total within 6 sigma of its chi-square mean N, and what the chunk check found. */
+static bool verify_gauss_total(const struct run *r, uint64_t nbad, double worst, json_t *v)
+{
+    double n = (double)r->o->n, dev = fabs(r->total - n), lim = 6 * sqrt(2 * n);
+    json_object_set_new(v, "method",
+                        json_string("every chunk partial against a serial long-double twin; "
+                                    "total against the sum of the twins; chi-square"));
+    json_object_set_new(v, "chunks_checked", json_integer((json_int_t)pk_gauss_nchunks(&r->grid)));
+    json_object_set_new(v, "chunks_bad", json_integer((json_int_t)nbad));
+    json_object_set_new(v, "chunk_worst_rel", json_real(worst));
+    json_object_set_new(v, "chi2_deviation", json_real(dev));
+    json_object_set_new(v, "chi2_limit", json_real(lim));
+    return dev <= lim;
+}
+
 static int verify(struct run *r, bool *ok, json_t *v)
 {
     const struct pk_sumsq_opts *o = r->o;
     int status = PK_OK;
     *ok = false;
     if (o->variant == PK_SUMSQ_RANGE) {
-        mpz_t want, got;
-        mpz_inits(want, got, NULL);
-        uint64_t n = o->n;
-        if (n > 0) {
-            mpz_set_ui(want, n);
-            mpz_mul_ui(want, want, n - 1);
-            mpz_mul_ui(want, want, 2 * n - 1);
-            mpz_divexact_ui(want, want, 6);
-        }
-        u128_to_mpz(got, r->exact);
-        *ok = mpz_cmp(want, got) == 0;
-        char *text = mpz_get_str(NULL, 10, want);
-        json_object_set_new(v, "method", json_string("closed form N(N-1)(2N-1)/6 with GMP"));
-        json_object_set_new(v, "expected", json_string(text ? text : "?"));
-        free(text);
-        mpz_clears(want, got, NULL);
+        *ok = verify_range(r, v);
         return PK_OK;
     }
     struct pk_xacc ref;
@@ -273,28 +295,15 @@ static int verify(struct run *r, bool *ok, json_t *v)
     if (status == PK_OK)
         status = s1 != PK_OK ? s1 : s2;
     double want = pk_xacc_round(&ref), rel;
-    bool total_ok = close_enough(r->total, want, tol, &rel);
-    *ok = total_ok && nbad == 0;
+    *ok = close_enough(r->total, want, tol, &rel) && nbad == 0;
     json_object_set_new(v, "reference", json_real(want));
     json_object_set_new(v, "rel_diff", json_real(rel));
     json_object_set_new(v, "tolerance", json_real(tol));
-    if (o->variant == PK_SUMSQ_GAUSS) {
-        double n = (double)o->n, dev = fabs(r->total - n), lim = 6 * sqrt(2 * n);
-        bool chi_ok = dev <= lim;
-        *ok = *ok && chi_ok;
-        json_object_set_new(v, "method",
-                            json_string("every chunk partial against a serial long-double twin; "
-                                        "total against the sum of the twins; chi-square"));
-        json_object_set_new(v, "chunks_checked",
-                            json_integer((json_int_t)pk_gauss_nchunks(&r->grid)));
-        json_object_set_new(v, "chunks_bad", json_integer((json_int_t)nbad));
-        json_object_set_new(v, "chunk_worst_rel", json_real(worst));
-        json_object_set_new(v, "chi2_deviation", json_real(dev));
-        json_object_set_new(v, "chi2_limit", json_real(lim));
-    } else {
+    if (o->variant == PK_SUMSQ_GAUSS)
+        *ok = verify_gauss_total(r, nbad, worst, v) && *ok;
+    else
         json_object_set_new(v, "method",
                             json_string("serial long-double sum of squares (blocks of 1024)"));
-    }
     return status;
 }
 
@@ -451,14 +460,14 @@ static const char *verified_word(const json_t *ver)
 static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
 {
     const struct pk_sumsq_opts *o = ctx;
-    static const char *const header[] = {
-        "driver", "version", "git_sha", "host", "nranks", "nthreads", "variant", "n", "rep",
-        "time_s", "rate_elem_per_s", "result", "verified", NULL};
+    static const char *const header[] = {"driver",          "version", "git_sha",  "host", "nranks",
+                                         "nthreads",        "variant", "n",        "rep",  "time_s",
+                                         "rate_elem_per_s", "result",  "verified", NULL};
     const json_t *prov = json_object_get(rec, "provenance");
     const json_t *mach = json_object_get(prov, "machine");
     const json_t *res = json_object_get(rec, "result");
-    const char *value = json_string_value(
-        json_object_get(res, o->variant == PK_SUMSQ_RANGE ? "value" : "hex"));
+    const char *value =
+        json_string_value(json_object_get(res, o->variant == PK_SUMSQ_RANGE ? "value" : "hex"));
     pk_csvw_row(w, header);
     size_t i;
     json_t *t;
@@ -469,8 +478,9 @@ static void print_csv(const json_t *rec, struct pk_csvw *w, const void *ctx)
         pk_csvw_field(w, json_string_value(json_object_get(prov, "version")));
         pk_csvw_field(w, json_string_value(json_object_get(prov, "git_commit")));
         pk_csvw_field(w, mach ? json_string_value(json_object_get(mach, "host")) : NULL);
-        pk_csvw_fieldf(w, "%lld", (long long)json_integer_value(
-                                      json_object_get(json_object_get(rec, "params"), "ranks")));
+        pk_csvw_fieldf(w, "%lld",
+                       (long long)json_integer_value(
+                           json_object_get(json_object_get(rec, "params"), "ranks")));
         pk_csvw_fieldf(w, "%d", o->common.nthreads);
         pk_csvw_field(w, pk_sumsq_variant_names[o->variant]);
         pk_csvw_fieldf(w, "%llu", (unsigned long long)o->n);

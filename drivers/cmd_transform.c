@@ -731,9 +731,10 @@ static void feed_close(struct feed *f)
     pk_csv_close(f->csv.r);
 }
 
-/* The values of b: a raw file's block (mapped in place, or read into b->v where the file
- * cannot be mapped; the kernel checks them while computing: check_in), a CSV column's values
- * parsed into b->v and checked, or nothing for a generated range (the kernel makes them). */
+/* The values of b: under --read map a raw file's block (mapped in place, or read into b->v where
+ * the file cannot be mapped; the kernel checks them while computing: check_in), a CSV column's
+ * values parsed into b->v and checked, or nothing: a generated range (the kernel makes them) or
+ * a raw file under --read copy (the kernel's threads read them). */
 static int fill(struct feed *f, struct buf *b, struct pk_err *err)
 {
     size_t m = (size_t)(b->i1 - b->i0);

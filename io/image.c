@@ -711,19 +711,17 @@ static long pnm_token(FILE *f)
     return v;
 }
 
-static int load_pnm(FILE *f, const struct req *r, struct pk_image_info *info, struct pk_image *out,
-                    struct pk_err *err)
+/* The header after the magic number's P: the kind (2, 3, 5 or 6) and width, height and maxval
+ * into v. */
+static int pnm_header(FILE *f, const struct req *r, int *kind, long v[3], struct pk_err *err)
 {
     char magic[2];
     if (fread(magic, 1, 2, f) != 2)
         return pk_fail(err, PK_EIO, "'%s' is truncated (PNM header)", r->name);
-    int kind = magic[1] - '0';
-    if (kind == 1 || kind == 4 || kind == 7)
+    *kind = magic[1] - '0';
+    if (*kind == 1 || *kind == 4 || *kind == 7)
         return pk_fail(err, PK_EINVAL, "'%s': unsupported PNM kind P%d (only P2, P3, P5, P6)",
-                       r->name, kind);
-    bool ascii = kind == 2 || kind == 3;
-    int channels = kind == 3 || kind == 6 ? 3 : 1;
-    long v[3];
+                       r->name, *kind);
     for (int i = 0; i < 3; i++) {
         v[i] = pnm_token(f);
         if (v[i] == -2)
@@ -731,68 +729,91 @@ static int load_pnm(FILE *f, const struct req *r, struct pk_image_info *info, st
         if (v[i] < 0)
             return pk_fail(err, PK_EINVAL, "'%s' is corrupt (PNM header)", r->name);
     }
-    long maxval = v[2];
-    if (maxval < 1 || maxval > 65535)
+    if (v[2] < 1 || v[2] > 65535)
         return pk_fail(err, PK_EINVAL, "'%s' is corrupt (PNM maxval %ld not in 1..65535)", r->name,
-                       maxval);
+                       v[2]);
+    return PK_OK;
+}
+
+/* A PNM's samples as they are read: as text, or raw through row (bps bytes a sample). */
+struct pnm {
+    FILE *f;
+    const struct req *r;
+    bool ascii;
+    size_t bps, stride, h;
+    long maxval;
+    uint8_t *row;
+};
+
+/* Row y's samples, scaled to 8 bits, into dst. */
+static int pnm_row(const struct pnm *p, size_t y, uint8_t *dst, struct pk_err *err)
+{
+    if (!p->ascii && fread(p->row, 1, p->stride * p->bps, p->f) != p->stride * p->bps)
+        return pk_fail(err, PK_EIO, "'%s' is truncated (PNM data ends at row %zu of %zu)",
+                       p->r->name, y, p->h);
+    for (size_t i = 0; i < p->stride; i++) {
+        long s;
+        if (p->ascii) {
+            s = pnm_token(p->f);
+            if (s == -2)
+                return pk_fail(err, PK_EIO, "'%s' is truncated (PNM data ends at row %zu)",
+                               p->r->name, y);
+        } else {
+            s = p->bps == 2 ? (long)(p->row[2 * i] << 8 | p->row[2 * i + 1]) : (long)p->row[i];
+        }
+        if (s < 0 || s > p->maxval)
+            return pk_fail(err, PK_EINVAL,
+                           "'%s' is corrupt (PNM sample not a number in 0..maxval %ld)", p->r->name,
+                           p->maxval);
+        dst[i] = p->maxval == 255 ? (uint8_t)s : (uint8_t)((s * 255 + p->maxval / 2) / p->maxval);
+    }
+    return PK_OK;
+}
+
+static int load_pnm(FILE *f, const struct req *r, struct pk_image_info *info, struct pk_image *out,
+                    struct pk_err *err)
+{
+    int kind = 0;
+    long v[3] = {0};
+    int status = pnm_header(f, r, &kind, v, err);
+    if (status != PK_OK)
+        return status;
+    int channels = kind == 3 || kind == 6 ? 3 : 1;
     info->format = PK_IMAGE_PNM;
     info->width = (int)v[0];
     info->height = (int)v[1];
     info->channels = channels;
-    info->bit_depth = maxval > 255 ? 16 : 8;
+    info->bit_depth = v[2] > 255 ? 16 : 8;
     info->orientation = 1;
     if (r->probe)
         return PK_OK;
-    int status = check_dims(r, (uint64_t)v[0], (uint64_t)v[1], err);
+    status = check_dims(r, (uint64_t)v[0], (uint64_t)v[1], err);
     if (status != PK_OK)
         return status;
-    size_t w = (size_t)v[0], h = (size_t)v[1], stride = w * (size_t)channels;
-    size_t bps = maxval > 255 ? 2 : 1;
-    uint8_t *pix = malloc(stride * h);
-    uint8_t *row = ascii ? NULL : malloc(stride * bps);
-    if (!pix || (!ascii && !row)) {
-        free(pix);
-        free(row);
-        return pk_fail(err, PK_ENOMEM, "out of memory decoding '%s' (%zux%zu)", r->name, w, h);
-    }
-    for (size_t y = 0; y < h && status == PK_OK; y++) {
-        uint8_t *dst = pix + y * stride;
-        if (!ascii && fread(row, 1, stride * bps, f) != stride * bps) {
-            status = pk_fail(err, PK_EIO, "'%s' is truncated (PNM data ends at row %zu of %zu)",
-                             r->name, y, h);
-            break;
-        }
-        for (size_t i = 0; i < stride; i++) {
-            long s;
-            if (ascii) {
-                s = pnm_token(f);
-                if (s == -2) {
-                    status = pk_fail(err, PK_EIO, "'%s' is truncated (PNM data ends at row %zu)",
-                                     r->name, y);
-                    break;
-                }
-            } else {
-                s = bps == 2 ? (long)(row[2 * i] << 8 | row[2 * i + 1]) : (long)row[i];
-            }
-            if (s < 0 || s > maxval) {
-                status = pk_fail(err, PK_EINVAL,
-                                 "'%s' is corrupt (PNM sample not a number in 0..maxval %ld)",
-                                 r->name, maxval);
-                break;
-            }
-            dst[i] = maxval == 255 ? (uint8_t)s : (uint8_t)((s * 255 + maxval / 2) / maxval);
-        }
-    }
-    free(row);
+    size_t w = (size_t)v[0], h = (size_t)v[1];
+    struct pnm p = {.f = f,
+                    .r = r,
+                    .ascii = kind == 2 || kind == 3,
+                    .bps = v[2] > 255 ? 2 : 1,
+                    .stride = w * (size_t)channels,
+                    .h = h,
+                    .maxval = v[2]};
+    uint8_t *pix = malloc(p.stride * h);
+    p.row = p.ascii ? NULL : malloc(p.stride * p.bps);
+    if (!pix || (!p.ascii && !p.row))
+        status = pk_fail(err, PK_ENOMEM, "out of memory decoding '%s' (%zux%zu)", r->name, w, h);
+    for (size_t y = 0; y < h && status == PK_OK; y++)
+        status = pnm_row(&p, y, pix + y * p.stride, err);
+    free(p.row);
     if (status != PK_OK) {
         free(pix);
         return status;
     }
-    out->width = (int)w;
-    out->height = (int)h;
-    out->channels = channels;
-    out->stride = stride;
-    out->pixels = pix;
+    *out = (struct pk_image){.width = (uint32_t)w,
+                             .height = (uint32_t)h,
+                             .channels = channels,
+                             .stride = p.stride,
+                             .pixels = pix};
     return PK_OK;
 }
 
