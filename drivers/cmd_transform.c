@@ -218,10 +218,8 @@ static int parse(int argc, char **argv, const struct pk_comm *c, struct opts *o)
          "machine, slower; fast: its regular ones, bits that depend on the ISA",
          .choices = math_choices},
         {"read", 0, PK_OPT_ENUM, &o->read, "HOW",
-         "a raw --input file: copy (default): each compute thread reads the\n"
-         "values it is about to compute into its own cache-sized buffer; map:\n"
-         "blocks are mapped in place and faulted in ahead by a reader thread\n"
-         "(no copy: for hosts where touching mapped page-cache pages is cheap)",
+         "raw --input: copy (default): the computing threads read into cached\n"
+         "buffers; map: mapped blocks (no copy; where mapped pages are cheap)",
          .choices = read_choices, .tag = &o->read_set, .tag_value = 1},
         {"canary", 0, PK_OPT_FLAG, &o->canary, NULL,
          "make one element wrong: verification must fail (exit 3)"},

@@ -996,6 +996,12 @@ static bool window_bad(const struct blk *blk, size_t nb, struct pk_transform_acc
     return acc->bad != NONE;
 }
 
+/* Read mode: the kernel asks job->read for the arguments (see parkit/transform.h). */
+static bool reads_arguments(const struct pk_transform_job *job)
+{
+    return !job->in && job->read;
+}
+
 /* A grab of blocks blk[0, nb): in read mode their arguments first, into rb (after a failed read
  * anywhere, none: the run stops). Each block's statistics go into mine unless it is NULL. */
 static void group_compute(const struct pk_transform_job *job, eval_fn ev, uint64_t i0,
@@ -1061,11 +1067,11 @@ int pk_transform_run(const struct pk_transform_job *job, uint64_t i0, uint64_t i
         return PK_EINVAL;
     if (!on_grid(job->n, job->chunk, i0) || !on_grid(job->n, job->chunk, i1))
         return PK_EINVAL;
-    if (i1 > i0 && !job->in && !job->read && job->start + (double)(i1 - 1) > 0x1p53)
+    if (i1 > i0 && !job->in && !reads_arguments(job) && job->start + (double)(i1 - 1) > 0x1p53)
         return PK_ERANGE; /* generated values would no longer be exact integers */
     if (job->on_chunk && acc->chunk_id != NONE && acc->resume != i0)
         return PK_EINVAL; /* a chunk in progress must be continued where it stopped */
-    if (!job->in && job->read && read_buffers(ws, job->nthreads) != PK_OK)
+    if (reads_arguments(job) && read_buffers(ws, job->nthreads) != PK_OK)
         return PK_ENOMEM;
     eval_fn ev = eval_for(resolve(job->isa));
     double dom[2];
@@ -1088,7 +1094,7 @@ int pk_transform_run(const struct pk_transform_job *job, uint64_t i0, uint64_t i
         {
             /* 32 KiB of scratch per thread: well inside every OpenMP stack size */
             double xbuf[B];
-            double *rb = job->in || !job->read ? NULL : ws->rbuf[omp_get_thread_num()];
+            double *rb = reads_arguments(job) ? ws->rbuf[omp_get_thread_num()] : NULL;
             struct pk_tstats mine;
             pk_tstats_init(&mine);
             /* Dynamic: on a loaded machine a thread that loses its core for a time slice would
